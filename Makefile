@@ -1,0 +1,33 @@
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: run test bench lint clean
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --upgrade pip
+	$(PY) -m pip install -e '.[test]'
+	touch $@
+
+run: $(STAMP)
+	mkdir -p var
+	$(VENV)/bin/asyncgate serve --dev --host 127.0.0.1 --port 8080
+
+# The test conftest starts its own throwaway PostgreSQL server for the second run.
+test: $(STAMP)
+	scripts/ensure-system-packages.sh
+	ASYNCGATE_TEST_BACKEND=sqlite $(PY) -m pytest -n 2 -q $(PYTEST_ARGS)
+	ASYNCGATE_TEST_BACKEND=postgresql $(PY) -m pytest -n 2 -q $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(PY) benchmarks/run.py
+
+lint:
+	@if [ -x $(VENV)/bin/ruff ]; then $(VENV)/bin/ruff check src tests; \
+	else echo "ruff is not installed; run 'make test' or pip install -e '.[test]' first"; fi
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis src/*.egg-info
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

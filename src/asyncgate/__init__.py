@@ -1,0 +1,3 @@
+"""asyncgate: a Zuora-compatible billing API built around durable asynchronous requests."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,112 @@
+"""The application factory: routers, middleware, error handlers and shared state."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.responses import Response
+
+from asyncgate import __version__
+from asyncgate.auth.dependencies import TokenCache, authenticate
+from asyncgate.auth.routes import router as oauth_router
+from asyncgate.billing.accounts.routes import router as accounts_router
+from asyncgate.billing.contacts.routes import router as contacts_router
+from asyncgate.config import Settings, get_settings
+from asyncgate.db.engine import Database
+from asyncgate.http.errors import (
+    InternalError,
+    NotFound,
+    Resource,
+    UnsupportedMethod,
+    ZuoraError,
+    error_response,
+)
+from asyncgate.http.idempotency import IdempotentReplay, replay_if_seen
+from asyncgate.http.middleware import ZuoraConventionsMiddleware
+from asyncgate.http.routing import UnitOfWorkRoute
+from asyncgate.http.system import router as system_router
+from asyncgate.http.validation import validation_error
+
+log = logging.getLogger("asyncgate")
+
+GZIP_MINIMUM_BYTES = 1000
+
+
+def _render(request: Request, error: ZuoraError) -> Response:
+    return error_response(error, request.state.process_id, request.url.path)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ZuoraError)
+    async def zuora_error(request: Request, error: ZuoraError) -> Response:
+        return _render(request, error)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, error: RequestValidationError) -> Response:
+        return _render(request, validation_error(error.errors()))
+
+    @app.exception_handler(IdempotentReplay)
+    async def replay(request: Request, replay: IdempotentReplay) -> Response:
+        return replay.response
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, error: HTTPException) -> Response:
+        route = f"{request.method} {request.url.path}"
+        if error.status_code == 405:
+            return _render(request, UnsupportedMethod(f"{route} is not supported"))
+        if error.status_code == 404:
+            return _render(request, NotFound(f"No resource matches {route}"))
+        return _render(request, ZuoraError(str(error.detail), status=error.status_code))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, error: Exception) -> Response:
+        log.exception("unhandled error in %s %s", request.method, request.url.path)
+        return _render(
+            request,
+            InternalError(
+                f"An internal error occurred; quote processId {request.state.process_id}",
+                resource=Resource.GENERAL,
+            ),
+        )
+
+
+def api_router() -> APIRouter:
+    """Every ``/v1`` route: authenticated, one transaction each, idempotent on request."""
+    api = APIRouter(
+        prefix="/v1",
+        route_class=UnitOfWorkRoute,
+        dependencies=[Depends(authenticate), Depends(replay_if_seen)],
+    )
+    api.include_router(accounts_router)
+    api.include_router(contacts_router)
+    return api
+
+
+def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    database = database or Database(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await database.dispose()
+
+    app = FastAPI(title="asyncgate", version=__version__, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.database = database
+    app.state.token_cache = TokenCache()
+
+    _install_error_handlers(app)
+    app.include_router(system_router)
+    app.include_router(oauth_router)
+    app.include_router(api_router())
+
+    app.add_middleware(ZuoraConventionsMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES)
+    return app

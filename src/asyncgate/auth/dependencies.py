@@ -1,0 +1,91 @@
+"""The bearer-token dependency that guards every ``/v1`` route."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from asyncgate.auth import service
+from asyncgate.auth.principal import Principal
+from asyncgate.db.base import utcnow
+from asyncgate.http.errors import AuthenticationFailed, PermissionDenied, Resource
+from asyncgate.http.routing import get_session
+
+TENANT_SCOPE_HEADERS = ("zuora-entity-ids", "zuora-org-ids")
+
+
+class TokenCache:
+    """Tokens verified in the last few seconds, so the hot path skips their lookup.
+
+    An entry lives at most ``ttl`` seconds and never past its token's expiry; a revoked token
+    is therefore refused by every process within ``ttl``.
+    """
+
+    def __init__(self, ttl: float = 30.0, max_entries: int = 10_000) -> None:
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self._entries: dict[str, tuple[Principal, float]] = {}
+
+    def get(self, token: str) -> Principal | None:
+        entry = self._entries.get(token)
+        if entry is None:
+            return None
+        principal, valid_until = entry
+        if time.monotonic() >= valid_until:
+            del self._entries[token]
+            return None
+        return principal
+
+    def put(self, token: str, principal: Principal, expires_at: datetime) -> None:
+        if len(self._entries) >= self.max_entries:
+            self._entries.clear()
+        remaining = (expires_at - utcnow()).total_seconds()
+        self._entries[token] = (principal, time.monotonic() + min(self.ttl, remaining))
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+def bearer_token(request: Request) -> str:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AuthenticationFailed("Authentication error: a Bearer token is required")
+    return token.strip()
+
+
+async def authenticate(request: Request, session=Depends(get_session)) -> Principal:
+    token = bearer_token(request)
+    cache: TokenCache = request.app.state.token_cache
+    principal = cache.get(token)
+    if principal is None:
+        principal, expires_at = await service.principal_for_token(session, token)
+        cache.put(token, principal, expires_at)
+    _check_tenant_scope_headers(request, principal)
+    request.state.principal = principal
+    return principal
+
+
+def _check_tenant_scope_headers(request: Request, principal: Principal) -> None:
+    """Multi-entity and multi-org are out of scope: only the caller's own tenant may be named."""
+    for header in TENANT_SCOPE_HEADERS:
+        value = request.headers.get(header)
+        if value is None:
+            continue
+        named = {part.strip() for part in value.split(",") if part.strip()}
+        if named - {principal.tenant_id}:
+            raise PermissionDenied(
+                f"{header.title()} may name only the caller's own tenant", resource=Resource.TENANT
+            )
+
+
+async def require_administrator(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+    if not principal.is_administrator:
+        raise PermissionDenied("This operation needs an administrator role", resource=Resource.AUTH)
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(authenticate)]
+AdministratorPrincipal = Annotated[Principal, Depends(require_administrator)]

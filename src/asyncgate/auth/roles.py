@@ -1,0 +1,19 @@
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    TENANT_ADMINISTRATOR = "Tenant administrator"
+    BILLING_ADMINISTRATOR = "Billing administrator"
+    PAYMENTS_ADMINISTRATOR = "Payments administrator"
+    FINANCE_ADMINISTRATOR = "Finance administrator"
+    STANDARD_USER = "Standard user"
+
+
+ADMINISTRATOR_ROLES = frozenset(
+    {
+        Role.TENANT_ADMINISTRATOR,
+        Role.BILLING_ADMINISTRATOR,
+        Role.PAYMENTS_ADMINISTRATOR,
+        Role.FINANCE_ADMINISTRATOR,
+    }
+)

@@ -1,0 +1,137 @@
+"""Tenants, users, OAuth clients and bearer tokens. Services flush; the caller commits."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from asyncgate.auth import secrets
+from asyncgate.auth.models import AccessToken, OAuthClient, Tenant, User
+from asyncgate.auth.principal import Principal
+from asyncgate.auth.roles import Role
+from asyncgate.db.base import utcnow
+from asyncgate.http.errors import AuthenticationFailed, InvalidValue, NotFound, Resource
+
+MAX_CLIENT_SECRET_LENGTH = 42
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    access_token: str
+    jti: str
+    expires_in: int
+    expires_at: datetime
+
+
+async def create_tenant(session: AsyncSession, name: str) -> Tenant:
+    if await session.scalar(select(Tenant.id).where(Tenant.name == name)):
+        raise InvalidValue(f"Tenant {name!r} already exists", resource=Resource.TENANT)
+    tenant = Tenant(name=name)
+    session.add(tenant)
+    await session.flush()
+    return tenant
+
+
+async def get_tenant_by_name(session: AsyncSession, name: str) -> Tenant:
+    tenant = await session.scalar(select(Tenant).where(Tenant.name == name))
+    if tenant is None:
+        raise NotFound(f"Tenant {name!r} does not exist", resource=Resource.TENANT)
+    return tenant
+
+
+async def create_user(
+    session: AsyncSession, tenant: Tenant, *, email: str, password: str, role: Role
+) -> User:
+    email = email.strip().lower()
+    exists = await session.scalar(
+        select(User.id).where(User.tenant_id == tenant.id, User.email == email)
+    )
+    if exists:
+        raise InvalidValue(f"User {email!r} already exists", resource=Resource.AUTH)
+    user = User(
+        tenant_id=tenant.id, email=email, password_hash=secrets.hash_password(password), role=role
+    )
+    session.add(user)
+    await session.flush()
+    return user
+
+
+async def create_client(
+    session: AsyncSession,
+    tenant: Tenant,
+    *,
+    name: str,
+    role: Role = Role.TENANT_ADMINISTRATOR,
+    client_id: str | None = None,
+    client_secret: str | None = None,
+) -> tuple[OAuthClient, str]:
+    """A new OAuth client and its secret in clear, which is never available again."""
+    client_id = client_id or str(uuid.uuid4())
+    if len(client_id) != 36:
+        raise InvalidValue("client_id must be a 36-character UUID", resource=Resource.AUTH)
+    client_secret = client_secret or secrets.generate_client_secret()
+    if not 0 < len(client_secret) <= MAX_CLIENT_SECRET_LENGTH:
+        raise InvalidValue("client_secret must be 1 to 42 characters", resource=Resource.AUTH)
+    if await session.scalar(select(OAuthClient.id).where(OAuthClient.client_id == client_id)):
+        raise InvalidValue(f"Client {client_id} already exists", resource=Resource.AUTH)
+    client = OAuthClient(
+        tenant_id=tenant.id,
+        client_id=client_id,
+        secret_hash=secrets.hash_password(client_secret),
+        name=name,
+        role=role,
+    )
+    session.add(client)
+    await session.flush()
+    return client, client_secret
+
+
+async def issue_token(
+    session: AsyncSession, *, client_id: str, client_secret: str, lifetime: timedelta
+) -> IssuedToken:
+    client = await session.scalar(select(OAuthClient).where(OAuthClient.client_id == client_id))
+    if (
+        client is None
+        or client.revoked_at is not None
+        or not secrets.verify_password(client.secret_hash, client_secret)
+    ):
+        raise AuthenticationFailed("Invalid client credentials")
+    now = utcnow()
+    token = secrets.generate_token()
+    record = AccessToken(
+        tenant_id=client.tenant_id,
+        token_hash=secrets.token_digest(token),
+        client_id=client.id,
+        role=client.role,
+        issued_at=now,
+        expires_at=now + lifetime,
+    )
+    session.add(record)
+    # Expired tokens of this client are of no use to anyone; drop them as new ones are issued.
+    await session.execute(
+        delete(AccessToken).where(AccessToken.client_id == client.id, AccessToken.expires_at < now)
+    )
+    await session.flush()
+    return IssuedToken(
+        access_token=token,
+        jti=record.id,
+        expires_in=int(lifetime.total_seconds()) - 1,
+        expires_at=record.expires_at,
+    )
+
+
+async def principal_for_token(session: AsyncSession, token: str) -> tuple[Principal, datetime]:
+    """The caller a bearer token stands for, and when the token stops being valid."""
+    record = await session.scalar(
+        select(AccessToken).where(AccessToken.token_hash == secrets.token_digest(token))
+    )
+    if record is None or record.expires_at <= utcnow():
+        raise AuthenticationFailed()
+    principal = Principal(
+        tenant_id=record.tenant_id, role=Role(record.role), client_id=record.client_id
+    )
+    return principal, record.expires_at

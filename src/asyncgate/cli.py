@@ -1,0 +1,168 @@
+"""The ``asyncgate`` command: serve, migrate, and manage tenants, clients and users."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
+
+import typer
+
+from asyncgate.auth import service
+from asyncgate.auth.bootstrap import bootstrap_if_empty
+from asyncgate.auth.roles import Role
+from asyncgate.config import Settings, get_settings
+from asyncgate.db.engine import Database
+from asyncgate.db.migrate import upgrade_to_head
+from asyncgate.http.errors import ZuoraError
+
+app = typer.Typer(help="asyncgate: a Zuora-compatible API with durable asynchronous requests.")
+tenants = typer.Typer(help="Manage tenants.")
+clients = typer.Typer(help="Manage OAuth clients.")
+users = typer.Typer(help="Manage console users.")
+app.add_typer(tenants, name="tenants")
+app.add_typer(clients, name="clients")
+app.add_typer(users, name="users")
+
+T = TypeVar("T")
+
+
+def _run_with_database(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
+    async def main() -> T:
+        database = Database(settings)
+        try:
+            await upgrade_to_head(database.engine)
+            return await work(database)
+        finally:
+            await database.dispose()
+
+    try:
+        return asyncio.run(main())
+    except ZuoraError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to bind.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    dev: Annotated[bool, typer.Option("--dev", help="Development relaxations.")] = False,
+) -> None:
+    """Migrate the database, bootstrap it when empty, and serve the API."""
+    import uvicorn
+
+    from asyncgate.app import create_app
+
+    overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
+    if dev:
+        overrides["dev"] = True
+    settings = get_settings().model_copy(update=overrides)
+    if settings.dev:
+        typer.secho(
+            "DEVELOPMENT MODE: callouts may use http://, private addresses and explicit ports. "
+            "Never run this in production.",
+            fg=typer.colors.YELLOW,
+            bold=True,
+            err=True,
+        )
+    created = _run_with_database(settings, lambda db: bootstrap_if_empty(db, settings))
+    if created is not None:
+        _announce_bootstrap(created)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        loop="uvloop",
+        http="httptools",
+        log_level=settings.log_level,
+        access_log=False,
+    )
+
+
+def _announce_bootstrap(created) -> None:
+    lines = [
+        "First start: created tenant 'default'.",
+        f"  OAuth client_id:     {created.client_id}",
+    ]
+    if created.generated_client_secret:
+        lines.append(f"  OAuth client_secret: {created.generated_client_secret}  (shown once)")
+    lines.append(f"  Administrator:       {created.admin_email}")
+    if created.generated_admin_password:
+        lines.append(f"  Password:            {created.generated_admin_password}  (shown once)")
+    typer.echo("\n".join(lines), err=True)
+
+
+@app.command()
+def migrate() -> None:
+    """Apply database migrations up to the newest."""
+
+    async def nothing(database: Database) -> None:
+        return None
+
+    _run_with_database(get_settings(), nothing)
+    typer.echo("database is up to date")
+
+
+@tenants.command("create")
+def create_tenant(name: str) -> None:
+    """Create a tenant."""
+
+    async def work(database: Database) -> str:
+        async with database.transaction() as session:
+            return (await service.create_tenant(session, name)).id
+
+    typer.echo(json.dumps({"id": _run_with_database(get_settings(), work), "name": name}))
+
+
+@clients.command("create")
+def create_client(
+    tenant: Annotated[str, typer.Option(help="Tenant name.")],
+    role: Annotated[Role, typer.Option(help="Role the client acts with.")] = Role.TENANT_ADMINISTRATOR,
+    name: Annotated[str, typer.Option(help="A label for the client.")] = "api",
+) -> None:
+    """Create an OAuth client; prints its client_id and client_secret (shown once)."""
+
+    async def work(database: Database) -> dict[str, str]:
+        async with database.transaction() as session:
+            owner = await service.get_tenant_by_name(session, tenant)
+            client, secret = await service.create_client(session, owner, name=name, role=role)
+            return {"client_id": client.client_id, "client_secret": secret, "role": role.value}
+
+    typer.echo(json.dumps(_run_with_database(get_settings(), work)))
+
+
+@users.command("create")
+def create_user(
+    tenant: Annotated[str, typer.Option(help="Tenant name.")],
+    email: Annotated[str, typer.Option(help="Sign-in email.")],
+    role: Annotated[Role, typer.Option(help="The user's role.")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+) -> None:
+    """Create a console user; the password comes from a prompt or standard input."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Repeat password: ") != password:
+            typer.echo("error: the passwords differ", err=True)
+            raise typer.Exit(1)
+    if len(password) < 8:
+        typer.echo("error: the password needs at least 8 characters", err=True)
+        raise typer.Exit(1)
+
+    async def work(database: Database) -> str:
+        async with database.transaction() as session:
+            owner = await service.get_tenant_by_name(session, tenant)
+            user = await service.create_user(
+                session, owner, email=email, password=password, role=role
+            )
+            return user.id
+
+    user_id = _run_with_database(get_settings(), work)
+    typer.echo(json.dumps({"id": user_id, "email": email.strip().lower(), "role": role.value}))

@@ -1,0 +1,74 @@
+"""Engine and session factory per backend.
+
+SQLite runs in WAL mode with ``synchronous=FULL`` (a commit survives power loss) and every
+transaction begins with ``BEGIN IMMEDIATE``: a deferred transaction that later upgrades to a
+write lock fails with SQLITE_BUSY and cannot be retried safely.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from asyncgate.config import Settings
+
+
+def _prepare_sqlite_file(url: str) -> None:
+    database = make_url(url).database
+    if database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def create_engine(settings: Settings) -> AsyncEngine:
+    url = settings.database_url
+    if settings.is_sqlite:
+        _prepare_sqlite_file(url)
+        engine = create_async_engine(url, pool_size=5, max_overflow=0)
+        busy_ms = int(settings.sqlite_busy_timeout.total_seconds() * 1000)
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _on_connect(dbapi_connection, _record) -> None:
+            # Take transaction control away from the driver so BEGIN IMMEDIATE is ours to send.
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=FULL")
+            cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+        @event.listens_for(engine.sync_engine, "begin")
+        def _on_begin(connection) -> None:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    return create_async_engine(
+        url, pool_size=settings.db_pool_size, max_overflow=settings.db_pool_size, pool_pre_ping=True
+    )
+
+
+class Database:
+    """The engine and its session factory; one per process."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.engine = create_engine(settings)
+        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """One unit of work: commits when the block ends normally, rolls back otherwise."""
+        async with self.sessionmaker() as session, session.begin():
+            yield session
+
+    async def ping(self) -> None:
+        async with self.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

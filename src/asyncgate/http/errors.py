@@ -1,0 +1,225 @@
+"""Zuora's error model: one exception hierarchy, rendered into Zuora's envelopes in one place.
+
+A REST error code is eight digits: a six-digit resource code followed by a two-digit category
+(``50001040`` = account, not found). CRUD and Actions endpoints use their own PascalCase
+envelope with symbolic codes instead.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from typing import ClassVar
+
+import orjson
+from starlette.responses import Response
+
+
+class Category(IntEnum):
+    PERMISSION_DENIED = 10
+    AUTHENTICATION_FAILED = 11
+    INVALID_VALUE = 20
+    UNKNOWN_FIELD = 21
+    MISSING_FIELD = 22
+    MISSING_PARAMETER = 23
+    BUSINESS_RULE = 30
+    NOT_FOUND = 40
+    UNSUPPORTED_METHOD = 45
+    LOCKING_CONTENTION = 50
+    INTERNAL_ERROR = 60
+    TEMPORARY_ERROR = 61
+    LIMIT_EXCEEDED = 70
+    MALFORMED_JSON = 90
+    INTEGRATION_ERROR = 99
+
+
+class Resource(IntEnum):
+    """The six-digit resource part of an error code."""
+
+    GENERAL = 500000
+    REQUEST = 500001
+    AUTH = 500002
+    TENANT = 500003
+    ACCOUNT = 500010
+    CONTACT = 500011
+    CRUD = 500020
+    QUERY = 500021
+
+
+CRUD_CODES: dict[Category, str] = {
+    Category.PERMISSION_DENIED: "NO_PERMISSION",
+    Category.AUTHENTICATION_FAILED: "INVALID_SESSION",
+    Category.INVALID_VALUE: "INVALID_VALUE",
+    Category.UNKNOWN_FIELD: "INVALID_FIELD",
+    Category.MISSING_FIELD: "MISSING_REQUIRED_VALUE",
+    Category.MISSING_PARAMETER: "MISSING_REQUIRED_VALUE",
+    Category.BUSINESS_RULE: "INVALID_VALUE",
+    Category.NOT_FOUND: "INVALID_ID",
+    Category.UNSUPPORTED_METHOD: "INVALID_TYPE",
+    Category.LOCKING_CONTENTION: "LOCK_COMPETITION",
+    Category.INTERNAL_ERROR: "UNKNOWN_ERROR",
+    Category.TEMPORARY_ERROR: "TEMPORARY_ERROR",
+    Category.LIMIT_EXCEEDED: "REQUEST_EXCEEDED_RATE",
+    Category.MALFORMED_JSON: "INVALID_VALUE",
+    Category.INTEGRATION_ERROR: "UNKNOWN_ERROR",
+}
+
+
+class Reason:
+    __slots__ = ("category", "message", "resource", "crud_code")
+
+    def __init__(
+        self,
+        category: Category,
+        message: str,
+        resource: Resource = Resource.GENERAL,
+        crud_code: str | None = None,
+    ) -> None:
+        self.category = category
+        self.message = message
+        self.resource = resource
+        self.crud_code = crud_code or CRUD_CODES[category]
+
+    @property
+    def code(self) -> int:
+        return self.resource * 100 + self.category
+
+
+class ZuoraError(Exception):
+    """An error the API reports to its caller. Subclasses fix the category and HTTP status."""
+
+    category: ClassVar[Category] = Category.INTERNAL_ERROR
+    status: int = 500
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        resource: Resource = Resource.GENERAL,
+        status: int | None = None,
+        headers: dict[str, str] | None = None,
+        crud_code: str | None = None,
+        reasons: list[Reason] | None = None,
+    ) -> None:
+        super().__init__(message)
+        if status is not None:
+            self.status = status
+        self.headers = headers or {}
+        self.reasons = reasons or [Reason(self.category, message, resource, crud_code)]
+
+
+class PermissionDenied(ZuoraError):
+    category = Category.PERMISSION_DENIED
+    status = 403
+
+
+class AuthenticationFailed(ZuoraError):
+    category = Category.AUTHENTICATION_FAILED
+    status = 401
+
+    def __init__(self, message: str = "Authentication error", **kwargs) -> None:
+        kwargs.setdefault("resource", Resource.AUTH)
+        kwargs.setdefault("headers", {"WWW-Authenticate": "Bearer"})
+        super().__init__(message, **kwargs)
+
+
+class InvalidValue(ZuoraError):
+    category = Category.INVALID_VALUE
+    status = 400
+
+
+class UnknownField(ZuoraError):
+    category = Category.UNKNOWN_FIELD
+    status = 400
+
+
+class MissingField(ZuoraError):
+    category = Category.MISSING_FIELD
+    status = 400
+
+
+class MissingParameter(ZuoraError):
+    category = Category.MISSING_PARAMETER
+    status = 400
+
+
+class BusinessRuleViolated(ZuoraError):
+    category = Category.BUSINESS_RULE
+    status = 400
+
+
+class NotFound(ZuoraError):
+    category = Category.NOT_FOUND
+    status = 404
+
+
+class UnsupportedMethod(ZuoraError):
+    category = Category.UNSUPPORTED_METHOD
+    status = 405
+
+
+class LockingContention(ZuoraError):
+    category = Category.LOCKING_CONTENTION
+    status = 409
+
+
+class InternalError(ZuoraError):
+    category = Category.INTERNAL_ERROR
+    status = 500
+
+
+class TemporaryError(ZuoraError):
+    category = Category.TEMPORARY_ERROR
+    status = 503
+
+
+class LimitExceeded(ZuoraError):
+    category = Category.LIMIT_EXCEEDED
+    status = 429
+
+
+class MalformedJson(ZuoraError):
+    category = Category.MALFORMED_JSON
+    status = 400
+
+
+class RequestInvalid(ZuoraError):
+    """Several reasons at once (a body with many bad fields); status from the first."""
+
+    def __init__(self, reasons: list[Reason]) -> None:
+        first = reasons[0]
+        self.category = first.category
+        status = 400 if first.category != Category.PERMISSION_DENIED else 403
+        super().__init__(first.message, status=status, reasons=reasons)
+
+
+CRUD_PREFIXES = ("/v1/object/", "/v1/action/", "/v1/async/object/")
+
+
+def uses_crud_envelope(path: str) -> bool:
+    return path.startswith(CRUD_PREFIXES)
+
+
+def error_body(error: ZuoraError, process_id: str, path: str) -> dict:
+    if uses_crud_envelope(path):
+        return {
+            "Success": False,
+            "Errors": [{"Code": r.crud_code, "Message": r.message} for r in error.reasons],
+        }
+    body = {
+        "success": False,
+        "processId": process_id,
+        "reasons": [{"code": r.code, "message": r.message} for r in error.reasons],
+    }
+    if error.category == Category.AUTHENTICATION_FAILED:
+        # Zuora's gateway answers 401s as {"message": ...}; clients (the SDK) read that field.
+        body["message"] = str(error)
+    return body
+
+
+def error_response(error: ZuoraError, process_id: str, path: str) -> Response:
+    return Response(
+        orjson.dumps(error_body(error, process_id, path)),
+        status_code=error.status,
+        headers=error.headers,
+        media_type="application/json",
+    )

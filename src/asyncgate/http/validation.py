@@ -1,0 +1,45 @@
+"""Request validation failures, translated into Zuora's categories.
+
+Malformed JSON is category 90, an unknown field 21, a missing required field 22, a missing
+query or header parameter 23, and any other bad value 20.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from asyncgate.http.errors import Category, Reason, RequestInvalid
+
+
+def _field_name(location: Sequence[Any]) -> str:
+    parts = [str(part) for part in location[1:]] if location else []
+    return ".".join(parts)
+
+
+def _reason(error: dict[str, Any]) -> Reason:
+    kind = error.get("type", "")
+    location = error.get("loc", ())
+    source = location[0] if location else "body"
+    field = _field_name(location)
+    if kind == "json_invalid":
+        detail = error.get("ctx", {}).get("error", "")
+        return Reason(Category.MALFORMED_JSON, f"Malformed JSON in the request body: {detail}")
+    if kind == "extra_forbidden":
+        return Reason(Category.UNKNOWN_FIELD, f"Unknown field: {field}")
+    if kind == "missing":
+        if source == "body":
+            message = f"Missing required field: {field}" if field else "The request body is required"
+            return Reason(Category.MISSING_FIELD, message)
+        return Reason(Category.MISSING_PARAMETER, f"Missing required {source} parameter: {field}")
+    subject = f"field {field}" if source == "body" else f"{source} parameter {field}"
+    if not field:
+        subject = "the request body"
+    return Reason(Category.INVALID_VALUE, f"Invalid value for {subject}: {error.get('msg', '')}")
+
+
+def validation_error(errors: Sequence[dict[str, Any]]) -> RequestInvalid:
+    reasons = [_reason(error) for error in errors]
+    # Malformed JSON makes any other complaint meaningless.
+    malformed = [r for r in reasons if r.category == Category.MALFORMED_JSON]
+    return RequestInvalid(malformed[:1] or reasons)
