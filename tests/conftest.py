@@ -8,6 +8,7 @@ test sees another's rows and nothing has to be cleaned up between tests.
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -19,21 +20,38 @@ from asyncgate.config import Settings
 from asyncgate.db.engine import Database
 from asyncgate.db.models import metadata
 from tests.factories import TenantContext, make_tenant
+from tests.support.postgres import ThrowawayPostgres
 
 BACKEND = os.environ.get("ASYNCGATE_TEST_BACKEND", "sqlite")
 
 
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if BACKEND == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
-        return
+def postgres_server() -> Iterator[ThrowawayPostgres]:
+    """The test run's private PostgreSQL server (PostgreSQL backend only)."""
     if BACKEND != "postgresql":
-        raise RuntimeError(f"ASYNCGATE_TEST_BACKEND must be sqlite or postgresql, not {BACKEND}")
-    from tests.support.postgres import ThrowawayPostgres
-
+        pytest.skip("needs ASYNCGATE_TEST_BACKEND=postgresql")
     with ThrowawayPostgres() as server:
-        yield server.create_database("asyncgate_test")
+        yield server
+
+
+@pytest.fixture(scope="session")
+def fresh_database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+    """A factory of empty databases on the test backend: ``fresh_database_url("name")``."""
+
+    def make(name: str) -> str:
+        if BACKEND == "sqlite":
+            return f"sqlite+aiosqlite:///{tmp_path_factory.mktemp(name) / 'test.db'}"
+        server = request.getfixturevalue("postgres_server")
+        return server.create_database(f"{name}_{uuid.uuid4().hex[:8]}")
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def database_url(fresh_database_url) -> str:
+    if BACKEND not in ("sqlite", "postgresql"):
+        raise RuntimeError(f"ASYNCGATE_TEST_BACKEND must be sqlite or postgresql, not {BACKEND}")
+    return fresh_database_url("asyncgate_test")
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,7 @@ from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -61,6 +61,14 @@ class Settings(BaseSettings):
         default=timedelta(seconds=30), description="How long SQLite waits for the write lock."
     )
     log_level: str = Field(default="info", description="Log level of the service.")
+
+    @field_validator("token_lifetime", "sqlite_busy_timeout", mode="before")
+    @classmethod
+    def _seconds_as_duration(cls, value: object) -> object:
+        """Durations may be given as plain seconds (``30``) as well as ISO-8601 (``PT30S``)."""
+        if isinstance(value, str) and value.strip().replace(".", "", 1).isdigit():
+            return float(value)
+        return value
 
     @property
     def is_sqlite(self) -> bool:

@@ -1,0 +1,34 @@
+from pathlib import Path
+
+import pytest
+
+from asyncgate.config import Settings
+from asyncgate.secretbox import SecretBox, load_secret_key
+
+
+def settings_in(folder: Path, **overrides) -> Settings:
+    return Settings(data_dir=folder, _env_file=None, **overrides)
+
+
+class TestSecretKey:
+    def test_generated_key_is_kept_private_and_reused(self, tmp_path):
+        first = load_secret_key(settings_in(tmp_path))
+        assert load_secret_key(settings_in(tmp_path)) == first
+        assert (tmp_path / "secret.key").stat().st_mode & 0o777 == 0o600
+
+    def test_configured_key_wins_and_writes_no_file(self, tmp_path):
+        assert load_secret_key(settings_in(tmp_path, secret_key="configured")) == "configured"
+        assert not (tmp_path / "secret.key").exists()
+
+
+class TestSecretBox:
+    def test_round_trip_hides_the_plaintext(self):
+        box = SecretBox("k1")
+        sealed = box.encrypt("callout-password")
+        assert "callout-password" not in sealed
+        assert box.decrypt(sealed) == "callout-password"
+
+    def test_another_key_cannot_open_it(self):
+        sealed = SecretBox("k1").encrypt("x")
+        with pytest.raises(ValueError, match="SECRET_KEY"):
+            SecretBox("k2").decrypt(sealed)
