@@ -18,6 +18,8 @@ from asyncgate.auth.routes import router as oauth_router
 from asyncgate.billing.accounts.routes import router as accounts_router
 from asyncgate.billing.contacts.routes import router as contacts_router
 from asyncgate.config import Settings, get_settings
+from asyncgate.crud.actions import router as actions_router
+from asyncgate.crud.routes import router as crud_router
 from asyncgate.db.engine import Database
 from asyncgate.http.errors import (
     InternalError,
@@ -85,6 +87,8 @@ def api_router() -> APIRouter:
     )
     api.include_router(accounts_router)
     api.include_router(contacts_router)
+    api.include_router(crud_router)
+    api.include_router(actions_router)
     return api
 
 

@@ -7,9 +7,11 @@ import getpass
 import json
 import sys
 from collections.abc import Awaitable, Callable
-from typing import Annotated, TypeVar
+from typing import Annotated, NoReturn, TypeVar
 
 import typer
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from asyncgate.auth import service
 from asyncgate.auth.bootstrap import bootstrap_if_empty
@@ -19,7 +21,11 @@ from asyncgate.db.engine import Database
 from asyncgate.db.migrate import upgrade_to_head
 from asyncgate.http.errors import ZuoraError
 
-app = typer.Typer(help="asyncgate: a Zuora-compatible API with durable asynchronous requests.")
+# Locals are never shown with a traceback: they hold passwords and client secrets.
+app = typer.Typer(
+    help="asyncgate: a Zuora-compatible API with durable asynchronous requests.",
+    pretty_exceptions_show_locals=False,
+)
 tenants = typer.Typer(help="Manage tenants.")
 clients = typer.Typer(help="Manage OAuth clients.")
 users = typer.Typer(help="Manage console users.")
@@ -42,8 +48,16 @@ def _run_with_database(settings: Settings, work: Callable[[Database], Awaitable[
     try:
         return asyncio.run(main())
     except ZuoraError as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(1) from None
+        _fail(str(error))
+    except (OSError, SQLAlchemyError) as error:
+        where = make_url(settings.database_url).render_as_string(hide_password=True)
+        detail = str(getattr(error, "orig", None) or error).splitlines()[0]
+        _fail(f"the database {where} failed: {detail}")
+
+
+def _fail(message: str) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(1)
 
 
 @app.command()
@@ -121,7 +135,9 @@ def create_tenant(name: str) -> None:
 @clients.command("create")
 def create_client(
     tenant: Annotated[str, typer.Option(help="Tenant name.")],
-    role: Annotated[Role, typer.Option(help="Role the client acts with.")] = Role.TENANT_ADMINISTRATOR,
+    role: Annotated[
+        Role, typer.Option(help="Role the client acts with.", case_sensitive=False)
+    ] = Role.TENANT_ADMINISTRATOR,
     name: Annotated[str, typer.Option(help="A label for the client.")] = "api",
 ) -> None:
     """Create an OAuth client; prints its client_id and client_secret (shown once)."""
@@ -135,11 +151,23 @@ def create_client(
     typer.echo(json.dumps(_run_with_database(get_settings(), work)))
 
 
+@clients.command("revoke")
+def revoke_client(client_id: str) -> None:
+    """Revoke an OAuth client: it gets no new tokens and the ones it holds stop working."""
+
+    async def work(database: Database) -> dict[str, str]:
+        async with database.transaction() as session:
+            client = await service.revoke_client(session, client_id)
+            return {"client_id": client.client_id, "revoked_at": client.revoked_at.isoformat()}
+
+    typer.echo(json.dumps(_run_with_database(get_settings(), work)))
+
+
 @users.command("create")
 def create_user(
     tenant: Annotated[str, typer.Option(help="Tenant name.")],
     email: Annotated[str, typer.Option(help="Sign-in email.")],
-    role: Annotated[Role, typer.Option(help="The user's role.")],
+    role: Annotated[Role, typer.Option(help="The user's role.", case_sensitive=False)],
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="Read the password from standard input.")
     ] = False,
@@ -150,19 +178,14 @@ def create_user(
     else:
         password = getpass.getpass("Password: ")
         if getpass.getpass("Repeat password: ") != password:
-            typer.echo("error: the passwords differ", err=True)
-            raise typer.Exit(1)
-    if len(password) < 8:
-        typer.echo("error: the password needs at least 8 characters", err=True)
-        raise typer.Exit(1)
+            _fail("the passwords differ")
 
-    async def work(database: Database) -> str:
+    async def work(database: Database) -> dict[str, str]:
         async with database.transaction() as session:
             owner = await service.get_tenant_by_name(session, tenant)
             user = await service.create_user(
                 session, owner, email=email, password=password, role=role
             )
-            return user.id
+            return {"id": user.id, "email": user.email, "role": role.value}
 
-    user_id = _run_with_database(get_settings(), work)
-    typer.echo(json.dumps({"id": user_id, "email": email.strip().lower(), "role": role.value}))
+    typer.echo(json.dumps(_run_with_database(get_settings(), work)))

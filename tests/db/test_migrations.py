@@ -52,3 +52,29 @@ async def test_sqlite_runs_in_wal_mode_with_durable_commits(tmp_path):
         assert synchronous == 2  # FULL: a commit survives power loss
     finally:
         await database.dispose()
+
+
+async def test_every_migration_can_be_undone_and_redone(fresh_database_url):
+    from alembic import command
+
+    from asyncgate.db.migrate import alembic_config
+
+    database = Database(Settings(database_url=fresh_database_url("round_trip"), _env_file=None))
+    config = alembic_config()
+
+    def downgrade(connection):
+        config.attributes["connection"] = connection
+        command.downgrade(config, "base")
+
+    try:
+        await upgrade_to_head(database.engine)
+        async with database.engine.begin() as connection:
+            await connection.run_sync(downgrade)
+        await upgrade_to_head(database.engine)
+        async with database.engine.connect() as connection:
+            tables = await connection.run_sync(
+                lambda sync: set(sync.dialect.get_table_names(sync))
+            )
+        assert set(metadata.tables) <= tables
+    finally:
+        await database.dispose()

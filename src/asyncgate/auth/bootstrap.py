@@ -6,6 +6,7 @@ import secrets as stdlib_secrets
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from asyncgate.auth import service
 from asyncgate.auth.models import Tenant
@@ -28,6 +29,18 @@ class BootstrapCredentials:
 
 
 async def bootstrap_if_empty(database: Database, settings: Settings) -> BootstrapCredentials | None:
+    """Create the first tenant, administrator and client; None when the database had a tenant.
+
+    Processes starting together (an API and a worker) may race here: the loser's inserts hit
+    the unique tenant name, and it leaves the winner's tenant as it is.
+    """
+    try:
+        return await _bootstrap(database, settings)
+    except IntegrityError:
+        return None
+
+
+async def _bootstrap(database: Database, settings: Settings) -> BootstrapCredentials | None:
     async with database.transaction() as session:
         if await session.scalar(select(Tenant.id).limit(1)) is not None:
             return None

@@ -12,7 +12,7 @@ from asyncgate.auth import service
 from asyncgate.auth.principal import Principal
 from asyncgate.db.base import utcnow
 from asyncgate.http.errors import AuthenticationFailed, PermissionDenied, Resource
-from asyncgate.http.routing import get_session
+from asyncgate.http.routing import Session
 
 TENANT_SCOPE_HEADERS = ("zuora-entity-ids", "zuora-org-ids")
 
@@ -56,7 +56,7 @@ def bearer_token(request: Request) -> str:
     return token.strip()
 
 
-async def authenticate(request: Request, session=Depends(get_session)) -> Principal:
+async def authenticate(request: Request, session: Session) -> Principal:
     token = bearer_token(request)
     cache: TokenCache = request.app.state.token_cache
     principal = cache.get(token)
@@ -81,7 +81,9 @@ def _check_tenant_scope_headers(request: Request, principal: Principal) -> None:
             )
 
 
-async def require_administrator(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+async def require_administrator(
+    principal: Annotated[Principal, Depends(authenticate)],
+) -> Principal:
     if not principal.is_administrator:
         raise PermissionDenied("This operation needs an administrator role", resource=Resource.AUTH)
     return principal

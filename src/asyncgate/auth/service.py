@@ -17,6 +17,9 @@ from asyncgate.db.base import utcnow
 from asyncgate.http.errors import AuthenticationFailed, InvalidValue, NotFound, Resource
 
 MAX_CLIENT_SECRET_LENGTH = 42
+MAX_NAME_LENGTH = 100
+MAX_EMAIL_LENGTH = 255
+MIN_PASSWORD_LENGTH = 8
 
 
 @dataclass(frozen=True)
@@ -27,7 +30,17 @@ class IssuedToken:
     expires_at: datetime
 
 
+def _checked_name(name: str, what: str) -> str:
+    name = name.strip()
+    if not 0 < len(name) <= MAX_NAME_LENGTH:
+        raise InvalidValue(
+            f"A {what} name must be 1 to {MAX_NAME_LENGTH} characters", resource=Resource.AUTH
+        )
+    return name
+
+
 async def create_tenant(session: AsyncSession, name: str) -> Tenant:
+    name = _checked_name(name, "tenant")
     if await session.scalar(select(Tenant.id).where(Tenant.name == name)):
         raise InvalidValue(f"Tenant {name!r} already exists", resource=Resource.TENANT)
     tenant = Tenant(name=name)
@@ -47,17 +60,34 @@ async def create_user(
     session: AsyncSession, tenant: Tenant, *, email: str, password: str, role: Role
 ) -> User:
     email = email.strip().lower()
+    if "@" not in email or len(email) > MAX_EMAIL_LENGTH:
+        raise InvalidValue(f"{email!r} is not an email address", resource=Resource.AUTH)
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidValue(
+            f"A password needs at least {MIN_PASSWORD_LENGTH} characters", resource=Resource.AUTH
+        )
     exists = await session.scalar(
         select(User.id).where(User.tenant_id == tenant.id, User.email == email)
     )
     if exists:
         raise InvalidValue(f"User {email!r} already exists", resource=Resource.AUTH)
     user = User(
-        tenant_id=tenant.id, email=email, password_hash=secrets.hash_password(password), role=role
+        tenant_id=tenant.id,
+        email=email,
+        password_hash=await secrets.hash_password(password),
+        role=role,
     )
     session.add(user)
     await session.flush()
     return user
+
+
+def _is_uuid_text(value: str) -> bool:
+    """The SDK insists on exactly 36 characters: the hyphenated UUID form, nothing else."""
+    try:
+        return len(value) == 36 and str(uuid.UUID(value)) == value.lower()
+    except ValueError:
+        return False
 
 
 async def create_client(
@@ -70,8 +100,9 @@ async def create_client(
     client_secret: str | None = None,
 ) -> tuple[OAuthClient, str]:
     """A new OAuth client and its secret in clear, which is never available again."""
+    name = _checked_name(name, "client")
     client_id = client_id or str(uuid.uuid4())
-    if len(client_id) != 36:
+    if not _is_uuid_text(client_id):
         raise InvalidValue("client_id must be a 36-character UUID", resource=Resource.AUTH)
     client_secret = client_secret or secrets.generate_client_secret()
     if not 0 < len(client_secret) <= MAX_CLIENT_SECRET_LENGTH:
@@ -81,7 +112,7 @@ async def create_client(
     client = OAuthClient(
         tenant_id=tenant.id,
         client_id=client_id,
-        secret_hash=secrets.hash_password(client_secret),
+        secret_hash=await secrets.hash_password(client_secret),
         name=name,
         role=role,
     )
@@ -90,15 +121,26 @@ async def create_client(
     return client, client_secret
 
 
+async def revoke_client(session: AsyncSession, client_id: str) -> OAuthClient:
+    """Stop a client from getting tokens and end the tokens it holds."""
+    client = await session.scalar(select(OAuthClient).where(OAuthClient.client_id == client_id))
+    if client is None:
+        raise NotFound(f"Client {client_id} does not exist", resource=Resource.AUTH)
+    if client.revoked_at is None:
+        client.revoked_at = utcnow()
+    await session.execute(delete(AccessToken).where(AccessToken.client_id == client.id))
+    await session.flush()
+    return client
+
+
 async def issue_token(
     session: AsyncSession, *, client_id: str, client_secret: str, lifetime: timedelta
 ) -> IssuedToken:
     client = await session.scalar(select(OAuthClient).where(OAuthClient.client_id == client_id))
-    if (
-        client is None
-        or client.revoked_at is not None
-        or not secrets.verify_password(client.secret_hash, client_secret)
-    ):
+    secret_matches = await secrets.verify_password(
+        None if client is None else client.secret_hash, client_secret
+    )
+    if client is None or client.revoked_at is not None or not secret_matches:
         raise AuthenticationFailed("Invalid client credentials")
     now = utcnow()
     token = secrets.generate_token()

@@ -2,6 +2,7 @@
 
 from asyncgate.auth import models as auth_models  # noqa: F401
 from asyncgate.billing.accounts import models as account_models  # noqa: F401
+from asyncgate.billing.contacts import models as contact_models  # noqa: F401
 from asyncgate.db import sequences  # noqa: F401
 from asyncgate.db.base import Base
 from asyncgate.http import idempotency  # noqa: F401

@@ -65,7 +65,7 @@ CRUD_CODES: dict[Category, str] = {
 
 
 class Reason:
-    __slots__ = ("category", "message", "resource", "crud_code")
+    __slots__ = ("category", "crud_code", "message", "resource")
 
     def __init__(
         self,
@@ -155,6 +155,16 @@ class NotFound(ZuoraError):
 class UnsupportedMethod(ZuoraError):
     category = Category.UNSUPPORTED_METHOD
     status = 405
+
+
+class PayloadTooLarge(InvalidValue):
+    """A body over the size limit. Category 20, not 70: resending it can never succeed."""
+
+    status = 413
+
+
+class UnsupportedMediaType(InvalidValue):
+    status = 415
 
 
 class LockingContention(ZuoraError):

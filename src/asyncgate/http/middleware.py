@@ -3,23 +3,38 @@
 It gives each request a ``Zuora-Request-Id`` and a process ID, validates and echoes
 ``Zuora-Track-Id``, bounds the body (inflating ``Content-Encoding: gzip`` without ever holding
 more than the limit), and insists on JSON bodies for the API. Anything refused here is answered
-in Zuora's envelope before any handler runs, so it changes nothing.
+in Zuora's envelope before any handler runs, so it changes nothing. An exception no handler
+turned into an answer becomes a 500 in Zuora's envelope here, inside the headers this
+middleware adds, so even that answer carries its ``Zuora-Request-Id``.
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
 import zlib
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from asyncgate.http.errors import InvalidValue, MalformedJson, Resource, ZuoraError, error_response
+from asyncgate.http.errors import (
+    InternalError,
+    InvalidValue,
+    MalformedJson,
+    PayloadTooLarge,
+    Resource,
+    UnsupportedMediaType,
+    ZuoraError,
+    error_response,
+)
+
+log = logging.getLogger("asyncgate")
 
 TRACK_ID_MAX = 64
-TRACK_ID_FORBIDDEN = frozenset(':;"\'')
+TRACK_ID_FORBIDDEN = frozenset(":;\"'")
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 JSON_PATH_PREFIXES = ("/v1/", "/notifications/")
 INFLATE_CHUNK = 64 * 1024
+GZIP_WBITS = 16 + zlib.MAX_WBITS
 
 
 def track_id_is_valid(value: str) -> bool:
@@ -36,37 +51,37 @@ def is_json_media_type(content_type: str) -> bool:
     return media_type == "application/json" or media_type.endswith("+json")
 
 
-class PayloadTooLarge(InvalidValue):
-    status = 413
-
-
-class UnsupportedMediaType(InvalidValue):
-    status = 415
+def _too_large(limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(f"The request body exceeds {limit} bytes", resource=Resource.REQUEST)
 
 
 def inflate_gzip(body: bytes, limit: int) -> bytes:
-    """Inflate a gzip body, refusing as soon as the output would pass ``limit`` bytes."""
-    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
-    parts: list[bytes] = []
+    """Inflate a gzip body (one or more members), refusing once the output would pass ``limit``.
+
+    Output is produced at most ``INFLATE_CHUNK`` bytes at a time, so a small body that inflates
+    to gigabytes costs no more than ``limit`` bytes of memory before it is refused.
+    """
+    chunks: list[bytes] = []
     size = 0
     data = body
     try:
         while data:
-            chunk = inflater.decompress(data, INFLATE_CHUNK)
-            size += len(chunk)
-            if size > limit:
-                raise PayloadTooLarge(
-                    f"The inflated request body exceeds {limit} bytes", resource=Resource.REQUEST
-                )
-            parts.append(chunk)
-            data = inflater.unconsumed_tail
-        if not inflater.eof:
-            raise zlib.error("truncated gzip stream")
+            inflater = zlib.decompressobj(wbits=GZIP_WBITS)
+            while not inflater.eof:
+                chunk = inflater.decompress(data, INFLATE_CHUNK)
+                data = inflater.unconsumed_tail
+                size += len(chunk)
+                if size > limit:
+                    raise _too_large(limit)
+                chunks.append(chunk)
+                if not chunk and not data:
+                    raise zlib.error("truncated gzip stream")
+            data = inflater.unused_data  # the next member, if any; garbage fails its header check
     except zlib.error as exc:
         raise MalformedJson(
             f"The request body is not valid gzip: {exc}", resource=Resource.REQUEST
         ) from None
-    return b"".join(parts)
+    return b"".join(chunks)
 
 
 class ZuoraConventionsMiddleware:
@@ -79,82 +94,114 @@ class ZuoraConventionsMiddleware:
             await self.app(scope, receive, send)
             return
         request_id = uuid.uuid4()
+        request_id_text = str(request_id)
+        process_id = request_id.hex[-16:].upper()
         state = scope.setdefault("state", {})
-        state["request_id"] = str(request_id)
-        state["process_id"] = request_id.hex[-16:].upper()
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        track_id = headers.get("zuora-track-id")
-        state["track_id"] = track_id
+        state["request_id"] = request_id_text
+        state["process_id"] = process_id
 
-        response_headers = [(b"zuora-request-id", str(request_id).encode())]
-        if track_id is not None and track_id_is_valid(track_id):
-            response_headers.append((b"zuora-track-id", track_id.encode()))
+        # ASGI header names are lowercase; pick out the few this layer needs in one pass.
+        track_id = encoding = length = content_type = None
+        for name, value in scope["headers"]:
+            if name == b"zuora-track-id":
+                track_id = value.decode("latin-1")
+            elif name == b"content-type":
+                content_type = value.decode("latin-1")
+            elif name == b"content-encoding":
+                encoding = value.decode("latin-1")
+            elif name == b"content-length":
+                length = value
+        track_id_valid = track_id is None or track_id_is_valid(track_id)
+        state["track_id"] = track_id if track_id_valid else None
+
+        extra_headers = [(b"zuora-request-id", request_id_text.encode())]
+        if track_id is not None and track_id_valid:
+            extra_headers.append((b"zuora-track-id", track_id.encode()))
+        response_started = False
 
         async def send_with_headers(message: Message) -> None:
+            nonlocal response_started
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *response_headers]
+                response_started = True
+                message["headers"] = [*message.get("headers", ()), *extra_headers]
             await send(message)
 
         try:
-            if track_id is not None and not track_id_is_valid(track_id):
+            if not track_id_valid:
                 raise InvalidValue(
-                    "Zuora-Track-Id must be at most 64 US-ASCII characters without : ; \" '",
+                    "Zuora-Track-Id must be 1 to 64 US-ASCII characters without : ; \" '",
                     resource=Resource.REQUEST,
                 )
             if scope["method"] in BODY_METHODS:
-                body = await self._read_body(scope, headers, receive)
+                body = await self._read_body(scope, receive, encoding, length, content_type)
+                if body is None:  # the client went away mid-body: nobody to answer
+                    return
                 receive = _replay(body, receive)
+            await self.app(scope, receive, send_with_headers)
         except ZuoraError as error:
-            response = error_response(error, state["process_id"], scope["path"])
-            await response(scope, receive, send_with_headers)
-            return
-        await self.app(scope, receive, send_with_headers)
+            if response_started:
+                raise
+            await error_response(error, process_id, scope["path"])(
+                scope, receive, send_with_headers
+            )
+        except Exception:
+            if response_started:
+                raise
+            log.exception("unhandled error in %s %s", scope["method"], scope["path"])
+            error = InternalError(
+                f"An internal error occurred; quote processId {process_id}",
+                resource=Resource.GENERAL,
+            )
+            await error_response(error, process_id, scope["path"])(
+                scope, receive, send_with_headers
+            )
 
-    async def _read_body(self, scope: Scope, headers: dict[str, str], receive: Receive) -> bytes:
-        encoding = headers.get("content-encoding", "identity").strip().lower()
+    async def _read_body(
+        self,
+        scope: Scope,
+        receive: Receive,
+        encoding: str | None,
+        length: bytes | None,
+        content_type: str | None,
+    ) -> bytes | None:
+        encoding = (encoding or "identity").strip().lower()
         if encoding not in ("identity", "gzip"):
             raise UnsupportedMediaType(
                 f"Content-Encoding {encoding!r} is not supported; use gzip",
                 resource=Resource.REQUEST,
             )
-        declared = headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
-            raise PayloadTooLarge(
-                f"The request body exceeds {self.max_body_bytes} bytes", resource=Resource.REQUEST
-            )
+        limit = self.max_body_bytes
+        if length is not None and length.isdigit() and int(length) > limit:
+            raise _too_large(limit)
         chunks: list[bytes] = []
         size = 0
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
-                break
+                return None
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_body_bytes:
-                raise PayloadTooLarge(
-                    f"The request body exceeds {self.max_body_bytes} bytes",
-                    resource=Resource.REQUEST,
-                )
+            if size > limit:
+                raise _too_large(limit)
             chunks.append(chunk)
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
         if encoding == "gzip" and body:
-            body = inflate_gzip(body, self.max_body_bytes)
+            body = inflate_gzip(body, limit)
             _replace_header(scope, b"content-encoding", None)
             _replace_header(scope, b"content-length", str(len(body)).encode())
-        if body and scope["path"].startswith(JSON_PATH_PREFIXES):
-            content_type = headers.get("content-type", "")
-            if not is_json_media_type(content_type):
-                raise UnsupportedMediaType(
-                    f"Content-Type must be application/json, not {content_type or 'absent'!r}",
-                    resource=Resource.REQUEST,
-                )
+        needs_json = body and scope["path"].startswith(JSON_PATH_PREFIXES)
+        if needs_json and not is_json_media_type(content_type or ""):
+            raise UnsupportedMediaType(
+                f"Content-Type must be application/json, not {content_type or 'absent'!r}",
+                resource=Resource.REQUEST,
+            )
         return body
 
 
 def _replace_header(scope: Scope, name: bytes, value: bytes | None) -> None:
-    headers = [(k, v) for k, v in scope["headers"] if k.lower() != name]
+    headers = [(k, v) for k, v in scope["headers"] if k != name]
     if value is not None:
         headers.append((name, value))
     scope["headers"] = headers

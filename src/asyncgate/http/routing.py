@@ -24,14 +24,15 @@ class UnitOfWorkRoute(APIRoute):
 
         async def run_in_transaction(request: Request) -> Response:
             database = request.app.state.database
-            key = idempotency.key_of(request)
             try:
                 async with database.transaction() as session:
                     request.state.session = session
                     response = await handler(request)
+                    key = idempotency.marked_key(request)
                     if key is not None and 200 <= response.status_code < 300:
                         await idempotency.remember(session, request, key, response)
             except IntegrityError:
+                key = idempotency.marked_key(request)
                 if key is None:
                     raise
                 # A concurrent request with the same key committed first: answer as it did.
@@ -45,8 +46,16 @@ class UnitOfWorkRoute(APIRoute):
         return run_in_transaction
 
 
-def get_session(request: Request) -> AsyncSession:
-    return request.state.session
+async def get_session(request: Request) -> AsyncSession:
+    # async: a plain function dependency would cost a worker-thread hop on every request.
+    try:
+        return request.state.session
+    except AttributeError:
+        # FastAPI's include_router keeps each route's own class: the router must set it.
+        raise RuntimeError(
+            f"{request.method} {request.url.path} is not served by a UnitOfWorkRoute; "
+            "create its APIRouter with route_class=UnitOfWorkRoute"
+        ) from None
 
 
 Session = Annotated[AsyncSession, Depends(get_session)]

@@ -17,6 +17,10 @@ def _field_name(location: Sequence[Any]) -> str:
     return ".".join(parts)
 
 
+def _joined(*parts: str | None) -> str:
+    return ".".join(part for part in parts if part)
+
+
 def _reason(error: dict[str, Any]) -> Reason:
     kind = error.get("type", "")
     location = error.get("loc", ())
@@ -26,10 +30,14 @@ def _reason(error: dict[str, Any]) -> Reason:
         detail = error.get("ctx", {}).get("error", "")
         return Reason(Category.MALFORMED_JSON, f"Malformed JSON in the request body: {detail}")
     if kind == "extra_forbidden":
-        return Reason(Category.UNKNOWN_FIELD, f"Unknown field: {field}")
+        # Models that admit custom fields refuse the others themselves and name them in ctx.
+        extra = error.get("ctx", {}).get("field")
+        return Reason(Category.UNKNOWN_FIELD, f"Unknown field: {_joined(field, extra)}")
     if kind == "missing":
         if source == "body":
-            message = f"Missing required field: {field}" if field else "The request body is required"
+            message = (
+                f"Missing required field: {field}" if field else "The request body is required"
+            )
             return Reason(Category.MISSING_FIELD, message)
         return Reason(Category.MISSING_PARAMETER, f"Missing required {source} parameter: {field}")
     subject = f"field {field}" if source == "body" else f"{source} parameter {field}"

@@ -1,0 +1,61 @@
+"""``/v1/object/{type}``: Zuora's CRUD endpoints for every registered object type."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from asyncgate.auth.dependencies import CurrentPrincipal
+from asyncgate.crud import registry, service
+from asyncgate.crud.schemas import DeleteResult, SaveResult
+from asyncgate.http.routing import Session, UnitOfWorkRoute
+
+router = APIRouter(route_class=UnitOfWorkRoute, tags=["CRUD"])
+
+
+@router.post("/object/{object_type}", response_model_exclude_none=True)
+async def create_object(
+    object_type: str, body: dict[str, Any], session: Session, principal: CurrentPrincipal
+) -> SaveResult:
+    kind = registry.by_path(object_type)
+    return SaveResult(
+        success=True, id=await service.create(session, principal.tenant_id, kind, body)
+    )
+
+
+@router.get("/object/{object_type}/{object_id}")
+async def get_object(
+    object_type: str,
+    object_id: str,
+    session: Session,
+    principal: CurrentPrincipal,
+    fields: str | None = None,
+) -> dict[str, Any]:
+    """The object's fields (``fields``: a comma-separated selection); null fields are left out."""
+    kind = registry.by_path(object_type)
+    row = await service.find(session, principal.tenant_id, kind, object_id)
+    return kind.record(row, service.selected_fields(kind, fields))
+
+
+@router.put("/object/{object_type}/{object_id}", response_model_exclude_none=True)
+async def update_object(
+    object_type: str,
+    object_id: str,
+    body: dict[str, Any],
+    session: Session,
+    principal: CurrentPrincipal,
+) -> SaveResult:
+    kind = registry.by_path(object_type)
+    updated = await service.update(session, principal.tenant_id, kind, object_id, body)
+    return SaveResult(success=True, id=updated)
+
+
+@router.delete("/object/{object_type}/{object_id}", response_model_exclude_none=True)
+async def delete_object(
+    object_type: str, object_id: str, session: Session, principal: CurrentPrincipal
+) -> DeleteResult:
+    kind = registry.by_path(object_type)
+    return DeleteResult(
+        success=True, id=await service.delete(session, principal.tenant_id, kind, object_id)
+    )

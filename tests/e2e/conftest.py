@@ -1,0 +1,174 @@
+"""The real server for end-to-end tests: ``asyncgate serve`` as a child process.
+
+One server per test run, on a free loopback port, on a fresh database of the test backend
+(SQLite file or a database of the run's throwaway PostgreSQL server). It applies its migrations
+and bootstraps tenant ``default`` with a known OAuth client, exactly as an operator's first
+start would; tests then drive it over real sockets with the Zuora SDK and httpx.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import zuora_sdk
+
+from asyncgate.config import Settings
+from asyncgate.db.engine import Database
+from tests.e2e.sdk import open_sdk
+
+READY_TIMEOUT_SECONDS = 30
+STOP_TIMEOUT_SECONDS = 10
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    base_url: str
+    database_url: str
+    client_id: str
+    client_secret: str
+    log_path: Path
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _wait_until_ready(process: subprocess.Popen, server: LiveServer) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+    with httpx.Client(base_url=server.base_url, timeout=2) as http:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                pytest.fail(
+                    f"asyncgate serve exited with {process.returncode} before it was ready:\n"
+                    f"{server.output()}"
+                )
+            try:
+                if http.get("/ready").status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.05)
+    pytest.fail(
+        f"asyncgate serve was not ready within {READY_TIMEOUT_SECONDS} s:\n{server.output()}"
+    )
+
+
+def _stop(process: subprocess.Popen) -> str | None:
+    """SIGTERM, then SIGKILL if it lingers; returns what went wrong, or None for a clean stop."""
+    if process.poll() is not None:
+        return f"it had already exited with {process.returncode}"
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(STOP_TIMEOUT_SECONDS)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        return f"it was still running {STOP_TIMEOUT_SECONDS} s after SIGTERM and was killed"
+    # uvicorn re-raises the signal it caught once its graceful shutdown is done.
+    if process.returncode not in (0, -signal.SIGTERM):
+        return f"it exited with {process.returncode}"
+    return None
+
+
+@pytest.fixture(scope="session")
+def live_server(
+    fresh_database_url: Callable[[str], str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    folder = tmp_path_factory.mktemp("e2e-server")
+    port = _free_port()
+    server = LiveServer(
+        base_url=f"http://127.0.0.1:{port}",
+        database_url=fresh_database_url("asyncgate_e2e"),
+        client_id=str(uuid.uuid4()),
+        client_secret=secrets.token_urlsafe(30),  # 40 characters: within the SDK's 42
+        log_path=folder / "server.log",
+    )
+    # Only our settings: nothing from the caller's environment or a stray .env (cwd is fresh).
+    env = {key: value for key, value in os.environ.items() if not key.startswith("ASYNCGATE_")}
+    env.update(
+        ASYNCGATE_DATABASE_URL=server.database_url,
+        ASYNCGATE_DATA_DIR=str(folder / "data"),
+        ASYNCGATE_BOOTSTRAP_CLIENT_ID=server.client_id,
+        ASYNCGATE_BOOTSTRAP_CLIENT_SECRET=server.client_secret,
+    )
+    command = [
+        str(Path(sys.executable).parent / "asyncgate"),
+        *("serve", "--host", "127.0.0.1", "--port", str(port)),
+    ]
+    # SCRATCH: pre-create missing tables
+    subprocess.run([command[0], "migrate"], env=env, cwd=folder, check=True, capture_output=True)
+    import asyncio
+    from asyncgate.db.models import metadata
+    async def _mk():
+        db = Database(Settings(database_url=server.database_url, _env_file=None))
+        async with db.engine.begin() as c:
+            await c.run_sync(metadata.create_all)
+        await db.dispose()
+    asyncio.run(_mk())
+    with server.log_path.open("wb") as log:
+        process = subprocess.Popen(
+            command, env=env, cwd=folder, stdout=log, stderr=subprocess.STDOUT
+        )
+    try:
+        _wait_until_ready(process, server)
+        yield server
+    finally:
+        trouble = _stop(process)
+    assert trouble is None, f"asyncgate serve did not stop cleanly: {trouble}:\n{server.output()}"
+
+
+@pytest.fixture(scope="session")
+def access_token(live_server: LiveServer) -> str:
+    with open_sdk(live_server.base_url) as api_client:
+        token = zuora_sdk.OAuthApi(api_client).create_token(
+            client_id=live_server.client_id,
+            client_secret=live_server.client_secret,
+            grant_type="client_credentials",
+        )
+    return token.access_token
+
+
+@pytest.fixture(scope="session")
+def sdk(live_server: LiveServer, access_token: str) -> Iterator[zuora_sdk.ApiClient]:
+    """The Zuora SDK, authenticated as the bootstrap client of tenant ``default``."""
+    with open_sdk(live_server.base_url, access_token) as api_client:
+        yield api_client
+
+
+@pytest.fixture
+def accounts(sdk: zuora_sdk.ApiClient) -> zuora_sdk.AccountsApi:
+    return zuora_sdk.AccountsApi(sdk)
+
+
+@pytest.fixture(scope="session")
+def http(live_server: LiveServer, access_token: str) -> Iterator[httpx.Client]:
+    """A plain HTTP client with the same credentials, for raw bodies and headers."""
+    headers = {"Authorization": f"Bearer {access_token}"}
+    with httpx.Client(base_url=live_server.base_url, headers=headers, timeout=10) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+async def live_database(live_server: LiveServer) -> AsyncIterator[Database]:
+    """The running server's own database, for setting up what no API call can (an expired
+    token, say). Tests use it for set-up only; every check goes over HTTP."""
+    database = Database(Settings(database_url=live_server.database_url, _env_file=None))
+    yield database
+    await database.dispose()

@@ -1,0 +1,35 @@
+"""Opening the Zuora SDK against a live server."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import zuora_sdk
+
+
+@contextmanager
+def open_sdk(base_url: str, access_token: str | None = None) -> Iterator[zuora_sdk.ApiClient]:
+    """An SDK client whose sockets are closed on exit.
+
+    The SDK's ``ApiClient`` closes nothing itself, and keep-alive connections left open would
+    hold up the server's graceful shutdown.
+    """
+    api_client = zuora_sdk.ApiClient(
+        zuora_sdk.Configuration(host=base_url, access_token=access_token)
+    )
+    try:
+        yield api_client
+    finally:
+        api_client.rest_client.pool_manager.clear()
+
+
+def body_of(answer: zuora_sdk.ApiResponse) -> Any:
+    """The raw JSON of a successful SDK answer (``*_with_http_info``), after the checks every
+    answer shares: status 200 and a ``Zuora-Request-Id``."""
+    assert answer.status_code == 200
+    assert uuid.UUID(answer.zuora_request_id)
+    return json.loads(answer.raw_data)

@@ -1,0 +1,134 @@
+"""Checking raw JSON against the Zuora SDK's response models.
+
+The SDK's models accept anything (unknown keys land in ``additional_properties``, wrong types
+pass), so a successful SDK call proves nothing about the shape of an answer. These helpers read
+the models' declared JSON names and annotations and check a raw body against them: every key
+is one the model declares (or a tenant's ``__c`` custom field), and every value has the JSON
+type the annotation asks for, recursively through nested models and lists.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+import types
+import typing
+from collections.abc import Iterable
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+ZUORA_ID = re.compile(r"^[0-9a-f]{32}$")
+"""The IDs of Zuora objects: 32 lower-case hex characters."""
+DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+UTC_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
+SKIPPED_FIELDS = frozenset({"additional_properties"})
+
+
+def declared_keys(model: type[BaseModel]) -> list[str]:
+    """The JSON names the SDK model declares (its private ``__properties`` list)."""
+    return list(getattr(model, f"_{model.__name__}__properties"))
+
+
+def _declared_types(model: type[BaseModel]) -> dict[str, Any]:
+    return {
+        field.alias or name: field.annotation
+        for name, field in model.model_fields.items()
+        if name not in SKIPPED_FIELDS
+    }
+
+
+def shape_problems(value: Any, annotation: Any, path: str) -> list[str]:
+    """Every way ``value`` (parsed JSON) departs from ``annotation`` (an SDK field type)."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return shape_problems(value, typing.get_args(annotation)[0], path)
+    if origin in (typing.Union, types.UnionType):
+        options = typing.get_args(annotation)
+        if value is None:
+            return [] if type(None) in options else [f"{path}: null is not allowed"]
+        attempts = [shape_problems(value, option, path) for option in options if option is not type(None)]
+        return [] if any(not problems for problems in attempts) else min(attempts, key=len)
+    if value is None:
+        return [f"{path}: null where {annotation} is declared"]
+    if annotation is Any:
+        return []
+    if origin is list:
+        if not isinstance(value, list):
+            return [f"{path}: expected a JSON array, got {value!r}"]
+        (item_type,) = typing.get_args(annotation)
+        return [p for i, item in enumerate(value) for p in shape_problems(item, item_type, f"{path}[{i}]")]
+    if origin is dict:
+        return [] if isinstance(value, dict) else [f"{path}: expected a JSON object, got {value!r}"]
+    if isinstance(annotation, type):
+        if issubclass(annotation, BaseModel):
+            if not isinstance(value, dict):
+                return [f"{path}: expected a JSON object ({annotation.__name__}), got {value!r}"]
+            return model_problems(value, annotation, path)
+        if issubclass(annotation, enum.Enum):
+            allowed = [member.value for member in annotation]
+            return [] if value in allowed else [f"{path}: {value!r} is not one of {allowed}"]
+        if annotation is bool:
+            ok = isinstance(value, bool)
+        elif annotation is int:
+            ok = isinstance(value, int) and not isinstance(value, bool)
+        elif annotation is float:
+            ok = isinstance(value, int | float) and not isinstance(value, bool)
+        elif annotation is str:
+            ok = isinstance(value, str)
+        elif annotation is datetime:
+            ok = isinstance(value, str) and bool(UTC_TIME.match(value))
+        elif annotation is date:
+            ok = isinstance(value, str) and bool(DATE.match(value))
+        else:
+            raise TypeError(f"{path}: no JSON rule for the SDK type {annotation!r}")
+        return [] if ok else [f"{path}: {value!r} does not match the declared {annotation.__name__}"]
+    raise TypeError(f"{path}: no JSON rule for the SDK type {annotation!r}")
+
+
+def model_problems(body: dict[str, Any], model: type[BaseModel], path: str = "$") -> list[str]:
+    declared = _declared_types(model)
+    problems = []
+    for key, value in body.items():
+        if key in declared:
+            problems += shape_problems(value, declared[key], f"{path}.{key}")
+        elif not key.endswith("__c"):
+            problems.append(f"{path}.{key}: not declared by the SDK's {model.__name__}")
+    return problems
+
+
+def assert_shape(
+    body: Any, model: type[BaseModel], required: Iterable[str] = (), path: str = "$"
+) -> None:
+    """Assert ``body`` fits ``model`` and holds every ``required`` key.
+
+    ``required`` names keys of the body, dotted for nested objects (``"basicInfo.id"``); every
+    one must be declared by the SDK, so a typo in a test fails loudly too.
+    """
+    assert isinstance(body, dict), f"{path}: expected a JSON object, got {body!r}"
+    problems = model_problems(body, model, path)
+    for dotted in required:
+        node: Any = body
+        owner: type[BaseModel] | None = model
+        for part in dotted.split("."):
+            assert owner is not None and part in declared_keys(owner), (
+                f"{dotted}: the SDK's {owner.__name__ if owner else '?'} declares no {part!r}"
+            )
+            owner = _nested_model(_declared_types(owner)[part])
+            if not isinstance(node, dict) or part not in node:
+                problems.append(f"{path}.{dotted}: missing")
+                break
+            node = node[part]
+    assert not problems, "The answer does not fit the SDK's model:\n  " + "\n  ".join(problems)
+
+
+def _nested_model(annotation: Any) -> type[BaseModel] | None:
+    """The model inside ``Optional[Model]`` (or ``Annotated``), if any."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for argument in typing.get_args(annotation):
+        found = _nested_model(argument)
+        if found is not None:
+            return found
+    return None

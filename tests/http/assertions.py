@@ -1,0 +1,33 @@
+"""What every Zuora REST error answer looks like, checked in one place."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import httpx
+
+PROCESS_ID = re.compile(r"^[0-9A-F]{16}$")
+
+
+def assert_request_id(response: httpx.Response) -> str:
+    request_id = response.headers["zuora-request-id"]
+    assert str(uuid.UUID(request_id)) == request_id
+    return request_id
+
+
+def assert_zuora_error(response: httpx.Response, status: int, category: int) -> dict:
+    """A REST error envelope with an honest status and eight-digit codes of ``category``."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/json"
+    assert_request_id(response)
+    body = response.json()
+    assert body["success"] is False
+    assert PROCESS_ID.match(body["processId"]), body
+    assert body["reasons"], body
+    for reason in body["reasons"]:
+        code = reason["code"]
+        assert isinstance(code, int) and 50_000_000 <= code <= 67_999_999, reason
+        assert code % 100 == category, reason
+        assert isinstance(reason["message"], str) and reason["message"]
+    return body

@@ -1,0 +1,1 @@
+from tests.http.probe import probe, probe_app  # noqa: F401  (fixtures)

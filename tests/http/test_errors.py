@@ -1,0 +1,106 @@
+"""Zuora's error envelope: eight-digit codes, a processId, honest HTTP statuses."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from asyncgate.http import errors
+from asyncgate.http.errors import Category
+from tests.http.assertions import assert_request_id, assert_zuora_error
+from tests.http.probe import FAILURES, TALLIES, tally_of
+
+# Each error class pairs a Zuora category with the HTTP status a client sees.
+HONEST_STATUSES = [
+    (errors.PermissionDenied, Category.PERMISSION_DENIED, 403),
+    (errors.AuthenticationFailed, Category.AUTHENTICATION_FAILED, 401),
+    (errors.InvalidValue, Category.INVALID_VALUE, 400),
+    (errors.UnknownField, Category.UNKNOWN_FIELD, 400),
+    (errors.MissingField, Category.MISSING_FIELD, 400),
+    (errors.MissingParameter, Category.MISSING_PARAMETER, 400),
+    (errors.BusinessRuleViolated, Category.BUSINESS_RULE, 400),
+    (errors.NotFound, Category.NOT_FOUND, 404),
+    (errors.UnsupportedMethod, Category.UNSUPPORTED_METHOD, 405),
+    (errors.PayloadTooLarge, Category.INVALID_VALUE, 413),
+    (errors.UnsupportedMediaType, Category.INVALID_VALUE, 415),
+    (errors.LockingContention, Category.LOCKING_CONTENTION, 409),
+    (errors.InternalError, Category.INTERNAL_ERROR, 500),
+    (errors.TemporaryError, Category.TEMPORARY_ERROR, 503),
+    (errors.LimitExceeded, Category.LIMIT_EXCEEDED, 429),
+    (errors.MalformedJson, Category.MALFORMED_JSON, 400),
+]
+
+
+class TestEnvelope:
+    @pytest.mark.parametrize(("error_class", "category", "status"), HONEST_STATUSES)
+    def test_each_error_renders_its_category_and_status(self, error_class, category, status):
+        error = error_class("something is wrong", resource=errors.Resource.ACCOUNT)
+        response = errors.error_response(error, "0123456789ABCDEF", "/v1/accounts")
+
+        assert response.status_code == status
+        assert error.reasons[0].code == 500010 * 100 + category
+        assert response.body.startswith(b'{"success":false,"processId":"0123456789ABCDEF"')
+
+    def test_crud_and_action_paths_use_the_pascal_case_envelope(self):
+        error = errors.NotFound("No such account", resource=errors.Resource.ACCOUNT)
+        for path in ("/v1/object/account/123", "/v1/action/query"):
+            response = errors.error_response(error, "0123456789ABCDEF", path)
+            assert response.status_code == 404
+            assert response.body == (
+                b'{"Success":false,"Errors":[{"Code":"INVALID_ID","Message":"No such account"}]}'
+            )
+
+
+class TestUnknownRoutes:
+    async def test_an_unknown_path_is_a_404_envelope(self, probe, tenant):
+        response = await probe.get("/v1/nothing-here", headers=tenant.headers)
+
+        body = assert_zuora_error(response, 404, Category.NOT_FOUND)
+        assert "/v1/nothing-here" in body["reasons"][0]["message"]
+
+    async def test_an_unknown_path_outside_the_api_is_a_404_envelope(self, probe):
+        assert_zuora_error(await probe.get("/no/such/page"), 404, Category.NOT_FOUND)
+
+    async def test_an_unknown_crud_path_answers_in_the_crud_envelope(self, probe, tenant):
+        response = await probe.get("/v1/object/no-such-type/1/2", headers=tenant.headers)
+
+        assert response.status_code == 404
+        assert_request_id(response)
+        assert response.json() == {
+            "Success": False,
+            "Errors": [{"Code": "INVALID_ID", "Message": response.json()["Errors"][0]["Message"]}],
+        }
+
+    async def test_a_wrong_method_on_a_known_path_is_a_405_envelope(self, probe, tenant):
+        response = await probe.delete(TALLIES, headers=tenant.headers)
+
+        body = assert_zuora_error(response, 405, Category.UNSUPPORTED_METHOD)
+        assert "DELETE" in body["reasons"][0]["message"]
+
+
+class TestUnexpectedFailures:
+    async def test_a_crashing_handler_answers_500_with_a_process_id(self, probe, tenant):
+        response = await probe.post(
+            FAILURES, json={"counter": uuid.uuid4().hex}, headers=tenant.headers
+        )
+
+        body = assert_zuora_error(response, 500, Category.INTERNAL_ERROR)
+        # The message quotes the processId, so a user can hand it to an operator.
+        assert body["processId"] in body["reasons"][0]["message"]
+        assert "fails on purpose" not in response.text
+
+    async def test_a_crashing_handler_changes_nothing(self, probe, tenant, database):
+        counter = uuid.uuid4().hex
+
+        await probe.post(FAILURES, json={"counter": counter}, headers=tenant.headers)
+
+        assert await tally_of(database, tenant.tenant_id, counter) == 0
+
+    async def test_the_service_keeps_answering_after_a_crash(self, probe, tenant):
+        await probe.post(FAILURES, json={"counter": uuid.uuid4().hex}, headers=tenant.headers)
+
+        response = await probe.post(
+            TALLIES, json={"counter": uuid.uuid4().hex}, headers=tenant.headers
+        )
+        assert response.status_code == 200
