@@ -85,6 +85,7 @@ class TestFilters:
         ("where", "expected"),
         [
             ("Name = 'Acme'", {"Acme"}),
+            ("Currency = 'USDX'", set()),
             ("Name != 'Acme'", {"Globex", "Initech"}),
             ("BillCycleDay > 1", {"Globex", "Initech"}),
             ("BillCycleDay >= 15", {"Globex", "Initech"}),

@@ -112,16 +112,6 @@ def live_server(
         str(Path(sys.executable).parent / "asyncgate"),
         *("serve", "--host", "127.0.0.1", "--port", str(port)),
     ]
-    # SCRATCH: pre-create missing tables
-    subprocess.run([command[0], "migrate"], env=env, cwd=folder, check=True, capture_output=True)
-    import asyncio
-    from asyncgate.db.models import metadata
-    async def _mk():
-        db = Database(Settings(database_url=server.database_url, _env_file=None))
-        async with db.engine.begin() as c:
-            await c.run_sync(metadata.create_all)
-        await db.dispose()
-    asyncio.run(_mk())
     with server.log_path.open("wb") as log:
         process = subprocess.Popen(
             command, env=env, cwd=folder, stdout=log, stderr=subprocess.STDOUT

@@ -8,7 +8,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import pytest
 import zuora_sdk
+
+quiet_sdk = pytest.mark.filterwarnings("ignore::DeprecationWarning:zuora_sdk")
+"""The SDK calls APIs pydantic deprecated, hundreds of times per run: not our concern."""
 
 
 @contextmanager

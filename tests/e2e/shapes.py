@@ -13,7 +13,7 @@ import enum
 import re
 import types
 import typing
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from typing import Any
 
@@ -39,17 +39,23 @@ def _declared_types(model: type[BaseModel]) -> dict[str, Any]:
     }
 
 
+SCALAR_RULES: dict[type, Callable[[Any], bool]] = {
+    bool: lambda value: isinstance(value, bool),
+    int: lambda value: isinstance(value, int) and not isinstance(value, bool),
+    float: lambda value: isinstance(value, int | float) and not isinstance(value, bool),
+    str: lambda value: isinstance(value, str),
+    date: lambda value: isinstance(value, str) and bool(DATE.match(value)),
+    datetime: lambda value: isinstance(value, str) and bool(UTC_TIME.match(value)),
+}
+
+
 def shape_problems(value: Any, annotation: Any, path: str) -> list[str]:
     """Every way ``value`` (parsed JSON) departs from ``annotation`` (an SDK field type)."""
     origin = typing.get_origin(annotation)
     if origin is typing.Annotated:
         return shape_problems(value, typing.get_args(annotation)[0], path)
     if origin in (typing.Union, types.UnionType):
-        options = typing.get_args(annotation)
-        if value is None:
-            return [] if type(None) in options else [f"{path}: null is not allowed"]
-        attempts = [shape_problems(value, option, path) for option in options if option is not type(None)]
-        return [] if any(not problems for problems in attempts) else min(attempts, key=len)
+        return _union_problems(value, typing.get_args(annotation), path)
     if value is None:
         return [f"{path}: null where {annotation} is declared"]
     if annotation is Any:
@@ -58,33 +64,35 @@ def shape_problems(value: Any, annotation: Any, path: str) -> list[str]:
         if not isinstance(value, list):
             return [f"{path}: expected a JSON array, got {value!r}"]
         (item_type,) = typing.get_args(annotation)
-        return [p for i, item in enumerate(value) for p in shape_problems(item, item_type, f"{path}[{i}]")]
+        return [
+            problem
+            for index, item in enumerate(value)
+            for problem in shape_problems(item, item_type, f"{path}[{index}]")
+        ]
     if origin is dict:
         return [] if isinstance(value, dict) else [f"{path}: expected a JSON object, got {value!r}"]
-    if isinstance(annotation, type):
-        if issubclass(annotation, BaseModel):
-            if not isinstance(value, dict):
-                return [f"{path}: expected a JSON object ({annotation.__name__}), got {value!r}"]
-            return model_problems(value, annotation, path)
-        if issubclass(annotation, enum.Enum):
-            allowed = [member.value for member in annotation]
-            return [] if value in allowed else [f"{path}: {value!r} is not one of {allowed}"]
-        if annotation is bool:
-            ok = isinstance(value, bool)
-        elif annotation is int:
-            ok = isinstance(value, int) and not isinstance(value, bool)
-        elif annotation is float:
-            ok = isinstance(value, int | float) and not isinstance(value, bool)
-        elif annotation is str:
-            ok = isinstance(value, str)
-        elif annotation is datetime:
-            ok = isinstance(value, str) and bool(UTC_TIME.match(value))
-        elif annotation is date:
-            ok = isinstance(value, str) and bool(DATE.match(value))
-        else:
-            raise TypeError(f"{path}: no JSON rule for the SDK type {annotation!r}")
-        return [] if ok else [f"{path}: {value!r} does not match the declared {annotation.__name__}"]
-    raise TypeError(f"{path}: no JSON rule for the SDK type {annotation!r}")
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        if not isinstance(value, dict):
+            return [f"{path}: expected a JSON object ({annotation.__name__}), got {value!r}"]
+        return model_problems(value, annotation, path)
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        allowed = [member.value for member in annotation]
+        return [] if value in allowed else [f"{path}: {value!r} is not one of {allowed}"]
+    if annotation not in SCALAR_RULES:
+        raise TypeError(f"{path}: no JSON rule for the SDK type {annotation!r}")
+    if SCALAR_RULES[annotation](value):
+        return []
+    return [f"{path}: {value!r} does not match the declared {annotation.__name__}"]
+
+
+def _union_problems(value: Any, options: tuple[Any, ...], path: str) -> list[str]:
+    """Fits if any option fits; otherwise the problems of the closest option."""
+    if value is None:
+        return [] if type(None) in options else [f"{path}: null is not allowed"]
+    attempts = [
+        shape_problems(value, option, path) for option in options if option is not type(None)
+    ]
+    return [] if any(not problems for problems in attempts) else min(attempts, key=len)
 
 
 def model_problems(body: dict[str, Any], model: type[BaseModel], path: str = "$") -> list[str]:
@@ -98,28 +106,24 @@ def model_problems(body: dict[str, Any], model: type[BaseModel], path: str = "$"
     return problems
 
 
-def assert_shape(
-    body: Any, model: type[BaseModel], required: Iterable[str] = (), path: str = "$"
-) -> None:
+def assert_shape(body: Any, model: type[BaseModel], required: Iterable[str] = ()) -> None:
     """Assert ``body`` fits ``model`` and holds every ``required`` key.
 
-    ``required`` names keys of the body, dotted for nested objects (``"basicInfo.id"``); every
-    one must be declared by the SDK, so a typo in a test fails loudly too.
+    ``required`` names keys of the body, dotted for nested objects (``"basicInfo.id"``); each
+    must be declared by the SDK, so a typo in a test fails loudly too.
     """
-    assert isinstance(body, dict), f"{path}: expected a JSON object, got {body!r}"
-    problems = model_problems(body, model, path)
+    assert isinstance(body, dict), f"expected a JSON object, got {body!r}"
+    problems = model_problems(body, model)
     for dotted in required:
         node: Any = body
         owner: type[BaseModel] | None = model
         for part in dotted.split("."):
-            assert owner is not None and part in declared_keys(owner), (
-                f"{dotted}: the SDK's {owner.__name__ if owner else '?'} declares no {part!r}"
-            )
-            owner = _nested_model(_declared_types(owner)[part])
+            declared = _declared_types(owner) if owner else {}
+            assert part in declared, f"{dotted}: the SDK declares no {part!r} there"
             if not isinstance(node, dict) or part not in node:
-                problems.append(f"{path}.{dotted}: missing")
+                problems.append(f"$.{dotted}: missing")
                 break
-            node = node[part]
+            node, owner = node[part], _nested_model(declared[part])
     assert not problems, "The answer does not fit the SDK's model:\n  " + "\n  ".join(problems)
 
 

@@ -24,10 +24,10 @@ from zuora_sdk.models import (
     ZObjectUpdate,
 )
 
-from tests.e2e.sdk import body_of
+from tests.e2e.sdk import body_of, quiet_sdk
 from tests.e2e.shapes import ZUORA_ID, assert_shape
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, quiet_sdk]
 
 
 @pytest.fixture
@@ -96,7 +96,12 @@ class TestCreate:
         [result] = create(
             actions,
             "Contact",
-            {"AccountId": account_id, "FirstName": "Alan", "LastName": "Turing", "City": "Wilmslow"},
+            {
+                "AccountId": account_id,
+                "FirstName": "Alan",
+                "LastName": "Turing",
+                "City": "Wilmslow",
+            },
         )
         assert result["Success"] is True, result
         records = query(
@@ -119,9 +124,7 @@ class TestUpdateAndDelete:
         [result] = body_of(answer)
         assert_shape(result, SaveResult, ["Success", "Id"])
         assert result == {"Success": True, "Id": account_id}
-        [record] = query(
-            actions, f"select Name, Currency from Account where Id = '{account_id}'"
-        )
+        [record] = query(actions, f"select Name, Currency from Account where Id = '{account_id}'")
         assert record == {"Name": "After Co", "Currency": "USD"}
 
     def test_delete_answers_lower_case_results_and_the_account_is_gone(self, actions, accounts):

@@ -29,17 +29,18 @@ from zuora_sdk.models import (
     CreateAccountResponse,
     CreateContactRequest,
     DeleteAccountResponse,
+    ProxyUnauthorizedResponse,
     TokenResponse,
     UpdateAccountContact,
     UpdateAccountRequest,
     UpdateContactRequest,
 )
 
-from tests.e2e.sdk import body_of, open_sdk
+from tests.e2e.sdk import body_of, open_sdk, quiet_sdk
 from tests.e2e.shapes import ZUORA_ID, assert_shape, declared_keys
 from tests.factories import make_tenant
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, quiet_sdk]
 
 ACCOUNT_NUMBER = re.compile(r"^A\d{8}$")
 PROCESS_ID = re.compile(r"^[0-9A-Fa-f]{16}$")
@@ -71,20 +72,35 @@ CONTACT_KEYS = [
     "otherPhoneType",
     "fax",
 ]
+BASIC_INFO_KEYS = [
+    "id",
+    "accountNumber",
+    "name",
+    "status",
+    "batch",
+    "crmId",
+    "notes",
+    "invoiceTemplateId",
+    "salesRep",
+    "customerServiceRepName",
+    "purchaseOrderNumber",
+]
+BILLING_AND_PAYMENT_KEYS = [
+    "billCycleDay",
+    "currency",
+    "paymentTerm",
+    "autoPay",
+    "invoiceDeliveryPrefsEmail",
+    "invoiceDeliveryPrefsPrint",
+    "additionalEmailAddresses",
+    "paymentGateway",
+]
+METRICS_KEYS = ["balance", "totalInvoiceBalance", "creditBalance"]
 ACCOUNT_KEYS = [
     "success",
-    *(
-        f"basicInfo.{key}"
-        for key in ("id", "accountNumber", "name", "status", "batch", "crmId", "notes")
-        + ("invoiceTemplateId", "salesRep", "customerServiceRepName", "purchaseOrderNumber")
-    ),
-    *(
-        f"billingAndPayment.{key}"
-        for key in ("billCycleDay", "currency", "paymentTerm", "autoPay")
-        + ("invoiceDeliveryPrefsEmail", "invoiceDeliveryPrefsPrint", "additionalEmailAddresses")
-        + ("paymentGateway",)
-    ),
-    *(f"metrics.{key}" for key in ("balance", "totalInvoiceBalance", "creditBalance")),
+    *(f"basicInfo.{key}" for key in BASIC_INFO_KEYS),
+    *(f"billingAndPayment.{key}" for key in BILLING_AND_PAYMENT_KEYS),
+    *(f"metrics.{key}" for key in METRICS_KEYS),
     *(f"billToContact.{key}" for key in CONTACT_KEYS),
     *(f"soldToContact.{key}" for key in CONTACT_KEYS),
 ]
@@ -101,6 +117,13 @@ def assert_zuora_error(error: zuora_sdk.ApiException, status: int, category: int
     assert isinstance(reason["code"], int) and 50_000_000 <= reason["code"] <= 67_999_999
     assert reason["code"] % 100 == category
     assert isinstance(reason["message"], str) and reason["message"]
+
+
+def assert_authentication_refused(error: UnauthorizedException) -> None:
+    assert_zuora_error(error, 401, category=11)
+    # The SDK reads a 401 as its ProxyUnauthorizedResponse, whose only field is ``message``.
+    assert isinstance(error.data, ProxyUnauthorizedResponse)
+    assert error.data.message == "Authentication error"
 
 
 def account_request(**overrides: Any) -> CreateAccountRequest:
@@ -153,29 +176,35 @@ class TestOAuthToken:
         assert token.token_type == "bearer"
 
     def test_a_wrong_secret_is_refused_with_401(self, live_server):
-        with open_sdk(live_server.base_url) as api_client:
-            with pytest.raises(UnauthorizedException) as refused:
-                zuora_sdk.OAuthApi(api_client).create_token(
-                    client_id=live_server.client_id,
-                    client_secret="not-the-secret",
-                    grant_type="client_credentials",
-                )
+        with (
+            open_sdk(live_server.base_url) as api_client,
+            pytest.raises(UnauthorizedException) as refused,
+        ):
+            zuora_sdk.OAuthApi(api_client).create_token(
+                client_id=live_server.client_id,
+                client_secret="not-the-secret",
+                grant_type="client_credentials",
+            )
         assert refused.value.status == 401
 
 
 class TestAuthentication:
     def test_a_garbage_token_is_a_401_the_sdk_raises(self, live_server, account):
-        with open_sdk(live_server.base_url, access_token="not-a-token") as api_client:
-            with pytest.raises(UnauthorizedException) as refused:
-                zuora_sdk.AccountsApi(api_client).get_account(account.account_id)
-        assert_zuora_error(refused.value, 401, category=11)
+        with (
+            open_sdk(live_server.base_url, access_token="not-a-token") as api_client,
+            pytest.raises(UnauthorizedException) as refused,
+        ):
+            zuora_sdk.AccountsApi(api_client).get_account(account.account_id)
+        assert_authentication_refused(refused.value)
 
     async def test_an_expired_token_is_a_401_the_sdk_raises(self, live_server, live_database):
         expired = await make_tenant(live_database, token_lifetime=timedelta(seconds=-1))
-        with open_sdk(live_server.base_url, access_token=expired.token) as api_client:
-            with pytest.raises(UnauthorizedException) as refused:
-                zuora_sdk.AccountsApi(api_client).get_account("A00000001")
-        assert_zuora_error(refused.value, 401, category=11)
+        with (
+            open_sdk(live_server.base_url, access_token=expired.token) as api_client,
+            pytest.raises(UnauthorizedException) as refused,
+        ):
+            zuora_sdk.AccountsApi(api_client).get_account("A00000001")
+        assert_authentication_refused(refused.value)
 
 
 class TestAccounts:
@@ -322,6 +351,24 @@ class TestZuoraHeaders:
     def test_no_track_id_is_answered_when_none_was_sent(self, accounts, account):
         answer = accounts.get_account_with_http_info(account.account_id)
         assert answer.zuora_track_id == ""
+
+    def test_an_invalid_track_id_is_a_400_and_creates_nothing(self, accounts):
+        with pytest.raises(BadRequestException) as refused:
+            accounts.create_account(
+                account_request(account_number="A-TRACK-1"), zuora_track_id="has:colon"
+            )
+        assert_zuora_error(refused.value, 400, category=20)
+        with pytest.raises(NotFoundException):
+            accounts.get_account("A-TRACK-1")
+
+    def test_a_create_retried_with_the_same_idempotency_key_creates_one_account(self, accounts):
+        key = f"e2e-{uuid.uuid4()}"
+        first = accounts.create_account(account_request(), idempotency_key=key)
+        retried = accounts.create_account(account_request(), idempotency_key=key)
+        assert retried.account_id == first.account_id
+        assert retried.account_number == first.account_number
+        other = accounts.create_account(account_request(), idempotency_key=f"{key}-other")
+        assert other.account_id != first.account_id
 
     def test_a_gzipped_request_body_is_inflated(self, accounts, http):
         payload = account_request(name="Gzip Ltd").to_dict()

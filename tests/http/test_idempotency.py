@@ -7,6 +7,7 @@ import uuid
 
 from asyncgate.http import idempotency
 from asyncgate.http.errors import Category
+from tests.billing.api import account_body, stored_rows
 from tests.http.assertions import assert_zuora_error
 from tests.http.probe import FAILURES, TALLIES, tally_of
 
@@ -204,3 +205,32 @@ class TestConcurrentRepeats:
 
         assert sorted(r.status_code for r in responses) == [200, 409, 409]
         assert await tally_of(database, tenant.tenant_id, counter) == 1
+
+
+class TestOnAccounts:
+    """The same guarantees on a real endpoint: ``POST /v1/accounts``."""
+
+    async def test_a_repeated_account_creation_creates_one_account(self, probe, tenant, database):
+        key = uuid.uuid4().hex
+
+        first = await probe.post("/v1/accounts", json=account_body(), headers=keyed(tenant, key))
+        second = await probe.post("/v1/accounts", json=account_body(), headers=keyed(tenant, key))
+
+        assert first.status_code == second.status_code == 200, first.text
+        assert first.json() == second.json()
+        assert second.headers[REPLAYED] == "true"
+        assert await stored_rows(database, tenant) == (1, 1)
+
+    async def test_concurrent_account_creations_create_one_account(self, probe, tenant, database):
+        key = uuid.uuid4().hex
+
+        responses = await asyncio.gather(
+            *(
+                probe.post("/v1/accounts", json=account_body(), headers=keyed(tenant, key))
+                for _ in range(5)
+            )
+        )
+
+        assert [r.status_code for r in responses] == [200] * 5, [r.text for r in responses]
+        assert len({r.json()["accountId"] for r in responses}) == 1
+        assert await stored_rows(database, tenant) == (1, 1)

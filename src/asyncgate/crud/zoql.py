@@ -101,6 +101,9 @@ class Token:
     def is_keyword(self, keyword: str) -> bool:
         return self.kind is Kind.WORD and self.text.lower() == keyword
 
+    def is_punctuation(self, mark: str) -> bool:
+        return self.kind is Kind.PUNCTUATION and self.text == mark
+
 
 KEYWORDS = frozenset(
     {"select", "from", "where", "and", "or", "not", "like", "is", "null", "true", "false"}
@@ -197,19 +200,19 @@ class _Parser:
             raise self.fail(keyword.upper())
 
     def accept_punctuation(self, text: str) -> bool:
-        if self.current.kind is Kind.PUNCTUATION and self.current.text == text:
+        if self.current.is_punctuation(text):
             self.advance()
             return True
         return False
 
     def name(self, what: str) -> str:
         token = self.current
-        if token.kind is Kind.PUNCTUATION and token.text == "*":
+        if token.is_punctuation("*"):
             raise MalformedQuery("select * is not supported; name the fields to return")
         if token.kind is not Kind.WORD or token.text.lower() in KEYWORDS:
             raise self.fail(what)
         self.advance()
-        if self.current.kind is Kind.PUNCTUATION and self.current.text == "(":
+        if self.current.is_punctuation("("):
             raise MalformedQuery(f"Functions such as {token.text}() are not supported")
         return token.text
 
@@ -219,10 +222,10 @@ class _Parser:
         while self.accept_punctuation(","):
             fields.append(self.name("a field name"))
         self.expect_keyword("from")
-        if self.current.kind is Kind.PUNCTUATION and self.current.text == "(":
+        if self.current.is_punctuation("("):
             raise MalformedQuery("Subqueries are not supported")
         object_name = self.name("an object name")
-        if self.current.kind is Kind.PUNCTUATION and self.current.text == ",":
+        if self.current.is_punctuation(","):
             raise MalformedQuery("Joins are not supported; query one object at a time")
         if self.accept_keyword("where"):
             where = self.condition()
@@ -301,7 +304,7 @@ class _Parser:
             return token.text.lower() == "true"
         if token.is_keyword("null"):
             raise MalformedQuery("Compare with null using IS NULL or IS NOT NULL")
-        if token.is_keyword("select") or (token.kind is Kind.PUNCTUATION and token.text == "("):
+        if token.is_keyword("select") or token.is_punctuation("("):
             raise MalformedQuery("Subqueries are not supported")
         raise self.fail("a quoted string, a number, true or false")
 
