@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,6 +14,10 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.responses import Response
 
 from asyncgate import __version__
+from asyncgate.asyncreq.routes import accept_router as async_accept_router
+from asyncgate.asyncreq.routes import status_router as async_status_router
+from asyncgate.asyncreq.store import GroupCommitStore
+from asyncgate.asyncreq.worker import Worker, worker_config
 from asyncgate.auth.dependencies import TokenCache, authenticate
 from asyncgate.auth.routes import router as oauth_router
 from asyncgate.billing.accounts.routes import router as accounts_router
@@ -89,27 +94,49 @@ def api_router() -> APIRouter:
     api.include_router(contacts_router)
     api.include_router(crud_router)
     api.include_router(actions_router)
+    api.include_router(async_status_router)
     return api
 
 
-def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    database: Database | None = None,
+    *,
+    run_workers: bool | None = None,
+) -> FastAPI:
+    """The application. With ``run_workers`` (default: ``settings.serve_workers``) its lifespan
+    also runs the async request workers in-process."""
     settings = settings or get_settings()
     database = database or Database(settings)
+    run_workers = settings.serve_workers if run_workers is None else run_workers
+    queue_signal = asyncio.Event()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
-        await database.dispose()
+        stop = asyncio.Event()
+        workers = None
+        if run_workers:
+            worker = Worker(app, database, worker_config(settings), wake=queue_signal)
+            workers = asyncio.create_task(worker.run(stop))
+        try:
+            yield
+        finally:
+            stop.set()
+            if workers is not None:
+                await workers
+            await database.dispose()
 
     app = FastAPI(title="asyncgate", version=__version__, lifespan=lifespan)
     app.state.settings = settings
     app.state.database = database
     app.state.token_cache = TokenCache()
+    app.state.request_store = GroupCommitStore(database, committed=queue_signal)
 
     _install_error_handlers(app)
     app.include_router(system_router)
     app.include_router(oauth_router)
     app.include_router(api_router())
+    app.include_router(async_accept_router)
 
     app.add_middleware(ZuoraConventionsMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES)

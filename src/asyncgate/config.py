@@ -62,7 +62,54 @@ class Settings(BaseSettings):
     )
     log_level: str = Field(default="info", description="Log level of the service.")
 
-    @field_validator("token_lifetime", "sqlite_busy_timeout", mode="before")
+    serve_workers: bool = Field(
+        default=True,
+        description="Whether `serve` also executes async requests in-process "
+        "(turn off when separate `asyncgate worker` processes do it).",
+    )
+    worker_concurrency: int = Field(
+        default=1,
+        ge=1,
+        description="Claim loops per worker process. SQLite has one writer, so 1 is right there; "
+        "raise it on PostgreSQL.",
+    )
+    worker_batch_size: int = Field(
+        default=50, ge=1, description="Requests a worker claims and commits together."
+    )
+    worker_lease: timedelta = Field(
+        default=timedelta(seconds=60),
+        description="How long a claimed request stays a worker's before others may reclaim it "
+        "(extended while the worker lives).",
+    )
+    worker_poll_interval: timedelta = Field(
+        default=timedelta(seconds=1),
+        description="How often idle workers look for due requests they were not woken for.",
+    )
+    request_timeout: timedelta = Field(
+        default=timedelta(seconds=120),
+        description="Time limit of one execution of an async request (a transient failure beyond).",
+    )
+    retry_max_attempts: int = Field(
+        default=5, ge=1, description="Executions of an async request before it fails for good."
+    )
+    retry_base_delay: timedelta = Field(
+        default=timedelta(seconds=1),
+        description="Delay before the first retry; doubles each attempt, with +-20% jitter.",
+    )
+    retry_max_delay: timedelta = Field(
+        default=timedelta(minutes=5), description="Longest delay between two attempts."
+    )
+
+    @field_validator(
+        "token_lifetime",
+        "sqlite_busy_timeout",
+        "worker_lease",
+        "worker_poll_interval",
+        "request_timeout",
+        "retry_base_delay",
+        "retry_max_delay",
+        mode="before",
+    )
     @classmethod
     def _seconds_as_duration(cls, value: object) -> object:
         """Durations may be given as plain seconds (``30``) as well as ISO-8601 (``PT30S``)."""

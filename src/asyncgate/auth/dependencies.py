@@ -12,7 +12,7 @@ from asyncgate.auth import service
 from asyncgate.auth.principal import Principal
 from asyncgate.db.base import utcnow
 from asyncgate.http.errors import AuthenticationFailed, PermissionDenied, Resource
-from asyncgate.http.routing import Session
+from asyncgate.http.routing import SCOPE_PRINCIPAL
 
 TENANT_SCOPE_HEADERS = ("zuora-entity-ids", "zuora-org-ids")
 
@@ -56,15 +56,27 @@ def bearer_token(request: Request) -> str:
     return token.strip()
 
 
-async def authenticate(request: Request, session: Session) -> Principal:
+async def authenticate(request: Request) -> Principal:
+    """The caller: from its bearer token, or, for a stored request the worker replays, the
+    principal that sent it (set in the ASGI scope, which no client can reach)."""
+    principal = request.scope.get(SCOPE_PRINCIPAL)
+    if principal is None:
+        principal = await _principal_for_bearer(request)
+    _check_tenant_scope_headers(request, principal)
+    request.state.principal = principal
+    return principal
+
+
+async def _principal_for_bearer(request: Request) -> Principal:
     token = bearer_token(request)
     cache: TokenCache = request.app.state.token_cache
     principal = cache.get(token)
     if principal is None:
-        principal, expires_at = await service.principal_for_token(session, token)
+        # A short transaction of its own: routes that do not write (async accepts) must not
+        # hold a write transaction open for a token lookup.
+        async with request.app.state.database.transaction() as session:
+            principal, expires_at = await service.principal_for_token(session, token)
         cache.put(token, principal, expires_at)
-    _check_tenant_scope_headers(request, principal)
-    request.state.principal = principal
     return principal
 
 

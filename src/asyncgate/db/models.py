@@ -1,10 +1,12 @@
 """Imports every table module so ``Base.metadata`` is complete (for Alembic and tests)."""
 
+from asyncgate.asyncreq import models as async_request_models  # noqa: F401
 from asyncgate.auth import models as auth_models  # noqa: F401
 from asyncgate.billing.accounts import models as account_models  # noqa: F401
 from asyncgate.billing.contacts import models as contact_models  # noqa: F401
 from asyncgate.db import sequences  # noqa: F401
 from asyncgate.db.base import Base
 from asyncgate.http import idempotency  # noqa: F401
+from asyncgate.notifications import outbox  # noqa: F401
 
 metadata = Base.metadata

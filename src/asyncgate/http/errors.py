@@ -43,6 +43,7 @@ class Resource(IntEnum):
     CONTACT = 500011
     CRUD = 500020
     QUERY = 500021
+    ASYNC_REQUEST = 500030
 
 
 CRUD_CODES: dict[Category, str] = {
@@ -202,26 +203,35 @@ class RequestInvalid(ZuoraError):
         super().__init__(first.message, status=status, reasons=reasons)
 
 
-CRUD_PREFIXES = ("/v1/object/", "/v1/action/", "/v1/async/object/")
-
-
-def uses_crud_envelope(path: str) -> bool:
-    return path.startswith(CRUD_PREFIXES)
+OBJECT_PREFIXES = ("/v1/object/", "/v1/async/object/")
+ACTION_PREFIX = "/v1/action/"
 
 
 def error_body(error: ZuoraError, process_id: str, path: str) -> dict:
-    if uses_crud_envelope(path):
-        return {
+    """The error in the envelope of the API family ``path`` belongs to.
+
+    REST: ``{"success": false, "processId", "reasons": [{"code", "message"}]}``; CRUD objects:
+    ``{"Success": false, "Errors": [{"Code", "Message"}]}``; Actions (a whole request refused):
+    ``{"FaultCode", "FaultMessage"}``. Zuora's gateway answers 401s as ``{"message"}``, which
+    clients read, so authentication failures carry that field in every family.
+    """
+    if path.startswith(ACTION_PREFIX):
+        body: dict = {
+            "FaultCode": error.reasons[0].crud_code,
+            "FaultMessage": "; ".join(r.message for r in error.reasons),
+        }
+    elif path.startswith(OBJECT_PREFIXES):
+        body = {
             "Success": False,
             "Errors": [{"Code": r.crud_code, "Message": r.message} for r in error.reasons],
         }
-    body = {
-        "success": False,
-        "processId": process_id,
-        "reasons": [{"code": r.code, "message": r.message} for r in error.reasons],
-    }
+    else:
+        body = {
+            "success": False,
+            "processId": process_id,
+            "reasons": [{"code": r.code, "message": r.message} for r in error.reasons],
+        }
     if error.category == Category.AUTHENTICATION_FAILED:
-        # Zuora's gateway answers 401s as {"message": ...}; clients (the SDK) read that field.
         body["message"] = str(error)
     return body
 

@@ -3,6 +3,10 @@
 Every API route uses :class:`UnitOfWorkRoute`: the handler runs inside one database transaction
 that commits after the handler returns and before the response is sent, and rolls back when the
 handler raises. Handlers and services never commit.
+
+When the async worker replays a stored request in-process, the scope carries the worker's own
+session (``SCOPE_SESSION``): the handler then runs in a savepoint of the worker's transaction, so
+its effects commit together with the request's recorded outcome, or not at all.
 """
 
 from __future__ import annotations
@@ -17,12 +21,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from asyncgate.http import idempotency
 
+SCOPE_SESSION = "asyncgate.session"
+SCOPE_PRINCIPAL = "asyncgate.principal"
+SCOPE_RESOURCE_ID = "asyncgate.resource_id"
+
 
 class UnitOfWorkRoute(APIRoute):
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def run_in_transaction(request: Request) -> Response:
+            outer_session = request.scope.get(SCOPE_SESSION)
+            if outer_session is not None:
+                async with outer_session.begin_nested():
+                    request.state.session = outer_session
+                    return await handler(request)
             database = request.app.state.database
             try:
                 async with database.transaction() as session:
@@ -44,6 +57,11 @@ class UnitOfWorkRoute(APIRoute):
             return response
 
         return run_in_transaction
+
+
+def declare_resource(request: Request, resource_id: str) -> None:
+    """Name the resource this request created or changed (``data.id`` of its async callout)."""
+    request.scope[SCOPE_RESOURCE_ID] = resource_id
 
 
 async def get_session(request: Request) -> AsyncSession:

@@ -1,0 +1,94 @@
+"""Runs a stored request through the application's own synchronous route, in-process.
+
+The request is replayed as an ASGI call that carries the worker's database session and the
+caller's principal in its scope: the route runs its handler in a savepoint of the worker's
+transaction (see ``http.routing``), so the handler's effects and the request's outcome commit
+together or not at all. Nothing crosses a socket and no token is needed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import orjson
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.types import ASGIApp, Message
+
+from asyncgate.asyncreq.models import AsyncRequest
+from asyncgate.auth.principal import Principal
+from asyncgate.auth.roles import Role
+from asyncgate.http.routing import SCOPE_PRINCIPAL, SCOPE_RESOURCE_ID, SCOPE_SESSION
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: bytes
+    resource_id: str | None
+
+    def json(self) -> object:
+        try:
+            return orjson.loads(self.body) if self.body else None
+        except orjson.JSONDecodeError:
+            return None
+
+    def reasons(self) -> list[dict[str, object]]:
+        """The answer's error reasons as ``{"code", "message"}``, from either envelope."""
+        document = self.json()
+        if not isinstance(document, dict):
+            return []
+        if isinstance(document.get("reasons"), list):
+            return [r for r in document["reasons"] if isinstance(r, dict)]
+        if isinstance(document.get("Errors"), list):
+            return [
+                {"code": e.get("Code"), "message": e.get("Message")}
+                for e in document["Errors"]
+                if isinstance(e, dict)
+            ]
+        return []
+
+    def reason_codes(self) -> list[int]:
+        return [r["code"] for r in self.reasons() if isinstance(r.get("code"), int)]
+
+
+async def execute(app: ASGIApp, session: AsyncSession, request: AsyncRequest) -> Answer:
+    headers = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in request.headers.items()]
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": "1.1",
+        "method": request.method,
+        "scheme": "http",
+        "path": request.path,
+        "raw_path": request.path.encode(),
+        "root_path": "",
+        "query_string": request.query_string.encode(),
+        "headers": headers,
+        "client": None,
+        "server": None,
+        SCOPE_SESSION: session,
+        SCOPE_PRINCIPAL: Principal(
+            tenant_id=request.tenant_id, role=Role(request.role), client_id=request.client_id
+        ),
+    }
+    body_sent = False
+
+    async def receive() -> Message:
+        nonlocal body_sent
+        if not body_sent:
+            body_sent = True
+            return {"type": "http.request", "body": request.body, "more_body": False}
+        return {"type": "http.disconnect"}
+
+    status = 500
+    chunks: list[bytes] = []
+
+    async def send(message: Message) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+        elif message["type"] == "http.response.body":
+            chunks.append(message.get("body", b""))
+
+    await app(scope, receive, send)
+    return Answer(status=status, body=b"".join(chunks), resource_id=scope.get(SCOPE_RESOURCE_ID))

@@ -1,0 +1,95 @@
+"""Recording what became of a request: its final answer and, in the same commit, its event."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from asyncgate.asyncreq.executor import Answer
+from asyncgate.asyncreq.models import AsyncRequest, State
+from asyncgate.notifications.outbox import EventType, record_event
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+def zulu(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def async_url(request: AsyncRequest) -> str:
+    """The URL the caller used: the async twin of the synchronous path that was executed."""
+    url = "/v1/async" + request.path.removeprefix("/v1")
+    return f"{url}?{request.query_string}" if request.query_string else url
+
+
+def callout_payload(
+    request: AsyncRequest,
+    *,
+    state: State,
+    completed_at: datetime,
+    resource_id: str | None = None,
+    reasons: list[dict[str, object]] | None = None,
+    process_id: str | None = None,
+) -> dict[str, object]:
+    """The Async Request Succeeded / Failed payload, in the shape Zuora documents."""
+    payload: dict[str, object] = {
+        "createTime": zulu(request.created_at),
+        "completeTime": zulu(completed_at),
+        "request": {
+            "id": request.id,
+            "method": request.method,
+            "url": async_url(request),
+            "trackId": request.track_id,
+        },
+        "state": state.value,
+    }
+    if state == State.SUCCEEDED:
+        payload["data"] = {"id": resource_id}
+    else:
+        payload["reasons"] = [
+            {"code": reason.get("code"), "message": reason.get("message")}
+            for reason in reasons or []
+        ]
+        payload["processId"] = process_id
+    return payload
+
+
+def resource_id_of(answer: Answer) -> str | None:
+    """The changed resource's ID: what the route declared, else the answer's own ``id``."""
+    if answer.resource_id:
+        return answer.resource_id
+    document = answer.json()
+    if isinstance(document, dict):
+        for key in ("id", "Id"):
+            if isinstance(document.get(key), str):
+                return document[key]
+    return None
+
+
+def process_id_of(answer: Answer, fallback: str) -> str:
+    document = answer.json()
+    if isinstance(document, dict) and isinstance(document.get("processId"), str):
+        return document["processId"]
+    return fallback
+
+
+def record_finished(
+    session: AsyncSession,
+    request: AsyncRequest,
+    *,
+    state: State,
+    completed_at: datetime,
+    resource_id: str | None = None,
+    reasons: list[dict[str, object]] | None = None,
+    process_id: str | None = None,
+) -> None:
+    event_type = (
+        EventType.ASYNC_REQUEST_SUCCEEDED if state == State.SUCCEEDED else EventType.ASYNC_REQUEST_FAILED
+    )
+    payload = callout_payload(
+        request,
+        state=state,
+        completed_at=completed_at,
+        resource_id=resource_id,
+        reasons=reasons,
+        process_id=process_id,
+    )
+    record_event(session, request.tenant_id, event_type, request.id, payload)

@@ -1,0 +1,50 @@
+"""When to try a failed execution again: a small immutable policy, tested on its own."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import Enum
+
+TRANSIENT_CATEGORIES = frozenset({50, 60, 61})
+LIMIT_CATEGORY = 70
+
+
+class Outcome(Enum):
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"  # deterministic: the same request would fail the same way again
+    TRANSIENT = "transient"  # contention, internal or temporary errors, timeouts
+    LIMITED = "limited"  # the tenant's rate limit: wait and run again, never a failure
+
+
+def classify(status: int, reason_codes: list[int]) -> Outcome:
+    """Classify a synchronous answer: 2xx succeeds; 429 and category 70 are a limit to wait out;
+    5xx and categories 50/60/61 are transient; everything else (categories 10-45 and 90) fails
+    at once."""
+    if 200 <= status < 300:
+        return Outcome.SUCCEEDED
+    if status == 429 or any(code % 100 == LIMIT_CATEGORY for code in reason_codes):
+        return Outcome.LIMITED
+    if status >= 500:
+        return Outcome.TRANSIENT
+    if any(code % 100 in TRANSIENT_CATEGORIES for code in reason_codes):
+        return Outcome.TRANSIENT
+    return Outcome.FAILED
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 5
+    base_delay: timedelta = timedelta(seconds=1)
+    max_delay: timedelta = timedelta(minutes=5)
+    jitter: float = 0.2  # each delay varies by up to +-20%, so retries of a burst spread out
+
+    def next_run(self, attempt: int, now: datetime, rng: random.Random | None = None) -> datetime | None:
+        """When attempt ``attempt`` (1-based, just finished) should be followed by another, or
+        None when attempts are spent."""
+        if attempt >= self.max_attempts:
+            return None
+        delay = min(self.base_delay * (2 ** (attempt - 1)), self.max_delay)
+        spread = (rng or random).uniform(1 - self.jitter, 1 + self.jitter)
+        return now + delay * spread

@@ -1,0 +1,48 @@
+"""The outbox: events written in the same commit as the outcome that caused them.
+
+The async engine records one event per finished request; the notification dispatcher turns
+each into callout deliveries. An event exists if and only if its outcome was committed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Index, String, text
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from asyncgate.db.base import Base, IdMixin, TenantMixin, UTCDateTime, utcnow
+
+
+class EventType(StrEnum):
+    ASYNC_REQUEST_SUCCEEDED = "Async Request Succeeded"
+    ASYNC_REQUEST_FAILED = "Async Request Failed"
+
+
+class OutboxEvent(IdMixin, TenantMixin, Base):
+    __tablename__ = "outbox_events"
+    __table_args__ = (
+        Index(
+            "ix_outbox_events_pending",
+            "created_at",
+            postgresql_where=text("dispatched_at IS NULL"),
+            sqlite_where=text("dispatched_at IS NULL"),
+        ),
+    )
+
+    event_type: Mapped[str] = mapped_column(String(100))
+    object_id: Mapped[str] = mapped_column(String(64), index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+def record_event(
+    session: AsyncSession, tenant_id: str, event_type: EventType, object_id: str, payload: dict
+) -> None:
+    session.add(
+        OutboxEvent(tenant_id=tenant_id, event_type=event_type, object_id=object_id, payload=payload)
+    )
