@@ -17,7 +17,7 @@ from asyncgate import __version__
 from asyncgate.asyncreq.routes import accept_router as async_accept_router
 from asyncgate.asyncreq.routes import status_router as async_status_router
 from asyncgate.asyncreq.store import GroupCommitStore
-from asyncgate.asyncreq.worker import Worker, worker_config
+from asyncgate.asyncreq.worker import Worker, WorkerConfig
 from asyncgate.auth.dependencies import TokenCache, authenticate
 from asyncgate.auth.routes import router as oauth_router
 from asyncgate.billing.accounts.routes import router as accounts_router
@@ -66,7 +66,10 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def http_error(request: Request, error: HTTPException) -> Response:
         route = f"{request.method} {request.url.path}"
         if error.status_code == 405:
-            return _render(request, UnsupportedMethod(f"{route} is not supported"))
+            # Starlette names the allowed methods in ``Allow``; Zuora's clients may read it.
+            return _render(
+                request, UnsupportedMethod(f"{route} is not supported", headers=error.headers)
+            )
         if error.status_code == 404:
             return _render(request, NotFound(f"No resource matches {route}"))
         return _render(request, ZuoraError(str(error.detail), status=error.status_code))
@@ -116,7 +119,7 @@ def create_app(
         stop = asyncio.Event()
         workers = None
         if run_workers:
-            worker = Worker(app, database, worker_config(settings), wake=queue_signal)
+            worker = Worker(app, database, WorkerConfig.from_settings(settings), wake=queue_signal)
             workers = asyncio.create_task(worker.run(stop))
         try:
             yield

@@ -43,7 +43,8 @@ class Settings(BaseSettings):
         description="Secret of the bootstrap client (at most 42 characters; generated when unset).",
     )
     bootstrap_admin_email: str = Field(
-        default="admin@example.com", description="Email of the administrator created on first start."
+        default="admin@example.com",
+        description="Email of the administrator created on first start.",
     )
     bootstrap_admin_password: SecretStr | None = Field(
         default=None,

@@ -9,6 +9,7 @@ together or not at all. Nothing crosses a socket and no token is needed.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,6 +26,7 @@ class Answer:
     status: int
     body: bytes
     resource_id: str | None
+    retry_after: timedelta | None = None
 
     def json(self) -> object:
         try:
@@ -52,7 +54,9 @@ class Answer:
 
 
 async def execute(app: ASGIApp, session: AsyncSession, request: AsyncRequest) -> Answer:
-    headers = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in request.headers.items()]
+    headers = [
+        (name.encode("latin-1"), value.encode("latin-1")) for name, value in request.headers.items()
+    ]
     scope = {
         "type": "http",
         "asgi": {"version": "3.0", "spec_version": "2.3"},
@@ -81,14 +85,28 @@ async def execute(app: ASGIApp, session: AsyncSession, request: AsyncRequest) ->
         return {"type": "http.disconnect"}
 
     status = 500
+    retry_after: timedelta | None = None
     chunks: list[bytes] = []
 
     async def send(message: Message) -> None:
-        nonlocal status
+        nonlocal status, retry_after
         if message["type"] == "http.response.start":
             status = message["status"]
+            retry_after = _retry_after(message.get("headers", []))
         elif message["type"] == "http.response.body":
             chunks.append(message.get("body", b""))
 
     await app(scope, receive, send)
-    return Answer(status=status, body=b"".join(chunks), resource_id=scope.get(SCOPE_RESOURCE_ID))
+    return Answer(
+        status=status,
+        body=b"".join(chunks),
+        resource_id=scope.get(SCOPE_RESOURCE_ID),
+        retry_after=retry_after,
+    )
+
+
+def _retry_after(headers: list[tuple[bytes, bytes]]) -> timedelta | None:
+    for name, value in headers:
+        if name.lower() == b"retry-after" and value.strip().isdigit():
+            return timedelta(seconds=int(value))
+    return None

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from asyncgate.asyncreq.executor import Answer
 from asyncgate.asyncreq.models import AsyncRequest, State
 from asyncgate.notifications.outbox import EventType, record_event
-from sqlalchemy.ext.asyncio import AsyncSession
 
 
 def zulu(moment: datetime) -> str:
@@ -64,11 +65,16 @@ def resource_id_of(answer: Answer) -> str | None:
     return None
 
 
-def process_id_of(answer: Answer, fallback: str) -> str:
+def default_process_id(request: AsyncRequest) -> str:
+    """A process ID for failures that produced no answer of their own (timeouts, crashes)."""
+    return request.id.replace("-", "")[-16:].upper()
+
+
+def process_id_of(answer: Answer, request: AsyncRequest) -> str:
     document = answer.json()
     if isinstance(document, dict) and isinstance(document.get("processId"), str):
         return document["processId"]
-    return fallback
+    return default_process_id(request)
 
 
 def record_finished(
@@ -82,7 +88,9 @@ def record_finished(
     process_id: str | None = None,
 ) -> None:
     event_type = (
-        EventType.ASYNC_REQUEST_SUCCEEDED if state == State.SUCCEEDED else EventType.ASYNC_REQUEST_FAILED
+        EventType.ASYNC_REQUEST_SUCCEEDED
+        if state == State.SUCCEEDED
+        else EventType.ASYNC_REQUEST_FAILED
     )
     payload = callout_payload(
         request,

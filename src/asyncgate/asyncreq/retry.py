@@ -40,7 +40,9 @@ class RetryPolicy:
     max_delay: timedelta = timedelta(minutes=5)
     jitter: float = 0.2  # each delay varies by up to +-20%, so retries of a burst spread out
 
-    def next_run(self, attempt: int, now: datetime, rng: random.Random | None = None) -> datetime | None:
+    def next_run(
+        self, attempt: int, now: datetime, rng: random.Random | None = None
+    ) -> datetime | None:
         """When attempt ``attempt`` (1-based, just finished) should be followed by another, or
         None when attempts are spent."""
         if attempt >= self.max_attempts:

@@ -26,7 +26,13 @@ from asyncgate.http.middleware import is_json_media_type
 from asyncgate.http.routing import Session, UnitOfWorkRoute
 
 # Headers that shape how the synchronous route answers; never credentials.
-REPLAYED_HEADERS = ("content-type", "zuora-version", "zuora-track-id", "zuora-entity-ids", "zuora-org-ids")
+REPLAYED_HEADERS = (
+    "content-type",
+    "zuora-version",
+    "zuora-track-id",
+    "zuora-entity-ids",
+    "zuora-org-ids",
+)
 STATUS_POLL_SECONDS = "1"
 
 accept_router = APIRouter(tags=["Async requests"])
@@ -60,9 +66,7 @@ def _idempotency_key(request: Request) -> str | None:
     return key
 
 
-@accept_router.api_route(
-    "/v1/async/{target:path}", methods=list(ASYNC_METHODS), status_code=202
-)
+@accept_router.api_route("/v1/async/{target:path}", methods=list(ASYNC_METHODS), status_code=202)
 async def accept(request: Request, target: str, principal: CurrentPrincipal) -> JSONResponse:
     path = target_path(request.url.path)
     resolve(request.app, request.method, path)
@@ -94,7 +98,10 @@ async def accept(request: Request, target: str, principal: CurrentPrincipal) -> 
     return JSONResponse(
         {"requestId": request_id},
         status_code=202,
-        headers={"Location": f"/v1/async-requests/{request_id}", "Retry-After": STATUS_POLL_SECONDS},
+        headers={
+            "Location": f"/v1/async-requests/{request_id}",
+            "Retry-After": STATUS_POLL_SECONDS,
+        },
     )
 
 

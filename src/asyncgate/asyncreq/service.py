@@ -22,7 +22,9 @@ async def get_request(session: AsyncSession, tenant_id: str, request_id: str) ->
     except ValueError:
         raise _not_found(request_id) from None
     request = await session.scalar(
-        select(AsyncRequest).where(AsyncRequest.id == request_id, AsyncRequest.tenant_id == tenant_id)
+        select(AsyncRequest).where(
+            AsyncRequest.id == request_id, AsyncRequest.tenant_id == tenant_id
+        )
     )
     if request is None:
         raise _not_found(request_id)

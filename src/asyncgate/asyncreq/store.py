@@ -45,7 +45,7 @@ class GroupCommitStore:
                 group, self._pending = self._pending[:MAX_GROUP], self._pending[MAX_GROUP:]
                 try:
                     ids = await self._commit(group)
-                except Exception as error:
+                except Exception as error:  # noqa: BLE001 - every waiter must learn of it
                     for _, future in group:
                         if not future.done():
                             future.set_exception(error)
@@ -60,7 +60,9 @@ class GroupCommitStore:
     async def _commit(self, group: list[tuple[dict[str, Any], asyncio.Future[str]]]) -> list[str]:
         rows = [values for values, _ in group]
         async with self.database.transaction() as session:
-            statement = self._insert(AsyncRequest).on_conflict_do_nothing().returning(AsyncRequest.id)
+            statement = (
+                self._insert(AsyncRequest).on_conflict_do_nothing().returning(AsyncRequest.id)
+            )
             inserted = set((await session.execute(statement, rows)).scalars())
             duplicates = [row for row in rows if row["id"] not in inserted]
             existing: dict[tuple[str, str], str] = {}
@@ -73,6 +75,8 @@ class GroupCommitStore:
                 )
                 existing[(row["tenant_id"], row["idempotency_key"])] = existing_id
         return [
-            row["id"] if row["id"] in inserted else existing[(row["tenant_id"], row["idempotency_key"])]
+            row["id"]
+            if row["id"] in inserted
+            else existing[(row["tenant_id"], row["idempotency_key"])]
             for row in rows
         ]

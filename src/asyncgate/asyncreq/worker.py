@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, select, update
@@ -24,14 +24,29 @@ from starlette.types import ASGIApp
 
 from asyncgate.asyncreq.executor import Answer, execute
 from asyncgate.asyncreq.models import AsyncRequest, State
-from asyncgate.asyncreq.outcomes import process_id_of, record_finished, resource_id_of
+from asyncgate.asyncreq.outcomes import (
+    default_process_id,
+    process_id_of,
+    record_finished,
+    resource_id_of,
+)
 from asyncgate.asyncreq.retry import Outcome, RetryPolicy, classify
+from asyncgate.config import Settings
 from asyncgate.db.base import utcnow
 from asyncgate.db.engine import Database
 
 log = logging.getLogger("asyncgate.worker")
 
 DEFAULT_LIMIT_WAIT = timedelta(seconds=1)
+REAP_BATCH = 100
+TIMEOUT_REASON: dict[str, object] = {
+    "code": 50003060,
+    "message": "The request did not complete within its time limit",
+}
+LEASE_REASON: dict[str, object] = {
+    "code": 50003060,
+    "message": "The worker executing the request stopped before it finished",
+}
 
 
 @dataclass(frozen=True)
@@ -41,7 +56,22 @@ class WorkerConfig:
     lease: timedelta = timedelta(seconds=60)
     poll_interval: timedelta = timedelta(seconds=1)
     request_timeout: timedelta = timedelta(seconds=120)
-    retry: RetryPolicy = RetryPolicy()
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> WorkerConfig:
+        return cls(
+            concurrency=settings.worker_concurrency,
+            batch_size=settings.worker_batch_size,
+            lease=settings.worker_lease,
+            poll_interval=settings.worker_poll_interval,
+            request_timeout=settings.request_timeout,
+            retry=RetryPolicy(
+                max_attempts=settings.retry_max_attempts,
+                base_delay=settings.retry_base_delay,
+                max_delay=settings.retry_max_delay,
+            ),
+        )
 
 
 class Worker:
@@ -112,21 +142,31 @@ class Worker:
         expired = (
             select(AsyncRequest)
             .where(AsyncRequest.state == State.RUNNING, AsyncRequest.lease_expires_at < now)
-            .limit(100)
+            .limit(REAP_BATCH)
         )
         if self._postgres:
             expired = expired.with_for_update(skip_locked=True)
         async with self.database.transaction() as session:
             requests = list((await session.scalars(expired)).all())
             for request in requests:
-                if request.attempts >= self.config.retry.max_attempts:
-                    self._fail(session, request, now, reasons=[_lease_reason()], process_id=None)
-                else:
+                request.lease_owner = None
+                request.lease_expires_at = None
+                if request.attempts < self.config.retry.max_attempts:
                     request.state = State.QUEUED
                     request.run_after = now
                     request.last_error = "the worker's lease expired before it finished"
-                request.lease_owner = None
-                request.lease_expires_at = None
+                    continue
+                request.state = State.FAILED
+                request.completed_at = now
+                request.process_id = default_process_id(request)
+                record_finished(
+                    session,
+                    request,
+                    state=State.FAILED,
+                    completed_at=now,
+                    reasons=[LEASE_REASON],
+                    process_id=request.process_id,
+                )
         return len(requests)
 
     async def extend_leases(self) -> None:
@@ -152,15 +192,13 @@ class Worker:
 
     async def _claim_loop(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
+            self.wake.clear()
             try:
                 taken = await self.run_once()
             except Exception:
                 log.exception("worker batch failed; retrying after the poll interval")
                 taken = 0
-            if taken >= self.config.batch_size:
-                continue  # a full batch: there is probably more waiting
-            if taken == 0:
-                self.wake.clear()
+            if taken < self.config.batch_size:  # a full batch means more is probably waiting
                 await _wait_any(stop, self.wake, self.config.poll_interval)
 
     async def _housekeeping_loop(self, stop: asyncio.Event) -> None:
@@ -184,86 +222,90 @@ class Worker:
             await savepoint.rollback()
             await self._settle(session, request, None)
             return
-        if not await self._settle(session, request, answer):
+        if await self._settle(session, request, answer):
+            await savepoint.commit()
+        else:
             await savepoint.rollback()
             log.warning("lease of request %s was lost; its work was rolled back", request.id)
-            return
-        await savepoint.commit()
 
-    async def _settle(self, session: AsyncSession, request: AsyncRequest, answer: Answer | None) -> bool:
+    async def _settle(
+        self, session: AsyncSession, request: AsyncRequest, answer: Answer | None
+    ) -> bool:
         """Record the outcome of this attempt; False when the lease was lost meanwhile."""
         now = utcnow()
+        transition = self._transition(request, answer, now)
         fence = and_(
             AsyncRequest.id == request.id,
             AsyncRequest.state == State.RUNNING,
             AsyncRequest.lease_owner == self.owner,
             AsyncRequest.attempts == request.attempts,
         )
-        outcome = Outcome.TRANSIENT if answer is None else classify(answer.status, answer.reason_codes())
-        values: dict[str, object] = {"lease_owner": None, "lease_expires_at": None}
+        result = await session.execute(
+            update(AsyncRequest)
+            .where(fence)
+            .values(lease_owner=None, lease_expires_at=None, **transition)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:
+            return False
+        if transition["state"] == State.SUCCEEDED:
+            record_finished(
+                session,
+                request,
+                state=State.SUCCEEDED,
+                completed_at=now,
+                resource_id=transition["resource_id"],
+            )
+        elif transition["state"] == State.FAILED:
+            record_finished(
+                session,
+                request,
+                state=State.FAILED,
+                completed_at=now,
+                reasons=answer.reasons() if answer is not None else [TIMEOUT_REASON],
+                process_id=transition["process_id"],
+            )
+        return True
+
+    def _transition(
+        self, request: AsyncRequest, answer: Answer | None, now: datetime
+    ) -> dict[str, object]:
+        """The columns this attempt's outcome sets: the one place a claimed request's state
+        changes."""
+        values: dict[str, object] = {}
         if answer is not None:
             values |= {"response_status": answer.status, "response_body": answer.body}
+        outcome = (
+            Outcome.TRANSIENT if answer is None else classify(answer.status, answer.reason_codes())
+        )
         if outcome == Outcome.SUCCEEDED:
-            values |= {
+            return values | {
                 "state": State.SUCCEEDED,
                 "completed_at": now,
                 "resource_id": resource_id_of(answer),
             }
-        elif outcome == Outcome.LIMITED:
-            # Waiting out a limit is not a failed attempt.
-            values |= {
+        if outcome == Outcome.LIMITED:
+            # Waiting out the tenant's limit is not a failed attempt: give the attempt back.
+            return values | {
                 "state": State.QUEUED,
                 "attempts": request.attempts - 1,
-                "run_after": now + _retry_after(answer),
-                "last_error": "rate limited; waiting",
+                "run_after": now + (answer.retry_after or DEFAULT_LIMIT_WAIT),
+                "last_error": "the tenant's request limit was reached; waiting",
             }
-        elif outcome == Outcome.FAILED:
-            values |= {"state": State.FAILED, "completed_at": now, "process_id": process_id_of(answer, "")}
-        else:
-            next_run = self.config.retry.next_run(request.attempts, now)
-            error = "timed out" if answer is None else f"HTTP {answer.status}"
-            if next_run is None:
-                values |= {"state": State.FAILED, "completed_at": now, "last_error": error}
-            else:
-                values |= {"state": State.QUEUED, "run_after": next_run, "last_error": error}
-        result = await session.execute(
-            update(AsyncRequest).where(fence).values(**values).execution_options(synchronize_session=False)
-        )
-        if result.rowcount != 1:
-            return False
-        final_state = values.get("state")
-        if final_state == State.SUCCEEDED:
-            record_finished(
-                session, request, state=State.SUCCEEDED, completed_at=now, resource_id=values["resource_id"]
-            )
-        elif final_state == State.FAILED:
-            reasons = answer.reasons() if answer is not None else [_timeout_reason()]
-            process_id = process_id_of(answer, request.id.replace("-", "")[-16:].upper()) if answer else None
-            record_finished(
-                session, request, state=State.FAILED, completed_at=now, reasons=reasons,
-                process_id=process_id or request.id.replace("-", "")[-16:].upper(),
-            )
-        return True
-
-    def _fail(self, session, request, now, *, reasons, process_id) -> None:
-        request.state = State.FAILED
-        request.completed_at = now
-        record_finished(
-            session, request, state=State.FAILED, completed_at=now, reasons=reasons,
-            process_id=process_id or request.id.replace("-", "")[-16:].upper(),
-        )
-
-
-def _retry_after(answer: Answer | None) -> timedelta:
-    return DEFAULT_LIMIT_WAIT
-
-
-def _timeout_reason() -> dict[str, object]:
-    return {"code": 50000060, "message": "The request did not complete within its time limit"}
-
-
-def _lease_reason() -> dict[str, object]:
-    return {"code": 50000060, "message": "The request's worker stopped before it finished"}
+        failed = {
+            "state": State.FAILED,
+            "completed_at": now,
+            "process_id": (
+                default_process_id(request) if answer is None else process_id_of(answer, request)
+            ),
+        }
+        if outcome == Outcome.FAILED:
+            return values | failed
+        error = "timed out" if answer is None else f"transient failure: HTTP {answer.status}"
+        next_run = self.config.retry.next_run(request.attempts, now)
+        if next_run is None:
+            return values | failed | {"last_error": error}
+        return values | {"state": State.QUEUED, "run_after": next_run, "last_error": error}
 
 
 async def _wait_any(stop: asyncio.Event, wake: asyncio.Event | None, timeout: timedelta) -> None:
@@ -271,22 +313,9 @@ async def _wait_any(stop: asyncio.Event, wake: asyncio.Event | None, timeout: ti
     if wake is not None:
         waiters.append(asyncio.ensure_future(wake.wait()))
     try:
-        await asyncio.wait(waiters, timeout=timeout.total_seconds(), return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait(
+            waiters, timeout=timeout.total_seconds(), return_when=asyncio.FIRST_COMPLETED
+        )
     finally:
         for waiter in waiters:
             waiter.cancel()
-
-
-def worker_config(settings) -> WorkerConfig:
-    return WorkerConfig(
-        concurrency=settings.worker_concurrency,
-        batch_size=settings.worker_batch_size,
-        lease=settings.worker_lease,
-        poll_interval=settings.worker_poll_interval,
-        request_timeout=settings.request_timeout,
-        retry=RetryPolicy(
-            max_attempts=settings.retry_max_attempts,
-            base_delay=settings.retry_base_delay,
-            max_delay=settings.retry_max_delay,
-        ),
-    )

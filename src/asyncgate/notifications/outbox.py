@@ -44,5 +44,7 @@ def record_event(
     session: AsyncSession, tenant_id: str, event_type: EventType, object_id: str, payload: dict
 ) -> None:
     session.add(
-        OutboxEvent(tenant_id=tenant_id, event_type=event_type, object_id=object_id, payload=payload)
+        OutboxEvent(
+            tenant_id=tenant_id, event_type=event_type, object_id=object_id, payload=payload
+        )
     )

@@ -16,5 +16,7 @@ def run_migrations(connection) -> None:
 
 connection = context.config.attributes.get("connection")
 if connection is None:
-    raise RuntimeError("run migrations through asyncgate (`asyncgate migrate`), not the alembic CLI")
+    raise RuntimeError(
+        "run migrations through asyncgate (`asyncgate migrate`), not the alembic CLI"
+    )
 run_migrations(connection)
