@@ -14,6 +14,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.responses import Response
 
 from asyncgate import __version__
+from asyncgate.asyncreq import wakeup
 from asyncgate.asyncreq.routes import accept_router as async_accept_router
 from asyncgate.asyncreq.routes import status_router as async_status_router
 from asyncgate.asyncreq.store import GroupCommitStore
@@ -36,6 +37,13 @@ from asyncgate.http.errors import (
 )
 from asyncgate.http.idempotency import IdempotentReplay, replay_if_seen
 from asyncgate.http.middleware import ZuoraConventionsMiddleware
+from asyncgate.http.ratelimit import (
+    RateLimitHeadersMiddleware,
+    RateLimits,
+    limit_async_accepts,
+    limit_requests,
+    limit_token_requests,
+)
 from asyncgate.http.routing import UnitOfWorkRoute
 from asyncgate.http.system import router as system_router
 from asyncgate.http.validation import validation_error
@@ -91,7 +99,7 @@ def api_router() -> APIRouter:
     api = APIRouter(
         prefix="/v1",
         route_class=UnitOfWorkRoute,
-        dependencies=[Depends(authenticate), Depends(replay_if_seen)],
+        dependencies=[Depends(authenticate), Depends(limit_requests), Depends(replay_if_seen)],
     )
     api.include_router(accounts_router)
     api.include_router(contacts_router)
@@ -120,7 +128,7 @@ def create_app(
         workers = None
         if run_workers:
             worker = Worker(app, database, WorkerConfig.from_settings(settings), wake=queue_signal)
-            workers = asyncio.create_task(worker.run(stop))
+            workers = asyncio.gather(worker.run(stop), wakeup.listen(database, queue_signal, stop))
         try:
             yield
         finally:
@@ -134,13 +142,15 @@ def create_app(
     app.state.database = database
     app.state.token_cache = TokenCache()
     app.state.request_store = GroupCommitStore(database, committed=queue_signal)
+    app.state.rate_limits = RateLimits(settings)
 
     _install_error_handlers(app)
     app.include_router(system_router)
-    app.include_router(oauth_router)
+    app.include_router(oauth_router, dependencies=[Depends(limit_token_requests)])
     app.include_router(api_router())
-    app.include_router(async_accept_router)
+    app.include_router(async_accept_router, dependencies=[Depends(limit_async_accepts)])
 
     app.add_middleware(ZuoraConventionsMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(RateLimitHeadersMiddleware)
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES)
     return app

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import getpass
 import json
+import logging
+import signal
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Annotated, NoReturn, TypeVar
@@ -34,6 +36,8 @@ app.add_typer(clients, name="clients")
 app.add_typer(users, name="users")
 
 T = TypeVar("T")
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
 def _run_with_database(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
@@ -65,13 +69,21 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Address to bind.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
     dev: Annotated[bool, typer.Option("--dev", help="Development relaxations.")] = False,
+    workers: Annotated[
+        bool | None,
+        typer.Option(
+            "--workers/--no-workers",
+            help="Also execute async requests in this process (default: ASYNCGATE_SERVE_WORKERS).",
+        ),
+    ] = None,
 ) -> None:
     """Migrate the database, bootstrap it when empty, and serve the API."""
     import uvicorn
 
     from asyncgate.app import create_app
 
-    overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
+    given = {"host": host, "port": port, "serve_workers": workers}
+    overrides = {k: v for k, v in given.items() if v is not None}
     if dev:
         overrides["dev"] = True
     settings = get_settings().model_copy(update=overrides)
@@ -95,6 +107,48 @@ def serve(
         log_level=settings.log_level,
         access_log=False,
     )
+
+
+@app.command()
+def worker() -> None:
+    """Migrate the database and execute async requests until SIGTERM or Ctrl-C, which let the
+    current batch finish (a second one stops at once)."""
+    from asyncgate.app import create_app
+    from asyncgate.asyncreq import wakeup
+    from asyncgate.asyncreq.worker import Worker, WorkerConfig
+
+    settings = get_settings()
+
+    async def work(database: Database) -> None:
+        logging.basicConfig(
+            level=settings.log_level.upper(),
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )
+        stop = _stop_on_signals()
+        # Never served: the app is only the executor that replays requests through its routes.
+        executor = create_app(settings, database, run_workers=False)
+        worker = Worker(executor, database, WorkerConfig.from_settings(settings))
+        typer.echo(f"{worker.owner} is executing async requests", err=True)
+        await asyncio.gather(worker.run(stop), wakeup.listen(database, worker.wake, stop))
+        typer.echo(f"{worker.owner} stopped", err=True)
+
+    _run_with_database(settings, work)
+
+
+def _stop_on_signals() -> asyncio.Event:
+    """An event the first SIGTERM or SIGINT sets; after it, those signals act as usual."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def first_signal() -> None:
+        typer.echo("stopping after the current batch", err=True)
+        stop.set()
+        for signum in STOP_SIGNALS:
+            loop.remove_signal_handler(signum)
+
+    for signum in STOP_SIGNALS:
+        loop.add_signal_handler(signum, first_signal)
+    return stop
 
 
 def _announce_bootstrap(created) -> None:

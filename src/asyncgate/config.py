@@ -101,6 +101,45 @@ class Settings(BaseSettings):
         default=timedelta(minutes=5), description="Longest delay between two attempts."
     )
 
+    tenant_concurrent_requests: int = Field(
+        default=200,
+        ge=0,
+        description="Uncompleted synchronous /v1 requests a tenant may have at once in one "
+        "process (0: no limit).",
+    )
+    tenant_concurrent_retry_after: timedelta = Field(
+        default=timedelta(seconds=120),
+        description="Retry-After of an answer refused for the concurrency limit.",
+    )
+    tenant_requests_per_minute: int = Field(
+        default=50_000,
+        ge=0,
+        description="Synchronous /v1 requests per tenant per clock minute, async executions "
+        "included (0: no limit).",
+    )
+    tenant_requests_per_hour: int = Field(
+        default=2_250_000, ge=0, description="The same per clock hour (0: no limit)."
+    )
+    tenant_requests_per_day: int = Field(
+        default=27_000_000, ge=0, description="The same per UTC day (0: no limit)."
+    )
+    async_accepts_per_minute: int = Field(
+        default=500_000,
+        ge=0,
+        description="Async requests (/v1/async/...) a tenant may submit per clock minute "
+        "(0: no limit).",
+    )
+    token_requests_per_minute_per_client: int = Field(
+        default=2_000,
+        ge=0,
+        description="POST /oauth/token requests per client_id per clock minute (0: no limit).",
+    )
+    token_requests_per_minute_per_ip: int = Field(
+        default=100,
+        ge=0,
+        description="POST /oauth/token requests per client IP per clock minute (0: no limit).",
+    )
+
     @field_validator(
         "token_lifetime",
         "sqlite_busy_timeout",
@@ -109,6 +148,7 @@ class Settings(BaseSettings):
         "request_timeout",
         "retry_base_delay",
         "retry_max_delay",
+        "tenant_concurrent_retry_after",
         mode="before",
     )
     @classmethod

@@ -11,7 +11,7 @@ import pytest
 from asyncgate.auth import service
 from asyncgate.http.errors import Category
 from tests.factories import make_tenant
-from tests.http.assertions import assert_request_id, assert_zuora_error
+from tests.http.assertions import assert_action_fault, assert_request_id, assert_zuora_error
 from tests.http.endpoints import api_endpoints
 from tests.http.probe import TALLIES, tally_of
 
@@ -40,14 +40,23 @@ class TestEveryEndpoint:
 
         assert {e: a for e, a in answered.items() if a != (401, "Bearer")} == {}
 
-    async def test_crud_endpoints_refuse_in_the_crud_envelope(self, probe):
+    async def test_action_endpoints_refuse_with_a_fault_and_a_message(self, probe):
         response = await probe.post(
             "/v1/action/query", json={"queryString": "select Id from Account"}
         )
 
+        code, _ = assert_action_fault(response, 401)
+        assert code == "INVALID_SESSION"
+        assert response.json()["message"]
+
+    async def test_crud_object_endpoints_refuse_in_the_crud_envelope_with_a_message(self, probe):
+        response = await probe.get("/v1/object/account/" + "0" * 32)
+
         assert response.status_code == 401
-        assert response.json()["Success"] is False
-        assert response.json()["Errors"][0]["Code"] == "INVALID_SESSION"
+        body = response.json()
+        assert body["Success"] is False
+        assert body["Errors"][0]["Code"] == "INVALID_SESSION"
+        assert body["message"]
 
 
 class TestCredentials:

@@ -245,6 +245,23 @@ class TestCreateAccountValidation:
         refused = assert_refused(response, 400, 21)
         assert refused["reasons"][0]["message"] == "Unknown field: billToContact.shoeSize"
 
+    async def test_python_spellings_of_zuora_fields_are_unknown_fields(
+        self, client, tenant, database
+    ):
+        for body, named in (
+            (account_body(bill_cycle_day=5), "bill_cycle_day"),
+            (
+                account_body(billToContact=contact_body(work_email="ada@example.com")),
+                "billToContact.work_email",
+            ),
+        ):
+            response = await client.post("/v1/accounts", json=body, headers=tenant.headers)
+
+            refused = assert_refused(response, 400, 21)
+            assert refused["reasons"][0]["message"] == f"Unknown field: {named}"
+
+        assert await stored_rows(database, tenant) == (0, 0)
+
     async def test_malformed_json_is_category_90(self, client, tenant):
         response = await client.post(
             "/v1/accounts",
@@ -411,6 +428,8 @@ class TestUpdateAccount:
             ({"name": "Renamed", "billToContact": {"city": "Paris"}, "planet": "Mars"}, 21),
             ({"name": None}, 20),
             ({"billCycleDay": 45}, 20),
+            ({"bill_cycle_day": 5}, 21),
+            ({"billToContact": {"last_name": "King"}}, 21),
         ):
             response = await client.put(
                 f"/v1/accounts/{created['accountId']}", json=body, headers=tenant.headers

@@ -102,6 +102,7 @@ class TestCreateContact:
             ({key: value for key, value in valid.items() if key != "lastName"}, 22),
             ({**valid, "birthday": "1815-12-10"}, 21),
             ({**valid, "zipCode": "9" * 21}, 20),
+            ({**valid, "zip_code": "75001"}, 21),
         ):
             response = await client.post("/v1/contacts", json=body, headers=tenant.headers)
             assert_refused(response, 400, category)
@@ -151,6 +152,7 @@ class TestUpdateContact:
             ({"city": "Paris", "firstName": None}, 20),
             ({"city": "Paris", "accountId": account["accountId"]}, 21),
             ({"city": "Paris", "otherPhoneType": "Fax"}, 20),
+            ({"city": "Paris", "last_name": "Byron"}, 21),
         ):
             response = await client.put(
                 f"/v1/contacts/{contact['id']}", json=body, headers=tenant.headers

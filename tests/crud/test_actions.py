@@ -6,7 +6,8 @@ import pytest
 
 from asyncgate.billing.accounts.models import Account
 from asyncgate.billing.contacts.models import Contact
-from tests.crud.support import count, crud_error, make_account, make_contact, stored
+from tests.crud.support import count, make_account, make_contact, stored
+from tests.http.assertions import assert_action_fault
 
 
 def account(name: str, **fields) -> dict:
@@ -72,14 +73,14 @@ class TestCreateAction:
 
     async def test_an_unknown_type_is_refused_whole(self, client, tenant):
         response = await act(client, tenant, "create", {"type": "Invoice", "objects": [{}]})
-        code, message = crud_error(response, 400)
+        code, message = assert_action_fault(response, 400)
         assert code == "INVALID_TYPE"
         assert "Invoice" in message
 
     async def test_more_than_fifty_objects_are_refused_whole(self, client, tenant, database):
         objects = [account(f"A{n}") for n in range(51)]
         response = await act(client, tenant, "create", {"type": "Account", "objects": objects})
-        code, _ = crud_error(response, 400)
+        code, _ = assert_action_fault(response, 400)
         assert code == "MAX_RECORDS_EXCEEDED"
         assert await count(database, Account, tenant) == 0
 
@@ -90,12 +91,25 @@ class TestCreateAction:
         assert await count(database, Account, tenant) == 50
 
     @pytest.mark.parametrize(
-        "body",
-        [{"objects": []}, {"type": "Account"}, {"type": "Account", "objects": [], "extra": 1}],
+        ("body", "expected_code", "fragment"),
+        [
+            ({"objects": []}, "MISSING_REQUIRED_VALUE", "type"),
+            ({"type": "Account"}, "MISSING_REQUIRED_VALUE", "objects"),
+            ({"type": "Account", "objects": [], "extra": 1}, "INVALID_FIELD", "extra"),
+        ],
     )
-    async def test_a_malformed_request_is_refused(self, client, tenant, body):
+    async def test_a_malformed_request_is_refused(
+        self, client, tenant, body, expected_code, fragment
+    ):
         response = await act(client, tenant, "create", body)
-        crud_error(response, 400)
+        code, message = assert_action_fault(response, 400)
+        assert code == expected_code
+        assert fragment in message
+
+    async def test_a_fault_names_every_problem_of_the_request(self, client, tenant):
+        response = await act(client, tenant, "create", {"extra": 1})
+        _, message = assert_action_fault(response, 400)
+        assert all(fragment in message for fragment in ("type", "objects", "extra"))
 
 
 class TestUpdateAction:
@@ -170,7 +184,8 @@ class TestDeleteAction:
         response = await act(
             client, tenant, "delete", {"type": "Contact", "ids": [contact_id] + ["0" * 32] * 50}
         )
-        assert crud_error(response, 400)[0] == "MAX_RECORDS_EXCEEDED"
+        code, _ = assert_action_fault(response, 400)
+        assert code == "MAX_RECORDS_EXCEEDED"
         assert await stored(database, Contact, contact_id) is not None
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from asyncgate.crud.registry import OBJECT_TYPES
-from tests.crud.support import crud_error, make_account, make_contact, query
+from tests.crud.support import make_account, make_contact, query
+from tests.http.assertions import assert_action_fault
 
 # One literal of every shape, including ones no field accepts.
 LITERALS = (
@@ -161,11 +162,12 @@ class TestPaging:
         response = await client.post(
             "/v1/action/queryMore", json={"queryLocator": "not-a-locator"}, headers=tenant.headers
         )
-        assert crud_error(response, 400)[0] == "INVALID_QUERY_LOCATOR"
+        code, _ = assert_action_fault(response, 400)
+        assert code == "INVALID_QUERY_LOCATOR"
 
     async def test_a_batch_size_below_one_is_refused(self, client, tenant):
         response = await query(client, tenant, "select Id from Account", batchSize=0)
-        crud_error(response, 400)
+        assert_action_fault(response, 400)
 
 
 class TestEveryFieldAndLiteral:
@@ -220,16 +222,15 @@ class TestRefusals:
             ),
         ],
     )
-    async def test_unsupported_queries_are_400_crud_errors(
-        self, client, tenant, text, code, fragment
-    ):
-        code_seen, message = crud_error(await query(client, tenant, text), 400)
+    async def test_unsupported_queries_are_400_faults(self, client, tenant, text, code, fragment):
+        code_seen, message = assert_action_fault(await query(client, tenant, text), 400)
         assert code_seen == code
         assert fragment in message
 
     async def test_a_missing_query_string_is_refused(self, client, tenant):
         response = await client.post("/v1/action/query", json={}, headers=tenant.headers)
-        assert crud_error(response, 400)[0] == "MISSING_REQUIRED_VALUE"
+        code, _ = assert_action_fault(response, 400)
+        assert code == "MISSING_REQUIRED_VALUE"
 
 
 class TestTenantIsolation:

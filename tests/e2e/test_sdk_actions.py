@@ -12,9 +12,10 @@ from typing import Any
 
 import pytest
 import zuora_sdk
-from zuora_sdk.exceptions import NotFoundException
+from zuora_sdk.exceptions import BadRequestException, NotFoundException
 from zuora_sdk.models import (
     DeleteResult,
+    FaultResponse,
     ProxyActioncreateRequest,
     ProxyActiondeleteRequest,
     ProxyActionqueryRequest,
@@ -137,3 +138,24 @@ class TestUpdateAndDelete:
         assert result == {"id": account_id, "success": True}
         with pytest.raises(NotFoundException):
             accounts.get_account(account_id)
+
+
+class TestRefusals:
+    """A request refused whole answers Zuora's ``FaultResponse``, which the SDK parses."""
+
+    def test_an_unknown_object_type_is_a_fault_the_sdk_reads(self, actions):
+        with pytest.raises(BadRequestException) as refused:
+            actions.action_post_create(
+                ProxyActioncreateRequest(type="Invoice", objects=[{"Name": "Nope"}])
+            )
+        fault = refused.value.data
+        assert isinstance(fault, FaultResponse)
+        assert fault.fault_code == "INVALID_TYPE"
+        assert "Invoice" in fault.fault_message
+        assert refused.value.zuora_request_id
+
+    def test_a_malformed_query_is_a_fault_the_sdk_reads(self, actions):
+        with pytest.raises(BadRequestException) as refused:
+            actions.action_post_query(ProxyActionqueryRequest(query_string="select * from Account"))
+        assert refused.value.data.fault_code == "MALFORMED_QUERY"
+        assert refused.value.data.fault_message

@@ -31,3 +31,17 @@ def assert_zuora_error(response: httpx.Response, status: int, category: int) -> 
         assert code % 100 == category, reason
         assert isinstance(reason["message"], str) and reason["message"]
     return body
+
+
+def assert_action_fault(response: httpx.Response, status: int) -> tuple[str, str]:
+    """An Actions request refused whole: Zuora's ``FaultResponse``, plus the gateway's
+    ``message`` on a 401. Returns the symbolic code and the message."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/json"
+    assert_request_id(response)
+    body = response.json()
+    fields = {"FaultCode", "FaultMessage"} | ({"message"} if status == 401 else set())
+    assert body.keys() == fields, body
+    assert isinstance(body["FaultCode"], str) and body["FaultCode"], body
+    assert isinstance(body["FaultMessage"], str) and body["FaultMessage"], body
+    return body["FaultCode"], body["FaultMessage"]

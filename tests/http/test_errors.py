@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+import orjson
 import pytest
 
 from asyncgate.http import errors
@@ -42,14 +43,44 @@ class TestEnvelope:
         assert error.reasons[0].code == 500010 * 100 + category
         assert response.body.startswith(b'{"success":false,"processId":"0123456789ABCDEF"')
 
-    def test_crud_and_action_paths_use_the_pascal_case_envelope(self):
+    def test_crud_object_paths_use_the_pascal_case_envelope(self):
         error = errors.NotFound("No such account", resource=errors.Resource.ACCOUNT)
-        for path in ("/v1/object/account/123", "/v1/action/query"):
+        for path in ("/v1/object/account/123", "/v1/async/object/account/123"):
             response = errors.error_response(error, "0123456789ABCDEF", path)
             assert response.status_code == 404
             assert response.body == (
                 b'{"Success":false,"Errors":[{"Code":"INVALID_ID","Message":"No such account"}]}'
             )
+
+    def test_action_paths_answer_a_fault_naming_every_reason(self):
+        error = errors.RequestInvalid(
+            [
+                errors.Reason(Category.MISSING_FIELD, "Missing required field: type"),
+                errors.Reason(Category.UNKNOWN_FIELD, "Unknown field: extra"),
+            ]
+        )
+        response = errors.error_response(error, "0123456789ABCDEF", "/v1/action/create")
+        assert response.status_code == 400
+        assert orjson.loads(response.body) == {
+            "FaultCode": "MISSING_REQUIRED_VALUE",
+            "FaultMessage": "Missing required field: type; Unknown field: extra",
+        }
+
+    @pytest.mark.parametrize(
+        ("path", "fields"),
+        [
+            ("/v1/accounts", {"success", "processId", "reasons", "message"}),
+            ("/v1/object/account", {"Success", "Errors", "message"}),
+            ("/v1/action/query", {"FaultCode", "FaultMessage", "message"}),
+        ],
+    )
+    def test_authentication_failures_carry_a_top_level_message_in_every_family(self, path, fields):
+        response = errors.error_response(
+            errors.AuthenticationFailed("Token expired"), "0123456789ABCDEF", path
+        )
+        body = orjson.loads(response.body)
+        assert body.keys() == fields
+        assert body["message"] == "Token expired"
 
 
 class TestUnknownRoutes:
@@ -77,6 +108,12 @@ class TestUnknownRoutes:
 
         body = assert_zuora_error(response, 405, Category.UNSUPPORTED_METHOD)
         assert "DELETE" in body["reasons"][0]["message"]
+
+    async def test_a_405_names_the_allowed_methods(self, probe, tenant):
+        response = await probe.put(TALLIES, json={}, headers=tenant.headers)
+
+        assert_zuora_error(response, 405, Category.UNSUPPORTED_METHOD)
+        assert response.headers["allow"] == "POST"
 
 
 class TestUnexpectedFailures:

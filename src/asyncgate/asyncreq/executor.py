@@ -18,7 +18,11 @@ from starlette.types import ASGIApp, Message
 from asyncgate.asyncreq.models import AsyncRequest
 from asyncgate.auth.principal import Principal
 from asyncgate.auth.roles import Role
+from asyncgate.http.errors import CRUD_CODES
 from asyncgate.http.routing import SCOPE_PRINCIPAL, SCOPE_RESOURCE_ID, SCOPE_SESSION
+
+# The category a CRUD envelope's symbolic code stands for (the first, where several share one).
+SYMBOLIC_CATEGORIES = {code: int(category) for category, code in reversed(CRUD_CODES.items())}
 
 
 @dataclass(frozen=True)
@@ -49,8 +53,17 @@ class Answer:
             ]
         return []
 
-    def reason_codes(self) -> list[int]:
-        return [r["code"] for r in self.reasons() if isinstance(r.get("code"), int)]
+    def reason_categories(self) -> list[int]:
+        """The category of each reason: the last two digits of a REST code, or what a CRUD
+        symbolic code (``LOCK_COMPETITION``) stands for."""
+        categories = []
+        for reason in self.reasons():
+            code = reason.get("code")
+            if isinstance(code, int):
+                categories.append(code % 100)
+            elif isinstance(code, str) and code in SYMBOLIC_CATEGORIES:
+                categories.append(SYMBOLIC_CATEGORIES[code])
+        return categories
 
 
 async def execute(app: ASGIApp, session: AsyncSession, request: AsyncRequest) -> Answer:

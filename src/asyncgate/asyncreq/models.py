@@ -24,6 +24,7 @@ class State(StrEnum):
 
 
 FINISHED_STATES = frozenset({State.SUCCEEDED, State.FAILED, State.CANCELLED})
+MAX_URL_PART = 2000  # the longest path, and the longest query string, a request may have
 
 
 class AsyncRequest(TenantMixin, Base):
@@ -54,8 +55,8 @@ class AsyncRequest(TenantMixin, Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     method: Mapped[str] = mapped_column(String(10))
-    path: Mapped[str] = mapped_column(String(2000))
-    query_string: Mapped[str] = mapped_column(String(2000), default="")
+    path: Mapped[str] = mapped_column(String(MAX_URL_PART))
+    query_string: Mapped[str] = mapped_column(String(MAX_URL_PART), default="")
     headers: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     body: Mapped[bytes] = mapped_column(LargeBinary, default=b"")
     track_id: Mapped[str | None] = mapped_column(String(64))

@@ -9,6 +9,7 @@ from enum import Enum
 
 TRANSIENT_CATEGORIES = frozenset({50, 60, 61})
 LIMIT_CATEGORY = 70
+MAX_DOUBLINGS = 64  # far past any cap, and still a finite float
 
 
 class Outcome(Enum):
@@ -21,7 +22,8 @@ class Outcome(Enum):
 def classify(status: int, reason_codes: list[int]) -> Outcome:
     """Classify a synchronous answer: 2xx succeeds; 429 and category 70 are a limit to wait out;
     5xx and categories 50/60/61 are transient; everything else (categories 10-45 and 90) fails
-    at once."""
+    at once. ``reason_codes`` are eight-digit codes or bare categories: only the last two digits
+    count."""
     if 200 <= status < 300:
         return Outcome.SUCCEEDED
     if status == 429 or any(code % 100 == LIMIT_CATEGORY for code in reason_codes):
@@ -44,9 +46,11 @@ class RetryPolicy:
         self, attempt: int, now: datetime, rng: random.Random | None = None
     ) -> datetime | None:
         """When attempt ``attempt`` (1-based, just finished) should be followed by another, or
-        None when attempts are spent."""
+        None when attempts are spent. No delay exceeds ``max_delay``, jitter included."""
         if attempt >= self.max_attempts:
             return None
-        delay = min(self.base_delay * (2 ** (attempt - 1)), self.max_delay)
+        # Seconds as a float: a timedelta doubled some fifty times overflows.
+        doubling = 2.0 ** min(attempt - 1, MAX_DOUBLINGS)
         spread = (rng or random).uniform(1 - self.jitter, 1 + self.jitter)
-        return now + delay * spread
+        seconds = self.base_delay.total_seconds() * doubling * spread
+        return now + timedelta(seconds=min(seconds, self.max_delay.total_seconds()))

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from asyncgate.asyncreq import service
-from asyncgate.asyncreq.models import State
+from asyncgate.asyncreq.models import MAX_URL_PART, State
 from asyncgate.asyncreq.outcomes import async_url
 from asyncgate.asyncreq.resolver import ASYNC_METHODS, resolve, target_path
 from asyncgate.asyncreq.schemas import AsyncRequestStatus, SynchronousAnswer
@@ -53,7 +53,18 @@ def _check_body(request: Request, body: bytes) -> None:
     try:
         orjson.loads(body)
     except orjson.JSONDecodeError as error:
-        raise MalformedJson(f"Malformed JSON in the request body: {error}") from None
+        raise MalformedJson(
+            f"Malformed JSON in the request body: {error}", resource=Resource.ASYNC_REQUEST
+        ) from None
+
+
+def _check_url(path: str, query: str) -> None:
+    if len(path) > MAX_URL_PART or len(query) > MAX_URL_PART:
+        raise InvalidValue(
+            f"The path and the query string of an asynchronous request may have at most "
+            f"{MAX_URL_PART} characters each",
+            resource=Resource.ASYNC_REQUEST,
+        )
 
 
 def _idempotency_key(request: Request) -> str | None:
@@ -70,6 +81,7 @@ def _idempotency_key(request: Request) -> str | None:
 async def accept(request: Request, target: str, principal: CurrentPrincipal) -> JSONResponse:
     path = target_path(request.url.path)
     resolve(request.app, request.method, path)
+    _check_url(path, request.url.query)
     body = await request.body()
     _check_body(request, body)
     key = _idempotency_key(request)

@@ -14,11 +14,16 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from asyncgate.asyncreq import wakeup
 from asyncgate.asyncreq.models import AsyncRequest
 from asyncgate.db.engine import Database
+from asyncgate.http.errors import BusinessRuleViolated, Resource
 
 MAX_GROUP = 500
+# What makes a repeat the same request as the one first stored under its idempotency key.
+_IDENTITY = (AsyncRequest.method, AsyncRequest.path, AsyncRequest.query_string, AsyncRequest.body)
 
 
 class GroupCommitStore:
@@ -32,7 +37,8 @@ class GroupCommitStore:
 
     async def enqueue(self, values: dict[str, Any]) -> str:
         """Store one request; returns its ID once committed, or the ID of the request already
-        stored under the same tenant and idempotency key."""
+        stored under the same tenant and idempotency key. A key already used for a different
+        request is refused (409), as on synchronous routes."""
         future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self._pending.append((values, future))
         if self._flusher is None:
@@ -43,40 +49,55 @@ class GroupCommitStore:
         try:
             while self._pending:
                 group, self._pending = self._pending[:MAX_GROUP], self._pending[MAX_GROUP:]
-                try:
-                    ids = await self._commit(group)
-                except Exception as error:  # noqa: BLE001 - every waiter must learn of it
-                    for _, future in group:
-                        if not future.done():
-                            future.set_exception(error)
-                    continue
-                for (_, future), request_id in zip(group, ids, strict=True):
-                    if not future.done():
-                        future.set_result(request_id)
+                outcomes = await self._store([values for values, _ in group])
+                for (_, future), outcome in zip(group, outcomes, strict=True):
+                    if future.done():  # its caller went away
+                        continue
+                    if isinstance(outcome, Exception):
+                        future.set_exception(outcome)
+                    else:
+                        future.set_result(outcome)
                 self.committed.set()
         finally:
             self._flusher = None
 
-    async def _commit(self, group: list[tuple[dict[str, Any], asyncio.Future[str]]]) -> list[str]:
-        rows = [values for values, _ in group]
+    async def _store(self, rows: list[dict[str, Any]]) -> list[str | Exception]:
+        """Commit ``rows`` together or, when that fails, each on its own: a row the database
+        refuses fails its own request, never the others of its group."""
+        try:
+            return await self._commit(rows)
+        except Exception as error:  # noqa: BLE001 - its waiter must learn of it
+            if len(rows) == 1:
+                return [error]
+        return [(await self._store([row]))[0] for row in rows]
+
+    async def _commit(self, rows: list[dict[str, Any]]) -> list[str | Exception]:
         async with self.database.transaction() as session:
             statement = (
                 self._insert(AsyncRequest).on_conflict_do_nothing().returning(AsyncRequest.id)
             )
             inserted = set((await session.execute(statement, rows)).scalars())
-            duplicates = [row for row in rows if row["id"] not in inserted]
-            existing: dict[tuple[str, str], str] = {}
-            for row in duplicates:
-                existing_id = await session.scalar(
-                    select(AsyncRequest.id).where(
-                        AsyncRequest.tenant_id == row["tenant_id"],
-                        AsyncRequest.idempotency_key == row["idempotency_key"],
-                    )
-                )
-                existing[(row["tenant_id"], row["idempotency_key"])] = existing_id
-        return [
-            row["id"]
-            if row["id"] in inserted
-            else existing[(row["tenant_id"], row["idempotency_key"])]
-            for row in rows
-        ]
+            if inserted:
+                await wakeup.announce(session)
+            return [
+                row["id"] if row["id"] in inserted else await _earlier(session, row) for row in rows
+            ]
+
+
+async def _earlier(session: AsyncSession, row: dict[str, Any]) -> str | Exception:
+    """The request stored before under ``row``'s idempotency key, if it is the same one."""
+    earlier = (
+        await session.execute(
+            select(*_IDENTITY, AsyncRequest.id).where(
+                AsyncRequest.tenant_id == row["tenant_id"],
+                AsyncRequest.idempotency_key == row["idempotency_key"],
+            )
+        )
+    ).one()
+    if tuple(earlier[:-1]) != tuple(row[column.key] for column in _IDENTITY):
+        return BusinessRuleViolated(
+            "This Idempotency-Key was already used for a different request",
+            resource=Resource.ASYNC_REQUEST,
+            status=409,
+        )
+    return earlier.id

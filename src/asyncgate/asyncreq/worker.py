@@ -7,12 +7,16 @@ transactions so that the ``running`` state is visible and a crash leaves a lease
 rather than a request to forget.
 
 A batch of claimed requests executes in one transaction, each request in its own savepoint:
-one commit (one fsync) for many requests, and a failing request undoes only its own effects.
+one commit (one fsync) for many requests. A request's effects are kept only when it succeeded
+(one that failed, or will run again, leaves nothing behind) and an error escaping one request
+undoes that request alone. A request that runs out of time costs the batch its transaction,
+and the others run again in a new one (see ``Worker._execute_together``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import uuid
 from dataclasses import dataclass, field
@@ -123,9 +127,9 @@ class Worker:
 
     async def execute_batch(self, requests: list[AsyncRequest]) -> None:
         try:
-            async with self.database.transaction() as session:
-                for request in requests:
-                    await self._execute_one(session, request)
+            remaining = requests
+            while remaining:
+                remaining = await self._execute_together(remaining)
         finally:
             self._in_flight.difference_update(request.id for request in requests)
 
@@ -213,27 +217,70 @@ class Worker:
 
     # -- internals ------------------------------------------------------------------------------
 
+    async def _execute_together(self, requests: list[AsyncRequest]) -> list[AsyncRequest]:
+        """Execute ``requests`` in one transaction. Returns those to execute again when an
+        attempt ran out of time: the cancellation may have struck mid-statement, which breaks
+        the connection, so the transaction is abandoned (the work done in it so far is lost,
+        not the leases) and the late attempt is recorded in a transaction of its own."""
+        try:
+            async with self.database.transaction() as session:
+                for request in requests:
+                    await self._execute_one(session, request)
+        except _TimedOut as timed_out:
+            late = timed_out.request
+            log.warning("request %s timed out; the rest of its batch runs again", late.id)
+            # The cancelled statement's cursor is left in a reference cycle, and until that is
+            # collected SQLite keeps the abandoned transaction's write lock.
+            gc.collect()
+            async with self.database.transaction() as session:
+                await self._settle(session, late, None, self._transition(late, None, utcnow()))
+            return [request for request in requests if request is not late]
+        return []
+
     async def _execute_one(self, session: AsyncSession, request: AsyncRequest) -> None:
-        savepoint = await session.begin_nested()
+        """Run one claimed request in a savepoint of the batch's transaction.
+
+        Its effects are kept only when it succeeded and its outcome was recorded under the
+        lease this worker still holds: an attempt that will run again, or that failed, leaves
+        nothing behind whatever its handler did. An error escaping the attempt undoes this
+        request alone; it then waits for its lease to expire, as if its worker had crashed.
+        """
+        effects = await session.begin_nested()
+        try:
+            answer = await self._attempt(session, request)
+            transition = self._transition(request, answer, utcnow())
+            if transition["state"] != State.SUCCEEDED:
+                await effects.rollback()
+                effects = await session.begin_nested()
+            if await self._settle(session, request, answer, transition):
+                await effects.commit()
+            else:
+                await effects.rollback()
+                log.warning("lease of request %s was lost; its work was rolled back", request.id)
+        except _TimedOut:
+            raise
+        except Exception:
+            if effects.is_active:
+                await effects.rollback()
+            log.exception("executing request %s failed; its lease will expire", request.id)
+
+    async def _attempt(self, session: AsyncSession, request: AsyncRequest) -> Answer:
         try:
             async with asyncio.timeout(self.config.request_timeout.total_seconds()):
-                answer = await execute(self.app, session, request)
+                return await execute(self.app, session, request)
         except TimeoutError:
-            await savepoint.rollback()
-            await self._settle(session, request, None)
-            return
-        if await self._settle(session, request, answer):
-            await savepoint.commit()
-        else:
-            await savepoint.rollback()
-            log.warning("lease of request %s was lost; its work was rolled back", request.id)
+            pass
+        # Raised outside the handler: chained to the cancellation, it would keep that alive.
+        raise _TimedOut(request)
 
     async def _settle(
-        self, session: AsyncSession, request: AsyncRequest, answer: Answer | None
+        self,
+        session: AsyncSession,
+        request: AsyncRequest,
+        answer: Answer | None,
+        transition: dict[str, object],
     ) -> bool:
         """Record the outcome of this attempt; False when the lease was lost meanwhile."""
-        now = utcnow()
-        transition = self._transition(request, answer, now)
         fence = and_(
             AsyncRequest.id == request.id,
             AsyncRequest.state == State.RUNNING,
@@ -253,7 +300,7 @@ class Worker:
                 session,
                 request,
                 state=State.SUCCEEDED,
-                completed_at=now,
+                completed_at=transition["completed_at"],
                 resource_id=transition["resource_id"],
             )
         elif transition["state"] == State.FAILED:
@@ -261,7 +308,7 @@ class Worker:
                 session,
                 request,
                 state=State.FAILED,
-                completed_at=now,
+                completed_at=transition["completed_at"],
                 reasons=answer.reasons() if answer is not None else [TIMEOUT_REASON],
                 process_id=transition["process_id"],
             )
@@ -272,11 +319,15 @@ class Worker:
     ) -> dict[str, object]:
         """The columns this attempt's outcome sets: the one place a claimed request's state
         changes."""
-        values: dict[str, object] = {}
-        if answer is not None:
-            values |= {"response_status": answer.status, "response_body": answer.body}
+        # The latest attempt's answer; none when it timed out.
+        values: dict[str, object] = {
+            "response_status": None if answer is None else answer.status,
+            "response_body": None if answer is None else answer.body,
+        }
         outcome = (
-            Outcome.TRANSIENT if answer is None else classify(answer.status, answer.reason_codes())
+            Outcome.TRANSIENT
+            if answer is None
+            else classify(answer.status, answer.reason_categories())
         )
         if outcome == Outcome.SUCCEEDED:
             return values | {
@@ -286,10 +337,11 @@ class Worker:
             }
         if outcome == Outcome.LIMITED:
             # Waiting out the tenant's limit is not a failed attempt: give the attempt back.
+            wait = DEFAULT_LIMIT_WAIT if answer.retry_after is None else answer.retry_after
             return values | {
                 "state": State.QUEUED,
                 "attempts": request.attempts - 1,
-                "run_after": now + (answer.retry_after or DEFAULT_LIMIT_WAIT),
+                "run_after": now + wait,
                 "last_error": "the tenant's request limit was reached; waiting",
             }
         failed = {
@@ -306,6 +358,14 @@ class Worker:
         if next_run is None:
             return values | failed | {"last_error": error}
         return values | {"state": State.QUEUED, "run_after": next_run, "last_error": error}
+
+
+class _TimedOut(Exception):
+    """An attempt ran out of time (see ``Worker._execute_together``)."""
+
+    def __init__(self, request: AsyncRequest) -> None:
+        super().__init__(request.id)
+        self.request = request
 
 
 async def _wait_any(stop: asyncio.Event, wake: asyncio.Event | None, timeout: timedelta) -> None:

@@ -30,7 +30,8 @@ from asyncgate.billing.accounts.models import Account, AccountStatus
 from asyncgate.billing.accounts.schemas import AccountCreate, AccountUpdate
 from asyncgate.billing.contacts import service as contacts
 from asyncgate.billing.contacts.models import Contact
-from asyncgate.billing.contacts.schemas import CUSTOM_FIELD_SUFFIX, ContactCreate, ContactUpdate
+from asyncgate.billing.contacts.schemas import ContactCreate, ContactUpdate
+from asyncgate.billing.schemas import CUSTOM_FIELD_SUFFIX
 from asyncgate.http.errors import InvalidValue, NotFound, Resource, UnknownField
 
 

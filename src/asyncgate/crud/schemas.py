@@ -18,7 +18,15 @@ MAX_QUERY_BATCH_SIZE = 2000
 
 
 class Shape(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, serialize_by_alias=True)
+    """An answer: built by Python name, written with Zuora's names."""
+
+    model_config = ConfigDict(extra="forbid", validate_by_name=True, serialize_by_alias=True)
+
+
+class RequestShape(BaseModel):
+    """A request body: Zuora's names only, as Zuora accepts them."""
+
+    model_config = ConfigDict(extra="forbid", validate_by_alias=True, validate_by_name=False)
 
 
 class ActionError(Shape):
@@ -46,19 +54,19 @@ class DeleteResult(Shape):
     errors: list[ActionError] | None = None
 
 
-class ActionSave(Shape):
+class ActionSave(RequestShape):
     """``/v1/action/create`` and ``/v1/action/update``: objects of one type."""
 
     type: str
     objects: list[dict[str, Any]]
 
 
-class ActionDelete(Shape):
+class ActionDelete(RequestShape):
     type: str
     ids: list[str]
 
 
-class QueryConf(Shape):
+class QueryConf(RequestShape):
     batch_size: int | None = Field(
         None,
         ge=1,
@@ -67,12 +75,12 @@ class QueryConf(Shape):
     )
 
 
-class ActionQuery(Shape):
+class ActionQuery(RequestShape):
     query_string: str = Field(alias="queryString")
     conf: QueryConf | None = None
 
 
-class ActionQueryMore(Shape):
+class ActionQueryMore(RequestShape):
     query_locator: str = Field(alias="queryLocator")
     conf: QueryConf | None = None
 

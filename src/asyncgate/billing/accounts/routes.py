@@ -11,9 +11,9 @@ from asyncgate.billing.accounts.schemas import (
     AccountCreateResponse,
     AccountDetailResponse,
     AccountUpdate,
-    CommonResponse,
     DeleteAccountResponse,
 )
+from asyncgate.billing.schemas import CommonResponse
 from asyncgate.db.base import new_id
 from asyncgate.http.routing import Session, UnitOfWorkRoute
 

@@ -13,15 +13,8 @@ from pydantic import AfterValidator, Field, PlainSerializer, StringConstraints
 from pydantic_core import PydanticCustomError
 
 from asyncgate.billing.accounts.models import Account
-from asyncgate.billing.contacts.schemas import (
-    Answer,
-    CommonResponse,
-    ContactFields,
-    ContactOut,
-    ContactUpdate,
-    ZuoraInput,
-    stored_values,
-)
+from asyncgate.billing.contacts.schemas import ContactFields, ContactOut, ContactUpdate
+from asyncgate.billing.schemas import Answer, CommonResponse, ZuoraInput, stored_values
 
 
 def _currency_code(value: str) -> str:

@@ -7,12 +7,8 @@ from fastapi import APIRouter
 from asyncgate.auth.dependencies import CurrentPrincipal
 from asyncgate.billing.contacts import service
 from asyncgate.billing.contacts.models import Contact
-from asyncgate.billing.contacts.schemas import (
-    CommonResponse,
-    ContactCreate,
-    ContactResponse,
-    ContactUpdate,
-)
+from asyncgate.billing.contacts.schemas import ContactCreate, ContactResponse, ContactUpdate
+from asyncgate.billing.schemas import CommonResponse
 from asyncgate.http.routing import Session, UnitOfWorkRoute
 
 router = APIRouter(route_class=UnitOfWorkRoute, tags=["Contacts"])

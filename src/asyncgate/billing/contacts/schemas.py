@@ -1,4 +1,4 @@
-"""Contact shapes with Zuora's JSON names, and the input base that admits custom fields.
+"""Contact shapes with Zuora's JSON names.
 
 Python field names equal the column names of :class:`~asyncgate.billing.contacts.models.Contact`,
 so services copy validated values onto rows by name.
@@ -6,74 +6,15 @@ so services copy validated values onto rows by name.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    StringConstraints,
-    ValidationInfo,
-    field_validator,
-    model_validator,
-)
-from pydantic_core import PydanticCustomError
+from pydantic import Field, StringConstraints
 
 from asyncgate.billing.contacts.models import Contact
-
-CUSTOM_FIELD_SUFFIX = "__c"
-
-
-def stored_values(
-    schema: type[BaseModel], row: object, *, exclude: frozenset[str] = frozenset()
-) -> dict[str, Any]:
-    """The attributes of ``row`` named like the fields of an answer ``schema``."""
-    return {name: getattr(row, name) for name in schema.model_fields if name not in exclude}
-
+from asyncgate.billing.schemas import Answer, ZuoraInput, stored_values
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 OtherPhoneType = Literal["Work", "Mobile", "Home", "Other"]
-
-
-class ZuoraInput(BaseModel):
-    """A request body: declared fields by Zuora name (or Python name), plus tenant custom fields.
-
-    Custom fields (``<name>__c``) are kept as extras; any other undeclared field is refused
-    with pydantic's ``extra_forbidden``, which the API reports as an unknown field. Fields named
-    in ``not_nullable`` may be left out but not sent as ``null``.
-    """
-
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
-    not_nullable: ClassVar[frozenset[str]] = frozenset()
-
-    @model_validator(mode="after")
-    def _only_custom_extras(self) -> ZuoraInput:
-        for name in self.model_extra or {}:
-            if not name.endswith(CUSTOM_FIELD_SUFFIX):
-                raise PydanticCustomError(
-                    "extra_forbidden", "Unknown field: {field}", {"field": name}
-                )
-        return self
-
-    @field_validator("*")
-    @classmethod
-    def _refuse_null(cls, value: Any, info: ValidationInfo) -> Any:
-        if value is None and info.field_name in cls.not_nullable:
-            raise PydanticCustomError("not_nullable", "may not be null")
-        return value
-
-    @property
-    def custom_fields(self) -> dict[str, Any]:
-        return dict(self.model_extra or {})
-
-    def given_values(self, *, exclude: frozenset[str] = frozenset()) -> dict[str, Any]:
-        """The declared fields the caller sent (a partial update touches only these)."""
-        declared = type(self).model_fields
-        return {
-            name: getattr(self, name)
-            for name in self.model_fields_set
-            if name in declared and name not in exclude
-        }
 
 
 class ContactDetails(ZuoraInput):
@@ -120,16 +61,6 @@ class ContactUpdate(ContactDetails):
 
     first_name: Name | None = Field(None, alias="firstName")
     last_name: Name | None = Field(None, alias="lastName")
-
-
-class Answer(BaseModel):
-    """A response shape: built by Python name, written with Zuora's names, extras kept."""
-
-    model_config = ConfigDict(extra="allow", populate_by_name=True, serialize_by_alias=True)
-
-
-class CommonResponse(Answer):
-    success: bool = True
 
 
 class ContactOut(Answer):

@@ -1,0 +1,185 @@
+"""``asyncgate serve`` as a real child process on loopback, and what the benchmark reads of it.
+
+The server gets a fresh SQLite database in a temporary folder, the default (durable) settings,
+and a bootstrap OAuth client from the environment; nothing from the caller's environment or a
+stray ``.env`` leaks in. The benchmark reads the queue straight from the database file (SQLite in
+WAL mode lets a reader look while the server writes).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+from machine import process_cpu_seconds
+
+READY_TIMEOUT_SECONDS = 30
+STOP_TIMEOUT_SECONDS = 15
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass
+class Server:
+    folder: Path
+    host: str = "127.0.0.1"
+    port: int = field(default_factory=free_port)
+    client_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    client_secret: str = field(default_factory=lambda: secrets.token_urlsafe(30))
+    extra_env: dict[str, str] = field(default_factory=dict)
+    process: subprocess.Popen | None = None
+
+    @property
+    def database_path(self) -> Path:
+        return self.folder / "asyncgate.db"
+
+    @property
+    def log_path(self) -> Path:
+        return self.folder / "server.log"
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def env(self) -> dict[str, str]:
+        env = {key: value for key, value in os.environ.items() if not key.startswith("ASYNCGATE_")}
+        env.update(
+            ASYNCGATE_DATABASE_URL=f"sqlite+aiosqlite:///{self.database_path}",
+            ASYNCGATE_DATA_DIR=str(self.folder / "data"),
+            ASYNCGATE_BOOTSTRAP_CLIENT_ID=self.client_id,
+            ASYNCGATE_BOOTSTRAP_CLIENT_SECRET=self.client_secret,
+            **self.extra_env,
+        )
+        return env
+
+    def start(self) -> None:
+        command = [
+            str(Path(sys.executable).parent / "asyncgate"),
+            *("serve", "--host", self.host, "--port", str(self.port)),
+        ]
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                command, env=self.env(), cwd=self.folder, stdout=log, stderr=subprocess.STDOUT
+            )
+        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+        with httpx.Client(base_url=self.base_url, timeout=2) as http:
+            while time.monotonic() < deadline:
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"asyncgate serve exited early:\n{self.output()}")
+                try:
+                    if http.get("/ready").status_code == 200:
+                        return
+                except httpx.TransportError:
+                    pass
+                time.sleep(0.05)
+        raise RuntimeError(f"asyncgate serve was not ready in time:\n{self.output()}")
+
+    def restart(self, extra_env: dict[str, str]) -> None:
+        """Stop, then start again on the same database with other settings."""
+        self.stop()
+        self.extra_env = extra_env
+        self.port = free_port()
+        self.start()
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(STOP_TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def token(self) -> str:
+        response = httpx.post(
+            f"{self.base_url}/oauth/token",
+            data={
+                "client_id": self.client_id,
+                "client_secret": self.client_secret,
+                "grant_type": "client_credentials",
+            },
+            timeout=10,
+        )
+        response.raise_for_status()
+        return response.json()["access_token"]
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of the server process (all its threads) so far."""
+        assert self.process is not None
+        return process_cpu_seconds(self.process.pid)
+
+    # -- the queue, read from the database file ------------------------------------------------
+
+    def _query(self, sql: str, *params: object) -> list[tuple]:
+        connection = sqlite3.connect(f"file:{self.database_path}?mode=ro", uri=True, timeout=30)
+        try:
+            return connection.execute(sql, params).fetchall()
+        finally:
+            connection.close()
+
+    def unfinished(self) -> int:
+        return self._query(
+            "SELECT count(*) FROM async_requests WHERE state IN ('queued', 'running')"
+        )[0][0]
+
+    def wait_until_drained(self, timeout: float, poll: float = 0.25) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.unfinished() == 0:
+                return True
+            time.sleep(poll)
+        return self.unfinished() == 0
+
+    def requests_tracked(self, track_id: str) -> list[tuple[str, float, float | None]]:
+        """``(state, created, completed)`` of the requests sent with this track ID (epoch s)."""
+        rows = self._query(
+            "SELECT state, created_at, completed_at FROM async_requests WHERE track_id = ?",
+            track_id,
+        )
+        return [(state, _epoch(created), _epoch(completed)) for state, created, completed in rows]
+
+    def completions_between(self, start: float, end: float) -> list[float]:
+        """Completion times (epoch s) of requests that succeeded within ``[start, end]``."""
+        rows = self._query(
+            "SELECT completed_at FROM async_requests WHERE state = 'succeeded' "
+            "AND completed_at >= ? AND completed_at <= ?",
+            _sqlite_time(start),
+            _sqlite_time(end),
+        )
+        return sorted(_epoch(completed) for (completed,) in rows)
+
+    def count_by_state(self) -> dict[str, int]:
+        return dict(self._query("SELECT state, count(*) FROM async_requests GROUP BY state"))
+
+    def accounts(self) -> int:
+        return self._query("SELECT count(*) FROM accounts")[0][0]
+
+
+def _epoch(value: str | None) -> float | None:
+    if value is None:
+        return None
+    return datetime.fromisoformat(value).replace(tzinfo=UTC).timestamp()
+
+
+def _sqlite_time(epoch: float) -> str:
+    """The text form SQLAlchemy stores naive UTC datetimes in on SQLite (sorts as time)."""
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M:%S.%f")

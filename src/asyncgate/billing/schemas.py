@@ -1,0 +1,72 @@
+"""Bases every billing object's shapes build on: request bodies that take Zuora's names only
+(plus tenant custom fields), and answers built by Python name but written with Zuora's names.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+CUSTOM_FIELD_SUFFIX = "__c"
+
+
+def stored_values(
+    schema: type[BaseModel], row: object, *, exclude: frozenset[str] = frozenset()
+) -> dict[str, Any]:
+    """The attributes of ``row`` named like the fields of an answer ``schema``."""
+    return {name: getattr(row, name) for name in schema.model_fields if name not in exclude}
+
+
+class ZuoraInput(BaseModel):
+    """A request body: declared fields by their Zuora names only, plus tenant custom fields.
+
+    As in Zuora, a Python spelling (``bill_cycle_day`` for ``billCycleDay``) is an unknown
+    field. Internal callers that hold values by Python name validate with ``by_name=True``.
+    Custom fields (``<name>__c``) are kept as extras; any other undeclared field is refused
+    with pydantic's ``extra_forbidden``, which the API reports as an unknown field. Fields named
+    in ``not_nullable`` may be left out but not sent as ``null``.
+    """
+
+    model_config = ConfigDict(extra="allow", validate_by_alias=True, validate_by_name=False)
+    not_nullable: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="after")
+    def _only_custom_extras(self) -> ZuoraInput:
+        for name in self.model_extra or {}:
+            if not name.endswith(CUSTOM_FIELD_SUFFIX):
+                raise PydanticCustomError(
+                    "extra_forbidden", "Unknown field: {field}", {"field": name}
+                )
+        return self
+
+    @field_validator("*")
+    @classmethod
+    def _refuse_null(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None and info.field_name in cls.not_nullable:
+            raise PydanticCustomError("not_nullable", "may not be null")
+        return value
+
+    @property
+    def custom_fields(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+    def given_values(self, *, exclude: frozenset[str] = frozenset()) -> dict[str, Any]:
+        """The declared fields the caller sent (a partial update touches only these)."""
+        declared = type(self).model_fields
+        return {
+            name: getattr(self, name)
+            for name in self.model_fields_set
+            if name in declared and name not in exclude
+        }
+
+
+class Answer(BaseModel):
+    """A response shape: built by Python name, written with Zuora's names, extras kept."""
+
+    model_config = ConfigDict(extra="allow", validate_by_name=True, serialize_by_alias=True)
+
+
+class CommonResponse(Answer):
+    success: bool = True

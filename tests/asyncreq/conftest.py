@@ -1,0 +1,106 @@
+"""The engine's tests run against a database of their own.
+
+Workers claim every due request in the database, whoever accepted it: sharing the test run's
+database would let requests queued by other tests leak into these (and theirs into ours).
+Each test starts from an empty queue and outbox.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import Depends, FastAPI
+from sqlalchemy import delete
+
+from asyncgate.app import create_app
+from asyncgate.asyncreq.models import AsyncRequest
+from asyncgate.asyncreq.worker import Worker, WorkerConfig
+from asyncgate.auth.dependencies import authenticate
+from asyncgate.config import Settings
+from asyncgate.db.engine import Database
+from asyncgate.db.models import metadata
+from asyncgate.http.idempotency import replay_if_seen
+from asyncgate.notifications.outbox import OutboxEvent
+from tests.asyncreq import support
+from tests.factories import TenantContext, make_tenant
+
+
+@pytest.fixture(scope="package")
+def settings(fresh_database_url, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return Settings(
+        database_url=fresh_database_url("asyncreq"),
+        data_dir=Path(tmp_path_factory.mktemp("asyncreq-data")),
+        _env_file=None,
+    )
+
+
+@pytest.fixture(scope="package")
+async def database(settings: Settings) -> AsyncIterator[Database]:
+    database = Database(settings)
+    async with database.engine.begin() as connection:
+        await connection.run_sync(metadata.create_all)
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture(scope="package")
+def app(settings: Settings, database: Database) -> FastAPI:
+    """The application with the trial routes mounted as every ``/v1`` router is."""
+    app = create_app(settings, database)
+    app.include_router(
+        support.router,
+        prefix="/v1",
+        dependencies=[Depends(authenticate), Depends(replay_if_seen)],
+    )
+    return app
+
+
+@pytest.fixture(scope="package")
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://asyncgate.test") as client:
+        yield client
+
+
+@pytest.fixture(scope="package")
+async def tenant(database: Database) -> TenantContext:
+    """One tenant for the package (a new one costs a password hash): the queue is emptied
+    before each test and effects are counted under keys of the test's own. Tests that count
+    the tenant's accounts take ``fresh_tenant``."""
+    return await make_tenant(database)
+
+
+@pytest.fixture(scope="package")
+async def other_tenant(database: Database) -> TenantContext:
+    return await make_tenant(database)
+
+
+@pytest.fixture
+async def fresh_tenant(database: Database) -> TenantContext:
+    return await make_tenant(database)
+
+
+@pytest.fixture(autouse=True)
+async def empty_queue(database: Database) -> None:
+    async with database.transaction() as session:
+        await session.execute(delete(OutboxEvent))
+        await session.execute(delete(AsyncRequest))
+
+
+@pytest.fixture
+def make_worker(app: FastAPI, database: Database) -> Callable[..., Worker]:
+    """``make_worker(lease=..., request_timeout=...)``: a worker on the test app with the fast
+    retry policy unless told otherwise."""
+
+    def make(**config) -> Worker:
+        return Worker(app, database, WorkerConfig(**{"retry": support.FAST_RETRY, **config}))
+
+    return make
+
+
+@pytest.fixture
+def worker(make_worker) -> Worker:
+    return make_worker()

@@ -1,0 +1,138 @@
+"""The engine's test kit: a router of trial routes that fail on demand, a fast retry policy,
+and helpers that read what the queue and the outbox hold.
+
+A trial (``POST /v1/engine-trials``) performs one effect, a per-tenant counter named by its
+``key`` (``tally_of``), then fails its first ``failures`` calls in the way ``error`` names
+(a "slow" failure keeps the database busy past any time limit a test sets).
+Calls are counted in this module (``calls``), so a test can tell an execution that ran and was
+rolled back from one that never ran.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import uuid
+from datetime import timedelta
+from typing import Any, Literal
+
+import httpx
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import func, select
+
+from asyncgate.asyncreq.models import AsyncRequest
+from asyncgate.asyncreq.retry import RetryPolicy
+from asyncgate.auth.dependencies import CurrentPrincipal
+from asyncgate.db.base import utcnow
+from asyncgate.db.engine import Database
+from asyncgate.db.sequences import next_value
+from asyncgate.http.errors import (
+    BusinessRuleViolated,
+    LimitExceeded,
+    LockingContention,
+    Resource,
+    TemporaryError,
+)
+from asyncgate.http.routing import Session, UnitOfWorkRoute, declare_resource
+from asyncgate.notifications.outbox import OutboxEvent
+from tests.factories import TenantContext
+
+TRIALS = "/v1/engine-trials"
+ASYNC_TRIALS = "/v1/async/engine-trials"
+# Short enough to wait out in a test, long enough to see a request that is not yet due.
+FAST_RETRY = RetryPolicy(
+    max_attempts=3,
+    base_delay=timedelta(milliseconds=40),
+    max_delay=timedelta(milliseconds=60),
+    jitter=0.0,
+)
+
+calls: collections.Counter[str] = collections.Counter()
+router = APIRouter(route_class=UnitOfWorkRoute)
+
+Failure = Literal["contention", "temporary", "limit", "rule", "answered-503", "slow"]
+RAISED = {
+    "contention": lambda message: LockingContention(message),
+    "temporary": lambda message: TemporaryError(message),
+    "limit": lambda message: LimitExceeded(message, headers={"Retry-After": "0"}),
+    "rule": lambda message: BusinessRuleViolated(message, resource=Resource.GENERAL),
+}
+SLOW_SECONDS = 2.0  # how long a "slow" failure takes: far past any test's time limit
+
+
+class Trial(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    key: str = Field(max_length=32)
+    failures: int = 0
+    error: Failure = "temporary"
+
+
+@router.post("/engine-trials")
+async def run_trial(
+    body: Trial, request: Request, session: Session, principal: CurrentPrincipal
+) -> Any:
+    calls[body.key] += 1
+    await next_value(session, principal.tenant_id, body.key)
+    if calls[body.key] <= body.failures:
+        message = f"trial {body.key} fails on purpose"
+        if body.error == "slow":  # busy in the database: a time limit cancels a statement
+            deadline = asyncio.get_running_loop().time() + SLOW_SECONDS
+            while asyncio.get_running_loop().time() < deadline:
+                await next_value(session, principal.tenant_id, body.key)
+        elif body.error == "answered-503":  # an error answered, not raised
+            return JSONResponse(
+                {"success": False, "reasons": [{"code": 50000061, "message": message}]},
+                status_code=503,
+            )
+        else:
+            raise RAISED[body.error](message)
+    declare_resource(request, body.key)
+    return {"success": True, "key": body.key}
+
+
+def trial(**fields: Any) -> dict[str, Any]:
+    """A trial body with a fresh key."""
+    return {"key": uuid.uuid4().hex, **fields}
+
+
+async def accept(
+    client: httpx.AsyncClient,
+    tenant: TenantContext,
+    path: str,
+    body: Any = None,
+    *,
+    method: str = "POST",
+    headers: dict[str, str] | None = None,
+) -> str:
+    """Send an async request that must be accepted; returns its request ID."""
+    response = await client.request(
+        method, path, json=body, headers={**tenant.headers, **(headers or {})}
+    )
+    assert response.status_code == 202, response.text
+    return response.json()["requestId"]
+
+
+async def stored(database: Database, request_id: str) -> AsyncRequest:
+    async with database.transaction() as session:
+        return await session.get_one(AsyncRequest, request_id)
+
+
+async def stored_count(database: Database) -> int:
+    async with database.transaction() as session:
+        return await session.scalar(select(func.count()).select_from(AsyncRequest))
+
+
+async def events_of(database: Database, request_id: str) -> list[OutboxEvent]:
+    async with database.transaction() as session:
+        rows = await session.scalars(select(OutboxEvent).where(OutboxEvent.object_id == request_id))
+        return list(rows)
+
+
+async def wait_until_due(database: Database, request_id: str) -> None:
+    """Sleep until a request waiting for a retry may be claimed again."""
+    request = await stored(database, request_id)
+    delay = (request.run_after - utcnow()).total_seconds()
+    await asyncio.sleep(max(delay, 0) + 0.005)

@@ -1,0 +1,298 @@
+"""Accepting ``/v1/async/...`` requests: which twins exist, what is refused (storing nothing),
+the 202 answer, idempotency keys, and group commit under concurrency."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import uuid
+
+import httpx
+import orjson
+import pytest
+from fastapi import APIRouter, Depends, FastAPI
+from sqlalchemy import delete, event
+
+from asyncgate.app import create_app
+from asyncgate.asyncreq.models import State
+from asyncgate.asyncreq.worker import Worker, WorkerConfig
+from asyncgate.auth.dependencies import CurrentPrincipal, authenticate
+from asyncgate.auth.models import Tenant
+from asyncgate.db.sequences import next_value
+from asyncgate.http.routing import Session, UnitOfWorkRoute
+from tests.asyncreq.support import ASYNC_TRIALS, accept, stored, stored_count, trial
+from tests.billing.api import account_body
+from tests.factories import make_tenant
+from tests.http.assertions import assert_zuora_error
+from tests.http.endpoints import api_endpoints
+from tests.http.probe import tally_of
+
+ASYNC_METHODS = {"POST", "PUT", "DELETE"}
+NOT_ASYNC = ("/v1/action/", "/v1/async/", "/v1/async-requests", "/v1/async-jobs")
+SOME_ID = "0123456789abcdef0123456789abcdef"
+
+
+def async_twins(app: FastAPI) -> list[tuple[str, str]]:
+    """Every POST/PUT/DELETE ``/v1`` route of the app but Actions and the async machinery,
+    as (method, path with its parameters filled)."""
+    return [
+        (endpoint.method, endpoint.example_path)
+        for endpoint in api_endpoints(app)
+        if endpoint.method in ASYNC_METHODS and not endpoint.path.startswith(NOT_ASYNC)
+    ]
+
+
+def as_async(path: str) -> str:
+    return "/v1/async/" + path.removeprefix("/v1/")
+
+
+class TestEveryWritingRouteHasAnAsyncTwin:
+    async def test_every_post_put_and_delete_route_is_accepted_asynchronously(
+        self, app, client, tenant, database
+    ):
+        twins = async_twins(app)
+        assert {("POST", "/v1/accounts"), ("POST", "/v1/object/" + SOME_ID)} <= set(twins)
+
+        refused = []
+        for method, path in twins:
+            body = None if method == "DELETE" else {}
+            response = await client.request(
+                method, as_async(path), json=body, headers=tenant.headers
+            )
+            if response.status_code != 202:
+                refused.append(f"{method} {path}: {response.status_code} {response.text}")
+                continue
+            request = await stored(database, response.json()["requestId"])
+            assert (request.method, request.path, request.state) == (method, path, State.QUEUED)
+        assert refused == []
+        assert await stored_count(database) == len(twins)
+
+    async def test_a_route_registered_later_gets_a_working_twin(self, settings, database, tenant):
+        gadgets = APIRouter(
+            prefix="/v1", route_class=UnitOfWorkRoute, dependencies=[Depends(authenticate)]
+        )
+
+        @gadgets.post("/gadgets")
+        async def make_gadget(session: Session, principal: CurrentPrincipal) -> dict:
+            await next_value(session, principal.tenant_id, "gadgets")
+            return {"success": True}
+
+        without = create_app(settings, database)
+        with_gadgets = create_app(settings, database)
+        with_gadgets.include_router(gadgets)
+
+        async with _client(without) as client:
+            response = await client.post("/v1/async/gadgets", json={}, headers=tenant.headers)
+            assert_zuora_error(response, 404, 40)
+        async with _client(with_gadgets) as client:
+            request_id = await accept(client, tenant, "/v1/async/gadgets", {})
+        await Worker(with_gadgets, database, WorkerConfig()).run_once()
+
+        assert (await stored(database, request_id)).state == State.SUCCEEDED
+        assert await tally_of(database, tenant.tenant_id, "gadgets") == 1
+
+
+def _client(app: FastAPI) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
+
+
+class TestRefusedRequestsStoreNothing:
+    @pytest.mark.parametrize(
+        ("method", "path", "status", "category"),
+        [
+            ("POST", "/v1/async/action/query", 400, 20),
+            ("POST", "/v1/async/action/create", 400, 20),
+            ("DELETE", f"/v1/async/async-requests/{uuid.uuid4()}", 400, 20),
+            ("POST", "/v1/async/async/accounts", 400, 20),
+            ("POST", "/v1/async/no-such-things", 404, 40),
+            ("POST", f"/v1/async/accounts/{SOME_ID}", 405, 45),
+            ("GET", "/v1/async/accounts", 405, 45),
+        ],
+        ids=[
+            "action-query",
+            "action-create",
+            "status-resource",
+            "async-of-async",
+            "unknown",
+            "method-the-target-lacks",
+            "get",
+        ],
+    )
+    async def test_targets_without_an_async_twin(
+        self, client, tenant, database, method, path, status, category
+    ):
+        body = None if method in ("GET", "DELETE") else {"queryString": "select Id from Account"}
+        response = await client.request(method, path, json=body, headers=tenant.headers)
+        assert_zuora_error(response, status, category)
+        assert await stored_count(database) == 0
+
+    @pytest.mark.parametrize(
+        ("headers", "content", "status", "category"),
+        [
+            ({"Content-Type": "text/plain"}, b"{}", 415, 20),
+            ({"Content-Type": "application/xml"}, b"<account/>", 415, 20),
+            ({"Content-Type": "application/json"}, b'{"name": ', 400, 90),
+            ({"Content-Type": "application/json"}, b"", 400, 90),
+            ({"Content-Type": "application/json", "Zuora-Track-Id": "a:b"}, b"{}", 400, 20),
+            ({"Content-Type": "application/json", "Idempotency-Key": "k" * 256}, b"{}", 400, 20),
+        ],
+        ids=["text", "xml", "malformed-json", "empty-body", "bad-track-id", "long-key"],
+    )
+    async def test_envelopes_the_api_refuses(
+        self, client, tenant, database, headers, content, status, category
+    ):
+        response = await client.post(
+            "/v1/async/accounts", content=content, headers={**tenant.headers, **headers}
+        )
+        assert_zuora_error(response, status, category)
+        assert await stored_count(database) == 0
+
+    @pytest.mark.parametrize(
+        "authorization", [None, "Bearer not-a-token", "Basic dXNlcjpwYXNz"], ids=str
+    )
+    async def test_callers_without_a_valid_token(self, client, database, authorization):
+        headers = {} if authorization is None else {"Authorization": authorization}
+        response = await client.post("/v1/async/accounts", json=account_body(), headers=headers)
+        assert_zuora_error(response, 401, 11)
+        assert await stored_count(database) == 0
+
+    async def test_an_overlong_query_string(self, client, tenant, database):
+        response = await client.post(
+            f"{ASYNC_TRIALS}?note={'x' * 2100}", json=trial(), headers=tenant.headers
+        )
+        assert_zuora_error(response, 400, 20)
+        assert await stored_count(database) == 0
+
+
+class TestTheAcceptedAnswer:
+    async def test_202_with_only_the_request_id_and_where_to_poll(self, client, tenant, database):
+        response = await client.post(
+            "/v1/async/accounts",
+            json=account_body(),
+            headers={**tenant.headers, "Zuora-Track-Id": "order-42"},
+        )
+        assert response.status_code == 202, response.text
+        assert response.json().keys() == {"requestId"}
+        request_id = response.json()["requestId"]
+        assert str(uuid.UUID(request_id)) == request_id
+        assert response.headers["location"] == f"/v1/async-requests/{request_id}"
+        assert int(response.headers["retry-after"]) >= 1
+        assert response.headers["zuora-track-id"] == "order-42"
+
+    async def test_what_is_stored_is_what_was_sent(self, client, tenant, database):
+        body = account_body(name="Stored As Sent")
+        request_id = await accept(
+            client,
+            tenant,
+            "/v1/async/accounts?x=1",
+            body,
+            headers={"Zuora-Track-Id": "t-1", "Zuora-Version": "211.0"},
+        )
+        request = await stored(database, request_id)
+        assert request.tenant_id == tenant.tenant_id
+        assert (request.method, request.path, request.query_string) == (
+            "POST",
+            "/v1/accounts",
+            "x=1",
+        )
+        assert httpx.Request("POST", "/", json=body).content == request.body
+        assert request.track_id == "t-1"
+        assert request.headers["zuora-version"] == "211.0"
+        assert "authorization" not in request.headers
+        assert (request.state, request.attempts) == (State.QUEUED, 0)
+
+    async def test_a_gzip_body_is_stored_inflated(self, client, tenant, database):
+        body = orjson.dumps(trial())
+        response = await client.post(
+            ASYNC_TRIALS,
+            content=gzip.compress(body),
+            headers={
+                **tenant.headers,
+                "Content-Type": "application/json",
+                "Content-Encoding": "gzip",
+            },
+        )
+        assert response.status_code == 202, response.text
+        assert (await stored(database, response.json()["requestId"])).body == body
+
+    async def test_a_delete_needs_no_body(self, client, tenant, database):
+        request_id = await accept(client, tenant, f"/v1/async/accounts/{SOME_ID}", method="DELETE")
+        assert (await stored(database, request_id)).body == b""
+
+
+class TestIdempotencyKeys:
+    async def test_a_repeat_gets_the_same_request_and_stores_nothing_new(
+        self, client, tenant, database
+    ):
+        key = {"Idempotency-Key": uuid.uuid4().hex}
+        body = trial()
+        first = await accept(client, tenant, ASYNC_TRIALS, body, headers=key)
+        again = await accept(client, tenant, ASYNC_TRIALS, body, headers=key)
+        assert first == again
+        assert await stored_count(database) == 1
+
+    async def test_concurrent_repeats_share_one_request(self, client, tenant, database):
+        key = {"Idempotency-Key": uuid.uuid4().hex}
+        body = trial()
+        ids = await asyncio.gather(
+            *(accept(client, tenant, ASYNC_TRIALS, body, headers=key) for _ in range(10))
+        )
+        assert len(set(ids)) == 1
+        assert await stored_count(database) == 1
+
+    async def test_tenants_keys_are_their_own(self, client, tenant, other_tenant, database):
+        key = {"Idempotency-Key": "shared-key"}
+        body = trial()
+        mine = await accept(client, tenant, ASYNC_TRIALS, body, headers=key)
+        theirs = await accept(client, other_tenant, ASYNC_TRIALS, body, headers=key)
+        assert mine != theirs
+        assert (await stored(database, theirs)).tenant_id == other_tenant.tenant_id
+        assert await stored_count(database) == 2
+
+    async def test_a_key_reused_for_a_different_request_is_refused(self, client, tenant, database):
+        key = {"Idempotency-Key": uuid.uuid4().hex}
+        await accept(client, tenant, ASYNC_TRIALS, trial(), headers=key)
+        response = await client.post(ASYNC_TRIALS, json=trial(), headers={**tenant.headers, **key})
+        assert_zuora_error(response, 409, 30)
+        assert await stored_count(database) == 1
+
+
+class TestConcurrentAccepts:
+    async def test_a_burst_is_stored_whole_in_fewer_commits_than_requests(
+        self, client, tenant, database
+    ):
+        await accept(client, tenant, ASYNC_TRIALS, trial())  # the token is now cached
+        commits = 0
+
+        def count_commit(_connection) -> None:
+            nonlocal commits
+            commits += 1
+
+        event.listen(database.engine.sync_engine, "commit", count_commit)
+        try:
+            ids = await asyncio.gather(
+                *(accept(client, tenant, ASYNC_TRIALS, trial()) for _ in range(50))
+            )
+        finally:
+            event.remove(database.engine.sync_engine, "commit", count_commit)
+
+        assert len(set(ids)) == 50
+        for request_id in ids:
+            assert (await stored(database, request_id)).state == State.QUEUED
+        assert await stored_count(database) == 51
+        assert 1 <= commits < 50
+
+    async def test_a_request_the_database_refuses_fails_alone(self, client, tenant, database):
+        # A tenant removed while its token is still cached: its row breaks the foreign key.
+        doomed = await make_tenant(database)
+        await accept(client, doomed, ASYNC_TRIALS, trial())
+        async with database.transaction() as session:
+            await session.execute(delete(Tenant).where(Tenant.id == doomed.tenant_id))
+
+        callers = [tenant] * 10 + [doomed] + [tenant] * 10
+        responses = await asyncio.gather(
+            *(client.post(ASYNC_TRIALS, json=trial(), headers=caller.headers) for caller in callers)
+        )
+        statuses = [response.status_code for response in responses]
+        assert statuses == [202] * 10 + [500] + [202] * 10
+        assert await stored_count(database) == 20
