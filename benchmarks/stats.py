@@ -9,13 +9,11 @@ from typing import Any
 from loadgen import Result
 
 
-def percentile(values: Sequence[float], fraction: float) -> float | None:
-    """Nearest-rank percentile of ``values`` (need not be sorted); None when empty."""
-    if not values:
+def percentile(ordered: Sequence[float], fraction: float) -> float | None:
+    """Nearest-rank percentile of sorted ``ordered``; None when empty."""
+    if not ordered:
         return None
-    ordered = sorted(values)
-    rank = max(1, math.ceil(fraction * len(ordered)))
-    return ordered[rank - 1]
+    return ordered[max(1, math.ceil(fraction * len(ordered))) - 1]
 
 
 def distribution_ms(values: Sequence[float]) -> dict[str, float | None]:
@@ -61,7 +59,7 @@ def phase_figures(
         "latency": distribution_ms(result.latencies),
         "service_time": distribution_ms(result.service_times),
         "server_cpu_ms_per_request": round(1000 * server_cpu_seconds / ok, 3) if ok else None,
-        # Percent of one CPU; the machine's CPUs together give 100% each.
+        # CPU use in percent of one CPU (two busy CPUs make 200%).
         "server_cpu_pct": round(100 * server_cpu_seconds / wall_seconds, 1),
         "loadgen_cpu_pct": round(100 * result.cpu_seconds / wall_seconds, 1),
         "other_cpu_pct": round(

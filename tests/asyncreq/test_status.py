@@ -88,7 +88,9 @@ class TestReadingARequest:
         assert status["response"]["body"] == stored_answer
         assert status["response"]["body"]["reasons"][0]["code"] % 100 == 30
 
-    @pytest.mark.parametrize("request_id", ["not-a-uuid", str(uuid.uuid4())], ids=str)
+    @pytest.mark.parametrize(
+        "request_id", ["not-a-uuid", str(uuid.uuid4())], ids=["not-a-uuid", "unknown"]
+    )
     async def test_an_unknown_request_is_not_found(self, client, tenant, request_id):
         response = await client.get(f"/v1/async-requests/{request_id}", headers=tenant.headers)
         assert_zuora_error(response, 404, 40)

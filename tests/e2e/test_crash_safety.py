@@ -344,7 +344,7 @@ class TestKilledServer:
         done = asyncio.Event()
         client = asyncio.create_task(stream([base_url], headers, ledger, lambda: not done.is_set()))
         for _ in range(2):
-            await asyncio.sleep(1.5)
+            await asyncio.sleep(1)
             deployment.kill(server)
             server = await asyncio.to_thread(deployment.start_api, port, workers=True)
         await asyncio.sleep(1)  # a little more on the restarted server

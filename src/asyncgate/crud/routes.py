@@ -4,24 +4,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from asyncgate.auth.dependencies import CurrentPrincipal
 from asyncgate.crud import registry, service
 from asyncgate.crud.schemas import DeleteResult, SaveResult
-from asyncgate.http.routing import Session, UnitOfWorkRoute
+from asyncgate.http.routing import Session, UnitOfWorkRoute, declare_resource
 
 router = APIRouter(route_class=UnitOfWorkRoute, tags=["CRUD"])
 
 
 @router.post("/object/{object_type}", response_model_exclude_none=True)
 async def create_object(
-    object_type: str, body: dict[str, Any], session: Session, principal: CurrentPrincipal
+    request: Request,
+    object_type: str,
+    body: dict[str, Any],
+    session: Session,
+    principal: CurrentPrincipal,
 ) -> SaveResult:
     kind = registry.by_path(object_type)
-    return SaveResult(
-        success=True, id=await service.create(session, principal.tenant_id, kind, body)
-    )
+    created = await service.create(session, principal.tenant_id, kind, body)
+    declare_resource(request, created)
+    return SaveResult(success=True, id=created)
 
 
 @router.get("/object/{object_type}/{object_id}")
@@ -40,6 +44,7 @@ async def get_object(
 
 @router.put("/object/{object_type}/{object_id}", response_model_exclude_none=True)
 async def update_object(
+    request: Request,
     object_type: str,
     object_id: str,
     body: dict[str, Any],
@@ -48,14 +53,19 @@ async def update_object(
 ) -> SaveResult:
     kind = registry.by_path(object_type)
     updated = await service.update(session, principal.tenant_id, kind, object_id, body)
+    declare_resource(request, updated)
     return SaveResult(success=True, id=updated)
 
 
 @router.delete("/object/{object_type}/{object_id}", response_model_exclude_none=True)
 async def delete_object(
-    object_type: str, object_id: str, session: Session, principal: CurrentPrincipal
+    request: Request,
+    object_type: str,
+    object_id: str,
+    session: Session,
+    principal: CurrentPrincipal,
 ) -> DeleteResult:
     kind = registry.by_path(object_type)
-    return DeleteResult(
-        success=True, id=await service.delete(session, principal.tenant_id, kind, object_id)
-    )
+    deleted = await service.delete(session, principal.tenant_id, kind, object_id)
+    declare_resource(request, deleted)
+    return DeleteResult(success=True, id=deleted)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from asyncgate.auth.dependencies import CurrentPrincipal
 from asyncgate.billing.contacts import service
 from asyncgate.billing.contacts.models import Contact
 from asyncgate.billing.contacts.schemas import ContactCreate, ContactResponse, ContactUpdate
 from asyncgate.billing.schemas import CommonResponse
-from asyncgate.http.routing import Session, UnitOfWorkRoute
+from asyncgate.http.routing import Session, UnitOfWorkRoute, declare_resource
 
 router = APIRouter(route_class=UnitOfWorkRoute, tags=["Contacts"])
 
@@ -20,9 +20,11 @@ def _answer(contact: Contact) -> ContactResponse:
 
 @router.post("/contacts")
 async def create_contact(
-    body: ContactCreate, session: Session, principal: CurrentPrincipal
+    request: Request, body: ContactCreate, session: Session, principal: CurrentPrincipal
 ) -> ContactResponse:
-    return _answer(await service.create_contact(session, principal.tenant_id, body))
+    contact = await service.create_contact(session, principal.tenant_id, body)
+    declare_resource(request, contact.id)
+    return _answer(contact)
 
 
 @router.get("/contacts/{contact_id}")
@@ -34,14 +36,21 @@ async def get_contact(
 
 @router.put("/contacts/{contact_id}")
 async def update_contact(
-    contact_id: str, body: ContactUpdate, session: Session, principal: CurrentPrincipal
+    request: Request,
+    contact_id: str,
+    body: ContactUpdate,
+    session: Session,
+    principal: CurrentPrincipal,
 ) -> ContactResponse:
-    return _answer(await service.update_contact(session, principal.tenant_id, contact_id, body))
+    contact = await service.update_contact(session, principal.tenant_id, contact_id, body)
+    declare_resource(request, contact.id)
+    return _answer(contact)
 
 
 @router.delete("/contacts/{contact_id}")
 async def delete_contact(
-    contact_id: str, session: Session, principal: CurrentPrincipal
+    request: Request, contact_id: str, session: Session, principal: CurrentPrincipal
 ) -> CommonResponse:
-    await service.delete_contact(session, principal.tenant_id, contact_id)
+    contact = await service.delete_contact(session, principal.tenant_id, contact_id)
+    declare_resource(request, contact.id)
     return CommonResponse()

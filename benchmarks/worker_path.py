@@ -1,0 +1,146 @@
+"""The worker's execution path alone: ``.venv/bin/python benchmarks/worker_path.py``.
+
+Stores N async account creations through the application (in-process, no sockets), then runs
+the worker's own steps (claim, execute a batch) until the queue is empty, in one process with
+nothing else to do. It reports completions per second, CPU time per executed request, the SQL
+statements each execution issues (each costs about three driver round trips to SQLite's
+connection thread), and how long each batch transaction held SQLite's write lock (an accept
+that arrives meanwhile cannot commit). Use it to see what a change to the execution path buys
+without the noise of HTTP and load generation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import tempfile
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+
+import httpx
+from run import ACCOUNT
+from sqlalchemy import event, func, select
+from stats import distribution_ms
+
+from asyncgate.app import create_app
+from asyncgate.asyncreq.models import AsyncRequest
+from asyncgate.asyncreq.worker import Worker, WorkerConfig
+from asyncgate.auth.bootstrap import bootstrap_if_empty
+from asyncgate.config import Settings
+from asyncgate.db.engine import Database
+from asyncgate.db.migrate import upgrade_to_head
+
+CLIENT_SECRET = "worker-path-benchmark-secret"
+
+
+def parse_options() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=1000, help="requests to execute")
+    parser.add_argument("--batch-size", type=int, default=50, help="ASYNCGATE_WORKER_BATCH_SIZE")
+    return parser.parse_args()
+
+
+def statement_kind(statement: str) -> str:
+    """``INSERT accounts``, ``SELECT accounts``, ``SAVEPOINT``, ... for the statement log."""
+    words = statement.split()
+    verb = words[0].upper()
+    if verb in ("INSERT", "DELETE"):
+        return f"{verb} {words[2]}"
+    if verb == "UPDATE":
+        return f"{verb} {words[1]}"
+    if verb == "SELECT" and "FROM" in words:
+        return f"{verb} {words[words.index('FROM') + 1]}"
+    return verb
+
+
+async def main(options: argparse.Namespace) -> None:
+    folder = Path(tempfile.mkdtemp(prefix="asyncgate-worker-path-"))
+    settings = Settings(
+        _env_file=None,
+        database_url=f"sqlite+aiosqlite:///{folder / 'asyncgate.db'}",
+        data_dir=folder,
+        bootstrap_client_id=str(uuid.uuid4()),
+        bootstrap_client_secret=CLIENT_SECRET,
+        tenant_requests_per_minute=0,
+        tenant_requests_per_hour=0,
+        tenant_requests_per_day=0,
+        worker_batch_size=options.batch_size,
+    )
+    database = Database(settings)
+    try:
+        await upgrade_to_head(database.engine)
+        await bootstrap_if_empty(database, settings)
+        app = create_app(settings, database, run_workers=False)
+        await accept(app, settings, options.requests)
+
+        statements: Counter[str] = Counter()
+
+        @event.listens_for(database.engine.sync_engine, "before_cursor_execute")
+        def count(connection, cursor, statement, parameters, context, executemany) -> None:
+            statements[statement_kind(statement)] += 1
+
+        worker = Worker(app, database, WorkerConfig.from_settings(settings))
+        holds: list[float] = []
+        executed = 0
+        started, cpu_started = time.perf_counter(), time.process_time()
+        while claimed := await worker.claim(settings.worker_batch_size):
+            batch_started = time.perf_counter()
+            await worker.execute_batch(claimed)
+            holds.append(time.perf_counter() - batch_started)
+            executed += len(claimed)
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+        async with database.transaction() as session:
+            states = dict(
+                (
+                    await session.execute(
+                        select(AsyncRequest.state, func.count()).group_by(AsyncRequest.state)
+                    )
+                ).all()
+            )
+    finally:
+        await database.dispose()
+        shutil.rmtree(folder, ignore_errors=True)
+
+    print(f"executed {executed:,} account creations, batches of {options.batch_size}: {states}")
+    print(f"  completions:        {executed / elapsed:,.1f}/s")
+    print(f"  CPU per execution:  {1000 * cpu / executed:.2f} ms (all threads)")
+    print(f"  write lock held per batch transaction: {distribution_ms(holds)}")
+    print(f"  SQL statements per execution: {sum(statements.values()) / executed:.1f}")
+    for kind, number in statements.most_common():
+        print(f"    {number / executed:5.2f}  {kind}")
+
+
+async def accept(app, settings: Settings, requests: int) -> None:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+        answer = await client.post(
+            "/oauth/token",
+            data={
+                "client_id": settings.bootstrap_client_id,
+                "client_secret": CLIENT_SECRET,
+                "grant_type": "client_credentials",
+            },
+        )
+        answer.raise_for_status()
+        headers = {
+            "Authorization": f"Bearer {answer.json()['access_token']}",
+            "Content-Type": "application/json",
+        }
+        body = ACCOUNT
+        for first in range(0, requests, 500):
+            answers = await asyncio.gather(
+                *(
+                    client.post("/v1/async/accounts", content=body, headers=headers)
+                    for _ in range(min(500, requests - first))
+                )
+            )
+            refused = [a for a in answers if a.status_code != 202]
+            if refused:
+                raise SystemExit(f"an accept failed: {refused[0].status_code} {refused[0].text}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main(parse_options()))
