@@ -39,9 +39,8 @@ from asyncgate.http.routing import Session, UnitOfWorkRoute, declare_resource
 from asyncgate.notifications.outbox import OutboxEvent
 from tests.factories import TenantContext
 
-TRIALS = "/v1/engine-trials"
 ASYNC_TRIALS = "/v1/async/engine-trials"
-# Short enough to wait out in a test, long enough to see a request that is not yet due.
+# Retries a test can wait out.
 FAST_RETRY = RetryPolicy(
     max_attempts=3,
     base_delay=timedelta(milliseconds=40),
