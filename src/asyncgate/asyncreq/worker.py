@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -40,6 +41,9 @@ from asyncgate.db.base import utcnow
 from asyncgate.db.engine import Database
 
 log = logging.getLogger("asyncgate.worker")
+
+# Seconds of work after which a batch's transaction commits and the rest goes into a new one.
+TRANSACTION_TIME_BUDGET = 0.02
 
 DEFAULT_LIMIT_WAIT = timedelta(seconds=1)
 REAP_BATCH = 100
@@ -218,14 +222,20 @@ class Worker:
     # -- internals ------------------------------------------------------------------------------
 
     async def _execute_together(self, requests: list[AsyncRequest]) -> list[AsyncRequest]:
-        """Execute ``requests`` in one transaction. Returns those to execute again when an
-        attempt ran out of time: the cancellation may have struck mid-statement, which breaks
+        """Execute ``requests`` in one transaction; returns those left for the next one.
+
+        The transaction is committed once its work passes ``TRANSACTION_TIME_BUDGET``: SQLite
+        has one writer, and a long transaction would hold up every accept meanwhile. Also
+        returns the requests to execute again when an attempt ran out of time: the cancellation may have struck mid-statement, which breaks
         the connection, so the transaction is abandoned (the work done in it so far is lost,
         not the leases) and the late attempt is recorded in a transaction of its own."""
+        started = time.monotonic()
         try:
             async with self.database.transaction() as session:
-                for request in requests:
+                for done, request in enumerate(requests):
                     await self._execute_one(session, request)
+                    if time.monotonic() - started > TRANSACTION_TIME_BUDGET:
+                        return requests[done + 1 :]
         except _TimedOut as timed_out:
             late = timed_out.request
             log.warning("request %s timed out; the rest of its batch runs again", late.id)

@@ -72,9 +72,8 @@ async def _principal_for_bearer(request: Request) -> Principal:
     cache: TokenCache = request.app.state.token_cache
     principal = cache.get(token)
     if principal is None:
-        # A short transaction of its own: routes that do not write (async accepts) must not
-        # hold a write transaction open for a token lookup.
-        async with request.app.state.database.transaction() as session:
+        # A short read of its own: a token lookup must not hold up, or wait for, writers.
+        async with request.app.state.database.read_transaction() as session:
             principal, expires_at = await service.principal_for_token(session, token)
         cache.put(token, principal, expires_at)
     return principal

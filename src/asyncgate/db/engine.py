@@ -29,6 +29,9 @@ def _prepare_sqlite_file(url: str) -> None:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
 
 
+READ_ONLY = "asyncgate_read_only"
+
+
 def create_engine(settings: Settings) -> AsyncEngine:
     url = settings.database_url
     if settings.is_sqlite:
@@ -49,7 +52,9 @@ def create_engine(settings: Settings) -> AsyncEngine:
 
         @event.listens_for(engine.sync_engine, "begin")
         def _on_begin(connection) -> None:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            # Readers begin deferred: in WAL mode they neither wait for nor block the writer.
+            read_only = connection.get_execution_options().get(READ_ONLY, False)
+            connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
         return engine
     return create_async_engine(
@@ -64,11 +69,22 @@ class Database:
         self.settings = settings
         self.engine = create_engine(settings)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.read_sessionmaker = async_sessionmaker(
+            self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
+        )
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """One unit of work: commits when the block ends normally, rolls back otherwise."""
         async with self.sessionmaker() as session, session.begin():
+            yield session
+
+    @asynccontextmanager
+    async def read_transaction(self) -> AsyncIterator[AsyncSession]:
+        """A transaction that only reads. On SQLite it does not take the write lock, so it
+        never waits behind writers; it must not write (upgrading a deferred transaction to a
+        writer can fail with "database is locked" and cannot be retried safely)."""
+        async with self.read_sessionmaker() as session, session.begin():
             yield session
 
     async def ping(self) -> None:

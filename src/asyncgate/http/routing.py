@@ -2,7 +2,8 @@
 
 Every API route uses :class:`UnitOfWorkRoute`: the handler runs inside one database transaction
 that commits after the handler returns and before the response is sent, and rolls back when the
-handler raises. Handlers and services never commit.
+handler raises. Handlers and services never commit. GET and HEAD run in a read-only transaction,
+which on SQLite does not take the write lock.
 
 When the async worker replays a stored request in-process, the scope carries the worker's own
 session (``SCOPE_SESSION``): the handler then runs in a savepoint of the worker's transaction, so
@@ -21,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from asyncgate.http import idempotency
 
+READ_METHODS = frozenset({"GET", "HEAD"})
 SCOPE_SESSION = "asyncgate.session"
 SCOPE_PRINCIPAL = "asyncgate.principal"
 SCOPE_RESOURCE_ID = "asyncgate.resource_id"
@@ -37,8 +39,11 @@ class UnitOfWorkRoute(APIRoute):
                     request.state.session = outer_session
                     return await handler(request)
             database = request.app.state.database
+            transaction = (
+                database.read_transaction if request.method in READ_METHODS else database.transaction
+            )
             try:
-                async with database.transaction() as session:
+                async with transaction() as session:
                     request.state.session = session
                     response = await handler(request)
                     key = idempotency.marked_key(request)
