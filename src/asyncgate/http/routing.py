@@ -6,8 +6,9 @@ handler raises. Handlers and services never commit. GET and HEAD run in a read-o
 which on SQLite does not take the write lock.
 
 When the async worker replays a stored request in-process, the scope carries the worker's own
-session (``SCOPE_SESSION``): the handler then runs in a savepoint of the worker's transaction, so
-its effects commit together with the request's recorded outcome, or not at all.
+session (``SCOPE_SESSION``): the handler then runs inside the savepoint the worker opened for
+this attempt, which the worker keeps only when the attempt succeeded, so the handler's effects
+commit together with the request's recorded outcome, or not at all.
 """
 
 from __future__ import annotations
@@ -35,9 +36,9 @@ class UnitOfWorkRoute(APIRoute):
         async def run_in_transaction(request: Request) -> Response:
             outer_session = request.scope.get(SCOPE_SESSION)
             if outer_session is not None:
-                async with outer_session.begin_nested():
-                    request.state.session = outer_session
-                    return await handler(request)
+                # The worker's savepoint around this attempt keeps or drops its effects.
+                request.state.session = outer_session
+                return await handler(request)
             database = request.app.state.database
             transaction = (
                 database.read_transaction if request.method in READ_METHODS else database.transaction
