@@ -164,7 +164,10 @@ class _OpenLoop(_Driver):
         self.finished = 0
 
     def add(self, connection: _Connection) -> None:
-        self.idle.append(connection)
+        if self.waiting:
+            connection.send(self.waiting.popleft())
+        else:
+            self.idle.append(connection)
 
     def due(self, instant: float) -> None:
         while self.idle:
@@ -334,7 +337,7 @@ class LoadGenerators:
         rate: float | None = None,
         max_requests: int | None = None,
         grace: float = 5.0,
-        lead_time: float = 0.5,
+        lead_time: float = 0.3,
     ) -> Result:
         """Run one phase on every process at once; ``rate``, ``connections`` and
         ``max_requests`` are totals, shared out between the processes."""

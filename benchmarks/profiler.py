@@ -36,7 +36,7 @@ class PhaseProfiler:
             self.py_spy,
             "record",
             *("--pid", str(pid), "--rate", str(SAMPLES_PER_SECOND)),
-            *("--format", "raw", "--threads", "--nonblocking"),
+            *("--format", "raw", "--threads"),
             *("--output", str(self.folder / f"{name}.txt")),
         ]
         return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

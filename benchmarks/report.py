@@ -96,7 +96,9 @@ def queue_table(queue: dict[str, Any]) -> str:
             (
                 f"{_cell(drain['completions_rps'])}/s ({drain['drained']:,} of "
                 f"{drain['backlog_at_start']:,} queued requests completed in "
-                f"{_cell(drain['seconds'], 2)} s; {drain['unfinished_at_end']:,} left at the end)"
+                f"{_cell(drain['seconds'], 2)} s; {drain['unfinished_at_end']:,} left at the end;"
+                f" server CPU {_ms(drain['server_cpu_ms_per_completion'])} per completion, "
+                f"{drain['server_cpu_pct']:.0f}%; others {drain['other_cpu_pct']:.0f}%)"
             ),
         ]
     )

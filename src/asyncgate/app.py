@@ -147,8 +147,9 @@ def create_app(
     _install_error_handlers(app)
     app.include_router(system_router)
     app.include_router(oauth_router, dependencies=[Depends(limit_token_requests)])
-    app.include_router(api_router())
+    # Accepts first: they are the hottest route, and matching walks the table in order.
     app.include_router(async_accept_router, dependencies=[Depends(limit_async_accepts)])
+    app.include_router(api_router())
 
     app.add_middleware(ZuoraConventionsMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(RateLimitHeadersMiddleware)
