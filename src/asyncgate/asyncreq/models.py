@@ -61,7 +61,6 @@ class AsyncRequest(TenantMixin, Base):
     body: Mapped[bytes] = mapped_column(LargeBinary, default=b"")
     track_id: Mapped[str | None] = mapped_column(String(64))
     idempotency_key: Mapped[str | None] = mapped_column(String(255))
-    job_type: Mapped[str | None] = mapped_column(String(40))
     role: Mapped[str] = mapped_column(String(40))
     client_id: Mapped[str | None] = mapped_column(String(32))
 

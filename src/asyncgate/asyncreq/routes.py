@@ -98,7 +98,6 @@ async def accept(request: Request, target: str, principal: CurrentPrincipal) -> 
             "body": body,
             "track_id": request.headers.get("zuora-track-id"),
             "idempotency_key": key,
-            "job_type": None,
             "role": principal.role.value,
             "client_id": principal.client_id,
             "state": State.QUEUED.value,

@@ -27,7 +27,6 @@ def upgrade() -> None:
         sa.Column("body", sa.LargeBinary(), nullable=False),
         sa.Column("track_id", sa.String(length=64), nullable=True),
         sa.Column("idempotency_key", sa.String(length=255), nullable=True),
-        sa.Column("job_type", sa.String(length=40), nullable=True),
         sa.Column("role", sa.String(length=40), nullable=False),
         sa.Column("client_id", sa.String(length=32), nullable=True),
         sa.Column("state", sa.String(length=10), nullable=False),
