@@ -9,7 +9,7 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 
 
 def test_every_setting_is_in_the_readme_table():
-    documented = set(re.findall(r"^\| `ASYNCGATE_([A-Z_]+)` \|", README.read_text(), re.M))
+    documented = set(re.findall(r"^\| `ASYNCGATE_([A-Z_]+)` \|", README.read_text(), re.MULTILINE))
     expected = {name.upper() for name in Settings.model_fields}
     assert documented == expected
 

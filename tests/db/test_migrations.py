@@ -34,7 +34,9 @@ async def test_migrating_twice_changes_nothing(fresh_database_url):
         await upgrade_to_head(database.engine)
         await upgrade_to_head(database.engine)
         async with database.engine.connect() as connection:
-            versions = (await connection.execute(text("SELECT version_num FROM alembic_version"))).all()
+            versions = (
+                await connection.execute(text("SELECT version_num FROM alembic_version"))
+            ).all()
         assert len(versions) == 1
     finally:
         await database.dispose()
@@ -72,9 +74,7 @@ async def test_every_migration_can_be_undone_and_redone(fresh_database_url):
             await connection.run_sync(downgrade)
         await upgrade_to_head(database.engine)
         async with database.engine.connect() as connection:
-            tables = await connection.run_sync(
-                lambda sync: set(sync.dialect.get_table_names(sync))
-            )
+            tables = await connection.run_sync(lambda sync: set(sync.dialect.get_table_names(sync)))
         assert set(metadata.tables) <= tables
     finally:
         await database.dispose()

@@ -41,7 +41,9 @@ class UnitOfWorkRoute(APIRoute):
                 return await handler(request)
             database = request.app.state.database
             transaction = (
-                database.read_transaction if request.method in READ_METHODS else database.transaction
+                database.read_transaction
+                if request.method in READ_METHODS
+                else database.transaction
             )
             try:
                 async with transaction() as session:
