@@ -32,3 +32,12 @@ class TestSecretBox:
         sealed = SecretBox("k1").encrypt("x")
         with pytest.raises(ValueError, match="SECRET_KEY"):
             SecretBox("k2").decrypt(sealed)
+
+
+def test_the_app_creates_its_key_on_first_start(tmp_path):
+    from asyncgate.app import create_app
+
+    app = create_app(settings_in(tmp_path, database_url=f"sqlite+aiosqlite:///{tmp_path}/a.db"))
+    sealed = app.state.secret_box.encrypt("x")
+    assert (tmp_path / "secret.key").exists()
+    assert SecretBox(load_secret_key(settings_in(tmp_path))).decrypt(sealed) == "x"

@@ -47,6 +47,7 @@ from asyncgate.http.ratelimit import (
 from asyncgate.http.routing import UnitOfWorkRoute
 from asyncgate.http.system import router as system_router
 from asyncgate.http.validation import validation_error
+from asyncgate.secretbox import SecretBox, load_secret_key
 
 log = logging.getLogger("asyncgate")
 
@@ -143,6 +144,8 @@ def create_app(
     app.state.token_cache = TokenCache()
     app.state.request_store = GroupCommitStore(database, committed=queue_signal)
     app.state.rate_limits = RateLimits(settings)
+    # Loaded at start, so a missing or unreadable key fails here rather than at first use.
+    app.state.secret_box = SecretBox(load_secret_key(settings))
 
     _install_error_handlers(app)
     app.include_router(system_router)
