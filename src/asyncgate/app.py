@@ -95,19 +95,23 @@ def _install_error_handlers(app: FastAPI) -> None:
         )
 
 
-def api_router() -> APIRouter:
-    """Every ``/v1`` route: authenticated, one transaction each, idempotent on request."""
+def v1_router(*routers: APIRouter) -> APIRouter:
+    """``routers`` mounted under ``/v1`` as every API route is: authenticated, rate limited,
+    one transaction each, idempotent on request. Their async twins come with them."""
     api = APIRouter(
         prefix="/v1",
         route_class=UnitOfWorkRoute,
         dependencies=[Depends(authenticate), Depends(limit_requests), Depends(replay_if_seen)],
     )
-    api.include_router(accounts_router)
-    api.include_router(contacts_router)
-    api.include_router(crud_router)
-    api.include_router(actions_router)
-    api.include_router(async_status_router)
+    for router in routers:
+        api.include_router(router)
     return api
+
+
+def api_router() -> APIRouter:
+    return v1_router(
+        accounts_router, contacts_router, crud_router, actions_router, async_status_router
+    )
 
 
 def create_app(

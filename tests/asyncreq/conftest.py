@@ -12,17 +12,15 @@ from pathlib import Path
 
 import httpx
 import pytest
-from fastapi import Depends, FastAPI
+from fastapi import FastAPI
 from sqlalchemy import delete
 
-from asyncgate.app import create_app
+from asyncgate.app import create_app, v1_router
 from asyncgate.asyncreq.models import AsyncRequest
 from asyncgate.asyncreq.worker import Worker, WorkerConfig
-from asyncgate.auth.dependencies import authenticate
 from asyncgate.config import Settings
 from asyncgate.db.engine import Database
 from asyncgate.db.models import metadata
-from asyncgate.http.idempotency import replay_if_seen
 from asyncgate.notifications.outbox import OutboxEvent
 from tests.asyncreq import support
 from tests.factories import TenantContext, make_tenant
@@ -50,11 +48,7 @@ async def database(settings: Settings) -> AsyncIterator[Database]:
 def app(settings: Settings, database: Database) -> FastAPI:
     """The application with the trial routes mounted as every ``/v1`` router is."""
     app = create_app(settings, database)
-    app.include_router(
-        support.router,
-        prefix="/v1",
-        dependencies=[Depends(authenticate), Depends(replay_if_seen)],
-    )
+    app.include_router(v1_router(support.router))
     return app
 
 

@@ -10,13 +10,13 @@ import uuid
 import httpx
 import orjson
 import pytest
-from fastapi import APIRouter, Depends, FastAPI
+from fastapi import APIRouter, FastAPI
 from sqlalchemy import delete, event
 
-from asyncgate.app import create_app
+from asyncgate.app import create_app, v1_router
 from asyncgate.asyncreq.models import State
 from asyncgate.asyncreq.worker import Worker, WorkerConfig
-from asyncgate.auth.dependencies import CurrentPrincipal, authenticate
+from asyncgate.auth.dependencies import CurrentPrincipal
 from asyncgate.auth.models import Tenant
 from asyncgate.db.sequences import next_value
 from asyncgate.http.routing import Session, UnitOfWorkRoute
@@ -68,9 +68,7 @@ class TestEveryWritingRouteHasAnAsyncTwin:
         assert await stored_count(database) == len(twins)
 
     async def test_a_route_registered_later_gets_a_working_twin(self, settings, database, tenant):
-        gadgets = APIRouter(
-            prefix="/v1", route_class=UnitOfWorkRoute, dependencies=[Depends(authenticate)]
-        )
+        gadgets = APIRouter(route_class=UnitOfWorkRoute)
 
         @gadgets.post("/gadgets")
         async def make_gadget(session: Session, principal: CurrentPrincipal) -> dict:
@@ -79,7 +77,7 @@ class TestEveryWritingRouteHasAnAsyncTwin:
 
         without = create_app(settings, database)
         with_gadgets = create_app(settings, database)
-        with_gadgets.include_router(gadgets)
+        with_gadgets.include_router(v1_router(gadgets))
 
         async with _client(without) as client:
             response = await client.post("/v1/async/gadgets", json={}, headers=tenant.headers)

@@ -14,16 +14,15 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from fastapi import APIRouter, Depends, FastAPI
+from fastapi import APIRouter, FastAPI
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from asyncgate.app import create_app
-from asyncgate.auth.dependencies import CurrentPrincipal, authenticate
+from asyncgate.app import create_app, v1_router
+from asyncgate.auth.dependencies import CurrentPrincipal
 from asyncgate.config import Settings
 from asyncgate.db.engine import Database
 from asyncgate.db.sequences import Sequence, next_value
-from asyncgate.http.idempotency import replay_if_seen
 from asyncgate.http.routing import Session, UnitOfWorkRoute
 
 TALLIES = "/v1/probe/tallies"
@@ -77,13 +76,7 @@ async def padding(size: int, principal: CurrentPrincipal) -> dict:
 
 def build_probe_app(settings: Settings, database: Database) -> FastAPI:
     app = create_app(settings, database)
-    api = APIRouter(
-        prefix="/v1",
-        route_class=UnitOfWorkRoute,
-        dependencies=[Depends(authenticate), Depends(replay_if_seen)],
-    )
-    api.include_router(router)
-    app.include_router(api)
+    app.include_router(v1_router(router))
     return app
 
 

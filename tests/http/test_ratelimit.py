@@ -15,26 +15,24 @@ from pathlib import Path
 
 import httpx
 import pytest
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from sqlalchemy import func, select
 
-from asyncgate.app import create_app
+from asyncgate.app import create_app, v1_router
 from asyncgate.asyncreq.models import AsyncRequest, State
 from asyncgate.asyncreq.worker import Worker, WorkerConfig
-from asyncgate.auth.dependencies import CurrentPrincipal, authenticate
+from asyncgate.auth.dependencies import CurrentPrincipal
 from asyncgate.billing.accounts.models import Account
 from asyncgate.config import Settings
 from asyncgate.db.base import utcnow
 from asyncgate.db.engine import Database
 from asyncgate.db.models import metadata
 from asyncgate.http.errors import Category, NotFound
-from asyncgate.http.idempotency import replay_if_seen
 from asyncgate.http.ratelimit import (
     SWEEP_MIN_KEYS,
     Quota,
     QuotaCounter,
     RateLimits,
-    limit_requests,
 )
 from asyncgate.http.routing import UnitOfWorkRoute
 from tests.billing.api import account_body
@@ -133,13 +131,7 @@ def limited_settings(settings: Settings, **overrides) -> Settings:
 def build_limited_app(settings: Settings, database: Database) -> FastAPI:
     """The real app with tiny limits, plus the test router mounted as the real API is."""
     app = create_app(limited_settings(settings), database)
-    api = APIRouter(
-        prefix="/v1",
-        route_class=UnitOfWorkRoute,
-        dependencies=[Depends(authenticate), Depends(limit_requests), Depends(replay_if_seen)],
-    )
-    api.include_router(held_router)
-    app.include_router(api)
+    app.include_router(v1_router(held_router))
     return app
 
 
