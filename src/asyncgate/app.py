@@ -15,6 +15,7 @@ from starlette.responses import Response
 
 from asyncgate import __version__
 from asyncgate.asyncreq import wakeup
+from asyncgate.asyncreq.resolver import RouteTable
 from asyncgate.asyncreq.routes import accept_router as async_accept_router
 from asyncgate.asyncreq.routes import status_router as async_status_router
 from asyncgate.asyncreq.store import GroupCommitStore
@@ -147,6 +148,7 @@ def create_app(
     app.state.database = database
     app.state.token_cache = TokenCache()
     app.state.request_store = GroupCommitStore(database, committed=queue_signal)
+    app.state.route_table = RouteTable()
     app.state.rate_limits = RateLimits(settings)
     # Loaded at start, so a missing or unreadable key fails here rather than at first use.
     app.state.secret_box = SecretBox(load_secret_key(settings))

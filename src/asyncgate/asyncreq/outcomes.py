@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -77,27 +78,12 @@ def process_id_of(answer: Answer, request: AsyncRequest) -> str:
     return default_process_id(request)
 
 
-def record_finished(
-    session: AsyncSession,
-    request: AsyncRequest,
-    *,
-    state: State,
-    completed_at: datetime,
-    resource_id: str | None = None,
-    reasons: list[dict[str, object]] | None = None,
-    process_id: str | None = None,
-) -> None:
+def record_finished(session: AsyncSession, request: AsyncRequest, **outcome: Any) -> None:
+    """Write the finished request's event; ``outcome`` is :func:`callout_payload`'s keywords."""
     event_type = (
         EventType.ASYNC_REQUEST_SUCCEEDED
-        if state == State.SUCCEEDED
+        if outcome["state"] == State.SUCCEEDED
         else EventType.ASYNC_REQUEST_FAILED
     )
-    payload = callout_payload(
-        request,
-        state=state,
-        completed_at=completed_at,
-        resource_id=resource_id,
-        reasons=reasons,
-        process_id=process_id,
-    )
+    payload = callout_payload(request, **outcome)
     record_event(session, request.tenant_id, event_type, request.id, payload)

@@ -6,8 +6,11 @@ Actions (which Zuora never runs asynchronously) and the async machinery itself.
 
 from __future__ import annotations
 
-from starlette.routing import Match
-from starlette.types import ASGIApp
+import re
+
+from fastapi import FastAPI
+from fastapi.routing import iter_route_contexts
+from starlette.routing import BaseRoute, compile_path
 
 from asyncgate.http.errors import InvalidValue, NotFound, Resource, UnsupportedMethod
 
@@ -20,19 +23,42 @@ def target_path(async_path: str) -> str:
     return "/v1/" + async_path.removeprefix("/v1/async/")
 
 
-def resolve(app: ASGIApp, method: str, path: str) -> None:
+class RouteTable:
+    """The app's routes as one flat list of (pattern, methods), compiled once.
+
+    Matching through FastAPI's nested routers re-walks every included router per request;
+    accepts are the hottest path, so they match against this list instead. It is rebuilt when
+    routers are added to the app.
+    """
+
+    def __init__(self) -> None:
+        self._routes: list[BaseRoute] | None = None
+        self._table: list[tuple[re.Pattern[str], frozenset[str]]] = []
+
+    def entries(self, app: FastAPI) -> list[tuple[re.Pattern[str], frozenset[str]]]:
+        routes = app.router.routes
+        if routes != self._routes:
+            self._table = [
+                (compile_path(context.path)[0], frozenset(context.methods or ()))
+                for context in iter_route_contexts(routes)
+                if context.path
+            ]
+            self._routes = list(routes)
+        return self._table
+
+
+def resolve(app: FastAPI, table: RouteTable, method: str, path: str) -> None:
     """Raise the Zuora error a caller should get when ``method path`` has no async twin."""
     if path.startswith(NEVER_ASYNC_PREFIXES) or path == "/v1/async":
         raise InvalidValue(
             f"{method} {path} cannot be made asynchronously", resource=Resource.ASYNC_REQUEST
         )
-    scope = {"type": "http", "method": method, "path": path, "root_path": ""}
     other_methods = False
-    for route in app.router.routes:
-        match, _ = route.matches(scope)
-        if match == Match.FULL:
-            return
-        other_methods = other_methods or match == Match.PARTIAL
+    for pattern, methods in table.entries(app):
+        if pattern.match(path):
+            if method in methods:
+                return
+            other_methods = True
     if other_methods:
         raise UnsupportedMethod(
             f"{method} {path} is not supported", resource=Resource.ASYNC_REQUEST

@@ -80,7 +80,7 @@ def _idempotency_key(request: Request) -> str | None:
 @accept_router.api_route("/v1/async/{target:path}", methods=list(ASYNC_METHODS), status_code=202)
 async def accept(request: Request, target: str, principal: CurrentPrincipal) -> JSONResponse:
     path = target_path(request.url.path)
-    resolve(request.app, request.method, path)
+    resolve(request.app, request.app.state.route_table, request.method, path)
     _check_url(path, request.url.query)
     body = await request.body()
     _check_body(request, body)
