@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -18,8 +17,8 @@ import pytest
 from asyncgate.app import create_app
 from asyncgate.config import Settings
 from asyncgate.db.engine import Database
-from asyncgate.db.models import metadata
 from tests.factories import TenantContext, make_tenant
+from tests.support.database import database_with_schema, settings_for
 from tests.support.postgres import ThrowawayPostgres
 
 BACKEND = os.environ.get("ASYNCGATE_TEST_BACKEND", "sqlite")
@@ -56,20 +55,13 @@ def database_url(fresh_database_url) -> str:
 
 @pytest.fixture(scope="session")
 def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    return Settings(
-        database_url=database_url,
-        data_dir=Path(tmp_path_factory.mktemp("data")),
-        _env_file=None,
-    )
+    return settings_for(database_url, tmp_path_factory.mktemp("data"))
 
 
 @pytest.fixture(scope="session")
 async def database(settings: Settings) -> AsyncIterator[Database]:
-    database = Database(settings)
-    async with database.engine.begin() as connection:
-        await connection.run_sync(metadata.create_all)
-    yield database
-    await database.dispose()
+    async with database_with_schema(settings) as database:
+        yield database
 
 
 @pytest.fixture(scope="session")

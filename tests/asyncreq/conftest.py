@@ -8,7 +8,6 @@ Each test starts from an empty queue and outbox.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 
 import httpx
 import pytest
@@ -20,28 +19,21 @@ from asyncgate.asyncreq.models import AsyncRequest
 from asyncgate.asyncreq.worker import Worker, WorkerConfig
 from asyncgate.config import Settings
 from asyncgate.db.engine import Database
-from asyncgate.db.models import metadata
 from asyncgate.notifications.outbox import OutboxEvent
 from tests.asyncreq import support
 from tests.factories import TenantContext, make_tenant
+from tests.support.database import database_with_schema, settings_for
 
 
 @pytest.fixture(scope="package")
 def settings(fresh_database_url, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    return Settings(
-        database_url=fresh_database_url("asyncreq"),
-        data_dir=Path(tmp_path_factory.mktemp("asyncreq-data")),
-        _env_file=None,
-    )
+    return settings_for(fresh_database_url("asyncreq"), tmp_path_factory.mktemp("asyncreq-data"))
 
 
 @pytest.fixture(scope="package")
 async def database(settings: Settings) -> AsyncIterator[Database]:
-    database = Database(settings)
-    async with database.engine.begin() as connection:
-        await connection.run_sync(metadata.create_all)
-    yield database
-    await database.dispose()
+    async with database_with_schema(settings) as database:
+        yield database
 
 
 @pytest.fixture(scope="package")

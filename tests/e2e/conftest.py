@@ -10,14 +10,10 @@ from __future__ import annotations
 
 import os
 import secrets
-import signal
-import socket
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -27,64 +23,7 @@ import zuora_sdk
 from asyncgate.config import Settings
 from asyncgate.db.engine import Database
 from tests.e2e.sdk import open_sdk
-
-READY_TIMEOUT_SECONDS = 30
-STOP_TIMEOUT_SECONDS = 10
-
-
-@dataclass(frozen=True)
-class LiveServer:
-    base_url: str
-    database_url: str
-    client_id: str
-    client_secret: str
-    log_path: Path
-
-    def output(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _wait_until_ready(process: subprocess.Popen, server: LiveServer) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
-    with httpx.Client(base_url=server.base_url, timeout=2) as http:
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                pytest.fail(
-                    f"asyncgate serve exited with {process.returncode} before it was ready:\n"
-                    f"{server.output()}"
-                )
-            try:
-                if http.get("/ready").status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.05)
-    pytest.fail(
-        f"asyncgate serve was not ready within {READY_TIMEOUT_SECONDS} s:\n{server.output()}"
-    )
-
-
-def _stop(process: subprocess.Popen) -> str | None:
-    """SIGTERM, then SIGKILL if it lingers; returns what went wrong, or None for a clean stop."""
-    if process.poll() is not None:
-        return f"it had already exited with {process.returncode}"
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(STOP_TIMEOUT_SECONDS)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-        return f"it was still running {STOP_TIMEOUT_SECONDS} s after SIGTERM and was killed"
-    # uvicorn re-raises the signal it caught once its graceful shutdown is done.
-    if process.returncode not in (0, -signal.SIGTERM):
-        return f"it exited with {process.returncode}"
-    return None
+from tests.support.live_server import LiveServer, free_port, stop_process, wait_until_ready
 
 
 @pytest.fixture(scope="session")
@@ -92,7 +31,7 @@ def live_server(
     fresh_database_url: Callable[[str], str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveServer]:
     folder = tmp_path_factory.mktemp("e2e-server")
-    port = _free_port()
+    port = free_port()
     server = LiveServer(
         base_url=f"http://127.0.0.1:{port}",
         database_url=fresh_database_url("asyncgate_e2e"),
@@ -117,10 +56,10 @@ def live_server(
             command, env=env, cwd=folder, stdout=log, stderr=subprocess.STDOUT
         )
     try:
-        _wait_until_ready(process, server)
+        wait_until_ready(process, server)
         yield server
     finally:
-        trouble = _stop(process)
+        trouble = stop_process(process)
     assert trouble is None, f"asyncgate serve did not stop cleanly: {trouble}:\n{server.output()}"
 
 

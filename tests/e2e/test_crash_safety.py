@@ -37,12 +37,12 @@ from asyncgate.config import Settings
 from asyncgate.db.engine import Database
 from asyncgate.notifications.outbox import EventType, OutboxEvent
 from tests.conftest import BACKEND
-from tests.e2e.conftest import (
+from tests.support.live_server import (
     READY_TIMEOUT_SECONDS,
     LiveServer,
-    _free_port,
-    _stop,
-    _wait_until_ready,
+    free_port,
+    stop_process,
+    wait_until_ready,
 )
 
 pytestmark = pytest.mark.e2e
@@ -124,7 +124,7 @@ class Deployment:
             client_secret=self.client_secret,
             log_path=child.log_path,
         )
-        _wait_until_ready(child.process, server)
+        wait_until_ready(child.process, server)
         return child
 
     def start_worker(self, *, ready_line: str) -> Child:
@@ -152,7 +152,7 @@ class Deployment:
             if child.process.poll() is not None:
                 trouble = f"it exited by itself with {child.process.returncode}"
             else:
-                trouble = _stop(child.process)
+                trouble = stop_process(child.process)
                 if trouble is None and child.command == "worker" and child.process.returncode:
                     trouble = f"it exited with {child.process.returncode}, not 0"
             if trouble is not None:
@@ -336,7 +336,7 @@ class TestKilledServer:
         self, deploy: Callable[..., Deployment]
     ) -> None:
         deployment = deploy(worker_lease=LEASE_SECONDS, retry_base_delay=0.2)
-        port = _free_port()
+        port = free_port()
         base_url = f"http://127.0.0.1:{port}"
         server = deployment.start_api(port, workers=True)
         headers = deployment.token(base_url)
@@ -370,7 +370,7 @@ def scale_out(
         worker_concurrency=2 if postgres else 1,
     )
     try:
-        ports = [_free_port(), _free_port()]
+        ports = [free_port(), free_port()]
         deployment.start_api(ports[0], workers=False)  # the first start bootstraps the database
         with ThreadPoolExecutor() as pool:
             starts = [pool.submit(deployment.start_api, ports[1], workers=False)]

@@ -18,11 +18,12 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from pathlib import Path
 from typing import Self
+
+from tests.support.live_server import free_port
 
 PG_ROOT = Path("/usr/lib/postgresql")
 INITDB_ARGS = ["-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync", "-U", "postgres"]
@@ -39,12 +40,6 @@ def find_bin_dir() -> Path:
             "Run `make test`, which installs PostgreSQL."
         )
     return max(candidates, key=lambda p: int(p.parent.name))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class ThrowawayPostgres:
@@ -83,7 +78,7 @@ class ThrowawayPostgres:
         self._pg("initdb", "-D", self.data_dir, *INITDB_ARGS)
         # The port is only known to be free when probed; retry if another process grabbed it.
         for attempt in range(3):
-            self.port = _free_port()
+            self.port = free_port()
             options = (
                 f"-c listen_addresses=127.0.0.1 -p {self.port} -k {sockets} -c fsync=off "
                 "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"

@@ -1,0 +1,71 @@
+"""A real ``asyncgate serve`` process, as end-to-end tests start and stop it."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+READY_TIMEOUT_SECONDS = 30
+STOP_TIMEOUT_SECONDS = 10
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    base_url: str
+    database_url: str
+    client_id: str
+    client_secret: str
+    log_path: Path
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_until_ready(process: subprocess.Popen, server: LiveServer) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+    with httpx.Client(base_url=server.base_url, timeout=2) as http:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                pytest.fail(
+                    f"asyncgate serve exited with {process.returncode} before it was ready:\n"
+                    f"{server.output()}"
+                )
+            try:
+                if http.get("/ready").status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.05)
+    pytest.fail(
+        f"asyncgate serve was not ready within {READY_TIMEOUT_SECONDS} s:\n{server.output()}"
+    )
+
+
+def stop_process(process: subprocess.Popen) -> str | None:
+    """SIGTERM, then SIGKILL if it lingers; returns what went wrong, or None for a clean stop."""
+    if process.poll() is not None:
+        return f"it had already exited with {process.returncode}"
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(STOP_TIMEOUT_SECONDS)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        return f"it was still running {STOP_TIMEOUT_SECONDS} s after SIGTERM and was killed"
+    # uvicorn re-raises the signal it caught once its graceful shutdown is done.
+    if process.returncode not in (0, -signal.SIGTERM):
+        return f"it exited with {process.returncode}"
+    return None
