@@ -16,7 +16,6 @@ and the others run again in a new one (see ``Worker._execute_together``).
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import time
 import uuid
@@ -226,9 +225,10 @@ class Worker:
 
         The transaction is committed once its work passes ``TRANSACTION_TIME_BUDGET``: SQLite
         has one writer, and a long transaction would hold up every accept meanwhile. Also
-        returns the requests to execute again when an attempt ran out of time: the cancellation may have struck mid-statement, which breaks
-        the connection, so the transaction is abandoned (the work done in it so far is lost,
-        not the leases) and the late attempt is recorded in a transaction of its own."""
+        returns the requests to execute again when an attempt ran out of time: the cancellation
+        may have struck mid-statement, which breaks the connection, so the transaction is
+        abandoned (the work done in it so far is lost, not the leases) and the late attempt is
+        recorded in a transaction of its own."""
         started = time.monotonic()
         try:
             async with self.database.transaction() as session:
@@ -239,9 +239,6 @@ class Worker:
         except _TimedOut as timed_out:
             late = timed_out.request
             log.warning("request %s timed out; the rest of its batch runs again", late.id)
-            # The cancelled statement's cursor is left in a reference cycle, and until that is
-            # collected SQLite keeps the abandoned transaction's write lock.
-            gc.collect()
             async with self.database.transaction() as session:
                 await self._settle(session, late, None, self._transition(late, None, utcnow()))
             return [request for request in requests if request is not late]

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from asyncgate.config import Settings
+from asyncgate.db import sqlite_on_loop
 
 
 def _prepare_sqlite_file(url: str) -> None:
@@ -31,25 +32,21 @@ def _prepare_sqlite_file(url: str) -> None:
 
 
 READ_ONLY = "asyncgate_read_only"
+SQLITE_PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON")
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
     url = settings.database_url
     if settings.is_sqlite:
         _prepare_sqlite_file(url)
-        engine = create_async_engine(url, pool_size=5, max_overflow=0)
-        busy_ms = int(settings.sqlite_busy_timeout.total_seconds() * 1000)
-
-        @event.listens_for(engine.sync_engine, "connect")
-        def _on_connect(dbapi_connection, _record) -> None:
-            # Take transaction control away from the driver so BEGIN IMMEDIATE is ours to send.
-            dbapi_connection.isolation_level = None
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=FULL")
-            cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.close()
+        engine = create_async_engine(
+            url,
+            pool_size=5,
+            max_overflow=0,
+            async_creator=sqlite_on_loop.connector(
+                url, settings.sqlite_busy_timeout.total_seconds(), SQLITE_PRAGMAS
+            ),
+        )
 
         @event.listens_for(engine.sync_engine, "begin")
         def _on_begin(connection) -> None:
