@@ -16,16 +16,19 @@ and the others run again in a new one (see ``Worker._execute_together``).
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import Update, and_, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import ASGIApp
 
+from asyncgate.asyncreq import bulk
+from asyncgate.asyncreq.bulk import BulkHandler
 from asyncgate.asyncreq.executor import Answer, execute
 from asyncgate.asyncreq.models import AsyncRequest, State
 from asyncgate.asyncreq.outcomes import (
@@ -38,11 +41,18 @@ from asyncgate.asyncreq.retry import Outcome, RetryPolicy, classify
 from asyncgate.config import Settings
 from asyncgate.db.base import utcnow
 from asyncgate.db.engine import Database
+from asyncgate.http.ratelimit import RateLimited, RateLimits
 
 log = logging.getLogger("asyncgate.worker")
 
-# Seconds of work after which a batch's transaction commits and the rest goes into a new one.
-TRANSACTION_TIME_BUDGET = 0.02
+# Seconds of work after which a batch's transaction commits and the rest goes into a new one:
+# on SQLite an accept waits for the lock at most about this long.
+TRANSACTION_TIME_BUDGET = 0.005
+# At most this many requests per bulk run: about TRANSACTION_TIME_BUDGET of work.
+BULK_RUN_SIZE = 10
+# On SQLite, the pause between a worker's transactions in which other processes' writers (the
+# API's accepts) take the write lock; without it the worker would take it back at once.
+SQLITE_WRITER_PAUSE = 0.001
 
 DEFAULT_LIMIT_WAIT = timedelta(seconds=1)
 REAP_BATCH = 100
@@ -130,8 +140,10 @@ class Worker:
 
     async def execute_batch(self, requests: list[AsyncRequest]) -> None:
         try:
-            remaining = requests
+            remaining = await self._execute_together(requests)
             while remaining:
+                if not self._postgres:
+                    await asyncio.sleep(SQLITE_WRITER_PAUSE)
                 remaining = await self._execute_together(remaining)
         finally:
             self._in_flight.difference_update(request.id for request in requests)
@@ -232,10 +244,19 @@ class Worker:
         started = time.monotonic()
         try:
             async with self.database.transaction() as session:
-                for done, request in enumerate(requests):
-                    await self._execute_one(session, request)
+                done = 0
+                while done < len(requests):
+                    handler, run = _bulk_run(requests, done, BULK_RUN_SIZE)
+                    declined = (
+                        run
+                        if handler is None
+                        else await self._execute_in_bulk(session, handler, run)
+                    )
+                    for request in declined:
+                        await self._execute_one(session, request)
+                    done += len(run)
                     if time.monotonic() - started > TRANSACTION_TIME_BUDGET:
-                        return requests[done + 1 :]
+                        return requests[done:]
         except _TimedOut as timed_out:
             late = timed_out.request
             log.warning("request %s timed out; the rest of its batch runs again", late.id)
@@ -243,6 +264,45 @@ class Worker:
                 await self._settle(session, late, None, self._transition(late, None, utcnow()))
             return [request for request in requests if request is not late]
         return []
+
+    async def _execute_in_bulk(
+        self, session: AsyncSession, handler: BulkHandler, run: list[AsyncRequest]
+    ) -> list[AsyncRequest]:
+        """Execute ``run`` (one tenant's requests for one bulk handler) in one savepoint;
+        returns the requests left to execute one by one: those the handler declined, those
+        over the tenant's limits, or all of them when anything went wrong."""
+        tenant_id = run[0].tenant_id
+        limits: RateLimits = self.app.state.rate_limits
+        admitted: list[AsyncRequest] = []
+        for request in run:
+            try:
+                limits.admit_request({}, tenant_id)
+            except RateLimited:
+                break
+            admitted.append(request)
+        effects = await session.begin_nested()
+        try:
+            answers = await handler(session, tenant_id, [request.body for request in admitted])
+            now = utcnow()
+            executed = [
+                (request, answer, self._transition(request, answer, now))
+                for request, answer in zip(admitted, answers, strict=True)
+                if answer is not None
+            ]
+            for request, answer, transition in executed:
+                if not await self._settle(session, request, answer, transition):
+                    raise _LeaseLost(request)
+            await effects.commit()
+        except Exception:
+            if effects.is_active:
+                await effects.rollback()
+            log.exception("bulk execution of %d requests failed; one by one now", len(admitted))
+            return run
+        finally:
+            for _ in admitted:
+                limits.finish_request(tenant_id)
+        taken = {request.id for request, _, _ in executed}
+        return [request for request in run if request.id not in taken]
 
     async def _execute_one(self, session: AsyncSession, request: AsyncRequest) -> None:
         """Run one claimed request in a savepoint of the batch's transaction.
@@ -288,18 +348,17 @@ class Worker:
         transition: dict[str, object],
     ) -> bool:
         """Record the outcome of this attempt; False when the lease was lost meanwhile."""
-        fence = and_(
-            AsyncRequest.id == request.id,
-            AsyncRequest.state == State.RUNNING,
-            AsyncRequest.lease_owner == self.owner,
-            AsyncRequest.attempts == request.attempts,
-        )
-        result = await session.execute(
-            update(AsyncRequest)
-            .where(fence)
-            .values(lease_owner=None, lease_expires_at=None, **transition)
-            .execution_options(synchronize_session=False)
-        )
+        parameters = {f"new_{column}": value for column, value in transition.items()}
+        fence = {
+            "fence_id": request.id,
+            "fence_owner": self.owner,
+            "fence_attempts": request.attempts,
+        }
+        # The events of earlier outcomes wait for the savepoint's end, to be inserted together.
+        with session.no_autoflush:
+            result = await session.execute(
+                _settle_statement(frozenset(transition)), parameters | fence
+            )
         if result.rowcount != 1:
             return False
         if transition["state"] == State.SUCCEEDED:
@@ -365,6 +424,46 @@ class Worker:
         if next_run is None:
             return values | failed | {"last_error": error}
         return values | {"state": State.QUEUED, "run_after": next_run, "last_error": error}
+
+
+_TABLE = AsyncRequest.__table__
+
+
+@functools.cache
+def _settle_statement(columns: frozenset[str]) -> Update:
+    """The fenced update that records an outcome setting ``columns``, built once per shape:
+    building it costs more than running it."""
+    fence = and_(
+        _TABLE.c.id == bindparam("fence_id"),
+        _TABLE.c.state == State.RUNNING.value,
+        _TABLE.c.lease_owner == bindparam("fence_owner"),
+        _TABLE.c.attempts == bindparam("fence_attempts"),
+    )
+    values = {column: bindparam(f"new_{column}") for column in sorted(columns)}
+    return update(_TABLE).where(fence).values(lease_owner=None, lease_expires_at=None, **values)
+
+
+def _bulk_run(
+    requests: list[AsyncRequest], start: int, limit: int
+) -> tuple[BulkHandler | None, list[AsyncRequest]]:
+    """The requests from ``start`` on (at most ``limit``) that one bulk handler can execute
+    together (consecutive, so they keep their order, and of one tenant), with that handler; or
+    the request at ``start`` alone and None when it has no bulk handler."""
+    first = requests[start]
+    handler = bulk.handler_for(first)
+    end = start + 1
+    if handler is not None:
+        while (
+            end < min(len(requests), start + limit)
+            and requests[end].tenant_id == first.tenant_id
+            and bulk.handler_for(requests[end]) is handler
+        ):
+            end += 1
+    return handler, requests[start:end]
+
+
+class _LeaseLost(Exception):
+    """A request of a bulk run was taken over by another worker: the run is undone."""
 
 
 class _TimedOut(Exception):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ForeignKey, Integer, String
+from collections.abc import Callable
+
+from sqlalchemy import ForeignKey, Insert, Integer, String, bindparam
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,11 +23,23 @@ class Sequence(Base):
     value: Mapped[int] = mapped_column(Integer)
 
 
-async def next_value(session: AsyncSession, tenant_id: str, name: str) -> int:
-    """The next number of a tenant's counter, in one atomic upsert (row lock serialises takers)."""
-    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
-    statement = insert(Sequence).values(tenant_id=tenant_id, name=name, value=1)
-    statement = statement.on_conflict_do_update(
-        index_elements=[Sequence.tenant_id, Sequence.name], set_={"value": Sequence.value + 1}
+def _take_statement(insert: Callable[..., Insert]) -> Insert:
+    """``value += :count`` in one upsert, built once: building it costs more than running it."""
+    statement = insert(Sequence).values(
+        tenant_id=bindparam("tenant_id"), name=bindparam("name"), value=bindparam("count")
+    )
+    return statement.on_conflict_do_update(
+        index_elements=[Sequence.tenant_id, Sequence.name],
+        set_={"value": Sequence.value + statement.excluded.value},
     ).returning(Sequence.value)
-    return (await session.execute(statement)).scalar_one()
+
+
+_TAKE = {"postgresql": _take_statement(pg_insert), "sqlite": _take_statement(sqlite_insert)}
+
+
+async def next_value(session: AsyncSession, tenant_id: str, name: str, count: int = 1) -> int:
+    """Takes the next ``count`` numbers of a tenant's counter in one atomic upsert (the row lock
+    serialises takers); returns the last of them."""
+    statement = _TAKE[session.bind.dialect.name]
+    parameters = {"tenant_id": tenant_id, "name": name, "count": count}
+    return (await session.execute(statement, parameters)).scalar_one()

@@ -31,8 +31,8 @@ from typing import Any, Self
 from sqlalchemy.engine import make_url
 
 _LOOP_TURN_S = 0.002
-_FIRST_RETRY_S = 0.0005
-_LONGEST_RETRY_S = 0.005
+# Short, because the worker leaves the lock free only briefly between its transactions.
+_LOCK_RETRY_S = 0.0005
 
 
 def _is_busy(error: sqlite3.OperationalError) -> bool:
@@ -120,16 +120,14 @@ class Connection:
 
     async def wait_for_write_lock(self, cursor: sqlite3.Cursor, sql: str) -> None:
         deadline = time.monotonic() + self._busy_timeout_s
-        pause = _FIRST_RETRY_S
         while True:
             try:
                 cursor.execute(sql)
                 return
             except sqlite3.OperationalError as error:
-                if not _is_busy(error) or time.monotonic() + pause > deadline:
+                if not _is_busy(error) or time.monotonic() + _LOCK_RETRY_S > deadline:
                     raise
-            await asyncio.sleep(pause)
-            pause = min(pause * 2, _LONGEST_RETRY_S)
+            await asyncio.sleep(_LOCK_RETRY_S)
 
     async def commit(self) -> None:
         if self._connection.in_transaction:

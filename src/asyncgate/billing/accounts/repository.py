@@ -38,8 +38,11 @@ async def find_account(
     return min(accounts, key=lambda account: account.id != account_id, default=None)
 
 
-async def account_number_taken(session: AsyncSession, tenant_id: str, number: str) -> bool:
-    statement = select(Account.id).where(
-        Account.tenant_id == tenant_id, Account.account_number == number
+async def account_numbers_taken(
+    session: AsyncSession, tenant_id: str, numbers: list[str]
+) -> set[str]:
+    """Those of ``numbers`` that accounts of the tenant already have."""
+    statement = select(Account.account_number).where(
+        Account.tenant_id == tenant_id, Account.account_number.in_(numbers)
     )
-    return (await session.scalar(statement)) is not None
+    return set(await session.scalars(statement))

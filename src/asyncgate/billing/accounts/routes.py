@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import orjson
 from fastapi import APIRouter, Request
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from asyncgate.asyncreq.bulk import bulk_handler
+from asyncgate.asyncreq.executor import Answer
 from asyncgate.auth.dependencies import CurrentPrincipal
 from asyncgate.billing.accounts import service
 from asyncgate.billing.accounts.schemas import (
@@ -27,6 +32,34 @@ async def create_account(
     account = await service.create_account(session, principal.tenant_id, body)
     declare_resource(request, account.id)
     return AccountCreateResponse.of(account)
+
+
+@bulk_handler("POST", "/v1/accounts")
+async def create_accounts(
+    session: AsyncSession, tenant_id: str, bodies: list[bytes]
+) -> list[Answer | None]:
+    """``POST /v1/accounts`` for many stored requests at once (see ``asyncreq.bulk``); an
+    invalid body is declined, so the route itself answers it."""
+    batch = [_valid_account(body) for body in bodies]
+    created = iter(
+        await service.create_accounts(session, tenant_id, [data for data in batch if data])
+    )
+    answers: list[Answer | None] = []
+    for data in batch:
+        if data is None:
+            answers.append(None)
+            continue
+        account = next(created)
+        body = AccountCreateResponse.of(account).model_dump_json(by_alias=True).encode()
+        answers.append(Answer(status=200, body=body, resource_id=account.id))
+    return answers
+
+
+def _valid_account(body: bytes) -> AccountCreateRequest | None:
+    try:
+        return AccountCreateRequest.model_validate(orjson.loads(body))
+    except (orjson.JSONDecodeError, ValidationError):
+        return None
 
 
 @router.get("/accounts/{account_key}")

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from asyncgate.billing.accounts.models import Account, AccountStatus
-from asyncgate.billing.accounts.repository import account_number_taken, find_account
+from asyncgate.billing.accounts.repository import account_numbers_taken, find_account
 from asyncgate.billing.accounts.schemas import AccountCreate, AccountUpdate
 from asyncgate.billing.contacts.models import Contact
 from asyncgate.billing.contacts.schemas import ContactUpdate
@@ -41,7 +41,39 @@ async def create_account(session: AsyncSession, tenant_id: str, data: AccountCre
     Active. Fields left out take Zuora's defaults: bill cycle day 1, "Due Upon Receipt",
     auto-pay off, Batch1.
     """
-    number = data.account_number or await _next_free_number(session, tenant_id)
+    try:
+        [account] = await create_accounts(session, tenant_id, [data])
+    except IntegrityError:
+        number = data.account_number
+        if number is not None and await account_numbers_taken(session, tenant_id, [number]):
+            raise _number_in_use(number) from None
+        raise
+    return account
+
+
+async def create_accounts(
+    session: AsyncSession, tenant_id: str, batch: list[AccountCreate]
+) -> list[Account]:
+    """Creates several accounts as :func:`create_account` creates one, in one flush.
+
+    The flush runs in a savepoint, so a number another account already uses raises
+    ``IntegrityError`` and leaves nothing of the batch behind (nor an aborted transaction).
+    """
+    generated = iter(
+        await _next_free_numbers(
+            session, tenant_id, sum(1 for data in batch if data.account_number is None)
+        )
+    )
+    accounts = [
+        _new_account(tenant_id, data.account_number or next(generated), data) for data in batch
+    ]
+    async with session.begin_nested():
+        session.add_all(accounts)
+        await session.flush()
+    return accounts
+
+
+def _new_account(tenant_id: str, number: str, data: AccountCreate) -> Account:
     account = Account(
         tenant_id=tenant_id,
         account_number=number,
@@ -60,16 +92,6 @@ async def create_account(session: AsyncSession, tenant_id: str, data: AccountCre
             if data.sold_to_contact is not None
             else account.bill_to_contact
         )
-    try:
-        # A savepoint, so a concurrent request that took the same number turns into a clear
-        # answer instead of an aborted transaction.
-        async with session.begin_nested():
-            session.add(account)
-            await session.flush()
-    except IntegrityError:
-        if await account_number_taken(session, tenant_id, number):
-            raise _number_in_use(number) from None
-        raise
     return account
 
 
@@ -142,12 +164,16 @@ async def delete_account(session: AsyncSession, tenant_id: str, account_key: str
     return account
 
 
-async def _next_free_number(session: AsyncSession, tenant_id: str) -> str:
-    """The next number of the tenant's sequence that no account took explicitly."""
-    while True:
-        number = format_account_number(await next_value(session, tenant_id, ACCOUNT_SEQUENCE))
-        if not await account_number_taken(session, tenant_id, number):
-            return number
+async def _next_free_numbers(session: AsyncSession, tenant_id: str, count: int) -> list[str]:
+    """The next ``count`` numbers of the tenant's sequence that no account took explicitly."""
+    free: list[str] = []
+    while len(free) < count:
+        wanted = count - len(free)
+        last = await next_value(session, tenant_id, ACCOUNT_SEQUENCE, wanted)
+        numbers = [format_account_number(value) for value in range(last - wanted + 1, last + 1)]
+        taken = await account_numbers_taken(session, tenant_id, numbers)
+        free += [number for number in numbers if number not in taken]
+    return free
 
 
 async def _role_contact(

@@ -1,0 +1,152 @@
+"""Bulk execution: async account creations run many at a time, answering as the route would.
+
+Each test compares what the worker stored for an async request with what the synchronous route
+answers for the same body, so a bulk handler that drifted from its route fails here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+from sqlalchemy import event
+
+from asyncgate.asyncreq.models import State
+from asyncgate.asyncreq.worker import BULK_RUN_SIZE
+from asyncgate.db.engine import Database
+from tests.asyncreq.support import accept, events_of, stored
+from tests.billing.api import account_body, contact_body, get_account
+from tests.factories import TenantContext
+
+ASYNC_ACCOUNTS = "/v1/async/accounts"
+IDENTIFIERS = ("accountId", "accountNumber", "billToContactId", "soldToContactId", "id")
+
+
+def without_identifiers(document: Any) -> Any:
+    """``document`` with every ID and number masked, so two creations can be compared."""
+    if isinstance(document, dict):
+        return {
+            key: "<id>" if key in IDENTIFIERS else without_identifiers(value)
+            for key, value in document.items()
+        }
+    if isinstance(document, list):
+        return [without_identifiers(item) for item in document]
+    return document
+
+
+async def sync_answer(client: httpx.AsyncClient, tenant: TenantContext, body: dict) -> Any:
+    response = await client.post("/v1/accounts", json=body, headers=tenant.headers)
+    return response.status_code, response.json()
+
+
+async def stored_answer(database: Database, request_id: str) -> tuple[int, Any]:
+    request = await stored(database, request_id)
+    return request.response_status, orjson.loads(request.response_body)
+
+
+@pytest.fixture
+def statements(database: Database) -> list[str]:
+    """The SQL statements executed while the test runs."""
+    executed: list[str] = []
+
+    def record(connection, cursor, statement, parameters, context, executemany) -> None:
+        executed.append(statement)
+
+    event.listen(database.engine.sync_engine, "before_cursor_execute", record)
+    yield executed
+    event.remove(database.engine.sync_engine, "before_cursor_execute", record)
+
+
+BODIES = {
+    "minimal": account_body(),
+    "separate sold-to contact": account_body(soldToContact=contact_body(firstName="Sold")),
+    "other currency, crm id": account_body(currency="EUR", crmId="crm-7"),
+    "custom fields and defaults": account_body(
+        billCycleDay=15, paymentTerm="Net 30", autoPay=False, Region__c="EMEA"
+    ),
+}
+
+
+async def test_bulk_answers_and_accounts_equal_the_routes(
+    client, fresh_tenant, database, worker, statements
+):
+    accepted = {
+        name: await accept(client, fresh_tenant, ASYNC_ACCOUNTS, body)
+        for name, body in BODIES.items()
+    }
+    await worker.run_once()
+    # One bulk run: rows with the same columns share a multi-row INSERT.
+    assert sum(s.startswith("INSERT INTO accounts") for s in statements) < len(BODIES)
+
+    for name, request_id in accepted.items():
+        status, answer = await stored_answer(database, request_id)
+        expected_status, expected = await sync_answer(client, fresh_tenant, BODIES[name])
+        assert (status, without_identifiers(answer)) == (
+            expected_status,
+            without_identifiers(expected),
+        ), name
+        async_detail = await get_account(client, fresh_tenant, answer["accountId"])
+        sync_detail = await get_account(client, fresh_tenant, expected["accountId"])
+        assert without_identifiers(async_detail) == without_identifiers(sync_detail), name
+        [event_] = await events_of(database, request_id)
+        assert event_.payload["data"] == {"id": answer["accountId"]}
+
+
+async def test_bulk_numbers_are_consecutive_and_skip_numbers_taken_explicitly(
+    client, fresh_tenant, database, worker
+):
+    taken = await sync_answer(client, fresh_tenant, account_body(accountNumber="A00000002"))
+    assert taken[0] == 200
+    ids = [await accept(client, fresh_tenant, ASYNC_ACCOUNTS, account_body()) for _ in range(3)]
+    await worker.run_once()
+    numbers = [(await stored_answer(database, i))[1]["accountNumber"] for i in ids]
+    assert numbers == ["A00000001", "A00000003", "A00000004"]
+
+
+async def test_an_invalid_body_in_a_run_is_answered_by_the_route(
+    client, fresh_tenant, database, worker
+):
+    invalid = account_body(currency="dollars")
+    first = await accept(client, fresh_tenant, ASYNC_ACCOUNTS, account_body())
+    bad = await accept(client, fresh_tenant, ASYNC_ACCOUNTS, invalid)
+    last = await accept(client, fresh_tenant, ASYNC_ACCOUNTS, account_body())
+    await worker.run_once()
+
+    assert (await stored(database, first)).state == State.SUCCEEDED
+    assert (await stored(database, last)).state == State.SUCCEEDED
+    refused = await stored(database, bad)
+    status, answer = await sync_answer(client, fresh_tenant, invalid)
+    assert refused.state == State.FAILED
+    assert refused.response_status == status == 400
+    assert orjson.loads(refused.response_body)["reasons"] == answer["reasons"]
+
+
+async def test_a_clash_undoes_the_run_and_each_request_gets_its_own_answer(
+    client, fresh_tenant, database, worker
+):
+    await sync_answer(client, fresh_tenant, account_body(accountNumber="TAKEN-1"))
+    before = await accept(client, fresh_tenant, ASYNC_ACCOUNTS, account_body())
+    clash = await accept(
+        client, fresh_tenant, ASYNC_ACCOUNTS, account_body(accountNumber="TAKEN-1")
+    )
+    after = await accept(client, fresh_tenant, ASYNC_ACCOUNTS, account_body())
+    await worker.run_once()
+
+    assert (await stored(database, before)).state == State.SUCCEEDED
+    assert (await stored(database, after)).state == State.SUCCEEDED
+    failed = await stored(database, clash)
+    assert (failed.state, failed.response_status) == (State.FAILED, 409)
+    numbers = {(await stored_answer(database, i))[1]["accountNumber"] for i in (before, after)}
+    assert len(numbers) == 2
+
+
+async def test_runs_are_bounded_and_every_request_of_a_large_batch_succeeds(
+    client, fresh_tenant, database, make_worker, statements
+):
+    count = 2 * BULK_RUN_SIZE + 3
+    ids = [await accept(client, fresh_tenant, ASYNC_ACCOUNTS, account_body()) for _ in range(count)]
+    await make_worker(batch_size=count).run_once()
+    assert {(await stored(database, i)).state for i in ids} == {State.SUCCEEDED}
+    assert sum(s.startswith("INSERT INTO accounts") for s in statements) == 3
