@@ -56,6 +56,25 @@ def busy_cpu_seconds() -> float:
 
 
 def process_cpu_seconds(pid: int) -> float:
-    """User + system CPU time of one process (all its threads) so far."""
+    """User + system CPU time of a process (all its threads) and of its children, those still
+    running (``serve``'s worker process) and those that ended, so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    own_and_ended = sum(int(field) for field in fields[11:15]) / CLOCK_TICKS
+    return own_and_ended + sum(_child_cpu_seconds(child) for child in _children(pid))
+
+
+def _child_cpu_seconds(pid: int) -> float:
+    try:
+        return process_cpu_seconds(pid)
+    except FileNotFoundError:  # it ended meanwhile; its parent's figures count it from now on
+        return 0.0
+
+
+def _children(pid: int) -> list[int]:
+    children = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            children += [int(child) for child in (task / "children").read_text().split()]
+        except FileNotFoundError:  # the thread ended meanwhile
+            continue
+    return children

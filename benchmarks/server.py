@@ -123,7 +123,7 @@ class Server:
         return response.json()["access_token"]
 
     def cpu_seconds(self) -> float:
-        """User + system CPU time of the server process (all its threads) so far."""
+        """User + system CPU time of the server (its worker process included) so far."""
         assert self.process is not None
         return process_cpu_seconds(self.process.pid)
 

@@ -73,7 +73,7 @@ async def main(options: argparse.Namespace) -> None:
     try:
         await upgrade_to_head(database.engine)
         await bootstrap_if_empty(database, settings)
-        app = create_app(settings, database, run_workers=False)
+        app = create_app(settings, database)
         await accept(app, settings, options.requests)
 
         statements: Counter[str] = Counter()

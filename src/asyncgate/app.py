@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -14,12 +13,10 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.responses import Response
 
 from asyncgate import __version__
-from asyncgate.asyncreq import wakeup
 from asyncgate.asyncreq.resolver import RouteTable
-from asyncgate.asyncreq.routes import accept_router as async_accept_router
+from asyncgate.asyncreq.routes import accept_route as async_accept_route
 from asyncgate.asyncreq.routes import status_router as async_status_router
 from asyncgate.asyncreq.store import GroupCommitStore
-from asyncgate.asyncreq.worker import Worker, WorkerConfig
 from asyncgate.auth.dependencies import TokenCache, authenticate
 from asyncgate.auth.routes import router as oauth_router
 from asyncgate.billing.accounts.routes import router as accounts_router
@@ -41,7 +38,6 @@ from asyncgate.http.middleware import ZuoraConventionsMiddleware
 from asyncgate.http.ratelimit import (
     RateLimitHeadersMiddleware,
     RateLimits,
-    limit_async_accepts,
     limit_requests,
     limit_token_requests,
 )
@@ -119,35 +115,27 @@ def create_app(
     settings: Settings | None = None,
     database: Database | None = None,
     *,
-    run_workers: bool | None = None,
+    alongside: Callable[[], AbstractAsyncContextManager[object]] | None = None,
 ) -> FastAPI:
-    """The application. With ``run_workers`` (default: ``settings.serve_workers``) its lifespan
-    also runs the async request workers in-process."""
+    """The application. It never executes async requests itself: workers replay them through
+    it (see ``asyncreq.worker``). ``alongside`` (``serve``'s worker process) is entered at
+    startup and left at shutdown, once the server has stopped accepting."""
     settings = settings or get_settings()
     database = database or Database(settings)
-    run_workers = settings.serve_workers if run_workers is None else run_workers
-    queue_signal = asyncio.Event()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        stop = asyncio.Event()
-        workers = None
-        if run_workers:
-            worker = Worker(app, database, WorkerConfig.from_settings(settings), wake=queue_signal)
-            workers = asyncio.gather(worker.run(stop), wakeup.listen(database, queue_signal, stop))
         try:
-            yield
+            async with alongside() if alongside else nullcontext():
+                yield
         finally:
-            stop.set()
-            if workers is not None:
-                await workers
             await database.dispose()
 
     app = FastAPI(title="asyncgate", version=__version__, lifespan=lifespan)
     app.state.settings = settings
     app.state.database = database
     app.state.token_cache = TokenCache()
-    app.state.request_store = GroupCommitStore(database, committed=queue_signal)
+    app.state.request_store = GroupCommitStore(database)
     app.state.route_table = RouteTable()
     app.state.rate_limits = RateLimits(settings)
     # Loaded at start, so a missing or unreadable key fails here rather than at first use.
@@ -157,7 +145,7 @@ def create_app(
     app.include_router(system_router)
     app.include_router(oauth_router, dependencies=[Depends(limit_token_requests)])
     # Accepts first: they are the hottest route, and matching walks the table in order.
-    app.include_router(async_accept_router, dependencies=[Depends(limit_async_accepts)])
+    app.router.routes.insert(0, async_accept_route)
     app.include_router(api_router())
 
     app.add_middleware(ZuoraConventionsMiddleware, max_body_bytes=settings.max_body_bytes)

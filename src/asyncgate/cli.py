@@ -6,15 +6,18 @@ import asyncio
 import getpass
 import json
 import logging
+import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable
+from contextlib import nullcontext
 from typing import Annotated, NoReturn, TypeVar
 
 import typer
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from asyncgate.asyncreq.supervisor import WorkerProcess, stopped_with_parent
 from asyncgate.auth import service
 from asyncgate.auth.bootstrap import bootstrap_if_empty
 from asyncgate.auth.roles import Role
@@ -73,7 +76,8 @@ def serve(
         bool | None,
         typer.Option(
             "--workers/--no-workers",
-            help="Also execute async requests in this process (default: ASYNCGATE_SERVE_WORKERS).",
+            help="Also execute async requests, in a worker process this one supervises "
+            "(default: ASYNCGATE_SERVE_WORKERS).",
         ),
     ] = None,
 ) -> None:
@@ -87,19 +91,15 @@ def serve(
     if dev:
         overrides["dev"] = True
     settings = get_settings().model_copy(update=overrides)
-    if settings.dev:
-        typer.secho(
-            "DEVELOPMENT MODE: callouts may use http://, private addresses and explicit ports. "
-            "Never run this in production.",
-            fg=typer.colors.YELLOW,
-            bold=True,
-            err=True,
-        )
+    _announce_dev_mode(settings)
     created = _run_with_database(settings, lambda db: bootstrap_if_empty(db, settings))
     if created is not None:
         _announce_bootstrap(created)
+    # Only now: the migrations' own log lines would show otherwise.
+    _configure_logging(settings)
+    alongside = _worker_process(overrides).running if settings.serve_workers else None
     uvicorn.run(
-        create_app(settings),
+        create_app(settings, alongside=alongside),
         host=settings.host,
         port=settings.port,
         loop="uvloop",
@@ -109,8 +109,26 @@ def serve(
     )
 
 
+def _worker_process(overrides: dict[str, object]) -> WorkerProcess:
+    """``asyncgate worker`` as ``serve``'s child, with ``serve``'s settings: the same
+    environment, working folder and ``.env``, plus the options given on the command line."""
+    command = [sys.executable, "-m", "asyncgate", "worker", "--until-stdin-closes"]
+    given = {f"ASYNCGATE_{name.upper()}": str(value) for name, value in overrides.items()}
+    return WorkerProcess(command, os.environ | given)
+
+
 @app.command()
-def worker() -> None:
+def worker(
+    until_stdin_closes: Annotated[
+        bool,
+        typer.Option(
+            "--until-stdin-closes",
+            hidden=True,
+            help="Also stop, after the current batch, once standard input is closed "
+            "(how `serve` keeps its worker process from outliving it).",
+        ),
+    ] = False,
+) -> None:
     """Migrate the database and execute async requests until SIGTERM or Ctrl-C, which let the
     current batch finish (a second one stops at once)."""
     from asyncgate.app import create_app
@@ -118,21 +136,38 @@ def worker() -> None:
     from asyncgate.asyncreq.worker import Worker, WorkerConfig
 
     settings = get_settings()
+    _announce_dev_mode(settings)
 
     async def work(database: Database) -> None:
-        logging.basicConfig(
-            level=settings.log_level.upper(),
-            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        )
+        _configure_logging(settings)
         stop = _stop_on_signals()
         # Never served: the app is only the executor that replays requests through its routes.
-        executor = create_app(settings, database, run_workers=False)
+        executor = create_app(settings, database)
         worker = Worker(executor, database, WorkerConfig.from_settings(settings))
-        typer.echo(f"{worker.owner} is executing async requests", err=True)
-        await asyncio.gather(worker.run(stop), wakeup.listen(database, worker.wake, stop))
+        async with stopped_with_parent(stop) if until_stdin_closes else nullcontext():
+            typer.echo(f"{worker.owner} is executing async requests", err=True)
+            await asyncio.gather(worker.run(stop), wakeup.listen(database, worker.wake, stop))
         typer.echo(f"{worker.owner} stopped", err=True)
 
     _run_with_database(settings, work)
+
+
+def _configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def _announce_dev_mode(settings: Settings) -> None:
+    if settings.dev:
+        typer.secho(
+            "DEVELOPMENT MODE: callouts may use http://, private addresses and explicit ports. "
+            "Never run this in production.",
+            fg=typer.colors.YELLOW,
+            bold=True,
+            err=True,
+        )
 
 
 def _stop_on_signals() -> asyncio.Event:

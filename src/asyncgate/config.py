@@ -65,8 +65,8 @@ class Settings(BaseSettings):
 
     serve_workers: bool = Field(
         default=True,
-        description="Whether `serve` also executes async requests in-process "
-        "(turn off when separate `asyncgate worker` processes do it).",
+        description="Whether `serve` also executes async requests, in a worker process it "
+        "supervises (turn off when separate `asyncgate worker` processes do it).",
     )
     worker_concurrency: int = Field(
         default=1,

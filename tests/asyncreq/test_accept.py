@@ -238,6 +238,33 @@ class TestIdempotencyKeys:
         assert len(set(ids)) == 1
         assert await stored_count(database) == 1
 
+    async def test_repeats_and_misuses_stored_with_new_requests_are_each_answered_as_alone(
+        self, client, tenant, database
+    ):
+        key = {"Idempotency-Key": uuid.uuid4().hex}
+        body = trial()
+        first = await accept(client, tenant, ASYNC_TRIALS, body, headers=key)
+        sent = [
+            request
+            for _ in range(8)
+            for request in (("repeat", body, key), ("new", trial(), {}), ("misuse", trial(), key))
+        ]
+        responses = await asyncio.gather(
+            *(
+                client.post(ASYNC_TRIALS, json=json, headers={**tenant.headers, **headers})
+                for _, json, headers in sent
+            )
+        )
+
+        answers = [(kind, response) for (kind, _, _), response in zip(sent, responses, strict=True)]
+        assert {r.json()["requestId"] for kind, r in answers if kind == "repeat"} == {first}
+        new_ids = {r.json()["requestId"] for kind, r in answers if kind == "new"}
+        assert len(new_ids) == 8 and first not in new_ids
+        for kind, response in answers:
+            if kind == "misuse":
+                assert_zuora_error(response, 409, 30)
+        assert await stored_count(database) == 1 + 8
+
     async def test_tenants_keys_are_their_own(self, client, tenant, other_tenant, database):
         key = {"Idempotency-Key": "shared-key"}
         body = trial()

@@ -40,6 +40,7 @@ from tests.conftest import BACKEND
 from tests.support.live_server import (
     READY_TIMEOUT_SECONDS,
     LiveServer,
+    children_of,
     free_port,
     stop_process,
     wait_until_ready,
@@ -138,7 +139,10 @@ class Deployment:
         return child
 
     def kill(self, child: Child) -> None:
-        """SIGKILL: no shutdown of any kind, as in a crash or a power cut."""
+        """SIGKILL, to the process and its own children (``serve``'s worker process): no
+        shutdown of any kind, as in a crash or a power cut."""
+        for pid in children_of(child.process.pid):
+            os.kill(pid, signal.SIGKILL)
         child.process.send_signal(signal.SIGKILL)
         child.process.wait()
         child.killed = True

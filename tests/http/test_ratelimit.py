@@ -507,7 +507,6 @@ class TestWorkerWaitsOutTheLimit:
         app = create_app(
             limited_settings(worker_database.settings, tenant_requests_per_hour=0),
             worker_database,
-            run_workers=False,
         )
         clock = FakeClock()
         app.state.rate_limits = RateLimits(app.state.settings, clock=clock)

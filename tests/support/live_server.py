@@ -69,3 +69,26 @@ def stop_process(process: subprocess.Popen) -> str | None:
     if process.returncode not in (0, -signal.SIGTERM):
         return f"it exited with {process.returncode}"
     return None
+
+
+def is_running(pid: int) -> bool:
+    """Whether process ``pid`` exists and has not exited (an unreaped zombie has)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def children_of(pid: int) -> list[int]:
+    """The running processes whose parent is ``pid`` (read from Linux's /proc)."""
+    children = []
+    for stat_path in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat_path.read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # it exited meanwhile
+        state, parent = fields[0], int(fields[1])
+        if parent == pid and state != "Z":
+            children.append(int(stat_path.parent.name))
+    return children

@@ -1,8 +1,14 @@
 """``/v1/async/<path>``: accept any POST/PUT/DELETE for later execution; and the status resource.
 
-Accepting authenticates, validates the envelope (JSON only), resolves the synchronous target in
-the route table, stores the request through the group-commit store and answers ``202`` only once
-it is committed. Nothing is stored for a request that is refused.
+Accepting authenticates, counts the accept against the tenant's quota, validates the envelope
+(JSON only), resolves the synchronous target in the route table, stores the request through the
+group-commit store and answers ``202`` only once it is committed. Nothing is stored for a request
+that is refused.
+
+Accepting is the hottest path of the service and takes no parameter a framework would parse, so
+it is a plain Starlette route (``accept_route``) that calls authentication and the accept quota
+itself: FastAPI's dependency solving and response handling would cost more than the rest of an
+accept.
 """
 
 from __future__ import annotations
@@ -10,15 +16,17 @@ from __future__ import annotations
 import uuid
 
 import orjson
-from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from asyncgate.asyncreq import service
 from asyncgate.asyncreq.models import MAX_URL_PART, State
 from asyncgate.asyncreq.outcomes import async_url
 from asyncgate.asyncreq.resolver import ASYNC_METHODS, resolve, target_path
 from asyncgate.asyncreq.schemas import AsyncRequestStatus, SynchronousAnswer
-from asyncgate.auth.dependencies import CurrentPrincipal
+from asyncgate.auth.dependencies import CurrentPrincipal, authenticate
 from asyncgate.db.base import utcnow
 from asyncgate.http import idempotency
 from asyncgate.http.errors import InvalidValue, MalformedJson, Resource, UnsupportedMediaType
@@ -33,21 +41,32 @@ REPLAYED_HEADERS = (
     "zuora-entity-ids",
     "zuora-org-ids",
 )
+# Every header an accept reads, by its ASGI (lowercase, bytes) name.
+_READ_HEADERS = {name.encode(): name for name in (*REPLAYED_HEADERS, idempotency.HEADER)}
 STATUS_POLL_SECONDS = "1"
 
-accept_router = APIRouter(tags=["Async requests"])
 status_router = APIRouter(route_class=UnitOfWorkRoute, tags=["Async requests"])
 
 
-def _check_body(request: Request, body: bytes) -> None:
-    content_type = request.headers.get("content-type")
+def _headers(request: Request) -> dict[str, str]:
+    """The headers an accept reads, in one pass (the first of repeated ones, as
+    ``request.headers`` would give)."""
+    found: dict[str, str] = {}
+    for raw_name, raw_value in request.scope["headers"]:
+        name = _READ_HEADERS.get(raw_name)
+        if name is not None and name not in found:
+            found[name] = raw_value.decode("latin-1")
+    return found
+
+
+def _check_body(method: str, content_type: str | None, body: bytes) -> None:
     if content_type is not None and not is_json_media_type(content_type):
         raise UnsupportedMediaType(
             "Asynchronous requests accept only Content-Type: application/json",
             resource=Resource.ASYNC_REQUEST,
         )
     if not body:
-        if request.method != "DELETE":
+        if method != "DELETE":
             raise MalformedJson("The request body must be JSON", resource=Resource.ASYNC_REQUEST)
         return
     try:
@@ -67,8 +86,7 @@ def _check_url(path: str, query: str) -> None:
         )
 
 
-def _idempotency_key(request: Request) -> str | None:
-    key = request.headers.get(idempotency.HEADER)
+def _idempotency_key(key: str | None) -> str | None:
     if key is not None and not 0 < len(key) <= idempotency.MAX_KEY_LENGTH:
         raise InvalidValue(
             f"Idempotency-Key must be 1 to {idempotency.MAX_KEY_LENGTH} characters",
@@ -77,26 +95,30 @@ def _idempotency_key(request: Request) -> str | None:
     return key
 
 
-@accept_router.api_route("/v1/async/{target:path}", methods=list(ASYNC_METHODS), status_code=202)
-async def accept(request: Request, target: str, principal: CurrentPrincipal) -> JSONResponse:
-    path = target_path(request.url.path)
+async def accept(request: Request) -> Response:
+    """The checks run in the order callers have always seen: who is calling, its accept quota
+    (which counts every authenticated accept, refused or not), then the target and the body."""
+    principal = await authenticate(request)
+    request.app.state.rate_limits.admit_accept(request.scope, principal.tenant_id)
+    url = request.url
+    path = target_path(url.path)
     resolve(request.app, request.app.state.route_table, request.method, path)
-    _check_url(path, request.url.query)
+    _check_url(path, url.query)
     body = await request.body()
-    _check_body(request, body)
-    key = _idempotency_key(request)
+    headers = _headers(request)
+    _check_body(request.method, headers.get("content-type"), body)
+    key = _idempotency_key(headers.get(idempotency.HEADER))
     now = utcnow()
-    headers = {name: request.headers[name] for name in REPLAYED_HEADERS if name in request.headers}
     request_id = await request.app.state.request_store.enqueue(
         {
             "id": str(uuid.uuid4()),
             "tenant_id": principal.tenant_id,
             "method": request.method,
             "path": path,
-            "query_string": request.url.query,
-            "headers": headers,
+            "query_string": url.query,
+            "headers": {name: headers[name] for name in REPLAYED_HEADERS if name in headers},
             "body": body,
-            "track_id": request.headers.get("zuora-track-id"),
+            "track_id": headers.get("zuora-track-id"),
             "idempotency_key": key,
             "role": principal.role.value,
             "client_id": principal.client_id,
@@ -106,14 +128,18 @@ async def accept(request: Request, target: str, principal: CurrentPrincipal) -> 
             "created_at": now,
         }
     )
-    return JSONResponse(
-        {"requestId": request_id},
+    return Response(
+        orjson.dumps({"requestId": request_id}),
         status_code=202,
         headers={
             "Location": f"/v1/async-requests/{request_id}",
             "Retry-After": STATUS_POLL_SECONDS,
         },
+        media_type="application/json",
     )
+
+
+accept_route = Route("/v1/async/{target:path}", accept, methods=ASYNC_METHODS)
 
 
 def _status(request) -> AsyncRequestStatus:

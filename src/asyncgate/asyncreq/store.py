@@ -11,10 +11,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from asyncgate.asyncreq import wakeup
 from asyncgate.asyncreq.models import AsyncRequest
@@ -22,18 +22,31 @@ from asyncgate.db.engine import Database
 from asyncgate.http.errors import BusinessRuleViolated, Resource
 
 MAX_GROUP = 500
+_TABLE = AsyncRequest.__table__
 # What makes a repeat the same request as the one first stored under its idempotency key.
-_IDENTITY = (AsyncRequest.method, AsyncRequest.path, AsyncRequest.query_string, AsyncRequest.body)
+_IDENTITY = (_TABLE.c.method, _TABLE.c.path, _TABLE.c.query_string, _TABLE.c.body)
+
+# Statements are built once, in Core: building one costs more than executing it. A row that
+# conflicts (an idempotency key already used by its tenant) is skipped, never an error. On
+# PostgreSQL the insert names the rows it stored; on SQLite, where RETURNING would send every
+# row through SQLAlchemy's slower multi-values path, its row count tells whether all were.
+_INSERT = {
+    "postgresql": pg_insert(_TABLE).on_conflict_do_nothing().returning(_TABLE.c.id),
+    "sqlite": sqlite_insert(_TABLE).on_conflict_do_nothing(),
+}
+_STORED = select(_TABLE.c.id).where(_TABLE.c.id.in_(bindparam("ids", expanding=True)))
+_EARLIER = select(*_IDENTITY, _TABLE.c.id).where(
+    _TABLE.c.tenant_id == bindparam("tenant_id"),
+    _TABLE.c.idempotency_key == bindparam("idempotency_key"),
+)
 
 
 class GroupCommitStore:
-    def __init__(self, database: Database, committed: asyncio.Event) -> None:
+    def __init__(self, database: Database) -> None:
         self.database = database
-        self.committed = committed
         self._pending: list[tuple[dict[str, Any], asyncio.Future[str]]] = []
         self._flusher: asyncio.Task[None] | None = None
-        dialect = database.engine.dialect.name
-        self._insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        self._insert = _INSERT[database.engine.dialect.name]
 
     async def enqueue(self, values: dict[str, Any]) -> str:
         """Store one request; returns its ID once committed, or the ID of the request already
@@ -57,7 +70,6 @@ class GroupCommitStore:
                         future.set_exception(outcome)
                     else:
                         future.set_result(outcome)
-                self.committed.set()
         finally:
             self._flusher = None
 
@@ -73,27 +85,33 @@ class GroupCommitStore:
 
     async def _commit(self, rows: list[dict[str, Any]]) -> list[str | Exception]:
         async with self.database.transaction() as session:
-            statement = (
-                self._insert(AsyncRequest).on_conflict_do_nothing().returning(AsyncRequest.id)
-            )
-            inserted = set((await session.execute(statement, rows)).scalars())
+            # Core on the session's connection: the ORM would add nothing but its own cost.
+            connection = await session.connection()
+            inserted = await self._stored_ids(connection, rows)
             if inserted:
                 await wakeup.announce(session)
             return [
-                row["id"] if row["id"] in inserted else await _earlier(session, row) for row in rows
+                row["id"] if row["id"] in inserted else await _earlier(connection, row)
+                for row in rows
             ]
 
+    async def _stored_ids(
+        self, connection: AsyncConnection, rows: list[dict[str, Any]]
+    ) -> set[str]:
+        """Insert ``rows``; returns the IDs of those stored (the others conflicted)."""
+        result = await connection.execute(self._insert, rows)
+        if result.returns_rows:
+            return set(result.scalars())
+        if result.rowcount == len(rows):
+            return {row["id"] for row in rows}
+        ids = [row["id"] for row in rows]
+        return set((await connection.execute(_STORED, {"ids": ids})).scalars())
 
-async def _earlier(session: AsyncSession, row: dict[str, Any]) -> str | Exception:
+
+async def _earlier(connection: AsyncConnection, row: dict[str, Any]) -> str | Exception:
     """The request stored before under ``row``'s idempotency key, if it is the same one."""
-    earlier = (
-        await session.execute(
-            select(*_IDENTITY, AsyncRequest.id).where(
-                AsyncRequest.tenant_id == row["tenant_id"],
-                AsyncRequest.idempotency_key == row["idempotency_key"],
-            )
-        )
-    ).one()
+    key = {"tenant_id": row["tenant_id"], "idempotency_key": row["idempotency_key"]}
+    earlier = (await connection.execute(_EARLIER, key)).one()
     if tuple(earlier[:-1]) != tuple(row[column.key] for column in _IDENTITY):
         return BusinessRuleViolated(
             "This Idempotency-Key was already used for a different request",

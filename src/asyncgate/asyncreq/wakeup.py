@@ -1,24 +1,33 @@
-"""Waking the workers of every process when requests are accepted (PostgreSQL LISTEN/NOTIFY).
+"""Waking the workers of every process when requests are accepted.
 
-The accepting process wakes its own workers directly; workers in other processes would only
-see new requests at their next poll. On PostgreSQL the group-commit store therefore announces
-new requests with ``NOTIFY`` inside the transaction that stores them (PostgreSQL delivers it
-only when, and only if, that transaction commits), and every worker process keeps one dedicated
-connection LISTENing that sets its wake event. Polling remains the fallback: while the listening
-connection is down nothing is announced, so it reconnects with backoff and, once listening
-again, wakes its workers at once to pick up what was accepted meanwhile. On SQLite (one
-claiming process) both halves do nothing.
+The accepting process wakes its own workers directly; workers in other processes (``serve``'s
+worker process, ``asyncgate worker``) would only see new requests at their next poll. So every
+worker process also keeps one dedicated database connection that tells it of commits made
+elsewhere:
+
+- On PostgreSQL the group-commit store announces new requests with ``NOTIFY`` inside the
+  transaction that stores them (PostgreSQL delivers it only when, and only if, that transaction
+  commits), and the connection LISTENs and sets the wake event. Polling remains the fallback:
+  while the listening connection is down nothing is announced, so it reconnects with backoff
+  and, once listening again, wakes its workers at once to pick up what was accepted meanwhile.
+- On SQLite, which has no notifications, the connection reads ``PRAGMA data_version`` every few
+  milliseconds: the value changes whenever another connection, of any process, has committed.
+  Any commit wakes the workers (they then claim and may find nothing): far cheaper than telling
+  commits apart, and a read of the WAL index costs microseconds. ``announce`` does nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from contextlib import suppress
+from pathlib import Path
 from typing import Any
 
 import asyncpg
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from asyncgate.db.engine import Database
@@ -38,6 +47,8 @@ ADAPTER_ONLY_ARGUMENTS = (
     "prepared_statement_cache_size",
     "prepared_statement_name_func",
 )
+# How often SQLite's data_version is read: a new request waits half of it on average.
+SQLITE_POLL_SECONDS = 0.005
 
 
 def _on_postgres(bind: Any) -> bool:
@@ -51,16 +62,52 @@ async def announce(session: AsyncSession) -> None:
 
 
 async def listen(database: Database, wake: asyncio.Event, stop: asyncio.Event) -> None:
-    """Set ``wake`` on every announcement until ``stop`` is set; on SQLite, return at once."""
-    if not _on_postgres(database.engine):
-        return
-    relay = asyncio.create_task(_relay_forever(_connect_arguments(database), wake))
+    """Set ``wake`` whenever other processes may have stored requests, until ``stop`` is set."""
+    if _on_postgres(database.engine):
+        relaying = _relay_forever(_connect_arguments(database), wake)
+    else:
+        relaying = _watch_sqlite_commits(make_url(database.settings.database_url).database, wake)
+    relay = asyncio.create_task(relaying)
     try:
         await stop.wait()
     finally:
         relay.cancel()
         with suppress(asyncio.CancelledError):
             await relay
+
+
+async def _watch_sqlite_commits(path: str | None, wake: asyncio.Event) -> None:
+    """Set ``wake`` whenever ``PRAGMA data_version`` changes (until cancelled)."""
+    if not path or path == ":memory:":
+        return  # a database no other process can open
+    # Opened read-write, never created; and never waits in SQLite's busy handler, which would
+    # stall the event loop.
+    uri = f"{Path(path).resolve().as_uri()}?mode=rw"
+    try:
+        connection = sqlite3.connect(
+            uri, uri=True, isolation_level=None, check_same_thread=False, timeout=0
+        )
+    except sqlite3.Error as error:
+        log.warning("cannot watch %s for new async requests (%s); polling", path, error)
+        return
+    try:
+        version: int | None = None
+        while True:
+            try:
+                latest = _data_version(connection)
+            except sqlite3.OperationalError as error:  # busy for a moment: look again next time
+                log.debug("cannot read data_version (%s)", error)
+            else:
+                if version is not None and latest != version:
+                    wake.set()
+                version = latest
+            await asyncio.sleep(SQLITE_POLL_SECONDS)
+    finally:
+        connection.close()
+
+
+def _data_version(connection: sqlite3.Connection) -> int:
+    return connection.execute("PRAGMA data_version").fetchone()[0]
 
 
 def _connect_arguments(database: Database) -> dict[str, Any]:

@@ -8,9 +8,10 @@ the hour, a day window at 00:00 UTC), so a window is one count per key; a refuse
 not counted. Every process enforces the limits on its own view of the traffic (see
 docs/rate-limits.md).
 
-The dependencies record the verdict's ``RateLimit-*`` headers in the ASGI scope and
-:class:`RateLimitHeadersMiddleware` adds them to whatever answer leaves: a success, an error
-raised by the handler, an idempotent replay or the 429 itself.
+The checks (the dependencies below, and the async accept route, which calls
+:meth:`RateLimits.admit_accept` itself) record the verdict's ``RateLimit-*`` headers in the ASGI
+scope and :class:`RateLimitHeadersMiddleware` adds them to whatever answer leaves: a success, an
+error raised by the handler, an idempotent replay or the 429 itself.
 """
 
 from __future__ import annotations
@@ -268,10 +269,6 @@ async def limit_requests(request: Request, principal: CurrentPrincipal) -> Async
         yield
     finally:
         limits.finish_request(principal.tenant_id)
-
-
-async def limit_async_accepts(request: Request, principal: CurrentPrincipal) -> None:
-    request.app.state.rate_limits.admit_accept(request.scope, principal.tenant_id)
 
 
 async def limit_token_requests(request: Request) -> None:

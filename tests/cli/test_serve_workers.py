@@ -1,0 +1,207 @@
+"""``asyncgate serve`` runs its workers in a child process it supervises, as real processes.
+
+The child executes what the API accepts, and is told of new requests at once; it is restarted
+when it dies, stopped with ``serve`` (SIGTERM), and never outlives it (SIGKILL). Found as
+``serve``'s child processes in Linux's /proc.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import BACKEND
+from tests.support.live_server import (
+    LiveServer,
+    children_of,
+    free_port,
+    is_running,
+    stop_process,
+    wait_until_ready,
+)
+
+pytestmark = pytest.mark.e2e
+
+ASYNCGATE = Path(sys.executable).parent / "asyncgate"
+# Bounds for a loaded machine; each usually takes a fraction of it.
+START_TIMEOUT_SECONDS = 30
+RUN_TIMEOUT_SECONDS = 10
+GONE_TIMEOUT_SECONDS = 5
+# The worker polls this rarely: only a wake-up can make it run a request promptly.
+RARE_POLL_SECONDS = 30
+WAKE_UP_LIMIT_SECONDS = 2.0  # typically well under 0.1 s
+WORKER_READY = "is executing async requests"
+LISTENING = "listening for new async requests"  # PostgreSQL's wake-ups are on
+DEV_BANNER = "DEVELOPMENT MODE"
+
+
+@dataclass
+class Serve:
+    process: subprocess.Popen
+    server: LiveServer
+
+    def log_count(self, text: str) -> int:
+        return self.server.output().count(text)
+
+    def wait_for_log(self, text: str, count: int = 1) -> None:
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        while self.log_count(text) < count:
+            assert time.monotonic() < deadline, f"no {text!r} in the log:\n{self.server.output()}"
+            time.sleep(0.05)
+
+    def worker_pid(self) -> int:
+        """The one worker process, once it executes requests."""
+        self.wait_for_log(LISTENING if BACKEND == "postgresql" else WORKER_READY)
+        children = children_of(self.process.pid)
+        assert len(children) == 1, children
+        command = Path(f"/proc/{children[0]}/cmdline").read_bytes().split(b"\0")
+        assert b"worker" in command, command
+        return children[0]
+
+    def headers(self) -> dict[str, str]:
+        answer = httpx.post(
+            f"{self.server.base_url}/oauth/token",
+            data={
+                "client_id": self.server.client_id,
+                "client_secret": self.server.client_secret,
+                "grant_type": "client_credentials",
+            },
+        )
+        assert answer.status_code == 200, answer.text
+        return {"Authorization": f"Bearer {answer.json()['access_token']}"}
+
+    def run_one_request(self, within: float) -> None:
+        """Accept an account creation; it must have succeeded within ``within`` seconds."""
+        headers = self.headers()
+        body = {
+            "name": "Acme",
+            "currency": "USD",
+            "billToContact": {"firstName": "A", "lastName": "B"},
+        }
+        with httpx.Client(base_url=self.server.base_url, headers=headers, timeout=10) as http:
+            accepted = http.post("/v1/async/accounts", json=body)
+            accepted_at = time.monotonic()
+            assert accepted.status_code == 202, accepted.text
+            status_url = f"/v1/async-requests/{accepted.json()['requestId']}"
+            while (state := http.get(status_url).json()["state"]) != "succeeded":
+                elapsed = time.monotonic() - accepted_at
+                assert elapsed < within, f"{state} after {elapsed:.2f} s:\n{self.server.output()}"
+                time.sleep(0.01)
+
+
+def wait_until_gone(pid: int) -> None:
+    deadline = time.monotonic() + GONE_TIMEOUT_SECONDS
+    while is_running(pid):
+        assert time.monotonic() < deadline, f"process {pid} still runs"
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def start_serve(
+    fresh_database_url: Callable[[str], str], tmp_path: Path
+) -> Iterator[Callable[..., Serve]]:
+    """``start_serve(*options, **settings)``: ``asyncgate serve`` on a fresh database, once it
+    answers ``/ready``. Whatever still runs at the end of the test is stopped."""
+    started: list[Serve] = []
+
+    def start(*options: str, **settings: object) -> Serve:
+        port = free_port()
+        server = LiveServer(
+            base_url=f"http://127.0.0.1:{port}",
+            database_url=fresh_database_url("asyncgate_serve"),
+            client_id=str(uuid.uuid4()),
+            client_secret=secrets.token_urlsafe(30),
+            log_path=tmp_path / f"serve-{len(started)}.log",
+        )
+        environment = {k: v for k, v in os.environ.items() if not k.startswith("ASYNCGATE_")}
+        environment |= {
+            "ASYNCGATE_DATABASE_URL": server.database_url,
+            "ASYNCGATE_DATA_DIR": str(tmp_path / "data"),
+            "ASYNCGATE_BOOTSTRAP_CLIENT_ID": server.client_id,
+            "ASYNCGATE_BOOTSTRAP_CLIENT_SECRET": server.client_secret,
+            **{f"ASYNCGATE_{name.upper()}": str(value) for name, value in settings.items()},
+        }
+        command = [str(ASYNCGATE), "serve", "--host", "127.0.0.1", "--port", str(port), *options]
+        with server.log_path.open("wb") as log:
+            process = subprocess.Popen(
+                command, env=environment, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT
+            )
+        serve = Serve(process, server)
+        started.append(serve)
+        wait_until_ready(process, server)
+        return serve
+
+    yield start
+    for serve in started:
+        workers = children_of(serve.process.pid)
+        stop_process(serve.process)
+        for pid in workers:  # only when the test failed
+            if is_running(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
+class TestServeWithWorkers:
+    def test_accepted_requests_run_at_once_in_a_worker_process(self, start_serve) -> None:
+        serve = start_serve(worker_poll_interval=RARE_POLL_SECONDS)
+        serve.worker_pid()
+
+        for _ in range(3):
+            serve.run_one_request(within=WAKE_UP_LIMIT_SECONDS)
+
+    def test_a_killed_worker_process_is_restarted_and_runs_new_requests(self, start_serve) -> None:
+        serve = start_serve()
+        killed = serve.worker_pid()
+
+        os.kill(killed, signal.SIGKILL)
+
+        serve.wait_for_log(WORKER_READY, count=2)
+        assert serve.worker_pid() != killed
+        assert f"worker process {killed} was killed by SIGKILL; restarting" in serve.server.output()
+        serve.run_one_request(within=RUN_TIMEOUT_SECONDS)
+
+    def test_sigterm_stops_serve_and_then_its_worker_process_cleanly(self, start_serve) -> None:
+        serve = start_serve()
+        worker = serve.worker_pid()
+
+        assert stop_process(serve.process) is None
+
+        assert not is_running(worker)
+        output = serve.server.output()
+        assert "stopping after the current batch" in output
+        assert f"worker process {worker} stopped" in output
+        assert "killing it" not in output
+
+    def test_the_worker_process_stops_when_serve_is_killed(self, start_serve) -> None:
+        serve = start_serve()
+        worker = serve.worker_pid()
+
+        serve.process.kill()
+        serve.process.wait()
+
+        wait_until_gone(worker)
+        assert "the serving process is gone" in serve.server.output()
+
+    def test_options_given_to_serve_reach_the_worker_process(self, start_serve) -> None:
+        serve = start_serve("--dev")
+        serve.worker_pid()
+
+        assert serve.log_count(DEV_BANNER) == 2, "serve and its worker both announce it"
+
+
+class TestServeWithoutWorkers:
+    def test_no_worker_process_is_started(self, start_serve) -> None:
+        serve = start_serve("--no-workers")
+
+        # A worker process would have been started before the API answered /ready.
+        assert children_of(serve.process.pid) == []
