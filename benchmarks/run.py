@@ -6,7 +6,7 @@ client, and measures in one run:
 
 - ``GET /health``, ``POST /v1/accounts`` and ``POST /v1/async/accounts``, each open loop at fixed
   offered rates (latency from the instant each request was due) and closed loop at saturation,
-  the server as deployed (API and worker in one process);
+  the server as deployed (`asyncgate serve`: the API and its worker process);
 - for async requests, accept-to-succeeded time (``createTime`` to ``completeTime`` of the requests
   accepted at a fixed rate), and the completions per second of the worker draining a backlog
   (accepted by the server restarted without its worker, then drained by it restarted as
@@ -335,7 +335,7 @@ def server_settings(server: Server) -> dict[str, object]:
 
 
 def run(options: argparse.Namespace, folder: Path) -> dict[str, Any]:
-    """Three lives of one server on one database: as deployed (API and worker in one process)
+    """Three lives of one server on one database: as deployed (the API and its worker process)
     for the load phases; API only, to pile up the backlog; and as deployed again, to time the
     worker draining it with nothing else to do."""
     server = Server(folder, extra_env=options.server_env)

@@ -24,6 +24,7 @@ from asyncgate.billing.contacts.routes import router as contacts_router
 from asyncgate.config import Settings, get_settings
 from asyncgate.crud.actions import router as actions_router
 from asyncgate.crud.routes import router as crud_router
+from asyncgate.db.checkpoints import checkpointing
 from asyncgate.db.engine import Database
 from asyncgate.http.errors import (
     InternalError,
@@ -44,6 +45,7 @@ from asyncgate.http.ratelimit import (
 from asyncgate.http.routing import UnitOfWorkRoute
 from asyncgate.http.system import router as system_router
 from asyncgate.http.validation import validation_error
+from asyncgate.runtime import tune_for_serving
 from asyncgate.secretbox import SecretBox, load_secret_key
 
 log = logging.getLogger("asyncgate")
@@ -125,8 +127,12 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        tune_for_serving()
         try:
-            async with alongside() if alongside else nullcontext():
+            async with (
+                checkpointing(database.sqlite_file),
+                alongside() if alongside else nullcontext(),
+            ):
                 yield
         finally:
             await database.dispose()

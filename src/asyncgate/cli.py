@@ -22,9 +22,11 @@ from asyncgate.auth import service
 from asyncgate.auth.bootstrap import bootstrap_if_empty
 from asyncgate.auth.roles import Role
 from asyncgate.config import Settings, get_settings
+from asyncgate.db.checkpoints import checkpointing
 from asyncgate.db.engine import Database
 from asyncgate.db.migrate import upgrade_to_head
 from asyncgate.http.errors import ZuoraError
+from asyncgate.runtime import tune_for_serving
 
 # Locals are never shown with a traceback: they hold passwords and client secrets.
 app = typer.Typer(
@@ -144,7 +146,11 @@ def worker(
         # Never served: the app is only the executor that replays requests through its routes.
         executor = create_app(settings, database)
         worker = Worker(executor, database, WorkerConfig.from_settings(settings))
-        async with stopped_with_parent(stop) if until_stdin_closes else nullcontext():
+        tune_for_serving()
+        async with (
+            checkpointing(database.sqlite_file),
+            stopped_with_parent(stop) if until_stdin_closes else nullcontext(),
+        ):
             typer.echo(f"{worker.owner} is executing async requests", err=True)
             await asyncio.gather(worker.run(stop), wakeup.listen(database, worker.wake, stop))
         typer.echo(f"{worker.owner} stopped", err=True)

@@ -6,18 +6,25 @@ answers for the same body, so a bulk handler that drifted from its route fails h
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import orjson
 import pytest
-from sqlalchemy import event
+from sqlalchemy import Table, event, select, update
 
-from asyncgate.asyncreq.models import State
+from asyncgate.asyncreq.models import AsyncRequest, State
 from asyncgate.asyncreq.worker import BULK_RUN_SIZE
+from asyncgate.billing.accounts.models import Account, AccountStatus
+from asyncgate.billing.contacts.models import Contact
+from asyncgate.billing.contacts.schemas import ContactFields
+from asyncgate.billing.contacts.service import new_contact
+from asyncgate.db.base import utcnow
 from asyncgate.db.engine import Database
+from asyncgate.notifications.outbox import EventType
 from tests.asyncreq.support import accept, events_of, stored
-from tests.billing.api import account_body, contact_body, get_account
+from tests.billing.api import OBJECT_ID, account_body, contact_body, get_account, stored_rows
 from tests.factories import TenantContext
 
 ASYNC_ACCOUNTS = "/v1/async/accounts"
@@ -57,6 +64,23 @@ def statements(database: Database) -> list[str]:
     event.listen(database.engine.sync_engine, "before_cursor_execute", record)
     yield executed
     event.remove(database.engine.sync_engine, "before_cursor_execute", record)
+
+
+async def row_of(database: Database, table: Table, row_id: str) -> dict[str, Any]:
+    async with database.transaction() as session:
+        return dict(
+            (await session.execute(select(table).where(table.c.id == row_id))).one()._mapping
+        )
+
+
+def without_keys(row: dict[str, Any]) -> dict[str, Any]:
+    """``row`` without the columns that differ between any two creations."""
+    differing = {"id", "account_id", "account_number", "bill_to_contact_id", "sold_to_contact_id"}
+    return {
+        column: value
+        for column, value in row.items()
+        if column not in differing | {"created_at", "updated_at"}
+    }
 
 
 BODIES = {
@@ -150,3 +174,96 @@ async def test_runs_are_bounded_and_every_request_of_a_large_batch_succeeds(
     await make_worker(batch_size=count).run_once()
     assert {(await stored(database, i)).state for i in ids} == {State.SUCCEEDED}
     assert sum(s.startswith("INSERT INTO accounts") for s in statements) == 3
+
+
+async def test_bulk_rows_take_the_defaults_an_orm_creation_takes(
+    client, fresh_tenant, database, worker
+):
+    """Bulk creation writes rows without ORM objects: every column it leaves out must come out
+    as the ORM's own insert of an account and its contact sets it."""
+    body = account_body()
+    request_id = await accept(client, fresh_tenant, ASYNC_ACCOUNTS, body)
+    started = utcnow()
+    await worker.run_once()
+    _, answer = await stored_answer(database, request_id)
+    async with database.transaction() as session:
+        reference = Account(
+            tenant_id=fresh_tenant.tenant_id,
+            account_number="REFERENCE-1",
+            name=body["name"],
+            currency=body["currency"],
+            status=AccountStatus.ACTIVE,
+            custom_fields={},
+        )
+        fields = ContactFields.model_validate(body["billToContact"])
+        reference.bill_to_contact = new_contact(fresh_tenant.tenant_id, reference, fields)
+        reference.sold_to_contact = reference.bill_to_contact
+        session.add(reference)
+        await session.flush()
+        reference_ids = reference.id, reference.bill_to_contact_id
+
+    accounts, contacts = Account.__table__, Contact.__table__
+    account = await row_of(database, accounts, answer["accountId"])
+    contact = await row_of(database, contacts, answer["billToContactId"])
+    assert without_keys(account) == without_keys(await row_of(database, accounts, reference_ids[0]))
+    assert without_keys(contact) == without_keys(await row_of(database, contacts, reference_ids[1]))
+    assert OBJECT_ID.match(account["id"]) and OBJECT_ID.match(contact["id"])
+    assert account["bill_to_contact_id"] == account["sold_to_contact_id"] == contact["id"]
+    assert contact["account_id"] == account["id"]
+    # As with the ORM, setting the account's contacts is an update that moves ``updated_at``.
+    for row in (account, contact):
+        assert started <= row["created_at"] <= row["updated_at"] < started + timedelta(seconds=5)
+
+
+async def test_every_request_of_a_bulk_run_has_one_event_of_its_own(
+    client, fresh_tenant, database, worker, statements
+):
+    started = utcnow()
+    ids = [
+        await accept(client, fresh_tenant, ASYNC_ACCOUNTS, account_body())
+        for _ in range(BULK_RUN_SIZE)
+    ]
+    await worker.run_once()
+    # The run's events share one INSERT.
+    assert sum(s.startswith("INSERT INTO outbox_events") for s in statements) == 1
+
+    events = []
+    for request_id in ids:
+        [event_] = await events_of(database, request_id)
+        _, answer = await stored_answer(database, request_id)
+        assert event_.tenant_id == fresh_tenant.tenant_id
+        assert event_.event_type == EventType.ASYNC_REQUEST_SUCCEEDED
+        assert event_.payload["request"]["id"] == request_id
+        assert event_.payload["data"] == {"id": answer["accountId"]}
+        assert event_.created_at >= started
+        assert event_.dispatched_at is None
+        events.append(event_)
+    assert all(OBJECT_ID.match(event_.id) for event_ in events)
+    assert len({event_.id for event_ in events}) == len(ids)
+
+
+async def test_a_lost_lease_in_a_bulk_run_undoes_only_that_request(
+    client, fresh_tenant, database, worker
+):
+    ids = [await accept(client, fresh_tenant, ASYNC_ACCOUNTS, account_body()) for _ in range(3)]
+    claimed = await worker.claim(10)
+    taken_over = ids[1]
+    async with database.transaction() as session:  # reclaimed by another worker meanwhile
+        await session.execute(
+            update(AsyncRequest)
+            .where(AsyncRequest.id == taken_over)
+            .values(lease_owner="worker-other", attempts=AsyncRequest.attempts + 1)
+        )
+    await worker.execute_batch(claimed)
+
+    for request_id in (ids[0], ids[2]):
+        assert (await stored(database, request_id)).state == State.SUCCEEDED
+        assert len(await events_of(database, request_id)) == 1
+    other = await stored(database, taken_over)
+    assert (other.state, other.lease_owner, other.response_body) == (
+        State.RUNNING,
+        "worker-other",
+        None,
+    )
+    assert await events_of(database, taken_over) == []
+    assert (await stored_rows(database, fresh_tenant))[0] == 2

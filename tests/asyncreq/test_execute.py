@@ -345,14 +345,14 @@ class TestBatches:
         doomed_id = await accept(client, fresh_tenant, "/v1/async/accounts", account_body())
         neighbour = trial()
         neighbour_id = await accept(client, fresh_tenant, ASYNC_TRIALS, neighbour)
-        record_finished = worker_module.record_finished
+        finished_event = worker_module.finished_event
 
-        def record_unless_doomed(session, request, **kwargs) -> None:
+        def event_unless_doomed(request, **kwargs) -> dict[str, object]:
             if request.id == doomed_id:
                 raise RuntimeError("the outbox is unavailable")
-            record_finished(session, request, **kwargs)
+            return finished_event(request, **kwargs)
 
-        monkeypatch.setattr(worker_module, "record_finished", record_unless_doomed)
+        monkeypatch.setattr(worker_module, "finished_event", event_unless_doomed)
         assert await make_worker(lease=TINY_LEASE).run_once() == 2
 
         assert await accounts_of(database, fresh_tenant) == 0

@@ -1,15 +1,13 @@
-"""Recording what became of a request: its final answer and, in the same commit, its event."""
+"""What became of a request: its final answer and the event recorded in the same commit."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from asyncgate.asyncreq.executor import Answer
 from asyncgate.asyncreq.models import AsyncRequest, State
-from asyncgate.notifications.outbox import EventType, record_event
+from asyncgate.notifications.outbox import EventType, event_values
 
 
 def zulu(moment: datetime) -> str:
@@ -78,12 +76,13 @@ def process_id_of(answer: Answer, request: AsyncRequest) -> str:
     return default_process_id(request)
 
 
-def record_finished(session: AsyncSession, request: AsyncRequest, **outcome: Any) -> None:
-    """Write the finished request's event; ``outcome`` is :func:`callout_payload`'s keywords."""
+def finished_event(request: AsyncRequest, **outcome: Any) -> dict[str, object]:
+    """The finished request's event, for ``record_events``; ``outcome`` is
+    :func:`callout_payload`'s keywords."""
     event_type = (
         EventType.ASYNC_REQUEST_SUCCEEDED
         if outcome["state"] == State.SUCCEEDED
         else EventType.ASYNC_REQUEST_FAILED
     )
     payload = callout_payload(request, **outcome)
-    record_event(session, request.tenant_id, event_type, request.id, payload)
+    return event_values(request.tenant_id, event_type, request.id, payload)

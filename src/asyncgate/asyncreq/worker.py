@@ -33,8 +33,8 @@ from asyncgate.asyncreq.executor import Answer, execute
 from asyncgate.asyncreq.models import AsyncRequest, State
 from asyncgate.asyncreq.outcomes import (
     default_process_id,
+    finished_event,
     process_id_of,
-    record_finished,
     resource_id_of,
 )
 from asyncgate.asyncreq.retry import Outcome, RetryPolicy, classify
@@ -42,17 +42,17 @@ from asyncgate.config import Settings
 from asyncgate.db.base import utcnow
 from asyncgate.db.engine import Database
 from asyncgate.http.ratelimit import RateLimited, RateLimits
+from asyncgate.notifications.outbox import record_events
 
 log = logging.getLogger("asyncgate.worker")
 
-# Seconds of work after which a batch's transaction commits and the rest goes into a new one:
-# on SQLite an accept waits for the lock at most about this long.
-TRANSACTION_TIME_BUDGET = 0.005
-# At most this many requests per bulk run: about TRANSACTION_TIME_BUDGET of work.
-BULK_RUN_SIZE = 10
-# On SQLite, the pause between a worker's transactions in which other processes' writers (the
-# API's accepts) take the write lock; without it the worker would take it back at once.
-SQLITE_WRITER_PAUSE = 0.001
+# Seconds of work after which a batch's transaction commits and the rest goes into a new one,
+# so that no transaction holds SQLite's only write lock for long.
+TRANSACTION_TIME_BUDGET = 0.025
+# At most this many requests per bulk run. On SQLite a transaction also commits after the run
+# in progress as soon as another process waits for the write lock (see ``db.writer_turns``):
+# an accept then waits for about one run, a few milliseconds.
+BULK_RUN_SIZE = 5
 
 DEFAULT_LIMIT_WAIT = timedelta(seconds=1)
 REAP_BATCH = 100
@@ -142,8 +142,7 @@ class Worker:
         try:
             remaining = await self._execute_together(requests)
             while remaining:
-                if not self._postgres:
-                    await asyncio.sleep(SQLITE_WRITER_PAUSE)
+                await self.database.let_waiting_writers_in()
                 remaining = await self._execute_together(remaining)
         finally:
             self._in_flight.difference_update(request.id for request in requests)
@@ -167,6 +166,7 @@ class Worker:
             expired = expired.with_for_update(skip_locked=True)
         async with self.database.transaction() as session:
             requests = list((await session.scalars(expired)).all())
+            events = []
             for request in requests:
                 request.lease_owner = None
                 request.lease_expires_at = None
@@ -178,14 +178,16 @@ class Worker:
                 request.state = State.FAILED
                 request.completed_at = now
                 request.process_id = default_process_id(request)
-                record_finished(
-                    session,
-                    request,
-                    state=State.FAILED,
-                    completed_at=now,
-                    reasons=[LEASE_REASON],
-                    process_id=request.process_id,
+                events.append(
+                    finished_event(
+                        request,
+                        state=State.FAILED,
+                        completed_at=now,
+                        reasons=[LEASE_REASON],
+                        process_id=request.process_id,
+                    )
                 )
+            await record_events(session, events)
         return len(requests)
 
     async def extend_leases(self) -> None:
@@ -235,8 +237,9 @@ class Worker:
     async def _execute_together(self, requests: list[AsyncRequest]) -> list[AsyncRequest]:
         """Execute ``requests`` in one transaction; returns those left for the next one.
 
-        The transaction is committed once its work passes ``TRANSACTION_TIME_BUDGET``: SQLite
-        has one writer, and a long transaction would hold up every accept meanwhile. Also
+        The transaction is committed once its work passes ``TRANSACTION_TIME_BUDGET``, or
+        earlier when another process waits for SQLite's write lock (an accept would wait for
+        the whole transaction otherwise). Also
         returns the requests to execute again when an attempt ran out of time: the cancellation
         may have struck mid-statement, which breaks the connection, so the transaction is
         abandoned (the work done in it so far is lost, not the leases) and the late attempt is
@@ -255,7 +258,10 @@ class Worker:
                     for request in declined:
                         await self._execute_one(session, request)
                     done += len(run)
-                    if time.monotonic() - started > TRANSACTION_TIME_BUDGET:
+                    if (
+                        time.monotonic() - started > TRANSACTION_TIME_BUDGET
+                        or self.database.others_waiting_to_write()
+                    ):
                         return requests[done:]
         except _TimedOut as timed_out:
             late = timed_out.request
@@ -289,9 +295,8 @@ class Worker:
                 for request, answer in zip(admitted, answers, strict=True)
                 if answer is not None
             ]
-            for request, answer, transition in executed:
-                if not await self._settle(session, request, answer, transition):
-                    raise _LeaseLost(request)
+            if not await self._settle_all(session, executed):
+                raise _LeaseLost(*(request.id for request, _, _ in executed))
             await effects.commit()
         except Exception:
             if effects.is_active:
@@ -348,36 +353,57 @@ class Worker:
         transition: dict[str, object],
     ) -> bool:
         """Record the outcome of this attempt; False when the lease was lost meanwhile."""
-        parameters = {f"new_{column}": value for column, value in transition.items()}
-        fence = {
-            "fence_id": request.id,
-            "fence_owner": self.owner,
-            "fence_attempts": request.attempts,
-        }
-        # The events of earlier outcomes wait for the savepoint's end, to be inserted together.
-        with session.no_autoflush:
-            result = await session.execute(
-                _settle_statement(frozenset(transition)), parameters | fence
-            )
-        if result.rowcount != 1:
-            return False
-        if transition["state"] == State.SUCCEEDED:
-            record_finished(
-                session,
-                request,
-                state=State.SUCCEEDED,
-                completed_at=transition["completed_at"],
-                resource_id=transition["resource_id"],
-            )
-        elif transition["state"] == State.FAILED:
-            record_finished(
-                session,
-                request,
-                state=State.FAILED,
-                completed_at=transition["completed_at"],
-                reasons=answer.reasons() if answer is not None else [TIMEOUT_REASON],
-                process_id=transition["process_id"],
-            )
+        return await self._settle_all(session, [(request, answer, transition)])
+
+    async def _settle_all(
+        self,
+        session: AsyncSession,
+        attempts: list[tuple[AsyncRequest, Answer | None, dict[str, object]]],
+    ) -> bool:
+        """Record the outcomes of ``attempts`` and the events of those that finished; False
+        when the lease of any of them was lost meanwhile (the caller then undoes them all).
+
+        Outcomes of one shape share one executemany, and the events another: a bulk run costs
+        two statements rather than two per request (more where the driver cannot count)."""
+        shapes: dict[frozenset[str], list[dict[str, object]]] = {}
+        events = []
+        for request, answer, transition in attempts:
+            parameters = {f"new_{column}": value for column, value in transition.items()}
+            parameters |= {
+                "fence_id": request.id,
+                "fence_owner": self.owner,
+                "fence_attempts": request.attempts,
+            }
+            shapes.setdefault(frozenset(transition), []).append(parameters)
+            if transition["state"] == State.SUCCEEDED:
+                events.append(
+                    finished_event(
+                        request,
+                        state=State.SUCCEEDED,
+                        completed_at=transition["completed_at"],
+                        resource_id=transition["resource_id"],
+                    )
+                )
+            elif transition["state"] == State.FAILED:
+                events.append(
+                    finished_event(
+                        request,
+                        state=State.FAILED,
+                        completed_at=transition["completed_at"],
+                        reasons=answer.reasons() if answer is not None else [TIMEOUT_REASON],
+                        process_id=transition["process_id"],
+                    )
+                )
+        # The fence holds when every row matched. A driver that cannot count the rows of an
+        # executemany (asyncpg) gets one statement per row.
+        counted = session.bind.dialect.supports_sane_multi_rowcount
+        for columns, rows in shapes.items():
+            for fenced in [rows] if counted else [[row] for row in rows]:
+                with session.no_autoflush:
+                    result = await session.execute(_settle_statement(columns), fenced)
+                if result.rowcount != len(fenced):
+                    return False
+        await record_events(session, events)
         return True
 
     def _transition(

@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from asyncgate.billing.accounts import service as accounts
-from asyncgate.billing.accounts.models import Account, AccountStatus
+from asyncgate.billing.accounts.models import Account, AccountStatus, CreatedAccount
 from asyncgate.billing.accounts.schemas import AccountCreate, AccountUpdate
 from asyncgate.billing.contacts import service as contacts
 from asyncgate.billing.contacts.models import Contact
@@ -235,7 +235,9 @@ def _account_status(values: Values) -> AccountStatus | None:
         ) from None
 
 
-async def _create_account(session: AsyncSession, tenant_id: str, values: Values) -> Account:
+async def _create_account(
+    session: AsyncSession, tenant_id: str, values: Values
+) -> Account | CreatedAccount:
     """Zuora's CRUD create names a ``Status``; a new account without contacts is a Draft, so
     any other status is asked of the service as an update (which enforces its rules)."""
     status = _account_status(values)

@@ -8,6 +8,7 @@ write lock fails with SQLITE_BUSY and cannot be retried safely.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -23,28 +24,39 @@ from sqlalchemy.ext.asyncio import (
 
 from asyncgate.config import Settings
 from asyncgate.db import sqlite_on_loop
+from asyncgate.db.writer_turns import WriterTurns
 
 
-def _prepare_sqlite_file(url: str) -> None:
+def _sqlite_file(url: str) -> str | None:
+    """The database file of a SQLite URL, its folder created; None for in-memory databases."""
     database = make_url(url).database
-    if database and database != ":memory:":
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    if not database or database == ":memory:":
+        return None
+    Path(database).parent.mkdir(parents=True, exist_ok=True)
+    return database
 
 
 READ_ONLY = "asyncgate_read_only"
-SQLITE_PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON")
+SQLITE_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=FULL",
+    "PRAGMA foreign_keys=ON",
+    # Serving processes checkpoint in the background instead (see ``checkpoints``).
+    "PRAGMA wal_autocheckpoint=0",
+)
+# How long a writer lets other processes' waiting writers go first, at most.
+GIVE_WAY_SECONDS = 0.05
 
 
-def create_engine(settings: Settings) -> AsyncEngine:
+def create_engine(settings: Settings, turns: WriterTurns | None) -> AsyncEngine:
     url = settings.database_url
     if settings.is_sqlite:
-        _prepare_sqlite_file(url)
         engine = create_async_engine(
             url,
             pool_size=5,
             max_overflow=0,
             async_creator=sqlite_on_loop.connector(
-                url, settings.sqlite_busy_timeout.total_seconds(), SQLITE_PRAGMAS
+                url, settings.sqlite_busy_timeout.total_seconds(), SQLITE_PRAGMAS, turns
             ),
         )
 
@@ -65,7 +77,10 @@ class Database:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.engine = create_engine(settings)
+        # None on PostgreSQL and for in-memory SQLite.
+        self.sqlite_file = _sqlite_file(settings.database_url) if settings.is_sqlite else None
+        self._writer_turns = WriterTurns(self.sqlite_file) if self.sqlite_file else None
+        self.engine = create_engine(settings, self._writer_turns)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
         # SQLite has one writer. Within a process, writers queue on this lock and start the
         # moment it frees, instead of sleeping in SQLite's busy handler (1-100 ms per retry).
@@ -96,9 +111,23 @@ class Database:
         async with self.read_sessionmaker() as session, session.begin():
             yield session
 
+    async def let_waiting_writers_in(self) -> None:
+        """On SQLite, waits (briefly) while another process waits for the write lock: call it
+        between the transactions of a long run of writes, so that they take turns."""
+        deadline = time.monotonic() + GIVE_WAY_SECONDS
+        while self.others_waiting_to_write() and time.monotonic() < deadline:
+            await asyncio.sleep(sqlite_on_loop.LOCK_RETRY_SECONDS)
+
+    def others_waiting_to_write(self) -> bool:
+        """Whether a writer (of any process) is waiting for SQLite's write lock; never on
+        PostgreSQL, where writers do not exclude each other."""
+        return self._writer_turns is not None and self._writer_turns.others_waiting()
+
     async def ping(self) -> None:
         async with self.engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self._writer_turns is not None:
+            self._writer_turns.close()

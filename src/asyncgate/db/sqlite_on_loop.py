@@ -13,7 +13,8 @@ where they take microseconds, and moves off it only what can wait:
   database stays cancellable, and other tasks are served meanwhile);
 - ``BEGIN IMMEDIATE`` never sleeps in SQLite's busy handler, which would stall the loop while
   another process holds the write lock: the connection runs with ``busy_timeout=0`` and retries
-  the ``BEGIN`` on the loop, sleeping asynchronously, until the configured busy timeout.
+  the ``BEGIN`` on the loop, sleeping asynchronously, until the configured busy timeout. While
+  it retries, it tells the other processes so (see ``writer_turns``).
 
 Within a process, writers queue on ``Database``'s asyncio lock before they ever send ``BEGIN
 IMMEDIATE``, so the retries only happen while another process (``asyncgate worker``, a second
@@ -30,9 +31,11 @@ from typing import Any, Self
 
 from sqlalchemy.engine import make_url
 
+from asyncgate.db.writer_turns import WriterTurns
+
 _LOOP_TURN_S = 0.002
-# Short, because the worker leaves the lock free only briefly between its transactions.
-_LOCK_RETRY_S = 0.0005
+# The finest sleep uvloop honours: its timers count whole milliseconds (shorter ones spin).
+LOCK_RETRY_SECONDS = 0.001
 
 
 def _is_busy(error: sqlite3.OperationalError) -> bool:
@@ -103,9 +106,12 @@ class Cursor:
 class Connection:
     """``aiosqlite.Connection``'s interface over a ``sqlite3.Connection`` (see the module)."""
 
-    def __init__(self, connection: sqlite3.Connection, busy_timeout_s: float) -> None:
+    def __init__(
+        self, connection: sqlite3.Connection, busy_timeout_s: float, turns: WriterTurns | None
+    ) -> None:
         self._connection = connection
         self._busy_timeout_s = busy_timeout_s
+        self._turns = turns
         self._turn_due = time.monotonic() + _LOOP_TURN_S
 
     def cursor(self) -> Cursor:
@@ -119,15 +125,31 @@ class Connection:
             self._turn_due = time.monotonic() + _LOOP_TURN_S
 
     async def wait_for_write_lock(self, cursor: sqlite3.Cursor, sql: str) -> None:
+        if self._try_to_lock(cursor, sql, deadline=None):
+            return
         deadline = time.monotonic() + self._busy_timeout_s
-        while True:
-            try:
-                cursor.execute(sql)
-                return
-            except sqlite3.OperationalError as error:
-                if not _is_busy(error) or time.monotonic() + _LOCK_RETRY_S > deadline:
-                    raise
-            await asyncio.sleep(_LOCK_RETRY_S)
+        if self._turns is None:
+            while not self._try_to_lock(cursor, sql, deadline):
+                await asyncio.sleep(LOCK_RETRY_SECONDS)
+            return
+        with self._turns.waiting() as keep_marked:
+            while not self._try_to_lock(cursor, sql, deadline):
+                keep_marked()
+                await asyncio.sleep(LOCK_RETRY_SECONDS)
+
+    @staticmethod
+    def _try_to_lock(cursor: sqlite3.Cursor, sql: str, deadline: float | None) -> bool:
+        """Runs ``sql`` (``BEGIN IMMEDIATE``); False when another process holds the lock and
+        there is time for another try."""
+        try:
+            cursor.execute(sql)
+        except sqlite3.OperationalError as error:
+            if not _is_busy(error):
+                raise
+            if deadline is not None and time.monotonic() + LOCK_RETRY_SECONDS > deadline:
+                raise
+            return False
+        return True
 
     async def commit(self) -> None:
         if self._connection.in_transaction:
@@ -172,7 +194,7 @@ async def _finish_off_loop(work: Callable[[], None]) -> None:
 
 
 def connector(
-    url: str, busy_timeout_s: float, pragmas: Sequence[str]
+    url: str, busy_timeout_s: float, pragmas: Sequence[str], turns: WriterTurns | None
 ) -> Callable[[], Coroutine[Any, Any, Connection]]:
     """The ``async_creator`` for ``create_async_engine``: opens the URL's file in autocommit
     mode (transactions are begun explicitly), runs ``pragmas`` and wraps the connection."""
@@ -182,6 +204,6 @@ def connector(
         connection = sqlite3.connect(database, isolation_level=None, check_same_thread=False)
         for pragma in (*pragmas, "PRAGMA busy_timeout=0"):
             connection.execute(pragma)
-        return Connection(connection, busy_timeout_s)
+        return Connection(connection, busy_timeout_s, turns)
 
     return connect

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -70,3 +71,15 @@ class Account(IdMixin, TenantMixin, TimestampMixin, Base):
     sold_to_contact: Mapped[Contact | None] = relationship(
         foreign_keys=[sold_to_contact_id], lazy="raise", post_update=True
     )
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedAccount:
+    """What creating an account returns: the new row is written without ORM objects, so this
+    carries what its callers answer with."""
+
+    id: str
+    account_number: str
+    status: AccountStatus
+    bill_to_contact_id: str | None
+    sold_to_contact_id: str | None

@@ -12,7 +12,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import AfterValidator, Field, PlainSerializer, StringConstraints
 from pydantic_core import PydanticCustomError
 
-from asyncgate.billing.accounts.models import Account
+from asyncgate.billing.accounts.models import Account, CreatedAccount
 from asyncgate.billing.contacts.schemas import ContactFields, ContactOut, ContactUpdate
 from asyncgate.billing.schemas import Answer, CommonResponse, ZuoraInput, stored_values
 
@@ -123,7 +123,7 @@ class AccountCreateResponse(CommonResponse):
     sold_to_contact_id: str | None = Field(alias="soldToContactId")
 
     @classmethod
-    def of(cls, account: Account) -> AccountCreateResponse:
+    def of(cls, account: CreatedAccount) -> AccountCreateResponse:
         return cls(
             account_id=account.id,
             account_number=account.account_number,

@@ -3,6 +3,8 @@ bill-to and sold-to contacts cannot be deleted while they play that role."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
@@ -27,12 +29,17 @@ from asyncgate.http.errors import (
 
 def new_contact(tenant_id: str, account: Account, fields: ContactFields) -> Contact:
     """A contact row for ``account`` (added to the session by the caller)."""
-    return Contact(
-        tenant_id=tenant_id,
-        account=account,
-        custom_fields=fields.custom_fields,
+    return Contact(account=account, **contact_values(tenant_id, fields))
+
+
+def contact_values(tenant_id: str, fields: ContactFields) -> dict[str, Any]:
+    """The columns a new contact takes from ``fields``; the others (its account, ID and
+    timestamps) are set by the caller or take their defaults."""
+    return {
+        "tenant_id": tenant_id,
+        "custom_fields": fields.custom_fields,
         **fields.given_values(exclude=_NOT_CONTACT_COLUMNS),
-    )
+    }
 
 
 def apply_contact_update(contact: Contact, data: ContactDetails) -> None:

@@ -1,0 +1,62 @@
+"""Checkpointing SQLite's write-ahead log in the background, off every commit's path.
+
+By default SQLite checkpoints inside the ``COMMIT`` that takes the log past 1,000 pages: that
+commit copies the pages into the database file and fsyncs it, 20 ms or more during which the
+requests waiting for it (a whole group of accepts) wait too. The service's connections turn
+that off (``PRAGMA wal_autocheckpoint=0``, see ``engine``), and each serving process runs a
+passive checkpoint every ``INTERVAL_SECONDS`` on a connection of its own, on an executor
+thread. A passive checkpoint takes no lock a writer needs, so commits carry on meanwhile; when
+two processes checkpoint at once, one of them finds the other at it and does nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+
+log = logging.getLogger("asyncgate.checkpoints")
+
+INTERVAL_SECONDS = 1.0
+
+
+@asynccontextmanager
+async def checkpointing(sqlite_file: str | None) -> AsyncIterator[None]:
+    """Checkpoints ``sqlite_file``'s log while inside; nothing for PostgreSQL (None)."""
+    if sqlite_file is None:
+        yield
+        return
+    stop = asyncio.Event()
+    task = asyncio.create_task(_checkpoint_until(stop, sqlite_file))
+    try:
+        yield
+    finally:
+        stop.set()
+        await task  # lets a checkpoint in progress finish before its connection closes
+
+
+async def _checkpoint_until(stop: asyncio.Event, sqlite_file: str) -> None:
+    connection = sqlite3.connect(sqlite_file, isolation_level=None, check_same_thread=False)
+    loop = asyncio.get_running_loop()
+    try:
+        while True:
+            with suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), INTERVAL_SECONDS)
+                return
+            try:
+                await loop.run_in_executor(None, _checkpoint, connection)
+            except sqlite3.Error as error:
+                log.warning(
+                    "checkpoint of %s failed (%s); next try in %.0f s",
+                    sqlite_file,
+                    error,
+                    INTERVAL_SECONDS,
+                )
+    finally:
+        connection.close()
+
+
+def _checkpoint(connection: sqlite3.Connection) -> None:
+    connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
