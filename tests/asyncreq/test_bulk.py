@@ -15,16 +15,18 @@ import pytest
 from sqlalchemy import Table, event, select, update
 
 from asyncgate.asyncreq.models import AsyncRequest, State
-from asyncgate.asyncreq.worker import BULK_RUN_SIZE
+from asyncgate.asyncreq.worker import BULK_RUN_SIZE, CONTENDED_RUN_SIZE
 from asyncgate.billing.accounts.models import Account, AccountStatus
 from asyncgate.billing.contacts.models import Contact
 from asyncgate.billing.contacts.schemas import ContactFields
 from asyncgate.billing.contacts.service import new_contact
 from asyncgate.db.base import utcnow
 from asyncgate.db.engine import Database
+from asyncgate.db.writer_turns import WriterTurns
 from asyncgate.notifications.outbox import EventType
 from tests.asyncreq.support import accept, events_of, stored
 from tests.billing.api import OBJECT_ID, account_body, contact_body, get_account, stored_rows
+from tests.conftest import BACKEND
 from tests.factories import TenantContext
 
 ASYNC_ACCOUNTS = "/v1/async/accounts"
@@ -174,6 +176,31 @@ async def test_runs_are_bounded_and_every_request_of_a_large_batch_succeeds(
     await make_worker(batch_size=count).run_once()
     assert {(await stored(database, i)).state for i in ids} == {State.SUCCEEDED}
     assert sum(s.startswith("INSERT INTO accounts") for s in statements) == 3
+
+
+@pytest.mark.skipif(BACKEND != "sqlite", reason="SQLite's single writer only")
+async def test_runs_are_short_while_another_process_waits_to_write(
+    client, fresh_tenant, database, make_worker, statements
+):
+    """An accept of the API's process waiting for the write lock waits for the run in progress
+    only: while one waits, runs shrink and each ends the worker's transaction."""
+    ids = [
+        await accept(client, fresh_tenant, ASYNC_ACCOUNTS, account_body())
+        for _ in range(BULK_RUN_SIZE)
+    ]
+    statements.clear()
+    other_process = WriterTurns(database.sqlite_file)
+    try:
+        with other_process.waiting() as keep_marked:
+            keep_marked()
+            await make_worker(batch_size=BULK_RUN_SIZE).run_once()
+    finally:
+        other_process.close()
+    runs = BULK_RUN_SIZE // CONTENDED_RUN_SIZE
+    assert sum(s.startswith("INSERT INTO accounts") for s in statements) == runs
+    # One transaction for the claim, then one per run.
+    assert sum(s.startswith("BEGIN IMMEDIATE") for s in statements) == 1 + runs
+    assert {(await stored(database, i)).state for i in ids} == {State.SUCCEEDED}
 
 
 async def test_bulk_rows_take_the_defaults_an_orm_creation_takes(

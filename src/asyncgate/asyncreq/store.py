@@ -84,12 +84,10 @@ class GroupCommitStore:
         return [(await self._store([row]))[0] for row in rows]
 
     async def _commit(self, rows: list[dict[str, Any]]) -> list[str | Exception]:
-        async with self.database.transaction() as session:
-            # Core on the session's connection: the ORM would add nothing but its own cost.
-            connection = await session.connection()
+        async with self.database.core_transaction() as connection:
             inserted = await self._stored_ids(connection, rows)
             if inserted:
-                await wakeup.announce(session)
+                await wakeup.announce(connection)
             return [
                 row["id"] if row["id"] in inserted else await _earlier(connection, row)
                 for row in rows

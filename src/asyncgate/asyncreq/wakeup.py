@@ -28,7 +28,7 @@ from typing import Any
 import asyncpg
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from asyncgate.db.engine import Database
 
@@ -55,10 +55,11 @@ def _on_postgres(bind: Any) -> bool:
     return bind.dialect.name == "postgresql"
 
 
-async def announce(session: AsyncSession) -> None:
-    """Tell listening workers that requests were stored, when ``session``'s transaction commits."""
-    if _on_postgres(session.bind):
-        await session.execute(text(f"NOTIFY {CHANNEL}"))
+async def announce(connection: AsyncConnection) -> None:
+    """Tell listening workers that requests were stored, when ``connection``'s transaction
+    commits."""
+    if _on_postgres(connection):
+        await connection.execute(text(f"NOTIFY {CHANNEL}"))
 
 
 async def listen(database: Database, wake: asyncio.Event, stop: asyncio.Event) -> None:

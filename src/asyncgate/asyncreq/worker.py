@@ -49,10 +49,13 @@ log = logging.getLogger("asyncgate.worker")
 # Seconds of work after which a batch's transaction commits and the rest goes into a new one,
 # so that no transaction holds SQLite's only write lock for long.
 TRANSACTION_TIME_BUDGET = 0.025
-# At most this many requests per bulk run. On SQLite a transaction also commits after the run
-# in progress as soon as another process waits for the write lock (see ``db.writer_turns``):
-# an accept then waits for about one run, a few milliseconds.
-BULK_RUN_SIZE = 5
+# At most this many requests per bulk run: the larger the run, the less each request costs.
+BULK_RUN_SIZE = 20
+# On SQLite a transaction commits after the run in progress as soon as another process waits
+# for the write lock (see ``db.writer_turns``): an accept then waits for about one run. So
+# once another writer has waited, runs stay this short for a while.
+CONTENDED_RUN_SIZE = 4
+CONTENTION_MEMORY_SECONDS = 1.0
 
 DEFAULT_LIMIT_WAIT = timedelta(seconds=1)
 REAP_BATCH = 100
@@ -106,6 +109,7 @@ class Worker:
         # Set by this process's accepts as they commit, so new work starts without polling.
         self.wake = wake or asyncio.Event()
         self._in_flight: set[str] = set()
+        self._contended_at = -CONTENTION_MEMORY_SECONDS
         self._postgres = database.engine.dialect.name == "postgresql"
 
     # -- one step each, callable directly (tests drive these without sleeping) -----------------
@@ -249,7 +253,7 @@ class Worker:
             async with self.database.transaction() as session:
                 done = 0
                 while done < len(requests):
-                    handler, run = _bulk_run(requests, done, BULK_RUN_SIZE)
+                    handler, run = _bulk_run(requests, done, self._run_size())
                     declined = (
                         run
                         if handler is None
@@ -258,10 +262,9 @@ class Worker:
                     for request in declined:
                         await self._execute_one(session, request)
                     done += len(run)
-                    if (
-                        time.monotonic() - started > TRANSACTION_TIME_BUDGET
-                        or self.database.others_waiting_to_write()
-                    ):
+                    if self._others_waiting_to_write():
+                        return requests[done:]
+                    if time.monotonic() - started > TRANSACTION_TIME_BUDGET:
                         return requests[done:]
         except _TimedOut as timed_out:
             late = timed_out.request
@@ -270,6 +273,22 @@ class Worker:
                 await self._settle(session, late, None, self._transition(late, None, utcnow()))
             return [request for request in requests if request is not late]
         return []
+
+    def _run_size(self) -> int:
+        """The size of the next bulk run: short while other processes wait to write, or did
+        lately (they will again: each accept group of the API does)."""
+        if (
+            self._others_waiting_to_write()
+            or time.monotonic() - self._contended_at < CONTENTION_MEMORY_SECONDS
+        ):
+            return CONTENDED_RUN_SIZE
+        return BULK_RUN_SIZE
+
+    def _others_waiting_to_write(self) -> bool:
+        if self.database.others_waiting_to_write():
+            self._contended_at = time.monotonic()
+            return True
+        return False
 
     async def _execute_in_bulk(
         self, session: AsyncSession, handler: BulkHandler, run: list[AsyncRequest]

@@ -10,12 +10,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from pathlib import Path
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -96,12 +97,18 @@ class Database:
         Never open one while holding another in the same task: on SQLite the second would wait
         for the first forever.
         """
-        if self._write_lock is None:
-            async with self.sessionmaker() as session, session.begin():
-                yield session
-            return
-        async with self._write_lock, self.sessionmaker() as session, session.begin():
+        async with self._writer_turn(), self.sessionmaker() as session, session.begin():
             yield session
+
+    @asynccontextmanager
+    async def core_transaction(self) -> AsyncIterator[AsyncConnection]:
+        """:meth:`transaction` on a bare connection, for Core statements only: a session's
+        unit of work would cost more than the statements of a hot path (the accepts)."""
+        async with self._writer_turn(), self.engine.begin() as connection:
+            yield connection
+
+    def _writer_turn(self) -> AbstractAsyncContextManager[object]:
+        return self._write_lock if self._write_lock is not None else nullcontext()
 
     @asynccontextmanager
     async def read_transaction(self) -> AsyncIterator[AsyncSession]:
