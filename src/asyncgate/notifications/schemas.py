@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StringConstraints
 
 from asyncgate.notifications.models import (
     MAX_NAME_LENGTH,
@@ -33,7 +33,8 @@ CalloutParams = dict[Annotated[str, StringConstraints(min_length=1, max_length=1
 
 
 class Body(BaseModel):
-    """A request body: Zuora's names only, every other field refused."""
+    """A request body: Zuora's names only, every other field refused. Booleans and numbers
+    are strict, as the SDK declares them: ``"yes"`` is no boolean, ``"5"`` no number."""
 
     model_config = ConfigDict(extra="forbid", validate_by_alias=True, validate_by_name=False)
 
@@ -53,7 +54,7 @@ class CalloutAuth(Body):
     username: AuthField | None = None
     password: AuthField | None = None
     domain: AuthField | None = None
-    preemptive: bool = False
+    preemptive: StrictBool = False
 
 
 class CalloutFields(Body):
@@ -62,10 +63,10 @@ class CalloutFields(Body):
     name: Name
     callout_baseurl: CalloutUrl = Field(alias="calloutBaseurl")
     http_method: HttpMethod = Field(alias="httpMethod")
-    required_auth: bool = Field(alias="requiredAuth")
-    active: bool = True
+    required_auth: StrictBool = Field(alias="requiredAuth")
+    active: StrictBool = True
     callout_auth: CalloutAuth | None = Field(None, alias="calloutAuth")
-    callout_retry: bool = Field(True, alias="calloutRetry")
+    callout_retry: StrictBool = Field(True, alias="calloutRetry")
     callout_params: CalloutParams = Field(default_factory=dict, alias="calloutParams")
     description: Description | None = None
 
@@ -82,9 +83,9 @@ class NotificationDefinitionCreate(Body):
     event_type_namespace: Literal["user.notification"] | None = Field(
         None, alias="eventTypeNamespace"
     )
-    active: bool = True
-    callout_active: bool = Field(False, alias="calloutActive")
-    email_active: bool = Field(False, alias="emailActive")
+    active: StrictBool = True
+    callout_active: StrictBool = Field(False, alias="calloutActive")
+    email_active: StrictBool = Field(False, alias="emailActive")
     communication_profile_id: str | None = Field(None, alias="communicationProfileId")
     description: Description | None = None
     callout: CalloutCreate | None = None
@@ -98,9 +99,9 @@ class NotificationDefinitionUpdate(Body):
     """
 
     name: Name = None
-    active: bool = None
-    callout_active: bool = Field(None, alias="calloutActive")
-    email_active: bool = Field(None, alias="emailActive")
+    active: StrictBool = None
+    callout_active: StrictBool = Field(None, alias="calloutActive")
+    email_active: StrictBool = Field(None, alias="emailActive")
     communication_profile_id: str = Field(None, alias="communicationProfileId")
     description: Description | None = None
     callout: CalloutFields = None
@@ -109,9 +110,9 @@ class NotificationDefinitionUpdate(Body):
 class CalloutSettingsUpdate(Body):
     """``PUT /notifications/callout-settings``: changes the fields sent."""
 
-    max_attempts: int = Field(None, ge=1, le=5, alias="maxAttempts")
-    min_interval_minutes: int = Field(None, ge=1, le=1440, alias="minIntervalMinutes")
-    parse_response_content: bool = Field(None, alias="parseResponseContent")
+    max_attempts: StrictInt = Field(None, ge=1, le=5, alias="maxAttempts")
+    min_interval_minutes: StrictInt = Field(None, ge=1, le=1440, alias="minIntervalMinutes")
+    parse_response_content: StrictBool = Field(None, alias="parseResponseContent")
 
 
 # -- answers --------------------------------------------------------------------------------------

@@ -8,6 +8,8 @@ rolled back with the request. Functions flush and never commit.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -16,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from asyncgate.auth.principal import Principal
-from asyncgate.db.base import new_id
+from asyncgate.db.base import new_id, utcnow
 from asyncgate.http.errors import (
     BusinessRuleViolated,
     InvalidValue,
@@ -91,8 +93,10 @@ async def create_definition(
         updated_by=_actor(principal),
         callout=callout,
     )
-    session.add(definition)
-    await _flush_with_unique_name(session, definition)
+    # One moment for both, so a new definition's updatedOn is its createdOn.
+    definition.created_at = definition.updated_at = utcnow()
+    async with _name_free_in_profile(session, definition):
+        session.add(definition)
     return definition
 
 
@@ -152,17 +156,17 @@ async def update_definition(
     callout_active = data.callout_active if "callout_active" in given else definition.callout_active
     has_callout = "callout" in given or definition.callout is not None
     _check_deliverable(callout_active, data.email_active is True, has_callout)
-    if "communication_profile_id" in given:
-        definition.profile_id = await profiles.check_profile(
-            session, principal.tenant_id, data.communication_profile_id
-        )
-    if "callout" in given:
-        definition.callout = await _callout(data.callout, definition.callout, guards)
-    for name in ("name", "description", "active", "callout_active"):
-        if name in given:
-            setattr(definition, name, getattr(data, name))
-    definition.updated_by = _actor(principal)
-    await _flush_with_unique_name(session, definition)
+    async with _name_free_in_profile(session, definition):
+        if "communication_profile_id" in given:
+            definition.profile_id = await profiles.check_profile(
+                session, principal.tenant_id, data.communication_profile_id
+            )
+        if "callout" in given:
+            definition.callout = await _callout(data.callout, definition.callout, guards)
+        for name in ("name", "description", "active", "callout_active"):
+            if name in given:
+                setattr(definition, name, getattr(data, name))
+        definition.updated_by = _actor(principal)
     return definition
 
 
@@ -214,15 +218,21 @@ async def _callout(data: CalloutFields, stored: Callout | None, guards: CalloutG
     return callout
 
 
-async def _flush_with_unique_name(
+@asynccontextmanager
+async def _name_free_in_profile(
     session: AsyncSession, definition: NotificationDefinition
-) -> None:
-    """Flushes; a name another definition of the profile has is a conflict (409). The database
-    enforces it, so two requests racing for one name cannot both win."""
-    # Read now: a failed flush expires the row, and reloading it would need a query.
-    profile_id, name, definition_id = definition.profile_id, definition.name, definition.id
+) -> AsyncIterator[None]:
+    """Makes the block's changes to ``definition`` in a savepoint and flushes them; a name
+    another definition of its profile has is a conflict (409). The database enforces it, so
+    two requests racing for one name cannot both win.
+
+    Changes belong inside the block: a savepoint flushes what is pending when it begins.
+    """
     try:
         async with session.begin_nested():
+            yield
+            # Read before flushing: a failed flush expires them, and reloading needs a query.
+            profile_id, name, definition_id = definition.profile_id, definition.name, definition.id
             await session.flush()
     except IntegrityError:
         taken = await session.scalar(
