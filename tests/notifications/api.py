@@ -9,6 +9,7 @@ import httpx
 from sqlalchemy import func, select
 
 from asyncgate.db.engine import Database
+from asyncgate.db.models import metadata
 from asyncgate.notifications.models import CommunicationProfile, NotificationDefinition
 from tests.factories import TenantContext
 from tests.http.assertions import assert_zuora_error
@@ -100,3 +101,17 @@ def assert_notifications_error(response: httpx.Response, status: int, category: 
     assert body["code"] == body["reasons"][0]["code"]
     assert isinstance(body["message"], str) and body["message"]
     return body
+
+
+async def cells_containing(database, needle: str) -> list[str]:
+    """Every ``table.column`` of the database holding ``needle`` in clear."""
+    found = []
+    async with database.read_transaction() as session:
+        for table in metadata.sorted_tables:
+            for row in (await session.execute(select(table))).all():
+                for column, value in zip(table.columns, row):
+                    if value is not None and needle.encode() in (
+                        value if isinstance(value, bytes) else str(value).encode()
+                    ):
+                        found.append(f"{table.name}.{column.name}")
+    return found

@@ -14,7 +14,6 @@ from sqlalchemy import func, select
 from asyncgate.app import create_app
 from asyncgate.asyncreq.models import AsyncRequest
 from asyncgate.auth.roles import ADMINISTRATOR_ROLES, Role
-from asyncgate.db.models import metadata
 from asyncgate.notifications import urls
 from asyncgate.notifications.models import Callout
 from tests.factories import make_client
@@ -25,6 +24,7 @@ from tests.notifications.api import (
     SUCCEEDED,
     assert_notifications_error,
     callout_body,
+    cells_containing,
     create_definition,
     definition_body,
     definitions_of,
@@ -393,20 +393,6 @@ class TestEncryptionAtRest:
         assert await cells_containing(database, password) == []
         sealed = await sealed_password(database, definition_id)
         assert app.state.secret_box.decrypt(sealed) == password
-
-
-async def cells_containing(database, needle: str) -> list[str]:
-    """Every ``table.column`` of the database holding ``needle`` in clear."""
-    found = []
-    async with database.read_transaction() as session:
-        for table in metadata.sorted_tables:
-            for row in (await session.execute(select(table))).all():
-                for column, value in zip(table.columns, row):
-                    if value is not None and needle.encode() in (
-                        value if isinstance(value, bytes) else str(value).encode()
-                    ):
-                        found.append(f"{table.name}.{column.name}")
-    return found
 
 
 async def sealed_password(database, definition_id: str) -> str:
