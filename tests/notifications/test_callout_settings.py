@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from datetime import datetime, timedelta
 
@@ -173,6 +174,22 @@ class TestSigningSecret:
         box = app.state.secret_box
         assert box.decrypt(stored.signing_secret_sealed) == third["secret"]
         assert box.decrypt(stored.previous_signing_secret_sealed) == second["secret"]
+
+    async def test_concurrent_rotations_apply_one_after_the_other(
+        self, client, app, tenant, database
+    ):
+        answers = await asyncio.gather(
+            *(client.post(SIGNING_SECRET, headers=tenant.headers) for _ in range(3))
+        )
+
+        assert [answer.status_code for answer in answers] == [200] * 3
+        secrets = [answer.json()["secret"] for answer in answers]
+        stored = await stored_settings(database, tenant)
+        box = app.state.secret_box
+        current = box.decrypt(stored.signing_secret_sealed)
+        previous = box.decrypt(stored.previous_signing_secret_sealed)
+        assert current in secrets and previous in secrets and current != previous
+        assert sum(answer.json()["previousSecretExpiresOn"] is None for answer in answers) == 1
 
     async def test_an_expired_previous_secret_is_not_reported(self, settings, database, tenant):
         no_grace = settings.model_copy(update={"callout_signing_grace": timedelta(0)})
