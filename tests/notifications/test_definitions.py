@@ -515,6 +515,7 @@ class TestUpdate:
         assert replaced["requiredAuth"] is False
         assert replaced["calloutAuth"] is None
         assert replaced["eventTypeName"] == SUCCEEDED
+        assert response.json()["updatedOn"] > created["updatedOn"]
 
     async def test_credentials_without_a_password_keep_the_stored_password(
         self, client, app, tenant, database

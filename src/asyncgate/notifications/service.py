@@ -166,7 +166,10 @@ async def update_definition(
         for name in ("name", "description", "active", "callout_active"):
             if name in given:
                 setattr(definition, name, getattr(data, name))
+        # Set here, not left to the column's onupdate: a change of the callout alone does not
+        # touch the definition's row.
         definition.updated_by = _actor(principal)
+        definition.updated_at = utcnow()
     return definition
 
 
