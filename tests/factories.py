@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from asyncgate.auth import service
-from asyncgate.auth.models import AccessToken
+from asyncgate.auth.models import AccessToken, Tenant
 from asyncgate.auth.roles import Role
 from asyncgate.auth.secrets import generate_token, token_digest
 from asyncgate.db.base import utcnow
@@ -40,6 +40,21 @@ async def make_tenant(
     name = f"tenant-{uuid.uuid4().hex[:12]}"
     async with database.transaction() as session:
         tenant = await service.create_tenant(session, name)
+    return await _client_with_token(database, tenant.id, name, role, token_lifetime)
+
+
+async def make_client(database: Database, tenant: TenantContext, *, role: Role) -> TenantContext:
+    """Another OAuth client of ``tenant``, of ``role``, with a bearer token for it."""
+    return await _client_with_token(
+        database, tenant.tenant_id, tenant.name, role, timedelta(hours=1)
+    )
+
+
+async def _client_with_token(
+    database: Database, tenant_id: str, name: str, role: Role, token_lifetime: timedelta
+) -> TenantContext:
+    async with database.transaction() as session:
+        tenant = await session.get(Tenant, tenant_id)
         client, secret = await service.create_client(session, tenant, name="test", role=role)
         token = generate_token()
         now = utcnow()
@@ -53,4 +68,4 @@ async def make_tenant(
                 expires_at=now + token_lifetime,
             )
         )
-    return TenantContext(tenant.id, name, client.client_id, secret, token)
+    return TenantContext(tenant_id, name, client.client_id, secret, token)

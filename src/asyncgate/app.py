@@ -45,6 +45,7 @@ from asyncgate.http.ratelimit import (
 from asyncgate.http.routing import UnitOfWorkRoute
 from asyncgate.http.system import router as system_router
 from asyncgate.http.validation import validation_error
+from asyncgate.notifications.routes import router as notifications_router
 from asyncgate.runtime import tune_for_serving
 from asyncgate.secretbox import SecretBox, load_secret_key
 
@@ -94,17 +95,23 @@ def _install_error_handlers(app: FastAPI) -> None:
         )
 
 
-def v1_router(*routers: APIRouter) -> APIRouter:
-    """``routers`` mounted under ``/v1`` as every API route is: authenticated, rate limited,
-    one transaction each, idempotent on request. Their async twins come with them."""
+def authenticated_router(*routers: APIRouter, prefix: str = "") -> APIRouter:
+    """``routers`` mounted as every API route is: authenticated, rate limited, one transaction
+    each, idempotent on request."""
     api = APIRouter(
-        prefix="/v1",
+        prefix=prefix,
         route_class=UnitOfWorkRoute,
         dependencies=[Depends(authenticate), Depends(limit_requests), Depends(replay_if_seen)],
     )
     for router in routers:
         api.include_router(router)
     return api
+
+
+def v1_router(*routers: APIRouter) -> APIRouter:
+    """``routers`` mounted under ``/v1``, as every API route but ``/notifications`` is. Their
+    async twins come with them."""
+    return authenticated_router(*routers, prefix="/v1")
 
 
 def api_router() -> APIRouter:
@@ -153,6 +160,8 @@ def create_app(
     # Accepts first: they are the hottest route, and matching walks the table in order.
     app.router.routes.insert(0, async_accept_route)
     app.include_router(api_router())
+    # Zuora's notification paths have no /v1 (and so no async twins).
+    app.include_router(authenticated_router(notifications_router))
 
     app.add_middleware(ZuoraConventionsMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(RateLimitHeadersMiddleware)

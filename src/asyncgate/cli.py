@@ -26,6 +26,7 @@ from asyncgate.db.checkpoints import checkpointing
 from asyncgate.db.engine import Database
 from asyncgate.db.migrate import upgrade_to_head
 from asyncgate.http.errors import ZuoraError
+from asyncgate.notifications.urls import CalloutUrlRules
 from asyncgate.runtime import tune_for_serving
 
 # Locals are never shown with a traceback: they hold passwords and client secrets.
@@ -166,10 +167,12 @@ def _configure_logging(settings: Settings) -> None:
 
 
 def _announce_dev_mode(settings: Settings) -> None:
-    if settings.dev:
+    """Says loudly which callout rules are relaxed (all of them with ``--dev``)."""
+    relaxations = CalloutUrlRules.from_settings(settings).relaxations
+    if relaxations:
+        mode = "DEVELOPMENT MODE" if settings.dev else "RELAXED CALLOUT RULES"
         typer.secho(
-            "DEVELOPMENT MODE: callouts may use http://, private addresses and explicit ports. "
-            "Never run this in production.",
+            f"{mode}: callouts may use {', '.join(relaxations)}. Never run this in production.",
             fg=typer.colors.YELLOW,
             bold=True,
             err=True,

@@ -6,7 +6,7 @@ from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, FilePath, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -23,7 +23,8 @@ class Settings(BaseSettings):
     port: int = Field(default=8080, description="Port `serve` listens on.")
     dev: bool = Field(
         default=False,
-        description="Development mode: relaxes callout URL rules. Also set by `serve --dev`.",
+        description="Development mode: turns on every callout relaxation below (http://, "
+        "private addresses, explicit ports). Also set by `serve --dev`.",
     )
     secret_key: SecretStr | None = Field(
         default=None,
@@ -140,6 +141,56 @@ class Settings(BaseSettings):
         description="POST /oauth/token requests per client IP per clock minute (0: no limit).",
     )
 
+    callout_allow_http: bool = Field(
+        default=False, description="Callout URLs may use http:// (development; on with --dev)."
+    )
+    callout_allow_private_addresses: bool = Field(
+        default=False,
+        description="Callout hosts may resolve to loopback, private and other non-public "
+        "addresses (development; on with --dev).",
+    )
+    callout_allow_ports: bool = Field(
+        default=False,
+        description="Callout URLs may name a port (development; on with --dev).",
+    )
+    callout_ca_bundle: FilePath | None = Field(
+        default=None,
+        description="PEM file of extra certificate authorities callout receivers are verified "
+        "against, besides the system's (a local TLS receiver's test CA).",
+    )
+    callout_connect_timeout: timedelta = Field(
+        default=timedelta(seconds=10),
+        description="Time limit to resolve a callout host (also when a definition is saved) "
+        "and connect to it.",
+    )
+    callout_timeout: timedelta = Field(
+        default=timedelta(seconds=30),
+        description="Time limit of one callout attempt, from connecting to the end of the answer.",
+    )
+    callout_default_max_attempts: int = Field(
+        default=3,
+        ge=1,
+        le=5,
+        description="Delivery attempts of a callout for tenants that did not choose (1 to 5).",
+    )
+    callout_default_min_interval_minutes: int = Field(
+        default=30,
+        ge=1,
+        le=1440,
+        description="Minutes between two attempts of a callout for tenants that did not choose "
+        "(1 to 1440).",
+    )
+    callout_interval_unit: timedelta = Field(
+        default=timedelta(minutes=1),
+        description="How long one minute of a tenant's callout interval lasts: tests shorten it "
+        "so retries need not wait for minutes.",
+    )
+    callout_signing_grace: timedelta = Field(
+        default=timedelta(hours=24),
+        description="How long a rotated-out signing secret keeps signing callouts beside the "
+        "new one.",
+    )
+
     @field_validator(
         "token_lifetime",
         "sqlite_busy_timeout",
@@ -149,6 +200,10 @@ class Settings(BaseSettings):
         "retry_base_delay",
         "retry_max_delay",
         "tenant_concurrent_retry_after",
+        "callout_connect_timeout",
+        "callout_timeout",
+        "callout_interval_unit",
+        "callout_signing_grace",
         mode="before",
     )
     @classmethod

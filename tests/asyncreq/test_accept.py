@@ -38,7 +38,9 @@ def async_twins(app: FastAPI) -> list[tuple[str, str]]:
     return [
         (endpoint.method, endpoint.example_path)
         for endpoint in api_endpoints(app)
-        if endpoint.method in ASYNC_METHODS and not endpoint.path.startswith(NOT_ASYNC)
+        if endpoint.method in ASYNC_METHODS
+        and endpoint.path.startswith("/v1/")
+        and not endpoint.path.startswith(NOT_ASYNC)
     ]
 
 

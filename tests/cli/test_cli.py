@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from asyncgate.app import create_app
+from asyncgate.cli import _announce_dev_mode as announce_dev_mode
 from asyncgate.config import Settings
 from asyncgate.db.engine import Database
 
@@ -234,3 +235,24 @@ class TestDatabaseFailures:
 
         assert_clean_failure(result, "database")
         assert "hunter2" not in result.stderr
+
+
+class TestRelaxedCalloutRules:
+    def test_dev_mode_names_every_relaxation(self, capsys):
+        announce_dev_mode(Settings(dev=True, _env_file=None))
+
+        assert "DEVELOPMENT MODE: callouts may use http://, private addresses, explicit ports" in (
+            capsys.readouterr().err
+        )
+
+    def test_a_relaxation_set_on_its_own_is_announced_too(self, capsys):
+        announce_dev_mode(Settings(callout_allow_private_addresses=True, _env_file=None))
+
+        assert (
+            "RELAXED CALLOUT RULES: callouts may use private addresses" in capsys.readouterr().err
+        )
+
+    def test_strict_rules_are_not_announced(self, capsys):
+        announce_dev_mode(Settings(_env_file=None))
+
+        assert capsys.readouterr().err == ""

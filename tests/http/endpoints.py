@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from fastapi.routing import BaseRoute, iter_route_contexts
 
 PATH_PARAMETER = re.compile(r"\{[^}]+\}")
+API_PREFIXES = ("/v1/", "/notifications/")
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,6 @@ def api_endpoints(app: FastAPI) -> list[Endpoint]:
     return [
         Endpoint(method, context.path, context.original_route)
         for context in iter_route_contexts(app.routes)
-        if context.path and context.path.startswith("/v1/")
+        if context.path and context.path.startswith(API_PREFIXES)
         for method in sorted(context.methods or ())
     ]

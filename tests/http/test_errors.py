@@ -66,10 +66,34 @@ class TestEnvelope:
             "FaultMessage": "Missing required field: type; Unknown field: extra",
         }
 
+    def test_notification_paths_add_the_code_and_message_zuoras_sdk_reads_there(self):
+        error = errors.RequestInvalid(
+            [
+                errors.Reason(Category.MISSING_FIELD, "Missing required field: name"),
+                errors.Reason(Category.INVALID_VALUE, "Invalid value for field active"),
+            ]
+        )
+        path = "/notifications/notification-definitions"
+        body = orjson.loads(errors.error_response(error, "0123456789ABCDEF", path).body)
+        assert body == {
+            "success": False,
+            "processId": "0123456789ABCDEF",
+            "reasons": [
+                {"code": 50000022, "message": "Missing required field: name"},
+                {"code": 50000020, "message": "Invalid value for field active"},
+            ],
+            "code": 50000022,
+            "message": "Missing required field: name; Invalid value for field active",
+        }
+
     @pytest.mark.parametrize(
         ("path", "fields"),
         [
             ("/v1/accounts", {"success", "processId", "reasons", "message"}),
+            (
+                "/notifications/notification-definitions",
+                {"success", "processId", "reasons", "code", "message"},
+            ),
             ("/v1/object/account", {"Success", "Errors", "message"}),
             ("/v1/action/query", {"FaultCode", "FaultMessage", "message"}),
         ],

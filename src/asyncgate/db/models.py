@@ -7,6 +7,7 @@ from asyncgate.billing.contacts import models as contact_models  # noqa: F401
 from asyncgate.db import sequences  # noqa: F401
 from asyncgate.db.base import Base
 from asyncgate.http import idempotency  # noqa: F401
+from asyncgate.notifications import models as notification_models  # noqa: F401
 from asyncgate.notifications import outbox  # noqa: F401
 
 metadata = Base.metadata

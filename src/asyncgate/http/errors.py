@@ -44,6 +44,9 @@ class Resource(IntEnum):
     CRUD = 500020
     QUERY = 500021
     ASYNC_REQUEST = 500030
+    NOTIFICATION_DEFINITION = 500040
+    COMMUNICATION_PROFILE = 500041
+    CALLOUT_SETTINGS = 500042
 
 
 CRUD_CODES: dict[Category, str] = {
@@ -205,6 +208,7 @@ class RequestInvalid(ZuoraError):
 
 OBJECT_PREFIXES = ("/v1/object/", "/v1/async/object/")
 ACTION_PREFIX = "/v1/action/"
+NOTIFICATIONS_PREFIX = "/notifications/"
 
 
 def error_body(error: ZuoraError, process_id: str, path: str) -> dict:
@@ -214,11 +218,16 @@ def error_body(error: ZuoraError, process_id: str, path: str) -> dict:
     ``{"Success": false, "Errors": [{"Code", "Message"}]}``; Actions (a whole request refused):
     ``{"FaultCode", "FaultMessage"}``. Zuora's gateway answers 401s as ``{"message"}``, which
     clients read, so authentication failures carry that field in every family.
+
+    Under ``/notifications/`` the REST envelope also carries a top-level ``code`` (the first
+    reason's) and ``message`` (every reason's): Zuora documents those endpoints' 400 and 403
+    answers as ``{"code", "message"}`` and their other errors as ``{"reasons"}``, so one body
+    fits every shape their clients read.
     """
     if path.startswith(ACTION_PREFIX):
         body: dict = {
             "FaultCode": error.reasons[0].crud_code,
-            "FaultMessage": "; ".join(r.message for r in error.reasons),
+            "FaultMessage": _joined_messages(error),
         }
     elif path.startswith(OBJECT_PREFIXES):
         body = {
@@ -231,9 +240,16 @@ def error_body(error: ZuoraError, process_id: str, path: str) -> dict:
             "processId": process_id,
             "reasons": [{"code": r.code, "message": r.message} for r in error.reasons],
         }
+        if path.startswith(NOTIFICATIONS_PREFIX):
+            body["code"] = error.reasons[0].code
+            body["message"] = _joined_messages(error)
     if error.category == Category.AUTHENTICATION_FAILED:
         body["message"] = str(error)
     return body
+
+
+def _joined_messages(error: ZuoraError) -> str:
+    return "; ".join(reason.message for reason in error.reasons)
 
 
 def error_response(error: ZuoraError, process_id: str, path: str) -> Response:

@@ -1,0 +1,126 @@
+"""Communication profiles, notification definitions with their callouts, and the tenants'
+callout settings.
+
+Secrets (callout passwords, signing secrets) are stored encrypted by the app's
+:class:`~asyncgate.secretbox.SecretBox`; the columns holding them end in ``_sealed``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from asyncgate.db.base import Base, IdMixin, TenantMixin, TimestampMixin, UTCDateTime
+
+MAX_NAME_LENGTH = 255
+MAX_URL_LENGTH = 2048
+
+
+class CommunicationProfile(IdMixin, TenantMixin, TimestampMixin, Base):
+    """A group of notification definitions. Every tenant has one default profile."""
+
+    __tablename__ = "communication_profiles"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "name"),
+        Index(
+            "uq_communication_profiles_default",
+            "tenant_id",
+            unique=True,
+            postgresql_where=text("is_default"),
+            sqlite_where=text("is_default"),
+        ),
+    )
+
+    name: Mapped[str] = mapped_column(String(100))
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class NotificationDefinition(IdMixin, TenantMixin, TimestampMixin, Base):
+    """What to do when an event of a type happens: here, send a callout."""
+
+    __tablename__ = "notification_definitions"
+    __table_args__ = (
+        UniqueConstraint("profile_id", "name"),
+        Index("ix_notification_definitions_event", "tenant_id", "event_type_name"),
+    )
+
+    profile_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("communication_profiles.id", ondelete="CASCADE")
+    )
+    name: Mapped[str] = mapped_column(String(MAX_NAME_LENGTH))
+    description: Mapped[str | None] = mapped_column(String(MAX_NAME_LENGTH), default=None)
+    event_type_name: Mapped[str] = mapped_column(String(100))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    callout_active: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Principals' IDs (the OAuth client's, or the user's).
+    created_by: Mapped[str | None] = mapped_column(String(32), default=None)
+    updated_by: Mapped[str | None] = mapped_column(String(32), default=None)
+
+    callout: Mapped[Callout | None] = relationship(
+        lazy="raise", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class Callout(Base):
+    """The HTTP request a definition sends; at most one per definition, and its event type is
+    the definition's."""
+
+    __tablename__ = "callouts"
+
+    definition_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("notification_definitions.id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(String(MAX_NAME_LENGTH))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    url: Mapped[str] = mapped_column(String(MAX_URL_LENGTH))
+    http_method: Mapped[str] = mapped_column(String(6))
+    required_auth: Mapped[bool] = mapped_column(Boolean)
+    username: Mapped[str | None] = mapped_column(String(MAX_NAME_LENGTH), default=None)
+    password_sealed: Mapped[str | None] = mapped_column(Text, default=None)
+    domain: Mapped[str | None] = mapped_column(String(MAX_NAME_LENGTH), default=None)
+    preemptive: Mapped[bool] = mapped_column(Boolean, default=False)
+    retry: Mapped[bool] = mapped_column(Boolean, default=True)
+    params: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    description: Mapped[str | None] = mapped_column(String(MAX_NAME_LENGTH), default=None)
+
+
+class CalloutSettings(TimestampMixin, Base):
+    """A tenant's delivery policy and signing secrets; tenants without a row have the defaults
+    of the service's settings."""
+
+    __tablename__ = "callout_settings"
+
+    tenant_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
+    max_attempts: Mapped[int] = mapped_column(Integer)
+    min_interval_minutes: Mapped[int] = mapped_column(Integer)
+    parse_response_content: Mapped[bool] = mapped_column(Boolean, default=False)
+    signing_secret_sealed: Mapped[str | None] = mapped_column(Text, default=None)
+    signing_secret_created_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    # The secret a rotation replaced, which signs beside the new one until it expires.
+    previous_signing_secret_sealed: Mapped[str | None] = mapped_column(Text, default=None)
+    previous_signing_secret_expires_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime, default=None
+    )
+
+    def previous_secret_signs(self, now: datetime) -> bool:
+        """Whether the secret a rotation replaced still signs beside the current one."""
+        expires = self.previous_signing_secret_expires_at
+        return (
+            self.previous_signing_secret_sealed is not None
+            and expires is not None
+            and now < expires
+        )

@@ -1,0 +1,164 @@
+"""``/notifications``: notification definitions (Zuora's paths, without ``/v1``, as its SDK
+calls them) and the tenant's callout settings (asyncgate's own).
+
+Anyone of the tenant may read; only the administrator roles may create, change or delete.
+Statuses are the ones zuora-sdk understands: 200 for create, read, list and update, 204 for
+delete (it reads any other 2xx as an empty answer).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from asyncgate.auth.dependencies import AdministratorPrincipal, CurrentPrincipal
+from asyncgate.auth.routes import NO_STORE
+from asyncgate.db.base import utcnow
+from asyncgate.http import idempotency
+from asyncgate.http.errors import InvalidValue, Resource
+from asyncgate.http.routing import Session, UnitOfWorkRoute
+from asyncgate.notifications import callout_settings, service
+from asyncgate.notifications.schemas import (
+    CalloutSettingsOut,
+    CalloutSettingsUpdate,
+    NotificationDefinitionCreate,
+    NotificationDefinitionOut,
+    NotificationDefinitionPage,
+    NotificationDefinitionUpdate,
+    SigningSecretOut,
+)
+from asyncgate.notifications.service import CalloutGuards
+from asyncgate.notifications.urls import CalloutUrlRules
+
+router = APIRouter(prefix="/notifications", route_class=UnitOfWorkRoute, tags=["Notifications"])
+
+DEFINITIONS = "/notification-definitions"
+DEFAULT_PAGE_SIZE = 10
+MAX_PAGE_SIZE = 100
+
+
+async def callout_guards(request: Request) -> CalloutGuards:
+    return CalloutGuards(
+        CalloutUrlRules.from_settings(request.app.state.settings), request.app.state.secret_box
+    )
+
+
+Guards = Annotated[CalloutGuards, Depends(callout_guards)]
+
+
+@router.post(DEFINITIONS)
+async def create_notification_definition(
+    body: NotificationDefinitionCreate,
+    session: Session,
+    principal: AdministratorPrincipal,
+    guards: Guards,
+) -> NotificationDefinitionOut:
+    definition = await service.create_definition(session, principal, body, guards)
+    return NotificationDefinitionOut.of(definition)
+
+
+@router.get(DEFINITIONS)
+async def query_notification_definitions(
+    request: Request,
+    session: Session,
+    principal: CurrentPrincipal,
+    start: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
+    profile_id: Annotated[str | None, Query(alias="profileId")] = None,
+    event_type_name: Annotated[str | None, Query(alias="eventTypeName")] = None,
+    email_template_id: Annotated[str | None, Query(alias="emailTemplateId")] = None,
+) -> NotificationDefinitionPage:
+    """Paged by ``start`` and ``limit``; ``next`` repeats the query from ``start + limit``.
+    asyncgate has no email templates, so filtering by one finds nothing."""
+    if email_template_id is not None:
+        return NotificationDefinitionPage(next=None, data=[])
+    definitions = await service.list_definitions(
+        session,
+        principal.tenant_id,
+        start=start,
+        limit=limit + 1,  # one more tells whether there is a next page
+        profile_id=profile_id,
+        event_type_name=event_type_name,
+    )
+    next_page = None
+    if len(definitions) > limit:
+        url = request.url.include_query_params(start=start + limit, limit=limit)
+        next_page = f"{url.path}?{url.query}"
+    return NotificationDefinitionPage(
+        next=next_page, data=[NotificationDefinitionOut.of(d) for d in definitions[:limit]]
+    )
+
+
+@router.get(DEFINITIONS + "/{definition_id}")
+async def get_notification_definition(
+    definition_id: str, session: Session, principal: CurrentPrincipal
+) -> NotificationDefinitionOut:
+    definition = await service.get_definition(session, principal.tenant_id, definition_id)
+    return NotificationDefinitionOut.of(definition)
+
+
+@router.put(DEFINITIONS + "/{definition_id}")
+async def update_notification_definition(
+    definition_id: str,
+    body: NotificationDefinitionUpdate,
+    session: Session,
+    principal: AdministratorPrincipal,
+    guards: Guards,
+) -> NotificationDefinitionOut:
+    definition = await service.update_definition(session, principal, definition_id, body, guards)
+    return NotificationDefinitionOut.of(definition)
+
+
+@router.delete(DEFINITIONS + "/{definition_id}", status_code=204)
+async def delete_notification_definition(
+    definition_id: str, session: Session, principal: AdministratorPrincipal
+) -> Response:
+    await service.delete_definition(session, principal.tenant_id, definition_id)
+    return Response(status_code=204)
+
+
+@router.get("/callout-settings")
+async def get_callout_settings(
+    request: Request, session: Session, principal: CurrentPrincipal
+) -> CalloutSettingsOut:
+    stored = await callout_settings.get_callout_settings(
+        session, principal.tenant_id, request.app.state.settings
+    )
+    return CalloutSettingsOut.of(stored, utcnow())
+
+
+@router.put("/callout-settings")
+async def update_callout_settings(
+    request: Request,
+    body: CalloutSettingsUpdate,
+    session: Session,
+    principal: AdministratorPrincipal,
+) -> CalloutSettingsOut:
+    stored = await callout_settings.update_callout_settings(
+        session, principal.tenant_id, body, request.app.state.settings
+    )
+    return CalloutSettingsOut.of(stored, utcnow())
+
+
+@router.post("/callout-settings/signing-secret")
+async def rotate_signing_secret(
+    request: Request, response: Response, session: Session, principal: AdministratorPrincipal
+) -> SigningSecretOut:
+    """A new signing secret, answered this once. No ``Idempotency-Key``: a replay would need
+    the answer, secret included, stored in clear."""
+    if idempotency.marked_key(request) is not None:
+        raise InvalidValue(
+            "This endpoint takes no Idempotency-Key: its answer holds a secret that is never "
+            "stored in clear",
+            resource=Resource.CALLOUT_SETTINGS,
+        )
+    new = await callout_settings.rotate_signing_secret(
+        session, principal.tenant_id, request.app.state.settings, request.app.state.secret_box
+    )
+    response.headers.update(NO_STORE)
+    return SigningSecretOut(
+        secret=new.secret,
+        created_on=new.created_at,
+        previous_secret_expires_on=new.previous_expires_at,
+    )

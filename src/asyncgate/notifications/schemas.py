@@ -1,0 +1,232 @@
+"""Notification shapes with Zuora's JSON names (zuora-sdk's ``PostPublicNotificationDefinition
+Request``, ``PutPublicNotificationDefinitionRequest``, ``GetPublicNotificationDefinitionResponse``),
+and the callout settings, which are asyncgate's own.
+
+Bodies take the declared names only: anything else (the SDK's ``filterRule``, ``emailTemplateId``
+and ``associatedAccount`` among them, which asyncgate does not support) is an unknown field.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StringConstraints
+
+from asyncgate.notifications.models import (
+    MAX_NAME_LENGTH,
+    MAX_URL_LENGTH,
+    Callout,
+    CalloutSettings,
+    NotificationDefinition,
+)
+from asyncgate.notifications.outbox import EventType
+
+EVENT_TYPE_NAMESPACE = "user.notification"
+
+Name = Annotated[str, StringConstraints(min_length=1, max_length=MAX_NAME_LENGTH)]
+Description = Annotated[str, StringConstraints(max_length=MAX_NAME_LENGTH)]
+AuthField = Annotated[str, StringConstraints(max_length=MAX_NAME_LENGTH)]
+CalloutUrl = Annotated[str, StringConstraints(min_length=1, max_length=MAX_URL_LENGTH)]
+HttpMethod = Literal["GET", "PUT", "POST", "DELETE"]
+CalloutParams = dict[Annotated[str, StringConstraints(min_length=1, max_length=100)], str]
+
+
+class Body(BaseModel):
+    """A request body: Zuora's names only, every other field refused. Booleans and numbers
+    are strict, as the SDK declares them: ``"yes"`` is no boolean, ``"5"`` no number."""
+
+    model_config = ConfigDict(extra="forbid", validate_by_alias=True, validate_by_name=False)
+
+
+class Answer(BaseModel):
+    """A response shape: built by Python name, written with Zuora's names."""
+
+    model_config = ConfigDict(validate_by_name=True, serialize_by_alias=True)
+
+
+# -- requests -------------------------------------------------------------------------------------
+
+
+class CalloutAuth(Body):
+    """Basic-auth credentials. The password is write-only: answers never carry it."""
+
+    username: AuthField | None = None
+    password: AuthField | None = None
+    domain: AuthField | None = None
+    preemptive: StrictBool = False
+
+
+class CalloutFields(Body):
+    """A callout as ``PUT`` sends it: the whole callout, which replaces the stored one."""
+
+    name: Name
+    callout_baseurl: CalloutUrl = Field(alias="calloutBaseurl")
+    http_method: HttpMethod = Field(alias="httpMethod")
+    required_auth: StrictBool = Field(alias="requiredAuth")
+    active: StrictBool = True
+    callout_auth: CalloutAuth | None = Field(None, alias="calloutAuth")
+    callout_retry: StrictBool = Field(True, alias="calloutRetry")
+    callout_params: CalloutParams = Field(default_factory=dict, alias="calloutParams")
+    description: Description | None = None
+
+
+class CalloutCreate(CalloutFields):
+    event_type_name: EventType = Field(alias="eventTypeName")
+
+
+class NotificationDefinitionCreate(Body):
+    """``POST /notifications/notification-definitions``."""
+
+    name: Name
+    event_type_name: EventType = Field(alias="eventTypeName")
+    event_type_namespace: Literal["user.notification"] | None = Field(
+        None, alias="eventTypeNamespace"
+    )
+    active: StrictBool = True
+    callout_active: StrictBool = Field(False, alias="calloutActive")
+    email_active: StrictBool = Field(False, alias="emailActive")
+    communication_profile_id: str | None = Field(None, alias="communicationProfileId")
+    description: Description | None = None
+    callout: CalloutCreate | None = None
+
+
+class NotificationDefinitionUpdate(Body):
+    """``PUT /notifications/notification-definitions/{id}``: changes the fields sent.
+
+    Fields default to None for "unchanged" but are typed without None, so an explicit null is
+    refused; ``description`` alone may be cleared with null.
+    """
+
+    name: Name = None
+    active: StrictBool = None
+    callout_active: StrictBool = Field(None, alias="calloutActive")
+    email_active: StrictBool = Field(None, alias="emailActive")
+    communication_profile_id: str = Field(None, alias="communicationProfileId")
+    description: Description | None = None
+    callout: CalloutFields = None
+
+
+class CalloutSettingsUpdate(Body):
+    """``PUT /notifications/callout-settings``: changes the fields sent."""
+
+    max_attempts: StrictInt = Field(None, ge=1, le=5, alias="maxAttempts")
+    min_interval_minutes: StrictInt = Field(None, ge=1, le=1440, alias="minIntervalMinutes")
+    parse_response_content: StrictBool = Field(None, alias="parseResponseContent")
+
+
+# -- answers --------------------------------------------------------------------------------------
+
+
+class CalloutAuthOut(Answer):
+    username: str | None
+    domain: str | None
+    preemptive: bool
+
+
+class CalloutOut(Answer):
+    active: bool
+    callout_auth: CalloutAuthOut | None = Field(alias="calloutAuth")
+    callout_baseurl: str = Field(alias="calloutBaseurl")
+    callout_params: dict[str, str] = Field(alias="calloutParams")
+    callout_retry: bool = Field(alias="calloutRetry")
+    description: str | None
+    event_type_name: str = Field(alias="eventTypeName")
+    http_method: str = Field(alias="httpMethod")
+    name: str
+    required_auth: bool = Field(alias="requiredAuth")
+
+    @classmethod
+    def of(cls, callout: Callout, event_type_name: str) -> CalloutOut:
+        has_auth = callout.username is not None or callout.domain is not None
+        return cls(
+            active=callout.active,
+            callout_auth=CalloutAuthOut(
+                username=callout.username, domain=callout.domain, preemptive=callout.preemptive
+            )
+            if has_auth
+            else None,
+            callout_baseurl=callout.url,
+            callout_params=callout.params,
+            callout_retry=callout.retry,
+            description=callout.description,
+            event_type_name=event_type_name,
+            http_method=callout.http_method,
+            name=callout.name,
+            required_auth=callout.required_auth,
+        )
+
+
+class NotificationDefinitionOut(Answer):
+    """One definition, as create, get, update and list answer it."""
+
+    id: str
+    name: str
+    description: str | None
+    event_type_name: str = Field(alias="eventTypeName")
+    event_type_namespace: str = Field(EVENT_TYPE_NAMESPACE, alias="eventTypeNamespace")
+    active: bool
+    callout_active: bool = Field(alias="calloutActive")
+    email_active: bool = Field(False, alias="emailActive")
+    communication_profile_id: str = Field(alias="communicationProfileId")
+    callout: CalloutOut | None
+    created_by: str | None = Field(alias="createdBy")
+    created_on: datetime = Field(alias="createdOn")
+    updated_by: str | None = Field(alias="updatedBy")
+    updated_on: datetime = Field(alias="updatedOn")
+
+    @classmethod
+    def of(cls, definition: NotificationDefinition) -> NotificationDefinitionOut:
+        callout = definition.callout
+        return cls(
+            id=definition.id,
+            name=definition.name,
+            description=definition.description,
+            event_type_name=definition.event_type_name,
+            active=definition.active,
+            callout_active=definition.callout_active,
+            communication_profile_id=definition.profile_id,
+            callout=None if callout is None else CalloutOut.of(callout, definition.event_type_name),
+            created_by=definition.created_by,
+            created_on=definition.created_at,
+            updated_by=definition.updated_by,
+            updated_on=definition.updated_at,
+        )
+
+
+class NotificationDefinitionPage(Answer):
+    """``GET /notifications/notification-definitions``: ``next`` is the next page's URI, or
+    null on the last page."""
+
+    next: str | None
+    data: list[NotificationDefinitionOut]
+
+
+class CalloutSettingsOut(Answer):
+    max_attempts: int = Field(alias="maxAttempts")
+    min_interval_minutes: int = Field(alias="minIntervalMinutes")
+    parse_response_content: bool = Field(alias="parseResponseContent")
+    signing_secret_created_on: datetime | None = Field(alias="signingSecretCreatedOn")
+    previous_signing_secret_expires_on: datetime | None = Field(
+        alias="previousSigningSecretExpiresOn"
+    )
+
+    @classmethod
+    def of(cls, settings: CalloutSettings, now: datetime) -> CalloutSettingsOut:
+        return cls(
+            max_attempts=settings.max_attempts,
+            min_interval_minutes=settings.min_interval_minutes,
+            parse_response_content=settings.parse_response_content,
+            signing_secret_created_on=settings.signing_secret_created_at,
+            previous_signing_secret_expires_on=settings.previous_signing_secret_expires_at
+            if settings.previous_secret_signs(now)
+            else None,
+        )
+
+
+class SigningSecretOut(Answer):
+    """The new signing secret, shown this once."""
+
+    secret: str
+    created_on: datetime = Field(alias="createdOn")
+    previous_secret_expires_on: datetime | None = Field(alias="previousSecretExpiresOn")

@@ -1,0 +1,150 @@
+"""The callout URL guard: where a callout may be sent.
+
+Checked when a definition is saved and again before every send, since a name that resolved to
+a public address yesterday may resolve to an internal one today. The rules are Zuora's (https,
+no port but the default) plus the one that keeps callouts from reaching the service's own
+network: every address the host resolves to must be public. Credentials in the URL are refused
+too; they belong in ``calloutAuth``, which is stored encrypted.
+
+The URL is parsed by httpx, the client that sends callouts, so the guard and the sender read
+the same host and port. Development relaxations (``serve --dev``, or each on its own setting)
+allow ``http://``, non-public addresses and explicit ports.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+import httpx
+
+from asyncgate.config import Settings
+from asyncgate.http.errors import InvalidValue, Resource
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+Resolver = Callable[[str, int], Awaitable[Sequence[IPAddress]]]
+DEFAULT_PORTS = {"https": 443, "http": 80}
+
+
+class CalloutUrlRefused(InvalidValue):
+    """A callout URL the rules do not allow; the message says which rule."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        super().__init__(
+            f"calloutBaseurl {url!r} {reason}", resource=Resource.NOTIFICATION_DEFINITION
+        )
+
+
+class CalloutHostUnresolved(CalloutUrlRefused):
+    """The host did not resolve (in time): unlike a refusal by rule, this may pass later."""
+
+
+@dataclass(frozen=True, slots=True)
+class CalloutUrlRules:
+    allow_http: bool = False
+    allow_private_addresses: bool = False
+    allow_ports: bool = False
+    resolve_timeout: float = 10.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> CalloutUrlRules:
+        return cls(
+            allow_http=settings.dev or settings.callout_allow_http,
+            allow_private_addresses=settings.dev or settings.callout_allow_private_addresses,
+            allow_ports=settings.dev or settings.callout_allow_ports,
+            resolve_timeout=settings.callout_connect_timeout.total_seconds(),
+        )
+
+    @property
+    def relaxations(self) -> list[str]:
+        """What these rules allow beyond Zuora's, in words (empty when strict)."""
+        allowed = {
+            "http://": self.allow_http,
+            "private addresses": self.allow_private_addresses,
+            "explicit ports": self.allow_ports,
+        }
+        return [name for name, on in allowed.items() if on]
+
+
+@dataclass(frozen=True, slots=True)
+class VettedUrl:
+    """A URL the rules allow, with the addresses its host resolved to (connect to these)."""
+
+    url: httpx.URL
+    port: int
+    addresses: tuple[IPAddress, ...]
+
+
+def is_public(address: IPAddress) -> bool:
+    """Whether ``address`` is reachable on the public internet and nothing else.
+
+    ``is_global`` already excludes loopback, private, link-local, unspecified, shared (CGNAT),
+    documentation and reserved ranges; multicast and IPv6 site-local are global by that test,
+    so they are excluded here. IPv6 forms that carry an IPv4 address (IPv4-mapped, 6to4) are
+    judged by that address.
+    """
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded = address.ipv4_mapped or address.sixtofour
+        if embedded is not None:
+            return is_public(embedded)
+        if address.is_site_local:
+            return False
+    return address.is_global and not address.is_multicast and not address.is_reserved
+
+
+async def resolve_host(host: str, port: int) -> list[IPAddress]:
+    """Every address ``host`` resolves to, through the event loop's resolver."""
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(ipaddress.ip_address(info[4][0]) for info in infos))
+
+
+async def vet_callout_url(
+    text: str, rules: CalloutUrlRules, resolve: Resolver | None = None
+) -> VettedUrl:
+    """The URL and its addresses, or :class:`CalloutUrlRefused` saying which rule it breaks."""
+    try:
+        url = httpx.URL(text)
+    except httpx.InvalidURL:
+        raise CalloutUrlRefused(text, "is not a valid URL") from None
+    schemes = ("https", "http") if rules.allow_http else ("https",)
+    if url.scheme not in schemes:
+        raise CalloutUrlRefused(text, "must start with " + " or ".join(f"{s}://" for s in schemes))
+    if not url.host:
+        raise CalloutUrlRefused(text, "names no host")
+    if url.userinfo:
+        raise CalloutUrlRefused(text, "must not carry credentials: use calloutAuth")
+    # httpx drops a port that is the scheme's default, so only another one is seen here.
+    if url.port is not None and not rules.allow_ports:
+        raise CalloutUrlRefused(text, "must not name a port")
+    port = url.port or DEFAULT_PORTS[url.scheme]
+    addresses = await _addresses(text, url, port, rules, resolve or resolve_host)
+    if not rules.allow_private_addresses:
+        for address in addresses:
+            if not is_public(address):
+                raise CalloutUrlRefused(text, f"leads to {address}, which is not a public address")
+    return VettedUrl(url, port, addresses)
+
+
+async def _addresses(
+    text: str, url: httpx.URL, port: int, rules: CalloutUrlRules, resolve: Resolver
+) -> tuple[IPAddress, ...]:
+    host = url.raw_host.decode("ascii")
+    try:
+        return (ipaddress.ip_address(host),)
+    except ValueError:
+        pass  # a name, or a numeric form only the resolver reads (2130706433, 0x7f.1)
+    try:
+        async with asyncio.timeout(rules.resolve_timeout):
+            addresses = tuple(await resolve(host, port))
+    except TimeoutError:
+        raise CalloutHostUnresolved(
+            text, f"names a host that did not resolve within {rules.resolve_timeout:g} s"
+        ) from None
+    except OSError:
+        raise CalloutHostUnresolved(text, "names a host that does not resolve") from None
+    if not addresses:
+        raise CalloutHostUnresolved(text, "names a host that does not resolve")
+    return addresses
