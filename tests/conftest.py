@@ -10,9 +10,11 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
+import trustme
 
 from asyncgate.app import create_app
 from asyncgate.config import Settings
@@ -85,3 +87,17 @@ async def tenant(database: Database) -> TenantContext:
 @pytest.fixture
 async def other_tenant(database: Database) -> TenantContext:
     return await make_tenant(database)
+
+
+@pytest.fixture(scope="session")
+def tls_ca() -> trustme.CA:
+    """The certificate authority of the test run's HTTPS callout receivers."""
+    return trustme.CA()
+
+
+@pytest.fixture(scope="session")
+def tls_ca_bundle(tls_ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``tls_ca`` as a PEM file, for ``ASYNCGATE_CALLOUT_CA_BUNDLE``."""
+    path = tmp_path_factory.mktemp("tls") / "ca.pem"
+    tls_ca.cert_pem.write_to_path(str(path))
+    return path

@@ -45,6 +45,7 @@ from asyncgate.http.ratelimit import (
 from asyncgate.http.routing import UnitOfWorkRoute
 from asyncgate.http.system import router as system_router
 from asyncgate.http.validation import validation_error
+from asyncgate.notifications.history_routes import router as callout_history_router
 from asyncgate.notifications.routes import router as notifications_router
 from asyncgate.runtime import tune_for_serving
 from asyncgate.secretbox import SecretBox, load_secret_key
@@ -116,7 +117,12 @@ def v1_router(*routers: APIRouter) -> APIRouter:
 
 def api_router() -> APIRouter:
     return v1_router(
-        accounts_router, contacts_router, crud_router, actions_router, async_status_router
+        accounts_router,
+        contacts_router,
+        crud_router,
+        actions_router,
+        async_status_router,
+        callout_history_router,
     )
 
 

@@ -1,4 +1,5 @@
-"""The ``asyncgate`` command: serve, migrate, and manage tenants, clients and users."""
+"""The ``asyncgate`` command: serve, work (async requests and callouts), migrate, and manage
+tenants, clients and users."""
 
 from __future__ import annotations
 
@@ -132,11 +133,15 @@ def worker(
         ),
     ] = False,
 ) -> None:
-    """Migrate the database and execute async requests until SIGTERM or Ctrl-C, which let the
-    current batch finish (a second one stops at once)."""
+    """Migrate the database, execute async requests and deliver callouts until SIGTERM or
+    Ctrl-C, which let the current batch and the callouts being sent finish (a second one stops
+    at once)."""
     from asyncgate.app import create_app
     from asyncgate.asyncreq import wakeup
     from asyncgate.asyncreq.worker import Worker, WorkerConfig
+    from asyncgate.notifications.callout_client import CalloutClient
+    from asyncgate.notifications.dispatcher import Dispatcher
+    from asyncgate.notifications.sender import Sender
 
     settings = get_settings()
     _announce_dev_mode(settings)
@@ -147,13 +152,31 @@ def worker(
         # Never served: the app is only the executor that replays requests through its routes.
         executor = create_app(settings, database)
         worker = Worker(executor, database, WorkerConfig.from_settings(settings))
+        client = CalloutClient.from_settings(settings, max_connections=settings.callout_concurrency)
+        sender = Sender(database, settings, executor.state.secret_box, client)
+        dispatcher = Dispatcher(
+            database,
+            settings,
+            poll_interval=settings.callout_poll_interval,
+            on_deliveries=sender.wake.set,
+        )
+        wakes = wakeup.Wakes(worker.wake, dispatcher.wake, sender.wake)
         tune_for_serving()
-        async with (
-            checkpointing(database.sqlite_file),
-            stopped_with_parent(stop) if until_stdin_closes else nullcontext(),
-        ):
-            typer.echo(f"{worker.owner} is executing async requests", err=True)
-            await asyncio.gather(worker.run(stop), wakeup.listen(database, worker.wake, stop))
+        try:
+            async with (
+                checkpointing(database.sqlite_file),
+                stopped_with_parent(stop) if until_stdin_closes else nullcontext(),
+            ):
+                typer.echo(f"{worker.owner} is executing async requests", err=True)
+                typer.echo(f"{sender.owner} is delivering callouts", err=True)
+                await asyncio.gather(
+                    worker.run(stop),
+                    dispatcher.run(stop),
+                    sender.run(stop),
+                    wakeup.listen(database, wakes, stop),
+                )
+        finally:
+            await client.aclose()
         typer.echo(f"{worker.owner} stopped", err=True)
 
     _run_with_database(settings, work)

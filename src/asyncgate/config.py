@@ -80,8 +80,8 @@ class Settings(BaseSettings):
     )
     worker_lease: timedelta = Field(
         default=timedelta(seconds=60),
-        description="How long a claimed request stays a worker's before others may reclaim it "
-        "(extended while the worker lives).",
+        description="How long a claimed request, or a callout being sent, stays a worker's "
+        "before others may reclaim it (extended while the worker lives).",
     )
     worker_poll_interval: timedelta = Field(
         default=timedelta(seconds=1),
@@ -185,6 +185,14 @@ class Settings(BaseSettings):
         description="How long one minute of a tenant's callout interval lasts: tests shorten it "
         "so retries need not wait for minutes.",
     )
+    callout_concurrency: int = Field(
+        default=20, ge=1, description="Callouts a worker process sends at once."
+    )
+    callout_poll_interval: timedelta = Field(
+        default=timedelta(seconds=1),
+        description="How often idle callout dispatchers and senders look for work they were "
+        "not woken for.",
+    )
     callout_signing_grace: timedelta = Field(
         default=timedelta(hours=24),
         description="How long a rotated-out signing secret keeps signing callouts beside the "
@@ -203,6 +211,7 @@ class Settings(BaseSettings):
         "callout_connect_timeout",
         "callout_timeout",
         "callout_interval_unit",
+        "callout_poll_interval",
         "callout_signing_grace",
         mode="before",
     )

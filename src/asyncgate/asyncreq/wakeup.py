@@ -14,6 +14,9 @@ elsewhere:
   milliseconds: the value changes whenever another connection, of any process, has committed.
   Any commit wakes the workers (they then claim and may find nothing): far cheaper than telling
   commits apart, and a read of the WAL index costs microseconds. ``announce`` does nothing.
+
+The same wake-ups serve the callout sender of a worker process (``Wakes`` sets several events),
+so that a resend accepted by an API process starts at once.
 """
 
 from __future__ import annotations
@@ -22,8 +25,9 @@ import asyncio
 import logging
 import sqlite3
 from contextlib import suppress
+from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import asyncpg
 from sqlalchemy import text
@@ -51,6 +55,33 @@ ADAPTER_ONLY_ARGUMENTS = (
 SQLITE_POLL_SECONDS = 0.005
 
 
+class Settable(Protocol):
+    def set(self) -> None: ...
+
+
+class Wakes:
+    """Several events set as one, for ``listen``."""
+
+    def __init__(self, *events: asyncio.Event) -> None:
+        self.events = events
+
+    def set(self) -> None:
+        for event in self.events:
+            event.set()
+
+
+async def wait_for_wake(stop: asyncio.Event, wake: asyncio.Event, timeout: timedelta) -> None:
+    """Return once ``wake`` or ``stop`` is set, or ``timeout`` has passed."""
+    waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wake.wait())]
+    try:
+        await asyncio.wait(
+            waiters, timeout=timeout.total_seconds(), return_when=asyncio.FIRST_COMPLETED
+        )
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+
+
 def _on_postgres(bind: Any) -> bool:
     return bind.dialect.name == "postgresql"
 
@@ -62,7 +93,7 @@ async def announce(connection: AsyncConnection) -> None:
         await connection.execute(text(f"NOTIFY {CHANNEL}"))
 
 
-async def listen(database: Database, wake: asyncio.Event, stop: asyncio.Event) -> None:
+async def listen(database: Database, wake: Settable, stop: asyncio.Event) -> None:
     """Set ``wake`` whenever other processes may have stored requests, until ``stop`` is set."""
     if _on_postgres(database.engine):
         relaying = _relay_forever(_connect_arguments(database), wake)
@@ -77,7 +108,7 @@ async def listen(database: Database, wake: asyncio.Event, stop: asyncio.Event) -
             await relay
 
 
-async def _watch_sqlite_commits(path: str | None, wake: asyncio.Event) -> None:
+async def _watch_sqlite_commits(path: str | None, wake: Settable) -> None:
     """Set ``wake`` whenever ``PRAGMA data_version`` changes (until cancelled)."""
     if not path or path == ":memory:":
         return  # a database no other process can open
@@ -120,7 +151,7 @@ def _connect_arguments(database: Database) -> dict[str, Any]:
     return arguments | {"server_settings": {"application_name": APPLICATION_NAME}}
 
 
-async def _relay_forever(arguments: dict[str, Any], wake: asyncio.Event) -> None:
+async def _relay_forever(arguments: dict[str, Any], wake: Settable) -> None:
     """Listen, and whenever the connection fails, reconnect with backoff (until cancelled)."""
     delay = FIRST_RETRY_SECONDS
     while True:

@@ -1,5 +1,5 @@
-"""Communication profiles, notification definitions with their callouts, and the tenants'
-callout settings.
+"""Communication profiles, notification definitions with their callouts, the tenants' callout
+settings, and callout deliveries with the log of their attempts (the callout history).
 
 Secrets (callout passwords, signing secrets) are stored encrypted by the app's
 :class:`~asyncgate.secretbox.SecretBox`; the columns holding them end in ``_sealed``.
@@ -8,6 +8,7 @@ Secrets (callout passwords, signing secrets) are stored encrypted by the app's
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import (
     JSON,
@@ -26,6 +27,7 @@ from asyncgate.db.base import Base, IdMixin, TenantMixin, TimestampMixin, UTCDat
 
 MAX_NAME_LENGTH = 255
 MAX_URL_LENGTH = 2048
+MAX_EVENT_TYPE_LENGTH = 100
 
 
 class CommunicationProfile(IdMixin, TenantMixin, TimestampMixin, Base):
@@ -61,7 +63,7 @@ class NotificationDefinition(IdMixin, TenantMixin, TimestampMixin, Base):
     )
     name: Mapped[str] = mapped_column(String(MAX_NAME_LENGTH))
     description: Mapped[str | None] = mapped_column(String(MAX_NAME_LENGTH), default=None)
-    event_type_name: Mapped[str] = mapped_column(String(100))
+    event_type_name: Mapped[str] = mapped_column(String(MAX_EVENT_TYPE_LENGTH))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     callout_active: Mapped[bool] = mapped_column(Boolean, default=False)
     # Principals' IDs (the OAuth client's, or the user's).
@@ -124,3 +126,87 @@ class CalloutSettings(TimestampMixin, Base):
             and expires is not None
             and now < expires
         )
+
+
+class DeliveryState(StrEnum):
+    PENDING = "pending"  # due at ``next_attempt_at``
+    DELIVERING = "delivering"  # a sender holds its lease and is sending it
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+class CalloutDelivery(TenantMixin, Base):
+    """One event to deliver through one definition's callout: its state machine.
+
+    States: ``pending`` -> ``delivering`` -> ``delivered`` | ``failed``; ``delivering`` ->
+    ``pending`` (a retry, or a lease that expired under a sender that died); ``delivered`` |
+    ``failed`` -> ``pending`` (a resend). Its ID is the ``Zuora-Notification-Id`` (and
+    ``webhook-id``) of every attempt. ``attempts`` counts the rows of its attempt log, and is
+    written with each of them.
+    """
+
+    __tablename__ = "callout_deliveries"
+    __table_args__ = (
+        UniqueConstraint("event_id", "definition_id"),
+        Index(
+            "ix_callout_deliveries_due",
+            "next_attempt_at",
+            postgresql_where=text("state = 'pending'"),
+            sqlite_where=text("state = 'pending'"),
+        ),
+        Index(
+            "ix_callout_deliveries_leases",
+            "lease_expires_at",
+            postgresql_where=text("state = 'delivering'"),
+            sqlite_where=text("state = 'delivering'"),
+        ),
+        Index("ix_callout_deliveries_object", "tenant_id", "object_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    event_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("outbox_events.id", ondelete="CASCADE")
+    )
+    # Null once the definition is deleted: its history stays.
+    definition_id: Mapped[str | None] = mapped_column(
+        String(32), ForeignKey("notification_definitions.id", ondelete="SET NULL")
+    )
+    event_type: Mapped[str] = mapped_column(String(MAX_EVENT_TYPE_LENGTH))
+    object_id: Mapped[str] = mapped_column(String(64))
+
+    state: Mapped[str] = mapped_column(String(10))
+    attempts: Mapped[int] = mapped_column(Integer)
+    # Set when the delivery is made (1 without calloutRetry) and by a resend (one more).
+    max_attempts: Mapped[int] = mapped_column(Integer)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class CalloutAttempt(IdMixin, TenantMixin, Base):
+    """One attempt of a delivery, as it was sent and answered: a row of the callout history,
+    never changed once written. Its ID is the one resend takes."""
+
+    __tablename__ = "callout_attempts"
+    __table_args__ = (Index("ix_callout_attempts_tenant_completed", "tenant_id", "completed_at"),)
+
+    delivery_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("callout_deliveries.id", ondelete="CASCADE"), index=True
+    )
+    attempt: Mapped[int] = mapped_column(Integer)
+    notification_name: Mapped[str] = mapped_column(String(MAX_NAME_LENGTH))
+    request_method: Mapped[str] = mapped_column(String(6))
+    request_url: Mapped[str] = mapped_column(Text)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    completed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    duration_ms: Mapped[int] = mapped_column(Integer)
+    succeeded: Mapped[bool] = mapped_column(Boolean)
+    response_code: Mapped[int | None] = mapped_column(Integer)
+    # The answer's body, at most 60 KB of it.
+    response_content: Mapped[str | None] = mapped_column(Text)
+    # Why the attempt failed: a class (``timeout``, ``http_status``...) and the detail.
+    error_class: Mapped[str | None] = mapped_column(String(40))
+    error_message: Mapped[str | None] = mapped_column(Text)

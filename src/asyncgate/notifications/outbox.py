@@ -2,15 +2,21 @@
 
 The async engine records one event per finished request; the notification dispatcher turns
 each into callout deliveries. An event exists if and only if its outcome was committed.
+
+A dispatcher in the same process is woken as soon as a transaction that recorded events
+commits (:func:`woken_by_new_events`), rather than at its next poll.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Index, String, insert, text
+from sqlalchemy import JSON, Index, String, event, insert, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -58,7 +64,32 @@ def event_values(
 _INSERT = insert(OutboxEvent.__table__)
 
 
+# The events this process's dispatchers wait on.
+_WAKES: set[asyncio.Event] = set()
+_WAKE_PENDING = "asyncgate.outbox_wake_pending"
+
+
+@contextmanager
+def woken_by_new_events(wake: asyncio.Event) -> Iterator[None]:
+    """Within the block, ``wake`` is set whenever this process commits recorded events."""
+    _WAKES.add(wake)
+    try:
+        yield
+    finally:
+        _WAKES.discard(wake)
+
+
+def _wake_dispatchers(session) -> None:
+    session.info.pop(_WAKE_PENDING, None)
+    for wake in _WAKES:
+        wake.set()
+
+
 async def record_events(session: AsyncSession, events: list[dict[str, object]]) -> None:
     """Writes ``events`` (:func:`event_values`) in one statement."""
-    if events:
-        await session.execute(_INSERT, events)
+    if not events:
+        return
+    await session.execute(_INSERT, events)
+    if _WAKES and not session.info.get(_WAKE_PENDING):
+        session.info[_WAKE_PENDING] = True
+        event.listen(session.sync_session, "after_commit", _wake_dispatchers, once=True)

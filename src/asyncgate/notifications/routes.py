@@ -1,16 +1,18 @@
-"""``/notifications``: notification definitions (Zuora's paths, without ``/v1``, as its SDK
-calls them) and the tenant's callout settings (asyncgate's own).
+"""``/notifications``: notification definitions and callout resends (Zuora's paths, without
+``/v1``, as its SDK calls them) and the tenant's callout settings (asyncgate's own).
 
-Anyone of the tenant may read; only the administrator roles may create, change or delete.
-Statuses are the ones zuora-sdk understands: 200 for create, read, list and update, 204 for
-delete (it reads any other 2xx as an empty answer).
+Anyone of the tenant may read; only the administrator roles may create, change, delete or
+resend. Statuses are the ones zuora-sdk understands: 200 for create, read, list and update, 204
+for delete, 202 for resend (it reads any other 2xx as an empty answer).
 """
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Query, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import StringConstraints
 
 from asyncgate.auth.dependencies import AdministratorPrincipal, CurrentPrincipal
 from asyncgate.auth.routes import NO_STORE
@@ -18,7 +20,7 @@ from asyncgate.db.base import utcnow
 from asyncgate.http import idempotency
 from asyncgate.http.errors import InvalidValue, Resource
 from asyncgate.http.routing import Session, UnitOfWorkRoute
-from asyncgate.notifications import callout_settings, service
+from asyncgate.notifications import callout_settings, history, service
 from asyncgate.notifications.schemas import (
     CalloutSettingsOut,
     CalloutSettingsUpdate,
@@ -26,6 +28,7 @@ from asyncgate.notifications.schemas import (
     NotificationDefinitionOut,
     NotificationDefinitionPage,
     NotificationDefinitionUpdate,
+    ResendRefusalOut,
     SigningSecretOut,
 )
 from asyncgate.notifications.service import CalloutGuards
@@ -36,6 +39,8 @@ router = APIRouter(prefix="/notifications", route_class=UnitOfWorkRoute, tags=["
 DEFINITIONS = "/notification-definitions"
 DEFAULT_PAGE_SIZE = 10
 MAX_PAGE_SIZE = 100
+MAX_RESENDS = 100
+HistoryId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 
 async def callout_guards(request: Request) -> CalloutGuards:
@@ -162,3 +167,21 @@ async def rotate_signing_secret(
         created_on=new.created_at,
         previous_secret_expires_on=new.previous_expires_at,
     )
+
+
+@router.post("/callout-histories/resend", status_code=202)
+async def resend_callout_notifications(
+    history_ids: Annotated[list[HistoryId], Body(min_length=1, max_length=MAX_RESENDS)],
+    session: Session,
+    principal: AdministratorPrincipal,
+) -> JSONResponse:
+    """Each named attempt's callout is sent once more, by the sender (see ``history``). The
+    answer is Zuora's: 202 with the refused IDs (``{}`` when none: the SDK cannot read an empty
+    body), or 400 with them all when every one was refused."""
+    refused = await history.resend(session, principal.tenant_id, history_ids)
+    body = {
+        history_id: ResendRefusalOut(code=str(reason.code), message=reason.message).model_dump()
+        for history_id, reason in refused.items()
+    }
+    every_one = bool(refused) and len(refused) == len(set(history_ids))
+    return JSONResponse(body, status_code=400 if every_one else 202)

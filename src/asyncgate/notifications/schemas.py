@@ -1,6 +1,6 @@
 """Notification shapes with Zuora's JSON names (zuora-sdk's ``PostPublicNotificationDefinition
-Request``, ``PutPublicNotificationDefinitionRequest``, ``GetPublicNotificationDefinitionResponse``),
-and the callout settings, which are asyncgate's own.
+Request``, ``PutPublicNotificationDefinitionRequest``, ``GetPublicNotificationDefinitionResponse``,
+``GetCalloutHistoryVOsType``), and the callout settings, which are asyncgate's own.
 
 Bodies take the declared names only: anything else (the SDK's ``filterRule``, ``emailTemplateId``
 and ``associatedAccount`` among them, which asyncgate does not support) is an unknown field.
@@ -11,12 +11,23 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StringConstraints
+import orjson
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    StrictBool,
+    StrictInt,
+    StringConstraints,
+    model_serializer,
+)
 
 from asyncgate.notifications.models import (
     MAX_NAME_LENGTH,
     MAX_URL_LENGTH,
     Callout,
+    CalloutAttempt,
     CalloutSettings,
     NotificationDefinition,
 )
@@ -30,6 +41,9 @@ AuthField = Annotated[str, StringConstraints(max_length=MAX_NAME_LENGTH)]
 CalloutUrl = Annotated[str, StringConstraints(min_length=1, max_length=MAX_URL_LENGTH)]
 HttpMethod = Literal["GET", "PUT", "POST", "DELETE"]
 CalloutParams = dict[Annotated[str, StringConstraints(min_length=1, max_length=100)], str]
+# Zuora's bounds of a tenant's callout settings.
+MAX_ATTEMPTS_LIMIT = 5
+MAX_INTERVAL_MINUTES = 1440
 
 
 class Body(BaseModel):
@@ -110,8 +124,10 @@ class NotificationDefinitionUpdate(Body):
 class CalloutSettingsUpdate(Body):
     """``PUT /notifications/callout-settings``: changes the fields sent."""
 
-    max_attempts: StrictInt = Field(None, ge=1, le=5, alias="maxAttempts")
-    min_interval_minutes: StrictInt = Field(None, ge=1, le=1440, alias="minIntervalMinutes")
+    max_attempts: StrictInt = Field(None, ge=1, le=MAX_ATTEMPTS_LIMIT, alias="maxAttempts")
+    min_interval_minutes: StrictInt = Field(
+        None, ge=1, le=MAX_INTERVAL_MINUTES, alias="minIntervalMinutes"
+    )
     parse_response_content: StrictBool = Field(None, alias="parseResponseContent")
 
 
@@ -230,3 +246,71 @@ class SigningSecretOut(Answer):
     secret: str
     created_on: datetime = Field(alias="createdOn")
     previous_secret_expires_on: datetime | None = Field(alias="previousSecretExpiresOn")
+
+
+class CalloutHistoryOut(Answer):
+    """One attempt (zuora-sdk's ``GetCalloutHistoryVOType``, whose fields are all strings), with
+    asyncgate's ``id`` (what resend takes), ``notificationId`` and ``error``."""
+
+    id: str
+    notification_id: str = Field(alias="notificationId")
+    attempted_num: str = Field(alias="attemptedNum")
+    create_time: datetime = Field(alias="createTime")
+    event_category: str = Field(alias="eventCategory")
+    event_context: str = Field(alias="eventContext")
+    notification: str
+    request_method: str = Field(alias="requestMethod")
+    request_url: str = Field(alias="requestUrl")
+    response_code: str | None = Field(alias="responseCode")
+    response_content: str | None = Field(alias="responseContent")
+    error: str | None
+
+    @classmethod
+    def of(
+        cls,
+        attempt: CalloutAttempt,
+        event_category: str,
+        payload: dict,
+        *,
+        include_response_content: bool,
+    ) -> CalloutHistoryOut:
+        error = None
+        if attempt.error_class is not None:
+            error = f"{attempt.error_class}: {attempt.error_message}"
+        return cls(
+            id=attempt.id,
+            notification_id=attempt.delivery_id,
+            attempted_num=str(attempt.attempt),
+            create_time=attempt.completed_at,
+            event_category=event_category,
+            event_context=orjson.dumps(payload).decode(),
+            notification=attempt.notification_name,
+            request_method=attempt.request_method,
+            request_url=attempt.request_url,
+            response_code=None if attempt.response_code is None else str(attempt.response_code),
+            response_content=attempt.response_content if include_response_content else None,
+            error=error,
+        )
+
+
+class CalloutHistoryPage(Answer):
+    """``GET /v1/notification-history/callout``: ``nextPage`` only when there is one."""
+
+    success: bool = True
+    callout_histories: list[CalloutHistoryOut] = Field(alias="calloutHistories")
+    next_page: str | None = Field(None, alias="nextPage")
+
+    @model_serializer(mode="wrap")
+    def _without_missing_next_page(self, handler: SerializerFunctionWrapHandler) -> dict:
+        dumped = handler(self)
+        if dumped.get("nextPage") is None:
+            dumped.pop("nextPage", None)
+        return dumped
+
+
+class ResendRefusalOut(Answer):
+    """Why one history ID was not resent (zuora-sdk's
+    ``ResendCalloutNotificationsFailedResponseValue``)."""
+
+    code: str
+    message: str

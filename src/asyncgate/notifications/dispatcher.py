@@ -1,0 +1,151 @@
+"""The dispatcher: outbox events become callout deliveries.
+
+Each event becomes one ``pending`` delivery per definition of its tenant and event type that is
+active, has ``calloutActive`` and an active callout (none at all is fine), and is marked
+dispatched in the same transaction: an event is dispatched exactly when its deliveries exist.
+Claiming skips events another dispatcher holds (``FOR UPDATE SKIP LOCKED`` on PostgreSQL;
+SQLite has one writer). A delivery is allowed the tenant's maximum attempts, or one when the
+callout has no ``calloutRetry``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from asyncgate.asyncreq.wakeup import wait_for_wake
+from asyncgate.config import Settings
+from asyncgate.db.base import new_id, utcnow
+from asyncgate.db.engine import Database
+from asyncgate.notifications.callout_settings import settings_of_tenants
+from asyncgate.notifications.models import (
+    Callout,
+    CalloutDelivery,
+    DeliveryState,
+    NotificationDefinition,
+)
+from asyncgate.notifications.outbox import OutboxEvent, woken_by_new_events
+
+log = logging.getLogger("asyncgate.dispatcher")
+
+BATCH_SIZE = 200
+_INSERT_DELIVERIES = insert(CalloutDelivery.__table__)
+_ANY_UNDISPATCHED = select(OutboxEvent.id).where(OutboxEvent.dispatched_at.is_(None)).limit(1)
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        database: Database,
+        settings: Settings,
+        *,
+        poll_interval: timedelta,
+        on_deliveries: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.database = database
+        self.settings = settings
+        self.poll_interval = poll_interval
+        # Called once deliveries were committed: the sender of this process starts at once.
+        self.on_deliveries = on_deliveries
+        self.wake = asyncio.Event()
+        self._postgres = database.engine.dialect.name == "postgresql"
+
+    async def dispatch_once(self, limit: int = BATCH_SIZE) -> int:
+        """Dispatch up to ``limit`` events, oldest first; returns how many."""
+        # A read first: it costs no write lock when, as usual, there is nothing to do.
+        async with self.database.read_transaction() as session:
+            if await session.scalar(_ANY_UNDISPATCHED) is None:
+                return 0
+        async with self.database.transaction() as session:
+            events = await self._claim(session, limit)
+            made = await self._make_deliveries(session, events)
+        if made:
+            self.on_deliveries()
+        return len(events)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Dispatch until ``stop``; woken by events this process commits, else polling."""
+        with woken_by_new_events(self.wake):
+            while not stop.is_set():
+                self.wake.clear()
+                try:
+                    dispatched = await self.dispatch_once()
+                except Exception:
+                    log.exception("dispatching callouts failed; retrying after the poll interval")
+                    dispatched = 0
+                if dispatched < BATCH_SIZE:
+                    await wait_for_wake(stop, self.wake, self.poll_interval)
+
+    async def _claim(self, session: AsyncSession, limit: int) -> list[OutboxEvent]:
+        undispatched = (
+            select(OutboxEvent.id)
+            .where(OutboxEvent.dispatched_at.is_(None))
+            .order_by(OutboxEvent.created_at)
+            .limit(limit)
+        )
+        if self._postgres:
+            undispatched = undispatched.with_for_update(skip_locked=True)
+        statement = (
+            update(OutboxEvent)
+            .where(OutboxEvent.id.in_(undispatched.scalar_subquery()))
+            .values(dispatched_at=utcnow())
+            .returning(OutboxEvent)
+            .execution_options(synchronize_session=False)
+        )
+        return list((await session.scalars(statement)).all())
+
+    async def _make_deliveries(self, session: AsyncSession, events: list[OutboxEvent]) -> int:
+        if not events:
+            return 0
+        tenant_ids = {event.tenant_id for event in events}
+        definitions = (
+            await session.execute(
+                select(
+                    NotificationDefinition.id,
+                    NotificationDefinition.tenant_id,
+                    NotificationDefinition.event_type_name,
+                    Callout.retry,
+                )
+                .join(Callout, Callout.definition_id == NotificationDefinition.id)
+                .where(
+                    NotificationDefinition.tenant_id.in_(tenant_ids),
+                    NotificationDefinition.active,
+                    NotificationDefinition.callout_active,
+                    Callout.active,
+                )
+                .order_by(NotificationDefinition.created_at, NotificationDefinition.id)
+            )
+        ).all()
+        if not definitions:
+            return 0
+        policies = await settings_of_tenants(
+            session, {row.tenant_id for row in definitions}, self.settings
+        )
+        now = utcnow()
+        rows = [
+            {
+                "id": new_id(),
+                "tenant_id": event.tenant_id,
+                "event_id": event.id,
+                "definition_id": definition.id,
+                "event_type": event.event_type,
+                "object_id": event.object_id,
+                "state": DeliveryState.PENDING,
+                "attempts": 0,
+                "max_attempts": policies[event.tenant_id].max_attempts if definition.retry else 1,
+                "next_attempt_at": now,
+                "created_at": now,
+            }
+            for event in events
+            for definition in definitions
+            if (definition.tenant_id, definition.event_type_name)
+            == (event.tenant_id, event.event_type)
+        ]
+        if rows:
+            await session.execute(_INSERT_DELIVERIES, rows)
+        return len(rows)

@@ -1,0 +1,465 @@
+"""The callout sender: claims due deliveries under a lease, sends them, records the attempts.
+
+Claiming (``pending`` -> ``delivering``, with a lease) is a short transaction of its own, like
+the async worker's claim (``FOR UPDATE SKIP LOCKED`` on PostgreSQL). Sending happens outside
+any transaction: on SQLite no write lock is ever held across network I/O. The attempt and the
+delivery's next state are then recorded together in one short transaction (attempts that end
+together share it), fenced on ``(id, state='delivering', lease_owner, attempts)``: a sender
+whose lease was lost records nothing.
+
+Delivery is at least once. A sender that dies after sending and before recording leaves its
+lease to expire; the delivery is then due again and sent again, with the same
+``Zuora-Notification-Id``, which receivers use to drop duplicates. A live sender extends the
+leases of what it is sending.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import orjson
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from asyncgate.asyncreq.wakeup import wait_for_wake
+from asyncgate.config import Settings
+from asyncgate.db.base import new_id, utcnow
+from asyncgate.db.engine import Database
+from asyncgate.notifications.callout_client import AttemptOutcome, CalloutClient, CalloutRequest
+from asyncgate.notifications.callout_retry import CalloutRetryPolicy
+from asyncgate.notifications.callout_settings import settings_of_tenants
+from asyncgate.notifications.merge_fields import merged_params
+from asyncgate.notifications.models import (
+    Callout,
+    CalloutAttempt,
+    CalloutDelivery,
+    CalloutSettings,
+    DeliveryState,
+    NotificationDefinition,
+)
+from asyncgate.notifications.outbox import OutboxEvent
+from asyncgate.secretbox import SecretBox
+
+log = logging.getLogger("asyncgate.sender")
+
+LEASE_EXPIRED = "the sender's lease expired before it recorded the attempt; sending again"
+_INSERT_ATTEMPTS = insert(CalloutAttempt.__table__)
+
+
+@dataclass(frozen=True, slots=True)
+class SenderConfig:
+    concurrency: int = 10
+    lease: timedelta = timedelta(seconds=60)
+    poll_interval: timedelta = timedelta(seconds=1)
+    interval_unit: timedelta = timedelta(minutes=1)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SenderConfig:
+        return cls(
+            concurrency=settings.callout_concurrency,
+            lease=settings.worker_lease,
+            poll_interval=settings.callout_poll_interval,
+            interval_unit=settings.callout_interval_unit,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedDelivery:
+    """A delivery this sender holds, with what its next attempt sends."""
+
+    id: str
+    tenant_id: str
+    attempts: int  # recorded before this one
+    policy: CalloutRetryPolicy
+    notification_name: str | None
+    request: CalloutRequest | None
+    # Why there is nothing to send (the definition was deleted or deactivated): it fails.
+    unsendable: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Attempted:
+    delivery: ClaimedDelivery
+    outcome: AttemptOutcome | None  # None: nothing was sent
+
+
+class Sender:
+    def __init__(
+        self,
+        database: Database,
+        settings: Settings,
+        secret_box: SecretBox,
+        client: CalloutClient,
+        config: SenderConfig | None = None,
+    ) -> None:
+        self.database = database
+        self.settings = settings
+        self.secret_box = secret_box
+        self.client = client
+        self.config = config or SenderConfig.from_settings(settings)
+        self.owner = f"sender-{uuid.uuid4().hex[:12]}"
+        # Set by this process's dispatcher, by other processes' commits (``wakeup.listen``)
+        # and whenever a send ends, so that work starts without polling.
+        self.wake = asyncio.Event()
+        self._in_flight: set[str] = set()
+        self._next_retry: datetime | None = None
+        self._recorder = _GroupRecorder(self.record)
+        self._postgres = database.engine.dialect.name == "postgresql"
+
+    # -- one step each, callable directly (tests drive these without the loops) ---------------
+
+    async def claim(self, limit: int) -> list[ClaimedDelivery]:
+        """Up to ``limit`` due deliveries, now ``delivering`` under this sender's lease."""
+        now = utcnow()
+        due = select(CalloutDelivery.id).where(
+            CalloutDelivery.state == DeliveryState.PENDING, CalloutDelivery.next_attempt_at <= now
+        )
+        # A read first: it costs no write lock when, as usual, nothing is due.
+        async with self.database.read_transaction() as session:
+            if await session.scalar(due.limit(1)) is None:
+                return []
+        due = due.order_by(CalloutDelivery.next_attempt_at).limit(limit)
+        if self._postgres:
+            due = due.with_for_update(skip_locked=True)
+        statement = (
+            update(CalloutDelivery)
+            .where(CalloutDelivery.id.in_(due.scalar_subquery()))
+            .values(
+                state=DeliveryState.DELIVERING,
+                lease_owner=self.owner,
+                lease_expires_at=now + self.config.lease,
+            )
+            .returning(CalloutDelivery)
+            .execution_options(synchronize_session=False)
+        )
+        async with self.database.transaction() as session:
+            deliveries = list((await session.scalars(statement)).all())
+            loaded = await _load(session, deliveries, self.settings)
+        self._in_flight.update(delivery.id for delivery in deliveries)
+        return [self._prepare(delivery, *loaded[delivery.id]) for delivery in deliveries]
+
+    async def attempt(self, claimed: ClaimedDelivery) -> Attempted:
+        """Send one attempt (no database involved)."""
+        if claimed.request is None:
+            return Attempted(claimed, None)
+        return Attempted(claimed, await self.client.attempt(claimed.request))
+
+    async def record(self, attempted: list[Attempted]) -> int:
+        """Record attempts and the deliveries' next states in one transaction; returns how
+        many were recorded (the others' leases were lost, and they are sent again)."""
+        try:
+            return await self._record(attempted)
+        finally:
+            self._in_flight.difference_update(item.delivery.id for item in attempted)
+
+    async def _record(self, attempted: list[Attempted]) -> int:
+        now = utcnow()
+        recorded = 0
+        attempt_rows = []
+        async with self.database.transaction() as session:
+            for item in attempted:
+                delivery = item.delivery
+                values = self._transition(item, now)
+                fenced = (
+                    update(CalloutDelivery)
+                    .where(
+                        CalloutDelivery.id == delivery.id,
+                        CalloutDelivery.state == DeliveryState.DELIVERING,
+                        CalloutDelivery.lease_owner == self.owner,
+                        CalloutDelivery.attempts == delivery.attempts,
+                    )
+                    .values(**values)
+                    .execution_options(synchronize_session=False)
+                )
+                if (await session.execute(fenced)).rowcount != 1:
+                    log.warning(
+                        "lease of delivery %s was lost; its attempt is not recorded", delivery.id
+                    )
+                    continue
+                recorded += 1
+                if item.outcome is not None:
+                    attempt_rows.append(_attempt_row(delivery, item.outcome))
+                retry_at = values.get("next_attempt_at")
+                if retry_at is not None:
+                    self._next_retry = min(self._next_retry or retry_at, retry_at)
+            if attempt_rows:
+                await session.execute(_INSERT_ATTEMPTS, attempt_rows)
+        return recorded
+
+    async def run_once(self) -> int:
+        """Claim, send and record one batch; returns how many deliveries it took."""
+        claimed = await self.claim(self.config.concurrency)
+        if claimed:
+            await self.record(list(await asyncio.gather(*map(self.attempt, claimed))))
+        return len(claimed)
+
+    async def reap_expired_leases(self) -> int:
+        """Deliveries whose sender vanished are due again (their attempt was not recorded)."""
+        now = utcnow()
+        async with self.database.transaction() as session:
+            result = await session.execute(
+                update(CalloutDelivery)
+                .where(
+                    CalloutDelivery.state == DeliveryState.DELIVERING,
+                    CalloutDelivery.lease_expires_at < now,
+                )
+                .values(
+                    state=DeliveryState.PENDING,
+                    lease_owner=None,
+                    lease_expires_at=None,
+                    next_attempt_at=now,
+                    last_error=LEASE_EXPIRED,
+                )
+                .execution_options(synchronize_session=False)
+            )
+        return result.rowcount
+
+    async def extend_leases(self) -> None:
+        if not self._in_flight:
+            return
+        async with self.database.transaction() as session:
+            await session.execute(
+                update(CalloutDelivery)
+                .where(
+                    CalloutDelivery.id.in_(list(self._in_flight)),
+                    CalloutDelivery.state == DeliveryState.DELIVERING,
+                    CalloutDelivery.lease_owner == self.owner,
+                )
+                .values(lease_expires_at=utcnow() + self.config.lease)
+                .execution_options(synchronize_session=False)
+            )
+
+    # -- the loops ------------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Send until ``stop``; the sends in progress then finish and are recorded."""
+        await asyncio.gather(self._claim_loop(stop), self._housekeeping_loop(stop))
+
+    async def _claim_loop(self, stop: asyncio.Event) -> None:
+        sending: set[asyncio.Task[None]] = set()
+        while not stop.is_set():
+            self.wake.clear()
+            free = self.config.concurrency - len(sending)
+            claimed: list[ClaimedDelivery] = []
+            if free > 0:
+                try:
+                    claimed = await self.claim(free)
+                except Exception:
+                    log.exception("claiming callouts failed; retrying after the poll interval")
+            for delivery in claimed:
+                task = asyncio.create_task(self._deliver(delivery))
+                sending.add(task)
+                task.add_done_callback(sending.discard)
+            if len(claimed) < free or free == 0:  # as many as asked: more are probably due
+                await wait_for_wake(stop, self.wake, self._idle_wait())
+        if sending:
+            await asyncio.wait(sending)
+
+    async def _deliver(self, claimed: ClaimedDelivery) -> None:
+        try:
+            await self._recorder.record(await self.attempt(claimed))
+        except Exception:
+            log.exception("delivering %s failed; its lease will expire", claimed.id)
+        finally:
+            self._in_flight.discard(claimed.id)
+            self.wake.set()  # a slot is free
+
+    async def _housekeeping_loop(self, stop: asyncio.Event) -> None:
+        never = asyncio.Event()
+        while not stop.is_set():
+            try:
+                await self.extend_leases()
+                await self.reap_expired_leases()
+            except Exception:
+                log.exception("callout lease housekeeping failed")
+            await wait_for_wake(stop, never, self.config.lease / 3)
+
+    def _idle_wait(self) -> timedelta:
+        """The poll interval, or less when a retry this sender scheduled is due sooner."""
+        wait = self.config.poll_interval
+        if self._next_retry is not None:
+            until_retry = self._next_retry - utcnow()
+            if until_retry <= wait:
+                self._next_retry = None
+                wait = max(until_retry, timedelta(0))
+        return wait
+
+    # -- internals ------------------------------------------------------------------------------
+
+    def _prepare(
+        self,
+        delivery: CalloutDelivery,
+        payload: dict[str, Any],
+        definition: NotificationDefinition | None,
+        callout: Callout | None,
+        tenant_settings: CalloutSettings,
+    ) -> ClaimedDelivery:
+        """What the delivery's next attempt sends, secrets decrypted."""
+        claimed = {
+            "id": delivery.id,
+            "tenant_id": delivery.tenant_id,
+            "attempts": delivery.attempts,
+            "policy": CalloutRetryPolicy.of(
+                delivery.max_attempts, tenant_settings, self.config.interval_unit
+            ),
+            "notification_name": None if definition is None else definition.name,
+        }
+        unsendable = _unsendable(definition, callout)
+        if unsendable is not None:
+            return ClaimedDelivery(**claimed, request=None, unsendable=unsendable)
+        assert callout is not None
+        credentials = None
+        if callout.required_auth and callout.username and callout.password_sealed:
+            credentials = (callout.username, self.secret_box.decrypt(callout.password_sealed))
+        request = CalloutRequest(
+            notification_id=delivery.id,
+            method=callout.http_method,
+            url=callout.url,
+            params=merged_params(callout.params, payload),
+            # GET carries no body: the receiver reads the parameters and headers.
+            body=b"" if callout.http_method == "GET" else orjson.dumps(payload),
+            credentials=credentials,
+            preemptive=callout.preemptive,
+            signing_secrets=self._signing_secrets(tenant_settings),
+            confirm_success=tenant_settings.parse_response_content,
+        )
+        return ClaimedDelivery(**claimed, request=request)
+
+    def _signing_secrets(self, tenant_settings: CalloutSettings) -> tuple[str, ...]:
+        sealed = [tenant_settings.signing_secret_sealed]
+        if tenant_settings.previous_secret_signs(utcnow()):
+            sealed.append(tenant_settings.previous_signing_secret_sealed)
+        return tuple(self.secret_box.decrypt(secret) for secret in sealed if secret is not None)
+
+    def _transition(self, item: Attempted, now: datetime) -> dict[str, object]:
+        """The columns a recorded attempt sets: the one place a claimed delivery's state
+        changes."""
+        delivery, outcome = item.delivery, item.outcome
+        values: dict[str, object] = {"lease_owner": None, "lease_expires_at": None}
+        if outcome is None:
+            return values | {
+                "state": DeliveryState.FAILED,
+                "completed_at": now,
+                "last_error": delivery.unsendable,
+            }
+        attempt = delivery.attempts + 1
+        values["attempts"] = attempt
+        if outcome.succeeded:
+            return values | {
+                "state": DeliveryState.DELIVERED,
+                "completed_at": now,
+                "last_error": None,
+            }
+        error = f"{outcome.error}: {outcome.error_message}"
+        retry_at = delivery.policy.next_attempt(attempt, now, outcome.retry_after)
+        if retry_at is None:
+            return values | {
+                "state": DeliveryState.FAILED,
+                "completed_at": now,
+                "last_error": error,
+            }
+        return values | {
+            "state": DeliveryState.PENDING,
+            "next_attempt_at": retry_at,
+            "last_error": error,
+        }
+
+
+def _unsendable(definition: NotificationDefinition | None, callout: Callout | None) -> str | None:
+    if definition is None or callout is None:
+        return "the notification definition or its callout was deleted"
+    if not (definition.active and definition.callout_active and callout.active):
+        return "the notification definition or its callout was deactivated"
+    return None
+
+
+async def _load(
+    session: AsyncSession, deliveries: list[CalloutDelivery], settings: Settings
+) -> dict[str, tuple[Any, ...]]:
+    """For each delivery: its event's payload, its definition and callout (None once
+    deleted), and its tenant's callout settings."""
+    if not deliveries:
+        return {}
+    rows = await session.execute(
+        select(CalloutDelivery.id, OutboxEvent.payload, NotificationDefinition, Callout)
+        .join(OutboxEvent, OutboxEvent.id == CalloutDelivery.event_id)
+        .outerjoin(
+            NotificationDefinition, NotificationDefinition.id == CalloutDelivery.definition_id
+        )
+        .outerjoin(Callout, Callout.definition_id == CalloutDelivery.definition_id)
+        .where(CalloutDelivery.id.in_([delivery.id for delivery in deliveries]))
+    )
+    tenants = await settings_of_tenants(session, {d.tenant_id for d in deliveries}, settings)
+    tenant_of = {delivery.id: delivery.tenant_id for delivery in deliveries}
+    return {
+        row.id: (row.payload, row.NotificationDefinition, row.Callout, tenants[tenant_of[row.id]])
+        for row in rows
+    }
+
+
+def _attempt_row(delivery: ClaimedDelivery, outcome: AttemptOutcome) -> dict[str, object]:
+    assert delivery.request is not None
+    return {
+        "id": new_id(),
+        "tenant_id": delivery.tenant_id,
+        "delivery_id": delivery.id,
+        "attempt": delivery.attempts + 1,
+        "notification_name": delivery.notification_name,
+        "request_method": delivery.request.method,
+        "request_url": outcome.url,
+        "started_at": outcome.started_at,
+        "completed_at": outcome.completed_at,
+        "duration_ms": outcome.duration_ms,
+        "succeeded": outcome.succeeded,
+        "response_code": outcome.response_code,
+        "response_content": outcome.response_content,
+        "error_class": None if outcome.error is None else outcome.error.value,
+        "error_message": outcome.error_message,
+    }
+
+
+class _GroupRecorder:
+    """Attempts that end while a record is being committed share the next commit."""
+
+    def __init__(self, record: Callable[[list[Attempted]], Awaitable[int]]) -> None:
+        self._record = record
+        self._pending: list[tuple[Attempted, asyncio.Future[None]]] = []
+        self._flusher: asyncio.Task[None] | None = None
+
+    async def record(self, item: Attempted) -> None:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((item, future))
+        if self._flusher is None:
+            self._flusher = asyncio.create_task(self._flush_until_empty())
+        await future
+
+    async def _flush_until_empty(self) -> None:
+        try:
+            while self._pending:
+                group, self._pending = self._pending, []
+                try:
+                    await self._record([item for item, _ in group])
+                except Exception as error:  # noqa: BLE001 - every waiter must learn of it
+                    _settle(group, error)
+                else:
+                    _settle(group, None)
+        finally:
+            self._flusher = None
+
+
+def _settle(
+    group: Iterable[tuple[Attempted, asyncio.Future[None]]], error: Exception | None
+) -> None:
+    for _, future in group:
+        if future.done():
+            continue
+        if error is None:
+            future.set_result(None)
+        else:
+            future.set_exception(error)

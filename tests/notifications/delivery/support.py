@@ -1,0 +1,114 @@
+"""Helpers of the delivery tests: events as the async engine records them, definitions whose
+callouts go to the test receiver, and reading what deliveries and attempts hold."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import select
+
+from asyncgate.asyncreq.models import AsyncRequest, State
+from asyncgate.asyncreq.outcomes import finished_event
+from asyncgate.db.base import utcnow
+from asyncgate.db.engine import Database
+from asyncgate.notifications.dispatcher import Dispatcher
+from asyncgate.notifications.models import CalloutAttempt, CalloutDelivery, DeliveryState
+from asyncgate.notifications.outbox import record_events
+from asyncgate.notifications.sender import Sender
+from tests.factories import TenantContext
+from tests.notifications.api import callout_body, create_definition
+
+# A name no DNS knows: only an injected resolver leads anywhere with it.
+RECEIVER_NAME = "receiver.callouts.test"
+UNFINISHED = (DeliveryState.PENDING, DeliveryState.DELIVERING)
+SETTLE_SECONDS = 10.0
+
+
+async def publish(
+    database: Database, tenant: TenantContext, *, succeeded: bool = True, track_id: str = "t-1"
+) -> dict[str, Any]:
+    """Record the event of a finished async request, as the worker does; returns its payload."""
+    created = utcnow() - timedelta(seconds=2)
+    request = AsyncRequest(
+        id=str(uuid.uuid4()),
+        tenant_id=tenant.tenant_id,
+        method="POST",
+        path="/v1/accounts",
+        query_string="",
+        track_id=track_id,
+        created_at=created,
+    )
+    if succeeded:
+        event = finished_event(
+            request, state=State.SUCCEEDED, completed_at=utcnow(), resource_id=uuid.uuid4().hex
+        )
+    else:
+        event = finished_event(
+            request,
+            state=State.FAILED,
+            completed_at=utcnow(),
+            reasons=[{"code": 50010022, "message": "Missing required field: name"}],
+            process_id="0123456789ABCDEF",
+        )
+    async with database.transaction() as session:
+        await record_events(session, [event])
+    return event["payload"]
+
+
+async def define(
+    client: httpx.AsyncClient, tenant: TenantContext, url: str, **callout: Any
+) -> dict[str, Any]:
+    """A definition of Async Request Succeeded whose callout goes to ``url`` (no auth unless
+    ``callout`` says so)."""
+    fields = {"calloutBaseurl": url, "requiredAuth": False, "calloutAuth": None} | callout
+    event_type = fields.get("eventTypeName", "Async Request Succeeded")
+    return await create_definition(
+        client,
+        tenant,
+        name=f"definition {uuid.uuid4().hex[:8]}",
+        eventTypeName=event_type,
+        callout=callout_body(**fields),
+    )
+
+
+async def deliveries_of(database: Database, tenant: TenantContext) -> list[CalloutDelivery]:
+    async with database.read_transaction() as session:
+        return list(
+            await session.scalars(
+                select(CalloutDelivery)
+                .where(CalloutDelivery.tenant_id == tenant.tenant_id)
+                .order_by(CalloutDelivery.created_at)
+            )
+        )
+
+
+async def attempts_of(database: Database, tenant: TenantContext) -> list[CalloutAttempt]:
+    async with database.read_transaction() as session:
+        return list(
+            await session.scalars(
+                select(CalloutAttempt)
+                .where(CalloutAttempt.tenant_id == tenant.tenant_id)
+                .order_by(CalloutAttempt.completed_at, CalloutAttempt.attempt)
+            )
+        )
+
+
+async def deliver(
+    dispatcher: Dispatcher, sender: Sender, database: Database, tenant: TenantContext
+) -> list[CalloutDelivery]:
+    """Run the dispatcher's and the sender's steps until every delivery of ``tenant`` is
+    delivered or failed (retries wait their interval); returns the deliveries."""
+    deadline = time.monotonic() + SETTLE_SECONDS
+    while True:
+        await dispatcher.dispatch_once()
+        await sender.run_once()
+        deliveries = await deliveries_of(database, tenant)
+        if all(delivery.state not in UNFINISHED for delivery in deliveries):
+            return deliveries
+        assert time.monotonic() < deadline, f"deliveries did not settle: {deliveries}"
+        await asyncio.sleep(0.005)
