@@ -1,0 +1,93 @@
+"""Deliveries survive their sender: a delivery claimed by a sender that died is sent once its
+lease expires, and a sender that lost its lease records nothing."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from asyncgate.notifications.models import DeliveryState
+from tests.notifications.delivery.support import attempts_of, define, deliveries_of, publish
+
+LEASE = timedelta(milliseconds=200)
+
+
+async def after_the_lease() -> None:
+    await asyncio.sleep(LEASE.total_seconds() + 0.05)
+
+
+class TestCrashSafety:
+    async def test_a_delivery_claimed_by_a_sender_that_died_is_sent_after_its_lease(
+        self, client, tenant, database, dispatcher, make_sender, receiver
+    ):
+        path = receiver.new_path()
+        await define(client, tenant, receiver.url(path))
+        await publish(database, tenant)
+        await dispatcher.dispatch_once()
+        dead, alive = make_sender(lease=LEASE), make_sender(lease=LEASE)
+        assert len(await dead.claim(10)) == 1  # and then it dies, before sending
+
+        assert await alive.run_once() == 0  # still leased
+        await after_the_lease()
+        assert await alive.reap_expired_leases() == 1
+        assert await alive.run_once() == 1
+
+        (delivery,) = await deliveries_of(database, tenant)
+        assert (delivery.state, delivery.attempts) == (DeliveryState.DELIVERED, 1)
+        assert len(receiver.wait_for(path, 1)) == 1
+
+    async def test_one_sent_but_not_recorded_is_sent_again_with_the_same_notification_id(
+        self, client, tenant, database, dispatcher, make_sender, receiver
+    ):
+        path = receiver.new_path()
+        await define(client, tenant, receiver.url(path))
+        await publish(database, tenant)
+        await dispatcher.dispatch_once()
+        dead, alive = make_sender(lease=LEASE), make_sender(lease=LEASE)
+        (claimed,) = await dead.claim(10)
+        await dead.attempt(claimed)  # the receiver has it; the sender dies before recording
+
+        await after_the_lease()
+        await alive.reap_expired_leases()
+        await alive.run_once()
+
+        first, second = receiver.wait_for(path, 2)
+        assert first.headers["zuora-notification-id"] == second.headers["zuora-notification-id"]
+        assert first.headers["zuora-request-id"] != second.headers["zuora-request-id"]
+        assert [a.attempt for a in await attempts_of(database, tenant)] == [1]
+
+    async def test_a_sender_that_lost_its_lease_records_nothing(
+        self, client, tenant, database, dispatcher, make_sender, receiver
+    ):
+        path = receiver.new_path()
+        await define(client, tenant, receiver.url(path))
+        await publish(database, tenant)
+        await dispatcher.dispatch_once()
+        stalled, alive = make_sender(lease=LEASE), make_sender(lease=LEASE)
+        (late,) = await stalled.claim(10)
+        await after_the_lease()
+        await alive.reap_expired_leases()
+        (taken_over,) = await alive.claim(10)
+
+        assert await stalled.record([await stalled.attempt(late)]) == 0
+        assert await alive.record([await alive.attempt(taken_over)]) == 1
+
+        assert [a.attempt for a in await attempts_of(database, tenant)] == [1]
+        (delivery,) = await deliveries_of(database, tenant)
+        assert (delivery.state, delivery.attempts) == (DeliveryState.DELIVERED, 1)
+
+    async def test_a_live_sender_keeps_its_leases(
+        self, client, tenant, database, dispatcher, make_sender, receiver
+    ):
+        await define(client, tenant, receiver.url(receiver.new_path()))
+        await publish(database, tenant)
+        await dispatcher.dispatch_once()
+        slow, other = make_sender(lease=LEASE), make_sender(lease=LEASE)
+        await slow.claim(10)
+
+        for _ in range(3):
+            await asyncio.sleep(LEASE.total_seconds() / 2)
+            await slow.extend_leases()
+            assert await other.reap_expired_leases() == 0
+        (delivery,) = await deliveries_of(database, tenant)
+        assert (delivery.state, delivery.lease_owner) == (DeliveryState.DELIVERING, slow.owner)
