@@ -4,6 +4,10 @@ One server per test run, on a free loopback port, on a fresh database of the tes
 (SQLite file or a database of the run's throwaway PostgreSQL server). It applies its migrations
 and bootstraps tenant ``default`` with a known OAuth client, exactly as an operator's first
 start would; tests then drive it over real sockets with the Zuora SDK and httpx.
+
+Its callouts may go to loopback addresses and trust the test CA, so that they can reach the
+run's HTTPS receiver, which listens on port 443 (callout URLs may name no port) of a loopback
+address of its own per test process; a callout minute lasts 0.2 s.
 """
 
 from __future__ import annotations
@@ -18,17 +22,42 @@ from pathlib import Path
 
 import httpx
 import pytest
+import trustme
 import zuora_sdk
 
 from asyncgate.config import Settings
 from asyncgate.db.engine import Database
 from tests.e2e.sdk import open_sdk
 from tests.support.live_server import LiveServer, free_port, stop_process, wait_until_ready
+from tests.support.receiver import Receiver
+
+CALLOUT_INTERVAL_UNIT_SECONDS = 0.2
+
+
+def receiver_address(number: int) -> str:
+    """A loopback address of this test process's own (xdist runs several on one machine)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    return f"127.0.{int(worker) + 1}.{number}"
+
+
+@pytest.fixture(scope="session")
+def callout_receiver(tls_ca: trustme.CA) -> Iterator[Receiver]:
+    """The run's HTTPS callout receiver, at ``https://<its address>/`` (port 443)."""
+    address = receiver_address(1)
+    receiver = Receiver(address, 443, tls_ca.issue_cert(address))
+    try:
+        receiver.start()
+    except PermissionError:
+        pytest.skip("a callout receiver on port 443 needs root (or CAP_NET_BIND_SERVICE)")
+    yield receiver
+    receiver.stop()
 
 
 @pytest.fixture(scope="session")
 def live_server(
-    fresh_database_url: Callable[[str], str], tmp_path_factory: pytest.TempPathFactory
+    fresh_database_url: Callable[[str], str],
+    tmp_path_factory: pytest.TempPathFactory,
+    tls_ca_bundle: Path,
 ) -> Iterator[LiveServer]:
     folder = tmp_path_factory.mktemp("e2e-server")
     port = free_port()
@@ -46,6 +75,9 @@ def live_server(
         ASYNCGATE_DATA_DIR=str(folder / "data"),
         ASYNCGATE_BOOTSTRAP_CLIENT_ID=server.client_id,
         ASYNCGATE_BOOTSTRAP_CLIENT_SECRET=server.client_secret,
+        ASYNCGATE_CALLOUT_ALLOW_PRIVATE_ADDRESSES="true",
+        ASYNCGATE_CALLOUT_CA_BUNDLE=str(tls_ca_bundle),
+        ASYNCGATE_CALLOUT_INTERVAL_UNIT=str(CALLOUT_INTERVAL_UNIT_SECONDS),
     )
     command = [
         str(Path(sys.executable).parent / "asyncgate"),

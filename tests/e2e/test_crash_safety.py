@@ -3,7 +3,8 @@
 A client streams async account creations while ``asyncgate serve`` is killed with SIGKILL and
 restarted on the same database; afterwards every request that got a 202 has succeeded exactly
 once: one account, one outbox event, and a second attempt only where a crash cut the first
-short. API processes and ``asyncgate worker`` processes also run apart on one database (two and
+short. A worker killed while a callout is in flight leaves it to the next worker, which sends
+it again once the lease has expired. API processes and ``asyncgate worker`` processes also run apart on one database (two and
 two on PostgreSQL), and on PostgreSQL a worker hears of a new request at once (LISTEN/NOTIFY)
 rather than at its next poll, also after its listening connection was cut.
 """
@@ -36,6 +37,7 @@ from asyncgate.billing.accounts.models import Account
 from asyncgate.config import Settings
 from asyncgate.db.engine import Database
 from asyncgate.notifications.outbox import EventType, OutboxEvent
+from tests.billing.api import account_body
 from tests.conftest import BACKEND
 from tests.support.live_server import (
     READY_TIMEOUT_SECONDS,
@@ -45,6 +47,7 @@ from tests.support.live_server import (
     stop_process,
     wait_until_ready,
 )
+from tests.support.receiver import Receiver, Reply
 
 pytestmark = pytest.mark.e2e
 postgres_only = pytest.mark.skipif(
@@ -56,6 +59,7 @@ IN_FLIGHT = 8  # requests the client keeps open at once
 LEASE_SECONDS = 3  # short, so requests cut short by a crash are reclaimed quickly
 SETTLE_TIMEOUT_SECONDS = 60  # a bound for a loaded machine; it usually takes a few seconds
 LISTENING = "listening for new async requests"
+DELIVERING = "is delivering callouts"
 # Workers of the scale-out deployment poll this rarely: only a wake-up can make them quick.
 RARE_POLL_SECONDS = 30
 # Far below the poll interval, with room for a loaded machine; typically under 0.1 s.
@@ -358,6 +362,65 @@ class TestKilledServer:
         stored = await read_back(deployment.database_url, ledger)
         assert len(ledger.accepted) > 10, "the client hardly got a request in"
         assert_each_ran_exactly_once(stored, ledger, crashes=2)
+
+
+class TestKilledWorkerMidCallout:
+    async def test_a_callout_in_flight_is_sent_again_once_the_killed_workers_lease_expires(
+        self, deploy: Callable[..., Deployment], callout_receiver: Receiver, tls_ca_bundle: Path
+    ) -> None:
+        deployment = deploy(
+            worker_lease=1,
+            callout_allow_private_addresses=True,
+            callout_ca_bundle=tls_ca_bundle,
+        )
+        port = free_port()
+        base_url = f"http://127.0.0.1:{port}"
+        deployment.start_api(port, workers=False)
+        headers = deployment.token(base_url)
+        path = callout_receiver.new_path()
+        callout_receiver.script(path, Reply(delay=60))  # no answer before the worker dies
+        definition = {
+            "name": "crash",
+            "eventTypeName": EventType.ASYNC_REQUEST_SUCCEEDED,
+            "calloutActive": True,
+            "callout": {
+                "name": "crash",
+                "eventTypeName": EventType.ASYNC_REQUEST_SUCCEEDED,
+                "calloutBaseurl": callout_receiver.url(path),
+                "httpMethod": "POST",
+                "requiredAuth": False,
+            },
+        }
+        async with httpx.AsyncClient(base_url=base_url, headers=headers) as api:
+            assert (
+                await api.post("/notifications/notification-definitions", json=definition)
+            ).status_code == 200
+            worker = deployment.start_worker(ready_line=DELIVERING)
+            accepted = await api.post("/v1/async/accounts", json=account_body())
+            assert accepted.status_code == 202
+            await asyncio.to_thread(callout_receiver.wait_for, path, 1)
+
+            deployment.kill(worker)
+            deployment.start_worker(ready_line=DELIVERING)
+            first, second = await asyncio.to_thread(callout_receiver.wait_for, path, 2)
+            history = await recorded_callouts(api)
+
+        assert first.headers["zuora-notification-id"] == second.headers["zuora-notification-id"]
+        assert first.headers["zuora-request-id"] != second.headers["zuora-request-id"]
+        assert second.at - first.at >= 1  # not before the lease expired
+        # The killed worker recorded nothing; the second attempt is the first one recorded.
+        assert [(row["attemptedNum"], row["responseCode"]) for row in history] == [("1", "200")]
+
+
+async def recorded_callouts(api: httpx.AsyncClient) -> list[dict]:
+    """The callout history, once it holds a row."""
+    deadline = time.monotonic() + SETTLE_TIMEOUT_SECONDS
+    while True:
+        answer = await api.get("/v1/notification-history/callout", params={"failedOnly": "false"})
+        rows = answer.json()["calloutHistories"]
+        if rows or time.monotonic() > deadline:
+            return rows
+        await asyncio.sleep(0.05)
 
 
 @pytest.fixture(scope="module")

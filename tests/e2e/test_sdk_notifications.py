@@ -1,13 +1,16 @@
 """zuora-sdk's NotificationsApi against a real ``asyncgate serve``: notification definitions
-created, read, listed, updated and deleted, and the errors the SDK raises, with every raw body
-checked against the model the SDK declares for it."""
+created, read, listed, updated and deleted, callout history read and callouts resent, and the
+errors the SDK raises, with every raw body checked against the model the SDK declares for it."""
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
+import httpx
 import pytest
 import zuora_sdk
 from zuora_sdk.exceptions import (
@@ -21,6 +24,8 @@ from zuora_sdk.models import (
     CalloutAuth,
     CommonErrorResponse,
     ErrorResponse,
+    GetCalloutHistoryVOsType,
+    GetCalloutHistoryVOType,
     GetPublicNotificationDefinitionResponse,
     GetQueryNotificationDefinitions200Response,
     PostPublicNotificationDefinitionRequest,
@@ -28,12 +33,15 @@ from zuora_sdk.models import (
     ProxyUnauthorizedResponse,
     PutPublicNotificationDefinitionRequest,
     PutPublicNotificationDefinitionRequestCallout,
+    ResendCalloutNotificationsFailedResponseValue,
 )
 
 from asyncgate.auth.roles import Role
+from tests.billing.api import account_body
 from tests.e2e.sdk import body_of, open_sdk, quiet_sdk
-from tests.e2e.shapes import ZUORA_ID, assert_shape
+from tests.e2e.shapes import ZUORA_ID, assert_shape, declared_keys
 from tests.factories import TenantContext, make_client, make_tenant
+from tests.support.receiver import WAIT_SECONDS, Reply
 
 pytestmark = [pytest.mark.e2e, quiet_sdk]
 
@@ -102,6 +110,10 @@ def definition_request(**overrides) -> PostPublicNotificationDefinitionRequest:
         ),
     }
     return PostPublicNotificationDefinitionRequest(**(fields | overrides))
+
+
+# What asyncgate adds to each history row: resend takes its ``id``.
+HISTORY_EXTRAS = ("id", "notificationId", "error")
 
 
 def common_error(error: ApiException, status: int, category: int) -> CommonErrorResponse:
@@ -221,3 +233,67 @@ class TestErrors:
 
         assert isinstance(refused.value.data, ProxyUnauthorizedResponse)
         assert refused.value.data.message == "Authentication error"
+
+
+class TestCalloutHistoryAndResend:
+    def test_the_sdk_reads_a_failed_callout_and_resends_it(
+        self, notifications, live_server, tenant, callout_receiver
+    ):
+        path = callout_receiver.new_path()
+        callout_receiver.script(path, Reply(500, b'{"error": "down for a moment"}'))
+        request = definition_request(name="history")
+        request.callout.callout_baseurl = callout_receiver.url(path)
+        request.callout.required_auth = False
+        request.callout.callout_auth = None
+        request.callout.callout_retry = False
+        notifications.create_notification_definition(request)
+        with httpx.Client(base_url=live_server.base_url, headers=tenant.headers) as api:
+            accepted = api.post("/v1/async/accounts", json=account_body())
+        assert accepted.status_code == 202
+        (failed,) = callout_receiver.wait_for(path, 1)
+
+        answer = self.failed_history(notifications)
+
+        assert answer.status_code == 200
+        body = json.loads(answer.raw_data)
+        (row,) = body["calloutHistories"]
+        extras = {key: row.pop(key) for key in HISTORY_EXTRAS}
+        assert_shape(body, GetCalloutHistoryVOsType, ["success", "calloutHistories"])
+        assert set(row) == set(declared_keys(GetCalloutHistoryVOType))
+        assert (row["attemptedNum"], row["responseCode"]) == ("1", "500")
+        assert row["responseContent"] == '{"error": "down for a moment"}'
+        assert row["requestUrl"] == callout_receiver.url(path)
+        assert json.loads(row["eventContext"])["request"]["id"] == accepted.json()["requestId"]
+        assert extras["notificationId"] == failed.headers["zuora-notification-id"]
+        assert answer.data.callout_histories[0].additional_properties["id"] == extras["id"]
+
+        resent = notifications.resend_callout_notifications_with_http_info([extras["id"]])
+
+        assert (resent.status_code, resent.data, json.loads(resent.raw_data)) == (202, {}, {})
+        _, again = callout_receiver.wait_for(path, 2)
+        assert again.headers["zuora-notification-id"] == extras["notificationId"]
+        with pytest.raises(BadRequestException) as refused:
+            notifications.resend_callout_notifications(["no-such-history"])
+        reason = refused.value.data["no-such-history"]
+        assert isinstance(reason, ResendCalloutNotificationsFailedResponseValue)
+        assert reason.code == "50004340" and "does not exist" in reason.message
+
+    @staticmethod
+    def failed_history(notifications) -> zuora_sdk.ApiResponse:
+        """The tenant's failed callouts of the last hour, once there is one."""
+        deadline = time.monotonic() + WAIT_SECONDS
+        while True:
+            now = datetime.now(UTC)
+            answer = notifications.get_callout_history_with_http_info(
+                page=1,
+                page_size=40,
+                start_time=now - timedelta(hours=1),
+                end_time=now + timedelta(minutes=1),
+                failed_only=True,
+                event_category="user.notification:Async Request Succeeded",
+                include_response_content=True,
+            )
+            if json.loads(answer.raw_data)["calloutHistories"]:
+                return answer
+            assert time.monotonic() < deadline, "no failed callout in the history"
+            time.sleep(0.05)

@@ -275,7 +275,8 @@ class Sender:
         while not stop.is_set():
             try:
                 await self.extend_leases()
-                await self.reap_expired_leases()
+                if await self.reap_expired_leases():
+                    self.wake.set()
             except Exception:
                 log.exception("callout lease housekeeping failed")
             await wait_for_wake(stop, never, self.config.lease / 3)
