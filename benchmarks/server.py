@@ -157,6 +157,15 @@ class Server:
         )
         return [(state, _epoch(created), _epoch(completed)) for state, created, completed in rows]
 
+    def completion_times(self, track_id: str) -> dict[str, float]:
+        """Request ID -> completion time (epoch s) of the finished requests with this track ID."""
+        rows = self._query(
+            "SELECT id, completed_at FROM async_requests WHERE track_id = ? "
+            "AND completed_at IS NOT NULL",
+            track_id,
+        )
+        return {request_id: _epoch(completed) for request_id, completed in rows}
+
     def completions_between(self, start: float, end: float) -> list[float]:
         """Completion times (epoch s) of requests that succeeded within ``[start, end]``."""
         rows = self._query(
