@@ -15,7 +15,7 @@ import logging
 from collections.abc import Callable
 from datetime import timedelta
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Row, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from asyncgate.asyncreq.wakeup import wait_for_wake
@@ -81,7 +81,8 @@ class Dispatcher:
                 if dispatched < BATCH_SIZE:
                     await wait_for_wake(stop, self.wake, self.poll_interval)
 
-    async def _claim(self, session: AsyncSession, limit: int) -> list[OutboxEvent]:
+    async def _claim(self, session: AsyncSession, limit: int) -> list[Row]:
+        """Marks up to ``limit`` undispatched events dispatched; returns them."""
         undispatched = (
             select(OutboxEvent.id)
             .where(OutboxEvent.dispatched_at.is_(None))
@@ -94,12 +95,13 @@ class Dispatcher:
             update(OutboxEvent)
             .where(OutboxEvent.id.in_(undispatched.scalar_subquery()))
             .values(dispatched_at=utcnow())
-            .returning(OutboxEvent)
-            .execution_options(synchronize_session=False)
+            .returning(
+                OutboxEvent.id, OutboxEvent.tenant_id, OutboxEvent.event_type, OutboxEvent.object_id
+            )
         )
-        return list((await session.scalars(statement)).all())
+        return list((await session.execute(statement)).all())
 
-    async def _make_deliveries(self, session: AsyncSession, events: list[OutboxEvent]) -> int:
+    async def _make_deliveries(self, session: AsyncSession, events: list[Row]) -> int:
         if not events:
             return 0
         tenant_ids = {event.tenant_id for event in events}

@@ -79,7 +79,8 @@ class ClaimedDelivery:
     policy: CalloutRetryPolicy
     notification_name: str | None
     request: CalloutRequest | None
-    # Why there is nothing to send (the definition was deleted or deactivated): it fails.
+    # Why there is nothing to send (the definition was deleted or deactivated, or its secrets
+    # cannot be decrypted): the delivery fails without an attempt.
     unsendable: str | None = None
 
 
@@ -315,10 +316,23 @@ class Sender:
         if unsendable is not None:
             return ClaimedDelivery(**claimed, request=None, unsendable=unsendable)
         assert callout is not None
+        try:
+            request = self._request(delivery, payload, callout, tenant_settings)
+        except ValueError as undecryptable:  # the SecretBox's: the secret key changed
+            return ClaimedDelivery(**claimed, request=None, unsendable=str(undecryptable))
+        return ClaimedDelivery(**claimed, request=request)
+
+    def _request(
+        self,
+        delivery: CalloutDelivery,
+        payload: dict[str, Any],
+        callout: Callout,
+        tenant_settings: CalloutSettings,
+    ) -> CalloutRequest:
         credentials = None
         if callout.required_auth and callout.username and callout.password_sealed:
             credentials = (callout.username, self.secret_box.decrypt(callout.password_sealed))
-        request = CalloutRequest(
+        return CalloutRequest(
             notification_id=delivery.id,
             method=callout.http_method,
             url=callout.url,
@@ -330,7 +344,6 @@ class Sender:
             signing_secrets=self._signing_secrets(tenant_settings),
             confirm_success=tenant_settings.parse_response_content,
         )
-        return ClaimedDelivery(**claimed, request=request)
 
     def _signing_secrets(self, tenant_settings: CalloutSettings) -> tuple[str, ...]:
         sealed = [tenant_settings.signing_secret_sealed]

@@ -14,6 +14,7 @@ from sqlalchemy import update
 from asyncgate.notifications.callout_client import RESPONSE_CONTENT_LIMIT
 from asyncgate.notifications.models import Callout, DeliveryState
 from asyncgate.notifications.urls import CalloutUrlRules, vet_callout_url
+from asyncgate.secretbox import SecretBox
 from tests.notifications.api import CALLOUT_SETTINGS, DEFINITIONS
 from tests.notifications.delivery.support import (
     RECEIVER_NAME,
@@ -304,6 +305,24 @@ class TestUrlGuardAtSend:
         assert asked == [RECEIVER_NAME]
         (arrival,) = receiver.wait_for(path, 1)
         assert arrival.headers["host"] == f"{RECEIVER_NAME}:{receiver.port}"
+
+
+class TestUnsendable:
+    async def test_secrets_another_key_sealed_fail_the_delivery_unsent(
+        self, client, tenant, database, dispatcher, sender, receiver
+    ):
+        path = receiver.new_path()
+        auth = {"username": "receiver", "password": "sealed-with-the-apps-key"}
+        await define(client, tenant, receiver.url(path), requiredAuth=True, calloutAuth=auth)
+        await publish(database, tenant)
+        sender.secret_box = SecretBox("another key than the one that sealed them")
+
+        (delivery,) = await deliver(dispatcher, sender, database, tenant)
+
+        assert delivery.state == DeliveryState.FAILED
+        assert "ASYNCGATE_SECRET_KEY" in delivery.last_error
+        assert await attempts_of(database, tenant) == []
+        assert receiver.arrivals(path) == []
 
     async def test_a_delivery_whose_definition_was_deactivated_is_dropped_unsent(
         self, client, tenant, database, dispatcher, sender, receiver
