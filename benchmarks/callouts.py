@@ -3,10 +3,16 @@
 Starts ``asyncgate serve`` on loopback (a fresh SQLite database, durable commits) and a local
 HTTPS receiver in a process of its own (a trustme certificate the server trusts through
 ``ASYNCGATE_CALLOUT_CA_BUNDLE``), makes a tenant's notification definition send every
-``Async Request Succeeded`` to the receiver (signed, as with a signing secret), pushes N async
-account creations, and waits for their callouts. It prints delivered callouts per second (first
-to last arrival) and the time from each request's completion (its ``completed_at``, the
-``completeTime`` of its callout at full precision) to its callout's arrival at the receiver.
+``Async Request Succeeded`` to the receiver, signed (the tenant has a signing secret), and runs
+two phases of async account creations, each until all their callouts have arrived:
+
+- backlog: N creations sent as fast as the server accepts them, so the worker process executes
+  a backlog while it sends callouts;
+- steady: M creations offered at a fixed rate the worker keeps up with.
+
+Per phase it prints delivered callouts per second (first to last arrival) and the time from
+each request's completion (its ``completed_at``, the ``completeTime`` of its callout at full
+precision) to the arrival of its callout at the receiver.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 
@@ -32,15 +39,27 @@ from stats import distribution_ms
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.support.receiver import Receiver
 
-TRACK_ID = "callout-bench"
 PATH = "/bench"
+
+
+@dataclass(frozen=True)
+class Phase:
+    name: str
+    requests: int
+    rate: float | None  # offered per second; None: as fast as accepted
+
+    @property
+    def track_id(self) -> str:
+        return f"callouts-{self.name}"
 
 
 def parse_options() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--requests", type=int, default=2000, help="async account creations")
+    parser.add_argument("--backlog", type=int, default=2000, help="creations of the backlog phase")
+    parser.add_argument("--steady", type=int, default=500, help="creations of the steady phase")
+    parser.add_argument("--rate", type=float, default=40, help="offered/s in the steady phase")
     parser.add_argument("--connections", type=int, default=16, help="concurrent accepts")
-    parser.add_argument("--timeout", type=float, default=300, help="seconds to wait for callouts")
+    parser.add_argument("--timeout", type=float, default=300, help="seconds to wait per phase")
     parser.add_argument(
         "--set", action="append", default=[], metavar="NAME=VALUE", help="a server setting"
     )
@@ -63,28 +82,39 @@ def receive(port: int, ca_path: str, expected: int, timeout: float, results: Con
         results.send([(orjson.loads(a.body)["request"]["id"], a.at) for a in arrivals])
 
 
-async def push(server: Server, token: str, requests: int, connections: int) -> float:
-    """Send the creations; returns when the first was sent (epoch s)."""
-    headers = {"Authorization": f"Bearer {token}", "Zuora-Track-Id": TRACK_ID}
-    headers["Content-Type"] = "application/json"
-    remaining = iter(range(requests))
+async def push(server: Server, token: str, phase: Phase, connections: int) -> float:
+    """Send the phase's creations; returns how long accepting them took."""
+    headers = {
+        "Authorization": f"Bearer {token}",
+        "Zuora-Track-Id": phase.track_id,
+        "Content-Type": "application/json",
+    }
     limits = httpx.Limits(max_connections=connections)
+    started = time.monotonic()
     async with httpx.AsyncClient(base_url=server.base_url, limits=limits, timeout=30) as http:
 
-        async def one_client() -> None:
-            for _ in remaining:
-                answer = await http.post("/v1/async/accounts", content=ACCOUNT, headers=headers)
-                answer.raise_for_status()
+        async def one(number: int) -> None:
+            if phase.rate is not None:
+                await asyncio.sleep(max(0.0, started + number / phase.rate - time.monotonic()))
+            answer = await http.post("/v1/async/accounts", content=ACCOUNT, headers=headers)
+            answer.raise_for_status()
 
-        started = time.time()
-        await asyncio.gather(*(one_client() for _ in range(connections)))
-    return started
+        if phase.rate is None:
+            numbers = iter(range(phase.requests))
+
+            async def one_connection() -> None:
+                for number in numbers:
+                    await one(number)
+
+            await asyncio.gather(*(one_connection() for _ in range(connections)))
+        else:
+            await asyncio.gather(*(one(number) for number in range(phase.requests)))
+    return time.monotonic() - started
 
 
 def define_callout(server: Server, token: str, url: str) -> None:
-    with httpx.Client(
-        base_url=server.base_url, headers={"Authorization": f"Bearer {token}"}
-    ) as api:
+    headers = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=server.base_url, headers=headers) as api:
         api.post("/notifications/callout-settings/signing-secret").raise_for_status()
         api.post(
             "/notifications/notification-definitions",
@@ -103,15 +133,29 @@ def define_callout(server: Server, token: str, url: str) -> None:
         ).raise_for_status()
 
 
+def wait_until_delivered(server: Server, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while server.unfinished() or server.undelivered():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"callouts still undelivered after {timeout:g} s")
+        time.sleep(0.2)
+
+
 def main() -> None:
     options = parse_options()
+    phases = [
+        Phase("backlog", options.backlog, None),
+        Phase("steady", options.steady, options.rate),
+    ]
     folder = Path(tempfile.mkdtemp(prefix="asyncgate-callouts-"))
     receiver_port = free_port()
     ca_path = folder / "receiver-ca.pem"
     parent_end, child_end = multiprocessing.Pipe()
+    expected = sum(phase.requests for phase in phases)
+    timeout = options.timeout * len(phases)
     receiver = multiprocessing.Process(
         target=receive,
-        args=(receiver_port, str(ca_path), options.requests, options.timeout, child_end),
+        args=(receiver_port, str(ca_path), expected, timeout, child_end),
         daemon=True,
     )
     receiver.start()
@@ -124,46 +168,48 @@ def main() -> None:
         **dict(map(_setting, options.set)),
     }
     server = Server(folder, extra_env=settings)
+    accepting: dict[str, float] = {}
     try:
         server.start()
         token = server.token()
         define_callout(server, token, f"https://127.0.0.1:{receiver_port}{PATH}")
-        started = asyncio.run(push(server, token, options.requests, options.connections))
-        pushed = time.time()
+        machine = describe()
+        for phase in phases:
+            accepting[phase.name] = asyncio.run(push(server, token, phase, options.connections))
+            wait_until_delivered(server, options.timeout)
         arrivals = parent_end.recv()
-        completed = server.completion_times(TRACK_ID)
+        completed = {phase.name: server.completion_times(phase.track_id) for phase in phases}
     finally:
         server.stop()
         receiver.join(5)
-    report(options, started, pushed, arrivals, completed)
+    load = machine["load_average_at_start"]
+    print(f"machine: {machine['cpus']} CPUs, {machine['cpu_model']}, load {load}")
+    print(f"settings: {options.set or 'defaults'}; {options.connections} connections")
+    for phase in phases:
+        report(phase, accepting[phase.name], arrivals, completed[phase.name])
     shutil.rmtree(folder, ignore_errors=True)
 
 
-def report(options, started: float, pushed: float, arrivals, completed) -> None:
-    first_arrival = {}
+def report(phase: Phase, accepting: float, arrivals, completed: dict[str, float]) -> None:
+    first_arrival: dict[str, float] = {}
+    repeats = Counter()
     for request_id, at in arrivals:
-        first_arrival.setdefault(request_id, at)
-    repeats = sum(count - 1 for count in Counter(r for r, _ in arrivals).values())
+        if request_id in completed:
+            repeats[request_id] += 1
+            first_arrival.setdefault(request_id, at)
     times = sorted(first_arrival.values())
-    if not times:
-        raise SystemExit(f"no callout arrived within {options.timeout:g} s")
-    latencies = [at - completed[r] for r, at in first_arrival.items() if r in completed]
-    span = times[-1] - times[0] if len(times) > 1 else 0.0
-    machine = describe()
-    load = machine["load_average_at_start"]
-    print(f"machine: {machine['cpus']} CPUs, {machine['cpu_model']}, load {load}")
-    shown = options.set or "defaults"
-    print(f"settings: {shown}; {options.requests} creations, {options.connections} connections")
-    print(f"accepted in {pushed - started:.1f} s ({options.requests / (pushed - started):.0f}/s)")
+    offered = "as fast as accepted" if phase.rate is None else f"{phase.rate:g}/s offered"
+    print(f"\n{phase.name}: {phase.requests} creations, {offered}")
+    print(f"  accepted in {accepting:.1f} s ({phase.requests / accepting:.0f}/s)")
     print(
-        f"callouts delivered: {len(first_arrival)} of {options.requests} "
-        f"(repeats: {repeats}), last {times[-1] - started:.1f} s after the first accept"
+        f"  callouts delivered: {len(first_arrival)} of {phase.requests} "
+        f"(sent twice: {sum(count > 1 for count in repeats.values())})"
     )
-    if span:
-        print(f"delivered callouts per second (first to last arrival): {len(times) / span:.0f}")
-    figures = distribution_ms(latencies)
+    if len(times) > 1:
+        print(f"  delivered callouts per second: {len(times) / (times[-1] - times[0]):.0f}")
+    figures = distribution_ms([at - completed[r] for r, at in first_arrival.items()])
     print(
-        "completion -> arrival: "
+        "  completion -> arrival: "
         f"p50 {figures['p50_ms']} ms, p99 {figures['p99_ms']} ms, max {figures['max_ms']} ms"
     )
 

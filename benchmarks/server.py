@@ -176,6 +176,12 @@ class Server:
         )
         return sorted(_epoch(completed) for (completed,) in rows)
 
+    def undelivered(self) -> int:
+        """Callout deliveries still to be sent (pending, or being sent)."""
+        return self._query(
+            "SELECT count(*) FROM callout_deliveries WHERE state IN ('pending', 'delivering')"
+        )[0][0]
+
     def count_by_state(self) -> dict[str, int]:
         return dict(self._query("SELECT state, count(*) FROM async_requests GROUP BY state"))
 

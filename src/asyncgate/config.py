@@ -186,7 +186,7 @@ class Settings(BaseSettings):
         "so retries need not wait for minutes.",
     )
     callout_concurrency: int = Field(
-        default=20, ge=1, description="Callouts a worker process sends at once."
+        default=50, ge=1, description="Callouts a worker process sends at once."
     )
     callout_poll_interval: timedelta = Field(
         default=timedelta(seconds=1),

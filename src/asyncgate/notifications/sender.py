@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -54,10 +54,10 @@ _INSERT_ATTEMPTS = insert(CalloutAttempt.__table__)
 
 @dataclass(frozen=True, slots=True)
 class SenderConfig:
-    concurrency: int = 10
-    lease: timedelta = timedelta(seconds=60)
-    poll_interval: timedelta = timedelta(seconds=1)
-    interval_unit: timedelta = timedelta(minutes=1)
+    concurrency: int  # sends at once
+    lease: timedelta
+    poll_interval: timedelta
+    interval_unit: timedelta  # how long a minute of a tenant's interval lasts
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SenderConfig:
@@ -261,15 +261,17 @@ class Sender:
                 await wait_for_wake(stop, self.wake, self._idle_wait())
         if sending:
             await asyncio.wait(sending)
+        await self._recorder.flushed()
 
     async def _deliver(self, claimed: ClaimedDelivery) -> None:
+        """Send, and leave the attempt to be recorded: the slot is free for the next send."""
         try:
-            await self._recorder.record(await self.attempt(claimed))
+            self._recorder.submit(await self.attempt(claimed))
         except Exception:
             log.exception("delivering %s failed; its lease will expire", claimed.id)
-        finally:
             self._in_flight.discard(claimed.id)
-            self.wake.set()  # a slot is free
+        finally:
+            self.wake.set()
 
     async def _housekeeping_loop(self, stop: asyncio.Event) -> None:
         never = asyncio.Event()
@@ -439,41 +441,32 @@ def _attempt_row(delivery: ClaimedDelivery, outcome: AttemptOutcome) -> dict[str
 
 
 class _GroupRecorder:
-    """Attempts that end while a record is being committed share the next commit."""
+    """Records attempts in the background: those that end while a record is being committed
+    share the next commit. A record that fails is logged; its leases then expire, and the
+    deliveries are sent again."""
 
     def __init__(self, record: Callable[[list[Attempted]], Awaitable[int]]) -> None:
         self._record = record
-        self._pending: list[tuple[Attempted, asyncio.Future[None]]] = []
+        self._pending: list[Attempted] = []
         self._flusher: asyncio.Task[None] | None = None
 
-    async def record(self, item: Attempted) -> None:
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.append((item, future))
+    def submit(self, item: Attempted) -> None:
+        self._pending.append(item)
         if self._flusher is None:
             self._flusher = asyncio.create_task(self._flush_until_empty())
-        await future
+
+    async def flushed(self) -> None:
+        """Return once everything submitted is recorded (or failed to be)."""
+        while self._flusher is not None:
+            await asyncio.shield(self._flusher)
 
     async def _flush_until_empty(self) -> None:
         try:
             while self._pending:
                 group, self._pending = self._pending, []
                 try:
-                    await self._record([item for item, _ in group])
-                except Exception as error:  # noqa: BLE001 - every waiter must learn of it
-                    _settle(group, error)
-                else:
-                    _settle(group, None)
+                    await self._record(group)
+                except Exception:
+                    log.exception("recording %d callout attempts failed", len(group))
         finally:
             self._flusher = None
-
-
-def _settle(
-    group: Iterable[tuple[Attempted, asyncio.Future[None]]], error: Exception | None
-) -> None:
-    for _, future in group:
-        if future.done():
-            continue
-        if error is None:
-            future.set_result(None)
-        else:
-            future.set_exception(error)

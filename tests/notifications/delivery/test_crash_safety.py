@@ -1,13 +1,16 @@
 """Deliveries survive their sender: a delivery claimed by a sender that died is sent once its
-lease expires, and a sender that lost its lease records nothing."""
+lease expires, a sender that lost its lease records nothing, and a sender that is stopped
+finishes what it is sending. A running dispatcher and sender start on wake-ups, not polls."""
 
 from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
 
+from asyncgate.notifications.dispatcher import Dispatcher
 from asyncgate.notifications.models import DeliveryState
 from tests.notifications.delivery.support import attempts_of, define, deliveries_of, publish
+from tests.support.receiver import Reply
 
 LEASE = timedelta(milliseconds=200)
 
@@ -91,3 +94,44 @@ class TestCrashSafety:
             assert await other.reap_expired_leases() == 0
         (delivery,) = await deliveries_of(database, tenant)
         assert (delivery.state, delivery.lease_owner) == (DeliveryState.DELIVERING, slow.owner)
+
+
+class TestRunningSender:
+    async def test_it_delivers_what_the_dispatcher_makes_without_polling(
+        self, client, tenant, database, settings, make_sender, receiver
+    ):
+        path = receiver.new_path()
+        await define(client, tenant, receiver.url(path))
+        sender = make_sender(callout_poll_interval=timedelta(minutes=1))
+        dispatcher = Dispatcher(
+            database, settings, poll_interval=timedelta(minutes=1), on_deliveries=sender.wake.set
+        )
+        stop = asyncio.Event()
+        running = asyncio.gather(dispatcher.run(stop), sender.run(stop))
+        try:
+            await asyncio.sleep(0.05)  # both looked, found nothing, and wait a minute
+            await publish(database, tenant)
+            await asyncio.to_thread(receiver.wait_for, path, 1, 5)
+        finally:
+            stop.set()
+            await running
+
+    async def test_a_stop_lets_the_callouts_being_sent_finish_and_be_recorded(
+        self, client, tenant, database, dispatcher, make_sender, receiver
+    ):
+        path = receiver.new_path()
+        receiver.script(path, Reply(delay=0.3))
+        await define(client, tenant, receiver.url(path))
+        await publish(database, tenant)
+        await dispatcher.dispatch_once()
+        sender = make_sender()
+        stop = asyncio.Event()
+        running = asyncio.create_task(sender.run(stop))
+        await asyncio.to_thread(receiver.wait_for, path, 1)  # it is being answered
+
+        stop.set()
+        await running
+
+        (delivery,) = await deliveries_of(database, tenant)
+        assert (delivery.state, delivery.attempts) == (DeliveryState.DELIVERED, 1)
+        assert [a.attempt for a in await attempts_of(database, tenant)] == [1]
