@@ -23,7 +23,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Update, and_, bindparam, select, update
+from sqlalchemy import Select, Update, and_, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import ASGIApp
 
@@ -122,6 +122,8 @@ class Worker:
             .order_by(AsyncRequest.run_after)
             .limit(limit)
         )
+        if not self._postgres and not await self._any_due(due):
+            return []
         if self._postgres:
             due = due.with_for_update(skip_locked=True)
         statement = (
@@ -273,6 +275,13 @@ class Worker:
                 await self._settle(session, late, None, self._transition(late, None, utcnow()))
             return [request for request in requests if request is not late]
         return []
+
+    async def _any_due(self, due: Select[tuple[str]]) -> bool:
+        """Whether any request is due, read without SQLite's write lock: the worker wakes up
+        at every commit of any process, and a claim that finds nothing would otherwise hold
+        up the writers it woke up for."""
+        async with self.database.read_transaction() as session:
+            return (await session.execute(due.limit(1))).first() is not None
 
     def _run_size(self) -> int:
         """The size of the next bulk run: short while other processes wait to write, or did

@@ -26,7 +26,8 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import Callable, Coroutine, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Sequence
+from contextlib import asynccontextmanager
 from typing import Any, Self
 
 from sqlalchemy.engine import make_url
@@ -154,6 +155,21 @@ class Connection:
     async def commit(self) -> None:
         if self._connection.in_transaction:
             await _finish_off_loop(self._connection.commit)
+
+    @asynccontextmanager
+    async def write_transaction(self) -> AsyncIterator[sqlite3.Cursor]:
+        """``BEGIN IMMEDIATE`` ... ``COMMIT`` on the driver itself, without SQLAlchemy: a cursor
+        to run statements in stored form; rolled back when the block raises."""
+        cursor = self._connection.cursor()
+        await self.wait_for_write_lock(cursor, "BEGIN IMMEDIATE")
+        try:
+            yield cursor
+        except BaseException:
+            self._connection.rollback()
+            raise
+        finally:
+            cursor.close()
+        await self.commit()
 
     async def create_function(self, *args: Any, **kwargs: Any) -> None:
         self._connection.create_function(*args, **kwargs)
