@@ -11,7 +11,7 @@ import httpx
 import orjson
 import pytest
 from fastapi import APIRouter, FastAPI
-from sqlalchemy import delete, event
+from sqlalchemy import delete
 
 from asyncgate.app import create_app, v1_router
 from asyncgate.asyncreq.models import State
@@ -286,22 +286,22 @@ class TestIdempotencyKeys:
 
 class TestConcurrentAccepts:
     async def test_a_burst_is_stored_whole_in_fewer_commits_than_requests(
-        self, client, tenant, database
+        self, app, client, tenant, database, monkeypatch
     ):
         await accept(client, tenant, ASYNC_TRIALS, trial())  # the token is now cached
+        store = app.state.request_store
         commits = 0
+        commit = store._commit
 
-        def count_commit(_connection) -> None:
+        async def count_commit(rows):
             nonlocal commits
             commits += 1
+            return await commit(rows)
 
-        event.listen(database.engine.sync_engine, "commit", count_commit)
-        try:
-            ids = await asyncio.gather(
-                *(accept(client, tenant, ASYNC_TRIALS, trial()) for _ in range(50))
-            )
-        finally:
-            event.remove(database.engine.sync_engine, "commit", count_commit)
+        monkeypatch.setattr(store, "_commit", count_commit)
+        ids = await asyncio.gather(
+            *(accept(client, tenant, ASYNC_TRIALS, trial()) for _ in range(50))
+        )
 
         assert len(set(ids)) == 50
         for request_id in ids:

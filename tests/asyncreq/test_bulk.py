@@ -203,6 +203,14 @@ async def test_runs_are_short_while_another_process_waits_to_write(
     assert {(await stored(database, i)).state for i in ids} == {State.SUCCEEDED}
 
 
+@pytest.mark.skipif(BACKEND != "sqlite", reason="SQLite's single writer only")
+async def test_a_worker_with_nothing_due_leaves_the_write_lock_alone(worker, statements):
+    """Workers wake up at every commit of any process: finding nothing to do must not take
+    the write lock from the writers that woke them."""
+    assert await worker.run_once() == 0
+    assert not [s for s in statements if s.startswith("BEGIN IMMEDIATE")]
+
+
 async def test_bulk_rows_take_the_defaults_an_orm_creation_takes(
     client, fresh_tenant, database, worker
 ):

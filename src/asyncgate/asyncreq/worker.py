@@ -23,7 +23,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Update, and_, bindparam, select, update
+from sqlalchemy import BindParameter, Select, Update, and_, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import ASGIApp
 
@@ -116,29 +116,17 @@ class Worker:
 
     async def claim(self, limit: int) -> list[AsyncRequest]:
         now = utcnow()
-        due = (
-            select(AsyncRequest.id)
-            .where(AsyncRequest.state == State.QUEUED, AsyncRequest.run_after <= now)
-            .order_by(AsyncRequest.run_after)
-            .limit(limit)
-        )
-        if self._postgres:
-            due = due.with_for_update(skip_locked=True)
-        statement = (
-            update(AsyncRequest)
-            .where(AsyncRequest.id.in_(due.scalar_subquery()))
-            .values(
-                state=State.RUNNING,
-                attempts=AsyncRequest.attempts + 1,
-                lease_owner=self.owner,
-                lease_expires_at=now + self.config.lease,
-                started_at=now,
+        parameters = {"now": now, "limit": limit}
+        if not self._postgres and not await self._any_due(parameters):
+            return []
+        async with self.database.core_transaction() as connection:
+            rows = await connection.execute(
+                _CLAIM[self._postgres],
+                parameters | {"owner": self.owner, "lease_expires_at": now + self.config.lease},
             )
-            .returning(AsyncRequest)
-            .execution_options(synchronize_session=False)
-        )
-        async with self.database.transaction() as session:
-            claimed = list((await session.scalars(statement)).all())
+            # Plain objects rather than ORM-loaded ones: nothing tracks them, and loading 50
+            # rows through a session would hold the write lock several times longer.
+            claimed = [AsyncRequest(**row._mapping) for row in rows]
         self._in_flight.update(request.id for request in claimed)
         return sorted(claimed, key=lambda request: request.run_after)
 
@@ -273,6 +261,13 @@ class Worker:
                 await self._settle(session, late, None, self._transition(late, None, utcnow()))
             return [request for request in requests if request is not late]
         return []
+
+    async def _any_due(self, parameters: dict[str, object]) -> bool:
+        """Whether any request is due, read without SQLite's write lock: the worker wakes up
+        at every commit of any process, and a claim that finds nothing would otherwise hold
+        up the writers it woke up for."""
+        async with self.database.read_transaction() as session:
+            return (await session.execute(_ANY_DUE, parameters)).first() is not None
 
     def _run_size(self) -> int:
         """The size of the next bulk run: short while other processes wait to write, or did
@@ -472,6 +467,38 @@ class Worker:
 
 
 _TABLE = AsyncRequest.__table__
+
+
+def _due(limit: BindParameter[int] | int, *, skip_locked: bool) -> Select[tuple[str]]:
+    due = (
+        select(_TABLE.c.id)
+        .where(_TABLE.c.state == State.QUEUED.value, _TABLE.c.run_after <= bindparam("now"))
+        .order_by(_TABLE.c.run_after)
+        .limit(limit)
+    )
+    return due.with_for_update(skip_locked=True) if skip_locked else due
+
+
+def _claim_statement(*, skip_locked: bool) -> Update:
+    """Take the due requests (``:limit`` at most) under a lease of ``:owner``, built once."""
+    due = _due(bindparam("limit"), skip_locked=skip_locked)
+    return (
+        update(_TABLE)
+        .where(_TABLE.c.id.in_(due.scalar_subquery()))
+        .values(
+            state=State.RUNNING.value,
+            attempts=_TABLE.c.attempts + 1,
+            lease_owner=bindparam("owner"),
+            lease_expires_at=bindparam("lease_expires_at"),
+            started_at=bindparam("now"),
+        )
+        .returning(*_TABLE.c)
+    )
+
+
+# By whether the database skips locked rows (PostgreSQL).
+_CLAIM = {True: _claim_statement(skip_locked=True), False: _claim_statement(skip_locked=False)}
+_ANY_DUE = _due(1, skip_locked=False)
 
 
 @functools.cache

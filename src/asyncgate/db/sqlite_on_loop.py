@@ -7,8 +7,9 @@ between them: about 10 ms of CPU per executed account creation, most of it spent
 switch. The connection here has the same shape but runs statements on the event loop's thread,
 where they take microseconds, and moves off it only what can wait:
 
-- ``COMMIT`` runs on a thread of the loop's executor: it fsyncs (about 0.3 ms, more when SQLite
-  checkpoints the WAL at the end of a commit), and the loop serves other requests meanwhile;
+- ``COMMIT`` of a transaction that wrote runs on a thread of the loop's executor: it fsyncs
+  (about 0.3 ms, more while the disk is busy), and the loop serves other requests meanwhile;
+  one that only read ends inline, having nothing to wait for;
 - a run of statements gives the loop a turn every ``_LOOP_TURN_S`` (a handler busy in the
   database stays cancellable, and other tasks are served meanwhile);
 - ``BEGIN IMMEDIATE`` never sleeps in SQLite's busy handler, which would stall the loop while
@@ -26,7 +27,8 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import Callable, Coroutine, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Sequence
+from contextlib import asynccontextmanager
 from typing import Any, Self
 
 from sqlalchemy.engine import make_url
@@ -113,6 +115,8 @@ class Connection:
         self._busy_timeout_s = busy_timeout_s
         self._turns = turns
         self._turn_due = time.monotonic() + _LOOP_TURN_S
+        # Rows changed before the current transaction: it wrote nothing if the count is the same.
+        self._changes_before = connection.total_changes
 
     def cursor(self) -> Cursor:
         return Cursor(self, self._connection.cursor())
@@ -152,14 +156,38 @@ class Connection:
         return True
 
     async def commit(self) -> None:
-        if self._connection.in_transaction:
+        if not self._connection.in_transaction:
+            return
+        if self._connection.total_changes == self._changes_before:
+            self._connection.commit()  # nothing written, so nothing to wait for
+        else:
             await _finish_off_loop(self._connection.commit)
+        self._changes_before = self._connection.total_changes
+
+    @asynccontextmanager
+    async def write_transaction(self) -> AsyncIterator[sqlite3.Cursor]:
+        """``BEGIN IMMEDIATE`` ... ``COMMIT`` on the driver itself, without SQLAlchemy: a cursor
+        to run statements in stored form; rolled back when the block raises."""
+        cursor = self._connection.cursor()
+        await self.wait_for_write_lock(cursor, "BEGIN IMMEDIATE")
+        try:
+            yield cursor
+        except BaseException:
+            self._roll_back()
+            raise
+        finally:
+            cursor.close()
+        await self.commit()
 
     async def create_function(self, *args: Any, **kwargs: Any) -> None:
         self._connection.create_function(*args, **kwargs)
 
     async def rollback(self) -> None:
+        self._roll_back()
+
+    def _roll_back(self) -> None:
         self._connection.rollback()
+        self._changes_before = self._connection.total_changes
 
     async def close(self) -> None:
         self.stop()
