@@ -137,6 +137,16 @@ class TestHistory:
         assert len((await history(client, tenant, **inside))["calloutHistories"]) == 1
         assert (await history(client, tenant, **before))["calloutHistories"] == []
 
+    async def test_an_offset_whose_plus_was_not_percent_encoded_still_reads(
+        self, client, tenant, one_failure_then_success
+    ):
+        start = (utcnow() - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+
+        response = await client.get(f"{HISTORY}?startTime={start}", headers=tenant.headers)
+
+        assert response.status_code == 200, response.text
+        assert len(response.json()["calloutHistories"]) == 1
+
     async def test_the_default_window_is_the_last_day(
         self, client, tenant, one_failure_then_success
     ):
