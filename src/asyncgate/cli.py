@@ -160,7 +160,11 @@ def worker(
             poll_interval=settings.callout_poll_interval,
             on_deliveries=sender.wake.set,
         )
-        wakes = wakeup.Wakes(worker.wake, dispatcher.wake, sender.wake)
+        # The dispatcher needs no wake-ups from other processes: events are recorded by the
+        # workers of this one, which wake it themselves.
+        wakes = wakeup.Wakes(
+            worker.wake, wakeup.Throttled(sender.wake, wakeup.SENDER_WAKE_INTERVAL)
+        )
         tune_for_serving()
         try:
             async with (

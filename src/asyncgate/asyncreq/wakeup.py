@@ -16,7 +16,7 @@ elsewhere:
   commits apart, and a read of the WAL index costs microseconds. ``announce`` does nothing.
 
 The same wake-ups serve the callout sender of a worker process (``Wakes`` sets several events),
-so that a resend accepted by an API process starts at once.
+so that a resend accepted by an API process starts within ``SENDER_WAKE_INTERVAL``.
 """
 
 from __future__ import annotations
@@ -53,6 +53,8 @@ ADAPTER_ONLY_ARGUMENTS = (
 )
 # How often SQLite's data_version is read: a new request waits half of it on average.
 SQLITE_POLL_SECONDS = 0.005
+# How often, at most, commits of other processes wake a worker process's callout sender.
+SENDER_WAKE_INTERVAL = timedelta(milliseconds=100)
 
 
 class Settable(Protocol):
@@ -62,12 +64,38 @@ class Settable(Protocol):
 class Wakes:
     """Several events set as one, for ``listen``."""
 
-    def __init__(self, *events: asyncio.Event) -> None:
+    def __init__(self, *events: asyncio.Event | Throttled) -> None:
         self.events = events
 
     def set(self) -> None:
         for event in self.events:
             event.set()
+
+
+class Throttled:
+    """An event set at most once per ``interval``: a ``set`` that comes sooner is put off
+    until the interval has passed, never dropped. On SQLite every commit of any process wakes
+    ``listen``'s events; a loop that only rarely has work from other processes (the callout
+    sender: resends) would otherwise look for it hundreds of times a second."""
+
+    def __init__(self, event: asyncio.Event, interval: timedelta) -> None:
+        self.event = event
+        self.interval = interval.total_seconds()
+        self._last = -self.interval
+        self._deferred: asyncio.TimerHandle | None = None
+
+    def set(self) -> None:
+        loop = asyncio.get_running_loop()
+        wait = self._last + self.interval - loop.time()
+        if wait <= 0:
+            self._set()
+        elif self._deferred is None:
+            self._deferred = loop.call_later(wait, self._set)
+
+    def _set(self) -> None:
+        self._deferred = None
+        self._last = asyncio.get_running_loop().time()
+        self.event.set()
 
 
 async def wait_for_wake(stop: asyncio.Event, wake: asyncio.Event, timeout: timedelta) -> None:
