@@ -47,9 +47,11 @@ T = TypeVar("T")
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
-def _run_with_database(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
+def _run_with_database(
+    settings: Settings, work: Callable[[Database], Awaitable[T]], *, gives_way: bool = False
+) -> T:
     async def main() -> T:
-        database = Database(settings)
+        database = Database(settings, gives_way=gives_way)
         try:
             await upgrade_to_head(database.engine)
             return await work(database)
@@ -183,7 +185,8 @@ def worker(
             await client.aclose()
         typer.echo(f"{worker.owner} stopped", err=True)
 
-    _run_with_database(settings, work)
+    # A worker's writes wait for the API's (see ``Database``): accepts come first.
+    _run_with_database(settings, work, gives_way=True)
 
 
 def _configure_logging(settings: Settings) -> None:

@@ -80,3 +80,28 @@ async def test_letting_waiting_writers_in_waits_for_them(database, monkeypatch):
     started = time.monotonic()
     await database.let_waiting_writers_in()
     assert time.monotonic() - started < 0.05  # nobody waits: no pause
+
+
+async def test_a_database_that_gives_way_writes_after_other_processes_waiting_writers(
+    tmp_path, monkeypatch
+):
+    """A worker process's every write transaction lets a waiting accept of the API in first."""
+    monkeypatch.setattr(engine, "GIVE_WAY_SECONDS", 5.0)
+    url = f"sqlite+aiosqlite:///{tmp_path / 'polite.db'}"
+    polite = Database(Settings(database_url=url, _env_file=None), gives_way=True)
+    waiter = WriterTurns(polite.sqlite_file)
+    try:
+        with waiter.waiting() as keep_marked:
+            keep_marked()
+            writing = asyncio.create_task(_write_once(polite))
+            await asyncio.sleep(0.05)
+            assert not writing.done()
+        await asyncio.wait_for(writing, timeout=1)
+    finally:
+        waiter.close()
+        await polite.dispose()
+
+
+async def _write_once(database: Database) -> None:
+    async with database.transaction() as session:
+        await session.execute(text("CREATE TABLE IF NOT EXISTS t (x INTEGER)"))

@@ -20,6 +20,7 @@ import functools
 import logging
 import time
 import uuid
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -38,6 +39,7 @@ from asyncgate.asyncreq.outcomes import (
     resource_id_of,
 )
 from asyncgate.asyncreq.retry import Outcome, RetryPolicy, classify
+from asyncgate.asyncreq.wakeup import wait_for_wake
 from asyncgate.config import Settings
 from asyncgate.db.base import utcnow
 from asyncgate.db.engine import Database
@@ -134,7 +136,6 @@ class Worker:
         try:
             remaining = await self._execute_together(requests)
             while remaining:
-                await self.database.let_waiting_writers_in()
                 remaining = await self._execute_together(remaining)
         finally:
             self._in_flight.difference_update(request.id for request in requests)
@@ -212,7 +213,7 @@ class Worker:
                 log.exception("worker batch failed; retrying after the poll interval")
                 taken = 0
             if taken < self.config.batch_size:  # a full batch means more is probably waiting
-                await _wait_any(stop, self.wake, self.config.poll_interval)
+                await wait_for_wake(stop, self.wake, self.config.poll_interval)
 
     async def _housekeeping_loop(self, stop: asyncio.Event) -> None:
         period = self.config.lease / 3
@@ -222,7 +223,8 @@ class Worker:
                 await self.reap_expired_leases()
             except Exception:
                 log.exception("lease housekeeping failed")
-            await _wait_any(stop, None, period)
+            with suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), period.total_seconds())
 
     # -- internals ------------------------------------------------------------------------------
 
@@ -544,16 +546,3 @@ class _TimedOut(Exception):
     def __init__(self, request: AsyncRequest) -> None:
         super().__init__(request.id)
         self.request = request
-
-
-async def _wait_any(stop: asyncio.Event, wake: asyncio.Event | None, timeout: timedelta) -> None:
-    waiters = [asyncio.ensure_future(stop.wait())]
-    if wake is not None:
-        waiters.append(asyncio.ensure_future(wake.wait()))
-    try:
-        await asyncio.wait(
-            waiters, timeout=timeout.total_seconds(), return_when=asyncio.FIRST_COMPLETED
-        )
-    finally:
-        for waiter in waiters:
-            waiter.cancel()

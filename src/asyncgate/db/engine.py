@@ -11,7 +11,7 @@ import asyncio
 import sqlite3
 import time
 from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from sqlalchemy import event, text
@@ -77,8 +77,12 @@ def create_engine(settings: Settings, turns: WriterTurns | None) -> AsyncEngine:
 class Database:
     """The engine and its session factory; one per process."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, gives_way: bool = False) -> None:
+        """``gives_way``: on SQLite, every write transaction of this process first lets other
+        processes' waiting writers in (see :meth:`let_waiting_writers_in`). Worker processes
+        give way, so that the API's accepts never queue behind a chain of worker writes."""
         self.settings = settings
+        self._gives_way = gives_way
         # None on PostgreSQL and for in-memory SQLite.
         self.sqlite_file = _sqlite_file(settings.database_url) if settings.is_sqlite else None
         self._writer_turns = WriterTurns(self.sqlite_file) if self.sqlite_file else None
@@ -127,8 +131,17 @@ class Database:
             async with self._driver_writer.write_transaction() as cursor:
                 yield cursor
 
-    def _writer_turn(self) -> AbstractAsyncContextManager[object]:
-        return self._write_lock if self._write_lock is not None else nullcontext()
+    @asynccontextmanager
+    async def _writer_turn(self) -> AsyncIterator[None]:
+        """This process's turn to write: on SQLite, after its other writers (and, when it gives
+        way, other processes' waiting writers)."""
+        if self._write_lock is None:
+            yield
+            return
+        async with self._write_lock:
+            if self._gives_way:
+                await self.let_waiting_writers_in()
+            yield
 
     @asynccontextmanager
     async def read_transaction(self) -> AsyncIterator[AsyncSession]:
