@@ -109,7 +109,8 @@ class Database:
     @asynccontextmanager
     async def core_transaction(self) -> AsyncIterator[AsyncConnection]:
         """:meth:`transaction` on a bare connection, for Core statements only: a session's
-        unit of work would cost more than the statements of a hot path (the accepts)."""
+        unit of work would cost more than the statements of the hot paths (claims, and
+        accepts on PostgreSQL)."""
         async with self._writer_turn(), self.engine.begin() as connection:
             yield connection
 
