@@ -89,6 +89,10 @@ class Receiver:
 
         class Handler(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # The head and the body of an answer go out in two writes: with Nagle's algorithm
+            # the body would wait for the client's delayed acknowledgement (40 ms), as no
+            # real receiver makes it wait.
+            disable_nagle_algorithm = True
 
             def _handle(self) -> None:
                 receiver._answer(self)
