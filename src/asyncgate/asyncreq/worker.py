@@ -6,8 +6,10 @@ its work back, so a request's effects commit at most once. Claiming and executin
 transactions so that the ``running`` state is visible and a crash leaves a lease to expire
 rather than a request to forget.
 
-A batch of claimed requests executes in one transaction, each request in its own savepoint:
-one commit (one fsync) for many requests. A request's effects are kept only when it succeeded
+A batch of claimed requests executes in few transactions (each about
+``TRANSACTION_TIME_BUDGET`` of work, shorter when another process waits for SQLite's write
+lock), each request, or bulk run of requests, in its own savepoint: one commit (one fsync) for
+many requests. A request's effects are kept only when it succeeded
 (one that failed, or will run again, leaves nothing behind) and an error escaping one request
 undoes that request alone. A request that runs out of time costs the batch its transaction,
 and the others run again in a new one (see ``Worker._execute_together``).
