@@ -52,20 +52,30 @@ async def listening(
     await database.dispose()
 
 
+async def woken_within(wake: asyncio.Event, seconds: float) -> bool:
+    """Whether ``wake`` is set within ``seconds``."""
+    try:
+        await asyncio.wait_for(wake.wait(), seconds)
+    except TimeoutError:
+        return False
+    return True
+
+
 class TestSqliteWakeUps:
     async def test_a_commit_elsewhere_wakes_the_listener(
         self, listening: asyncio.Event, other_process: sqlite3.Connection
     ) -> None:
+        assert not listening.is_set()
         other_process.execute("INSERT INTO requests DEFAULT VALUES")
 
-        await asyncio.wait_for(listening.wait(), WAKE_LIMIT_SECONDS)
+        assert await woken_within(listening, WAKE_LIMIT_SECONDS)
 
     async def test_every_later_commit_wakes_it_again(
         self, listening: asyncio.Event, other_process: sqlite3.Connection
     ) -> None:
         for _ in range(3):
             other_process.execute("INSERT INTO requests DEFAULT VALUES")
-            await asyncio.wait_for(listening.wait(), WAKE_LIMIT_SECONDS)
+            assert await woken_within(listening, WAKE_LIMIT_SECONDS)
             listening.clear()
 
     async def test_reads_and_empty_transactions_do_not_wake_it(

@@ -81,8 +81,9 @@ class Serve:
         assert answer.status_code == 200, answer.text
         return {"Authorization": f"Bearer {answer.json()['access_token']}"}
 
-    def run_one_request(self, within: float) -> None:
-        """Accept an account creation; it must have succeeded within ``within`` seconds."""
+    def run_one_request(self, within: float) -> dict:
+        """Accept an account creation; it must have succeeded within ``within`` seconds.
+        Returns its status resource."""
         headers = self.headers()
         body = {
             "name": "Acme",
@@ -94,10 +95,12 @@ class Serve:
             accepted_at = time.monotonic()
             assert accepted.status_code == 202, accepted.text
             status_url = f"/v1/async-requests/{accepted.json()['requestId']}"
-            while (state := http.get(status_url).json()["state"]) != "succeeded":
+            while (status := http.get(status_url).json())["state"] != "succeeded":
                 elapsed = time.monotonic() - accepted_at
+                state = status["state"]
                 assert elapsed < within, f"{state} after {elapsed:.2f} s:\n{self.server.output()}"
                 time.sleep(0.01)
+        return status
 
 
 def wait_until_gone(pid: int) -> None:
@@ -157,7 +160,10 @@ class TestServeWithWorkers:
         serve.worker_pid()
 
         for _ in range(3):
-            serve.run_one_request(within=WAKE_UP_LIMIT_SECONDS)
+            status = serve.run_one_request(within=WAKE_UP_LIMIT_SECONDS)
+            assert status["attempts"] == 1
+            assert status["response"]["status"] == 200
+            assert status["resourceId"] == status["response"]["body"]["accountId"]
 
     def test_a_killed_worker_process_is_restarted_and_runs_new_requests(self, start_serve) -> None:
         serve = start_serve()

@@ -191,9 +191,14 @@ class TestUniqueNames:
         assert await definitions_of(database, tenant) == 1
 
     async def test_another_tenant_may_use_the_same_name(self, client, tenant, other_tenant):
-        await create_definition(client, tenant, name="Shared name")
+        ours = await create_definition(client, tenant, name="Shared name")
 
-        await create_definition(client, other_tenant, name="Shared name")
+        theirs = await create_definition(client, other_tenant, name="Shared name")
+
+        assert theirs["name"] == ours["name"] == "Shared name"
+        assert theirs["id"] != ours["id"]
+        assert (await get_definition(client, other_tenant, theirs["id"]))["name"] == "Shared name"
+        assert (await get_definition(client, tenant, ours["id"]))["name"] == "Shared name"
 
     async def test_concurrent_creates_of_one_name_create_one(self, client, tenant, database):
         await create_definition(client, tenant, name="first")  # the profile exists

@@ -5,7 +5,10 @@ finishes what it is sending. A running dispatcher and sender start on wake-ups, 
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import timedelta
+
+import orjson
 
 from asyncgate.notifications.dispatcher import Dispatcher
 from asyncgate.notifications.models import DeliveryState
@@ -110,8 +113,12 @@ class TestRunningSender:
         running = asyncio.gather(dispatcher.run(stop), sender.run(stop))
         try:
             await asyncio.sleep(0.05)  # both looked, found nothing, and wait a minute
-            await publish(database, tenant)
-            await asyncio.to_thread(receiver.wait_for, path, 1, 5)
+            payload = await publish(database, tenant)
+            published_at = time.monotonic()
+            arrivals = await asyncio.to_thread(receiver.wait_for, path, 1, 5)
+            # Well inside the minute of polling: the dispatcher's commit woke the sender.
+            assert time.monotonic() - published_at < 5
+            assert [orjson.loads(arrival.body) for arrival in arrivals] == [payload]
         finally:
             stop.set()
             await running
