@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -50,17 +50,13 @@ SQLITE_PRAGMAS = (
 GIVE_WAY_SECONDS = 0.05
 
 
-def create_engine(settings: Settings, turns: WriterTurns | None) -> AsyncEngine:
+def create_engine(
+    settings: Settings, connect: Callable[[], Awaitable[sqlite_on_loop.Connection]] | None
+) -> AsyncEngine:
+    """The engine of ``settings``' database; on SQLite, its connections come from ``connect``."""
     url = settings.database_url
-    if settings.is_sqlite:
-        engine = create_async_engine(
-            url,
-            pool_size=5,
-            max_overflow=0,
-            async_creator=sqlite_on_loop.connector(
-                url, settings.sqlite_busy_timeout.total_seconds(), SQLITE_PRAGMAS, turns
-            ),
-        )
+    if connect is not None:
+        engine = create_async_engine(url, pool_size=5, max_overflow=0, async_creator=connect)
 
         @event.listens_for(engine.sync_engine, "begin")
         def _on_begin(connection) -> None:
@@ -86,7 +82,18 @@ class Database:
         # None on PostgreSQL and for in-memory SQLite.
         self.sqlite_file = _sqlite_file(settings.database_url) if settings.is_sqlite else None
         self._writer_turns = WriterTurns(self.sqlite_file) if self.sqlite_file else None
-        self.engine = create_engine(settings, self._writer_turns)
+        # Every SQLite connection, pooled or the accepts' own, opened alike.
+        self._connect_sqlite = (
+            sqlite_on_loop.connector(
+                settings.database_url,
+                settings.sqlite_busy_timeout.total_seconds(),
+                SQLITE_PRAGMAS,
+                self._writer_turns,
+            )
+            if settings.is_sqlite
+            else None
+        )
+        self.engine = create_engine(settings, self._connect_sqlite)
         self._driver_writer: sqlite_on_loop.Connection | None = None
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
         # SQLite has one writer. Within a process, writers queue on this lock and start the
@@ -119,16 +126,11 @@ class Database:
         """On a SQLite file, :meth:`transaction` on the driver's own connection, bypassing
         SQLAlchemy: statements in stored form, for the one path where SQLAlchemy's share of a
         commit is most of its cost (the accepts). Uses a connection of its own, opened on first
-        use with the pool's settings."""
-        assert self.sqlite_file is not None, "a SQLite file only"
+        use as the pool's are."""
+        assert self.sqlite_file is not None and self._connect_sqlite is not None, "SQLite only"
         async with self._writer_turn():
             if self._driver_writer is None:
-                self._driver_writer = await sqlite_on_loop.connector(
-                    self.settings.database_url,
-                    self.settings.sqlite_busy_timeout.total_seconds(),
-                    SQLITE_PRAGMAS,
-                    self._writer_turns,
-                )()
+                self._driver_writer = await self._connect_sqlite()
             async with self._driver_writer.write_transaction() as cursor:
                 yield cursor
 

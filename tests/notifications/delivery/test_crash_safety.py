@@ -22,14 +22,21 @@ async def after_the_lease() -> None:
     await asyncio.sleep(LEASE.total_seconds() + 0.05)
 
 
+async def one_delivery(client, tenant, database, dispatcher, receiver) -> str:
+    """A definition calling a new path of ``receiver``, and one dispatched delivery for it;
+    returns the path."""
+    path = receiver.new_path()
+    await define(client, tenant, receiver.url(path))
+    await publish(database, tenant)
+    await dispatcher.dispatch_once()
+    return path
+
+
 class TestCrashSafety:
     async def test_a_delivery_claimed_by_a_sender_that_died_is_sent_after_its_lease(
         self, client, tenant, database, dispatcher, make_sender, receiver
     ):
-        path = receiver.new_path()
-        await define(client, tenant, receiver.url(path))
-        await publish(database, tenant)
-        await dispatcher.dispatch_once()
+        path = await one_delivery(client, tenant, database, dispatcher, receiver)
         dead, alive = make_sender(lease=LEASE), make_sender(lease=LEASE)
         assert len(await dead.claim(10)) == 1  # and then it dies, before sending
 
@@ -45,10 +52,7 @@ class TestCrashSafety:
     async def test_one_sent_but_not_recorded_is_sent_again_with_the_same_notification_id(
         self, client, tenant, database, dispatcher, make_sender, receiver
     ):
-        path = receiver.new_path()
-        await define(client, tenant, receiver.url(path))
-        await publish(database, tenant)
-        await dispatcher.dispatch_once()
+        path = await one_delivery(client, tenant, database, dispatcher, receiver)
         dead, alive = make_sender(lease=LEASE), make_sender(lease=LEASE)
         (claimed,) = await dead.claim(10)
         await dead.attempt(claimed)  # the receiver has it; the sender dies before recording
@@ -65,10 +69,7 @@ class TestCrashSafety:
     async def test_a_sender_that_lost_its_lease_records_nothing(
         self, client, tenant, database, dispatcher, make_sender, receiver
     ):
-        path = receiver.new_path()
-        await define(client, tenant, receiver.url(path))
-        await publish(database, tenant)
-        await dispatcher.dispatch_once()
+        await one_delivery(client, tenant, database, dispatcher, receiver)
         stalled, alive = make_sender(lease=LEASE), make_sender(lease=LEASE)
         (late,) = await stalled.claim(10)
         await after_the_lease()
