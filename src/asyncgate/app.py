@@ -13,6 +13,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.responses import Response
 
 from asyncgate import __version__
+from asyncgate.asyncreq.inbox import Inbox
 from asyncgate.asyncreq.resolver import RouteTable
 from asyncgate.asyncreq.routes import accept_route as async_accept_route
 from asyncgate.asyncreq.routes import status_router as async_status_router
@@ -137,24 +138,30 @@ def create_app(
     startup and left at shutdown, once the server has stopped accepting."""
     settings = settings or get_settings()
     database = database or Database(settings)
+    inbox = Inbox.of(database)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         tune_for_serving()
         try:
+            if inbox is not None:
+                await inbox.open()
             async with (
-                checkpointing(database.sqlite_file),
+                checkpointing(database.sqlite_file, inbox and inbox.file),
                 alongside() if alongside else nullcontext(),
             ):
                 yield
         finally:
+            if inbox is not None:
+                inbox.close()
             await database.dispose()
 
     app = FastAPI(title="asyncgate", version=__version__, lifespan=lifespan)
     app.state.settings = settings
     app.state.database = database
     app.state.token_cache = TokenCache()
-    app.state.request_store = GroupCommitStore(database)
+    app.state.inbox = inbox
+    app.state.request_store = GroupCommitStore(database, inbox)
     app.state.route_table = RouteTable()
     app.state.rate_limits = RateLimits(settings)
     # Loaded at start, so a missing or unreadable key fails here rather than at first use.

@@ -167,10 +167,13 @@ def worker(
         wakes = wakeup.Wakes(
             worker.wake, wakeup.Throttled(sender.wake, wakeup.SENDER_WAKE_INTERVAL)
         )
+        inbox = executor.state.inbox
+        if inbox is not None:
+            await inbox.open()  # before the wake-ups watch it
         tune_for_serving()
         try:
             async with (
-                checkpointing(database.sqlite_file),
+                checkpointing(database.sqlite_file, inbox and inbox.file),
                 stopped_with_parent(stop) if until_stdin_closes else nullcontext(),
             ):
                 typer.echo(f"{worker.owner} is executing async requests", err=True)
@@ -183,6 +186,8 @@ def worker(
                 )
         finally:
             await client.aclose()
+            if inbox is not None:
+                inbox.close()
         typer.echo(f"{worker.owner} stopped", err=True)
 
     # A worker's writes wait for the API's (see ``Database``): accepts come first.

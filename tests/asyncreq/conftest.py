@@ -22,7 +22,7 @@ from asyncgate.db.engine import Database
 from asyncgate.notifications.outbox import OutboxEvent
 from tests.asyncreq import support
 from tests.factories import TenantContext, make_tenant
-from tests.support.database import database_with_schema, settings_for
+from tests.support.database import database_with_schema, empty_inbox, settings_for
 
 
 @pytest.fixture(scope="package")
@@ -71,6 +71,7 @@ async def fresh_tenant(database: Database) -> TenantContext:
 
 @pytest.fixture(autouse=True)
 async def empty_queue(database: Database) -> None:
+    await empty_inbox(database)
     async with database.transaction() as session:
         await session.execute(delete(OutboxEvent))
         await session.execute(delete(AsyncRequest))

@@ -38,6 +38,7 @@ from asyncgate.http.errors import (
 from asyncgate.http.routing import Session, UnitOfWorkRoute, declare_resource
 from asyncgate.notifications.outbox import OutboxEvent
 from tests.factories import TenantContext
+from tests.support.database import take_in_everything
 
 ASYNC_TRIALS = "/v1/async/engine-trials"
 # Retries a test can wait out.
@@ -115,11 +116,15 @@ async def accept(
 
 
 async def stored(database: Database, request_id: str) -> AsyncRequest:
+    """A stored request, as the queue has it."""
+    await take_in_everything(database)
     async with database.transaction() as session:
         return await session.get_one(AsyncRequest, request_id)
 
 
 async def stored_count(database: Database) -> int:
+    """How many requests are stored, wherever they wait."""
+    await take_in_everything(database)
     async with database.transaction() as session:
         return await session.scalar(select(func.count()).select_from(AsyncRequest))
 

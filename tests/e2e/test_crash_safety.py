@@ -31,6 +31,7 @@ import orjson
 import pytest
 from sqlalchemy import select, text
 
+from asyncgate.asyncreq.inbox import Inbox
 from asyncgate.asyncreq.models import AsyncRequest, State
 from asyncgate.asyncreq.wakeup import APPLICATION_NAME
 from asyncgate.billing.accounts.models import Account
@@ -276,13 +277,17 @@ async def read_back(database_url: str, ledger: Ledger) -> Stored:
     """Wait until none of the ledger's requests is queued or running any more, then read what
     they left: the requests, the accounts with the ledger's names, and the requests' events."""
     database = Database(Settings(database_url=database_url, _env_file=None))
+    inbox = Inbox.of(database)
     try:
         deadline = time.monotonic() + SETTLE_TIMEOUT_SECONDS
         while True:
             async with database.transaction() as session:
                 every_request = (await session.scalars(select(AsyncRequest))).all()
+                waiting = inbox is not None and await inbox.pending(await session.connection())
             requests = [r for r in every_request if name_in(r).startswith(ledger.prefix)]
             pending = Counter(r.state for r in requests if r.state in (State.QUEUED, State.RUNNING))
+            if waiting:
+                pending["in the inbox"] += 1
             if not pending:
                 break
             if time.monotonic() > deadline:
@@ -297,6 +302,8 @@ async def read_back(database_url: str, ledger: Ledger) -> Stored:
             )
             return Stored(requests, list(accounts.all()), list(events.all()))
     finally:
+        if inbox is not None:
+            inbox.close()
         await database.dispose()
 
 

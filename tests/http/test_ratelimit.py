@@ -38,6 +38,7 @@ from asyncgate.http.routing import UnitOfWorkRoute
 from tests.billing.api import account_body
 from tests.factories import TenantContext, make_tenant
 from tests.http.assertions import assert_zuora_error
+from tests.support.database import take_in_everything
 
 PER_MINUTE = 5
 PER_HOUR = 8
@@ -189,6 +190,7 @@ async def accounts_of(database: Database, tenant: TenantContext) -> int:
 
 
 async def async_requests_of(database: Database, tenant: TenantContext) -> int:
+    await take_in_everything(database)
     async with database.transaction() as session:
         return await session.scalar(
             select(func.count())
@@ -543,6 +545,7 @@ class TestWorkerWaitsOutTheLimit:
 
     @staticmethod
     async def _request(database: Database, request_id: str) -> AsyncRequest:
+        await take_in_everything(database)
         async with database.transaction() as session:
             return await session.get(AsyncRequest, request_id)
 

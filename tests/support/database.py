@@ -1,11 +1,14 @@
-"""A test database: settings for a URL, and a Database with the schema created."""
+"""A test database: settings for a URL, a Database with the schema created, and the SQLite
+inbox of accepted requests moved into the queue or emptied."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from asyncgate.asyncreq.inbox import ACCEPTED, Inbox
 from asyncgate.config import Settings
 from asyncgate.db.engine import Database
 from asyncgate.db.models import metadata
@@ -25,3 +28,28 @@ async def database_with_schema(settings: Settings) -> AsyncIterator[Database]:
         yield database
     finally:
         await database.dispose()
+
+
+async def take_in_everything(database: Database) -> None:
+    """On SQLite, move every request waiting in the inbox into the queue, as claims do."""
+    inbox = Inbox.of(database)
+    if inbox is None:
+        return
+    try:
+        async with database.core_transaction() as connection:
+            while await inbox.take_in(connection):
+                pass
+    finally:
+        inbox.close()
+
+
+async def empty_inbox(database: Database) -> None:
+    inbox = Inbox.of(database)
+    if inbox is None:
+        return
+    try:
+        await inbox.open()
+        with sqlite3.connect(inbox.file) as connection:
+            connection.execute(f"DELETE FROM {ACCEPTED.name}")
+    finally:
+        inbox.close()

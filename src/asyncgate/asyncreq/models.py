@@ -78,3 +78,13 @@ class AsyncRequest(TenantMixin, Base):
     response_body: Mapped[bytes | None] = mapped_column(LargeBinary)
     resource_id: Mapped[str | None] = mapped_column(String(64))
     process_id: Mapped[str | None] = mapped_column(String(16))
+
+
+class InboxProgress(Base):
+    """How far the queue has taken in the SQLite inbox (see ``asyncreq.inbox``): one row,
+    written in the same commit as the requests it took in. Unused on PostgreSQL."""
+
+    __tablename__ = "async_request_inbox_progress"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    taken_in_through: Mapped[int] = mapped_column(Integer)

@@ -170,13 +170,15 @@ def _status(request) -> AsyncRequestStatus:
 
 @status_router.get("/async-requests/{request_id}", response_model_by_alias=True)
 async def get_async_request(
-    request_id: str, session: Session, principal: CurrentPrincipal
+    request_id: str, request: Request, session: Session, principal: CurrentPrincipal
 ) -> AsyncRequestStatus:
-    return _status(await service.get_request(session, principal.tenant_id, request_id))
+    inbox = request.app.state.inbox
+    return _status(await service.get_request(session, inbox, principal.tenant_id, request_id))
 
 
 @status_router.delete("/async-requests/{request_id}", response_model_by_alias=True)
 async def cancel_async_request(
-    request_id: str, session: Session, principal: CurrentPrincipal
+    request_id: str, request: Request, session: Session, principal: CurrentPrincipal
 ) -> AsyncRequestStatus:
-    return _status(await service.cancel_request(session, principal.tenant_id, request_id))
+    inbox = request.app.state.inbox
+    return _status(await service.cancel_request(session, inbox, principal.tenant_id, request_id))

@@ -10,8 +10,9 @@ elsewhere:
   commits), and the connection LISTENs and sets the wake event. Polling remains the fallback:
   while the listening connection is down nothing is announced, so it reconnects with backoff
   and, once listening again, wakes its workers at once to pick up what was accepted meanwhile.
-- On SQLite, which has no notifications, the connection reads ``PRAGMA data_version`` every few
-  milliseconds: the value changes whenever another connection, of any process, has committed.
+- On SQLite, which has no notifications, a connection per file (the database, and the inbox
+  accepts commit to) reads ``PRAGMA data_version`` every few milliseconds: the value changes
+  whenever another connection, of any process, has committed.
   Any commit wakes the workers (they then claim and may find nothing): far cheaper than telling
   commits apart, and a read of the WAL index costs microseconds. ``announce`` does nothing.
 
@@ -31,9 +32,9 @@ from typing import Any, Protocol
 
 import asyncpg
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from asyncgate.asyncreq.inbox import inbox_file
 from asyncgate.db.engine import Database
 
 log = logging.getLogger("asyncgate.wakeup")
@@ -125,8 +126,12 @@ async def listen(database: Database, wake: Settable, stop: asyncio.Event) -> Non
     """Set ``wake`` whenever other processes may have stored requests, until ``stop`` is set."""
     if _on_postgres(database.engine):
         relaying = _relay_forever(_connect_arguments(database), wake)
+    elif database.sqlite_file is not None:
+        # Accepts commit to the inbox, everything else to the database.
+        files = (database.sqlite_file, inbox_file(database.sqlite_file))
+        relaying = _watch_sqlite_files(files, wake)
     else:
-        relaying = _watch_sqlite_commits(make_url(database.settings.database_url).database, wake)
+        return  # a database no other process can open
     relay = asyncio.create_task(relaying)
     try:
         await stop.wait()
@@ -136,10 +141,12 @@ async def listen(database: Database, wake: Settable, stop: asyncio.Event) -> Non
             await relay
 
 
-async def _watch_sqlite_commits(path: str | None, wake: Settable) -> None:
-    """Set ``wake`` whenever ``PRAGMA data_version`` changes (until cancelled)."""
-    if not path or path == ":memory:":
-        return  # a database no other process can open
+async def _watch_sqlite_files(files: tuple[str, ...], wake: Settable) -> None:
+    await asyncio.gather(*(_watch_sqlite_commits(file, wake) for file in files))
+
+
+async def _watch_sqlite_commits(path: str, wake: Settable) -> None:
+    """Set ``wake`` whenever ``PRAGMA data_version`` of ``path`` changes (until cancelled)."""
     # Opened read-write, never created; and never waits in SQLite's busy handler, which would
     # stall the event loop.
     uri = f"{Path(path).resolve().as_uri()}?mode=rw"

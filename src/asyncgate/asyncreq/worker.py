@@ -33,6 +33,7 @@ from starlette.types import ASGIApp
 from asyncgate.asyncreq import bulk
 from asyncgate.asyncreq.bulk import BulkHandler
 from asyncgate.asyncreq.executor import Answer, execute
+from asyncgate.asyncreq.inbox import Inbox
 from asyncgate.asyncreq.models import AsyncRequest, State
 from asyncgate.asyncreq.outcomes import (
     default_process_id,
@@ -115,15 +116,19 @@ class Worker:
         self._in_flight: set[str] = set()
         self._contended_at = -CONTENTION_MEMORY_SECONDS
         self._postgres = database.engine.dialect.name == "postgresql"
+        # On SQLite, accepted requests wait in the inbox until a claim takes them in.
+        self.inbox: Inbox | None = app.state.inbox
 
     # -- one step each, callable directly (tests drive these without sleeping) -----------------
 
     async def claim(self, limit: int) -> list[AsyncRequest]:
         now = utcnow()
         parameters = {"now": now, "limit": limit}
-        if not self._postgres and not await self._any_due(parameters):
+        if not self._postgres and not await self._anything_to_claim(parameters):
             return []
         async with self.database.core_transaction() as connection:
+            if self.inbox is not None:
+                await self.inbox.take_in(connection)
             rows = await connection.execute(
                 _CLAIM[self._postgres],
                 parameters | {"owner": self.owner, "lease_expires_at": now + self.config.lease},
@@ -147,6 +152,11 @@ class Worker:
         claimed = await self.claim(self.config.batch_size)
         if claimed:
             await self.execute_batch(claimed)
+        if self.inbox is not None:
+            try:
+                await self.inbox.prune()
+            except Exception:
+                log.exception("pruning the inbox failed; it is tried again later")
         return len(claimed)
 
     async def reap_expired_leases(self) -> int:
@@ -266,12 +276,14 @@ class Worker:
             return [request for request in requests if request is not late]
         return []
 
-    async def _any_due(self, parameters: dict[str, object]) -> bool:
-        """Whether any request is due, read without SQLite's write lock: the worker wakes up
-        at every commit of any process, and a claim that finds nothing would otherwise hold
-        up the writers it woke up for."""
+    async def _anything_to_claim(self, parameters: dict[str, object]) -> bool:
+        """Whether any request is due or waits in the inbox, read without SQLite's write lock:
+        the worker wakes up at every commit of any process, and a claim that finds nothing
+        would otherwise hold up the writers it woke up for."""
         async with self.database.read_transaction() as session:
-            return (await session.execute(_ANY_DUE, parameters)).first() is not None
+            if (await session.execute(_ANY_DUE, parameters)).first() is not None:
+                return True
+            return self.inbox is not None and await self.inbox.pending(await session.connection())
 
     def _run_size(self) -> int:
         """The size of the next bulk run: short while other processes wait to write, or did

@@ -23,18 +23,16 @@ INTERVAL_SECONDS = 1.0
 
 
 @asynccontextmanager
-async def checkpointing(sqlite_file: str | None) -> AsyncIterator[None]:
-    """Checkpoints ``sqlite_file``'s log while inside; nothing for PostgreSQL (None)."""
-    if sqlite_file is None:
-        yield
-        return
+async def checkpointing(*sqlite_files: str | None) -> AsyncIterator[None]:
+    """Checkpoints the logs of ``sqlite_files`` while inside; None (PostgreSQL) is skipped."""
     stop = asyncio.Event()
-    task = asyncio.create_task(_checkpoint_until(stop, sqlite_file))
+    tasks = [asyncio.create_task(_checkpoint_until(stop, file)) for file in sqlite_files if file]
     try:
         yield
     finally:
         stop.set()
-        await task  # lets a checkpoint in progress finish before its connection closes
+        # Lets a checkpoint in progress finish before its connection closes.
+        await asyncio.gather(*tasks)
 
 
 async def _checkpoint_until(stop: asyncio.Event, sqlite_file: str) -> None:

@@ -8,7 +8,6 @@ write lock fails with SQLITE_BUSY and cannot be retried safely.
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -82,8 +81,7 @@ class Database:
         # None on PostgreSQL and for in-memory SQLite.
         self.sqlite_file = _sqlite_file(settings.database_url) if settings.is_sqlite else None
         self._writer_turns = WriterTurns(self.sqlite_file) if self.sqlite_file else None
-        # Every SQLite connection, pooled or the accepts' own, opened alike.
-        self._connect_sqlite = (
+        connect_sqlite = (
             sqlite_on_loop.connector(
                 settings.database_url,
                 settings.sqlite_busy_timeout.total_seconds(),
@@ -93,8 +91,7 @@ class Database:
             if settings.is_sqlite
             else None
         )
-        self.engine = create_engine(settings, self._connect_sqlite)
-        self._driver_writer: sqlite_on_loop.Connection | None = None
+        self.engine = create_engine(settings, connect_sqlite)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
         # SQLite has one writer. Within a process, writers queue on this lock and start the
         # moment it frees, instead of sleeping in SQLite's busy handler (1-100 ms per retry).
@@ -120,19 +117,6 @@ class Database:
         accepts on PostgreSQL)."""
         async with self._writer_turn(), self.engine.begin() as connection:
             yield connection
-
-    @asynccontextmanager
-    async def sqlite_write_transaction(self) -> AsyncIterator[sqlite3.Cursor]:
-        """On a SQLite file, :meth:`transaction` on the driver's own connection, bypassing
-        SQLAlchemy: statements in stored form, for the one path where SQLAlchemy's share of a
-        commit is most of its cost (the accepts). Uses a connection of its own, opened on first
-        use as the pool's are."""
-        assert self.sqlite_file is not None and self._connect_sqlite is not None, "SQLite only"
-        async with self._writer_turn():
-            if self._driver_writer is None:
-                self._driver_writer = await self._connect_sqlite()
-            async with self._driver_writer.write_transaction() as cursor:
-                yield cursor
 
     @asynccontextmanager
     async def _writer_turn(self) -> AsyncIterator[None]:
@@ -172,8 +156,5 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
-        if self._driver_writer is not None:
-            self._driver_writer.stop()
-            self._driver_writer = None
         if self._writer_turns is not None:
             self._writer_turns.close()

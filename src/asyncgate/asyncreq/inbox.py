@@ -1,0 +1,305 @@
+"""On SQLite, accepted requests wait in a file of their own until a worker takes them in.
+
+SQLite lets one connection write a file at a time. Were accepts committed to the main database,
+every group of them would wait for whatever the worker process was writing at that moment (a
+run of executions and their outcomes, milliseconds each), and the accept latency would carry
+the worker's. So on SQLite the group-commit store appends accepted requests to the *inbox*, a
+second SQLite file beside the database (``asyncgate-inbox.db`` beside ``asyncgate.db``), which
+nothing else writes but the occasional prune. Its commits are as durable as the database's (WAL,
+``synchronous=FULL``): the 202 still goes out only once the request is on disk.
+
+Workers take requests in (:meth:`Inbox.take_in`) inside the main database's transaction that
+claims them: they read the inbox rows numbered after ``async_request_inbox_progress`` (a row of
+the main database), insert them into the queue as ``queued`` and advance that number, in one
+commit. A crash before the commit leaves the rows to be taken in again, and a row already in
+the queue is skipped, so every accepted request enters the queue exactly once. Numbers are
+``AUTOINCREMENT``: a number freed by a prune is never handed out again (a reused one at or
+below the progress mark would never be taken in).
+
+Rows taken in are deleted later (:meth:`Inbox.prune`), except those with an idempotency key:
+the inbox is where an accept finds the request first stored under its key, so they stay as
+long as the queue keeps its requests. The status resource looks in the queue first and in the
+inbox second. On PostgreSQL, whose writers do not exclude each other, there is no inbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Column, Index, Integer, MetaData, Table, select, text
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.schema import CreateIndex, CreateTable
+
+from asyncgate.asyncreq.models import AsyncRequest, InboxProgress, State
+from asyncgate.auth.models import Tenant
+from asyncgate.db import sqlite_on_loop
+from asyncgate.db.engine import SQLITE_PRAGMAS, Database
+
+# The columns an accept sets; the others start as the queue's defaults when taken in.
+ACCEPTED_COLUMNS = (
+    "id",
+    "tenant_id",
+    "method",
+    "path",
+    "query_string",
+    "headers",
+    "body",
+    "track_id",
+    "idempotency_key",
+    "role",
+    "client_id",
+    "run_after",
+    "created_at",
+)
+# What makes a repeat the same request as the one first stored under its idempotency key.
+IDENTITY_COLUMNS = ("method", "path", "query_string", "body")
+# At most this many requests are taken in per claim: a backlog moves in a few claims, and no
+# claim holds the database's write lock for long.
+TAKE_IN_BATCH = 500
+# Pruning deletes at most this many rows per commit (each holds up the accepts for as long),
+# and runs at most once per interval.
+PRUNE_BATCH = 500
+PRUNE_INTERVAL_SECONDS = 2.0
+SCHEMA_VERSION = 1
+
+_QUEUE = AsyncRequest.__table__
+_PROGRESS = InboxProgress.__table__
+_DIALECT = sqlite.dialect()
+ACCEPTED = Table(
+    "accepted_requests",
+    MetaData(),
+    Column("seq", Integer, primary_key=True),
+    *(
+        Column(name, _QUEUE.c[name].type, nullable=_QUEUE.c[name].nullable, unique=name == "id")
+        for name in ACCEPTED_COLUMNS
+    ),
+    Index(
+        "uq_accepted_requests_idempotency",
+        "tenant_id",
+        "idempotency_key",
+        unique=True,
+        sqlite_where=text("idempotency_key IS NOT NULL"),
+    ),
+    sqlite_autoincrement=True,
+)
+
+_TENANT = 1 + ACCEPTED_COLUMNS.index("tenant_id")  # in a row read with its seq
+_COLUMN_LIST = ", ".join(ACCEPTED_COLUMNS)
+_PLACES = ", ".join("?" for _ in ACCEPTED_COLUMNS)
+_APPEND = f"INSERT INTO {ACCEPTED.name} ({_COLUMN_LIST}) VALUES ({_PLACES}) ON CONFLICT DO NOTHING"
+_AFTER = f"SELECT seq, {_COLUMN_LIST} FROM {ACCEPTED.name} WHERE seq > ? ORDER BY seq LIMIT ?"
+_LAST_SEQ = f"SELECT max(seq) FROM {ACCEPTED.name}"
+_BY_ID = f"SELECT {_COLUMN_LIST} FROM {ACCEPTED.name} WHERE id = ? AND tenant_id = ?"
+_BY_KEY = (
+    f"SELECT {', '.join(IDENTITY_COLUMNS)}, id FROM {ACCEPTED.name} "
+    "WHERE tenant_id = ? AND idempotency_key = ?"
+)
+_PRUNE = (
+    f"DELETE FROM {ACCEPTED.name} WHERE seq IN (SELECT seq FROM {ACCEPTED.name} "
+    "WHERE seq <= ? AND idempotency_key IS NULL ORDER BY seq LIMIT ?)"
+)
+_INTO_QUEUE = (
+    f"INSERT INTO {_QUEUE.name} ({_COLUMN_LIST}, state, attempts) "
+    f"VALUES ({_PLACES}, '{State.QUEUED.value}', 0) ON CONFLICT DO NOTHING"
+)
+_TAKEN_IN_THROUGH = f"SELECT taken_in_through FROM {_PROGRESS.name} WHERE id = 1"
+_ADVANCE = (
+    f"INSERT INTO {_PROGRESS.name} (id, taken_in_through) VALUES (1, ?) "
+    "ON CONFLICT (id) DO UPDATE SET taken_in_through = excluded.taken_in_through"
+)
+
+
+def inbox_file(sqlite_file: str) -> str:
+    """The inbox beside a database file: ``asyncgate-inbox.db`` for ``asyncgate.db``."""
+    path = Path(sqlite_file)
+    return str(path.with_name(f"{path.stem}-inbox{path.suffix}"))
+
+
+def _processors(dialect: Dialect) -> tuple[list[Callable[[Any], Any]], ...]:
+    """Per accepted column, what SQLAlchemy does to a value on its way in and on its way out:
+    the inbox holds exactly what the queue's columns would."""
+    columns = [_QUEUE.c[name].type.dialect_impl(dialect) for name in ACCEPTED_COLUMNS]
+    to_stored = [column.bind_processor(dialect) or _unchanged for column in columns]
+    from_stored = [column.result_processor(dialect, None) or _unchanged for column in columns]
+    return to_stored, from_stored
+
+
+def _unchanged(value: Any) -> Any:
+    return value
+
+
+class Inbox:
+    """The inbox of one SQLite database, for one process. Its connections open on first use."""
+
+    def __init__(self, database: Database) -> None:
+        assert database.sqlite_file is not None, "SQLite files only"
+        self.database = database
+        self.file = inbox_file(database.sqlite_file)
+        self._connect = sqlite_on_loop.connector(
+            f"sqlite:///{self.file}",
+            database.settings.sqlite_busy_timeout.total_seconds(),
+            SQLITE_PRAGMAS,
+            None,
+        )
+        self._writer: sqlite_on_loop.Connection | None = None
+        self._reader: sqlite3.Connection | None = None
+        self._opening = asyncio.Lock()
+        self._to_stored, self._from_stored = _processors(database.engine.dialect)
+        self._pruned_at = -PRUNE_INTERVAL_SECONDS
+        self._taken_in_since_prune = False
+
+    @classmethod
+    def of(cls, database: Database) -> Inbox | None:
+        """The inbox of ``database``; None on PostgreSQL."""
+        return cls(database) if database.sqlite_file is not None else None
+
+    async def open(self) -> None:
+        """Create the inbox when missing. A new inbox starts with the idempotency keys the
+        queue already holds, so that a repeat of a request stored before it is found."""
+        if self._reader is not None:
+            return
+        async with self._opening:
+            if self._reader is not None:
+                return
+            writer = await self._connect()
+            async with writer.write_transaction() as cursor:
+                if cursor.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
+                    self._create(cursor)
+            reader = sqlite3.connect(self.file, isolation_level=None, check_same_thread=False)
+            reader.execute("PRAGMA query_only=ON")
+            self._writer, self._reader = writer, reader
+
+    def _create(self, cursor: sqlite3.Cursor) -> None:
+        cursor.execute(str(CreateTable(ACCEPTED, if_not_exists=True).compile(dialect=_DIALECT)))
+        for index in ACCEPTED.indexes:
+            cursor.execute(str(CreateIndex(index, if_not_exists=True).compile(dialect=_DIALECT)))
+        queue = sqlite3.connect(f"file:{self.database.sqlite_file}?mode=ro", uri=True)
+        try:
+            keyed = queue.execute(
+                f"SELECT {_COLUMN_LIST} FROM {_QUEUE.name} WHERE idempotency_key IS NOT NULL"
+            ).fetchall()
+        finally:
+            queue.close()
+        cursor.executemany(_APPEND, keyed)
+        cursor.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+    # -- accepting --------------------------------------------------------------------------
+
+    async def append(self, rows: list[dict[str, Any]]) -> set[str]:
+        """Commit ``rows`` (accepted requests, as the queue's columns); returns the IDs of those
+        stored: a row whose tenant already used its idempotency key is skipped."""
+        await self.open()
+        assert self._writer is not None
+        stored_rows = [
+            tuple(process(row[name]) for name, process in zip(ACCEPTED_COLUMNS, self._to_stored))
+            for row in rows
+        ]
+        async with self._writer.write_transaction() as cursor:
+            cursor.executemany(_APPEND, stored_rows)
+            stored = cursor.rowcount
+        ids = [row["id"] for row in rows]
+        if stored == len(rows):
+            return set(ids)
+        found = self._read(
+            f"SELECT id FROM {ACCEPTED.name} WHERE id IN ({', '.join('?' for _ in ids)})", ids
+        )
+        return {request_id for (request_id,) in found}
+
+    async def first_under_key(self, tenant_id: str, key: str) -> tuple[Any, ...] | None:
+        """The identity (:data:`IDENTITY_COLUMNS`) and ID of the request stored first under a
+        tenant's idempotency key."""
+        await self.open()
+        found = self._read(_BY_KEY, (tenant_id, key))
+        return found[0] if found else None
+
+    # -- taking in ----------------------------------------------------------------------------
+
+    async def pending(self, connection: AsyncConnection) -> bool:
+        """Whether the inbox holds requests the queue has not taken in (``connection``: any
+        transaction of the main database)."""
+        await self.open()
+        last = self._read(_LAST_SEQ, ())[0][0]
+        return last is not None and last > await _taken_in_through(connection)
+
+    async def take_in(self, connection: AsyncConnection) -> int:
+        """Insert the requests the queue has not taken in yet (:data:`TAKE_IN_BATCH` at most)
+        into the queue, within ``connection``'s write transaction; returns how many."""
+        await self.open()
+        rows = self._read(_AFTER, (await _taken_in_through(connection), TAKE_IN_BATCH))
+        if not rows:
+            return 0
+        # A tenant deleted meanwhile took its requests with it, as it does in the queue.
+        tenants = await _existing_tenants(connection, {row[_TENANT] for row in rows})
+        kept = [row[1:] for row in rows if row[_TENANT] in tenants]
+        if kept:
+            await connection.exec_driver_sql(_INTO_QUEUE, kept)
+        await connection.exec_driver_sql(_ADVANCE, (rows[-1][0],))
+        self._taken_in_since_prune = True
+        return len(rows)
+
+    async def prune(self, *, now: bool = False) -> int:
+        """Delete rows the queue has taken in (except keyed ones); returns how many. Unless
+        ``now``, only once per :data:`PRUNE_INTERVAL_SECONDS`, and only after a take-in."""
+        started = time.monotonic()
+        if not now and (
+            not self._taken_in_since_prune or started - self._pruned_at < PRUNE_INTERVAL_SECONDS
+        ):
+            return 0
+        self._pruned_at, self._taken_in_since_prune = started, False
+        await self.open()
+        assert self._writer is not None
+        # The committed mark: a row is deleted only once the queue's copy is on disk.
+        async with self.database.read_transaction() as session:
+            through = await _taken_in_through(await session.connection())
+        deleted = 0
+        while True:
+            async with self._writer.write_transaction() as cursor:
+                cursor.execute(_PRUNE, (through, PRUNE_BATCH))
+                count = cursor.rowcount
+            deleted += count
+            if count < PRUNE_BATCH:
+                return deleted
+            await asyncio.sleep(0)
+
+    # -- reading ------------------------------------------------------------------------------
+
+    async def find(self, tenant_id: str, request_id: str) -> AsyncRequest | None:
+        """A tenant's request still waiting to be taken in, as a queued request."""
+        await self.open()
+        found = self._read(_BY_ID, (request_id, tenant_id))
+        if not found:
+            return None
+        values = {
+            name: process(value)
+            for name, process, value in zip(ACCEPTED_COLUMNS, self._from_stored, found[0])
+        }
+        return AsyncRequest(**values, state=State.QUEUED.value, attempts=0)
+
+    def _read(self, sql: str, parameters: Sequence[Any]) -> list[tuple[Any, ...]]:
+        """One read, inline: in WAL mode it neither waits for the writer nor holds it up."""
+        assert self._reader is not None
+        return self._reader.execute(sql, parameters).fetchall()
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.stop()
+            self._writer = None
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+
+
+async def _existing_tenants(connection: AsyncConnection, tenant_ids: set[str]) -> set[str]:
+    found = await connection.execute(select(Tenant.id).where(Tenant.id.in_(tenant_ids)))
+    return set(found.scalars())
+
+
+async def _taken_in_through(connection: AsyncConnection) -> int:
+    return (await connection.exec_driver_sql(_TAKEN_IN_THROUGH)).scalar() or 0

@@ -1,0 +1,162 @@
+"""SQLite's inbox: accepted requests wait in a file of their own until a claim takes them in."""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+
+import pytest
+from sqlalchemy import delete, func, select
+
+from asyncgate.asyncreq.inbox import ACCEPTED, Inbox
+from asyncgate.asyncreq.models import AsyncRequest, State
+from asyncgate.asyncreq.store import GroupCommitStore
+from asyncgate.auth.models import Tenant
+from asyncgate.db.base import utcnow
+from asyncgate.db.models import metadata
+from tests.asyncreq.support import ASYNC_TRIALS, accept, trial
+from tests.conftest import BACKEND
+from tests.factories import make_tenant
+from tests.support.database import database_with_schema, settings_for
+
+pytestmark = pytest.mark.skipif(BACKEND != "sqlite", reason="the inbox is SQLite's")
+
+
+async def in_queue(database) -> set[str]:
+    """The IDs the queue holds, without taking anything in."""
+    async with database.read_transaction() as session:
+        return set((await session.scalars(select(AsyncRequest.id))).all())
+
+
+def in_inbox(inbox: Inbox) -> set[str]:
+    with sqlite3.connect(inbox.file) as connection:
+        return {row[0] for row in connection.execute(f"SELECT id FROM {ACCEPTED.name}")}
+
+
+async def take_in(database, inbox: Inbox) -> int:
+    async with database.core_transaction() as connection:
+        return await inbox.take_in(connection)
+
+
+class TestTakingIn:
+    async def test_an_accepted_request_waits_in_the_inbox_until_a_claim_takes_it_in(
+        self, app, client, tenant, database, worker
+    ):
+        request_id = await accept(client, tenant, ASYNC_TRIALS, trial())
+        assert request_id in in_inbox(app.state.inbox)
+        assert request_id not in await in_queue(database)
+
+        claimed = await worker.claim(10)
+
+        assert [request.id for request in claimed] == [request_id]
+        assert claimed[0].state == State.RUNNING
+        async with database.read_transaction() as session:
+            assert not await app.state.inbox.pending(await session.connection())
+
+    async def test_each_request_is_taken_in_once(self, app, client, tenant, database):
+        request_id = await accept(client, tenant, ASYNC_TRIALS, trial())
+        assert await take_in(database, app.state.inbox) == 1
+        assert await take_in(database, app.state.inbox) == 0
+        async with database.read_transaction() as session:
+            count = await session.scalar(select(func.count()).where(AsyncRequest.id == request_id))
+        assert count == 1
+
+    async def test_a_take_in_rolled_back_leaves_the_requests_to_take_in_again(
+        self, app, client, tenant, database
+    ):
+        request_id = await accept(client, tenant, ASYNC_TRIALS, trial())
+        with pytest.raises(RuntimeError):
+            async with database.core_transaction() as connection:
+                await app.state.inbox.take_in(connection)
+                raise RuntimeError("the worker died before its commit")
+        assert request_id not in await in_queue(database)
+
+        assert await take_in(database, app.state.inbox) == 1
+        assert request_id in await in_queue(database)
+
+    async def test_requests_of_a_tenant_deleted_before_they_are_taken_in_go_with_it(
+        self, app, client, tenant, database
+    ):
+        # Deleting a tenant deletes its queued requests; those still in the inbox go too.
+        doomed = await make_tenant(database)
+        kept = await accept(client, tenant, ASYNC_TRIALS, trial())
+        dropped = await accept(client, doomed, ASYNC_TRIALS, trial())
+        async with database.transaction() as session:
+            await session.execute(delete(Tenant).where(Tenant.id == doomed.tenant_id))
+
+        assert await take_in(database, app.state.inbox) == 2
+        queue = await in_queue(database)
+        assert kept in queue
+        assert dropped not in queue
+
+
+class TestPruning:
+    async def test_requests_taken_in_are_pruned_but_keyed_ones_stay(
+        self, app, client, tenant, database
+    ):
+        inbox = app.state.inbox
+        plain = await accept(client, tenant, ASYNC_TRIALS, trial())
+        key = {"Idempotency-Key": uuid.uuid4().hex}
+        body = trial()
+        keyed = await accept(client, tenant, ASYNC_TRIALS, body, headers=key)
+        await take_in(database, inbox)
+
+        await inbox.prune(now=True)
+
+        assert plain not in in_inbox(inbox)
+        assert keyed in in_inbox(inbox)
+        # The repeat is still recognised, and finds the first request.
+        assert await accept(client, tenant, ASYNC_TRIALS, body, headers=key) == keyed
+
+    async def test_nothing_is_pruned_before_it_is_taken_in(self, app, client, tenant):
+        request_id = await accept(client, tenant, ASYNC_TRIALS, trial())
+        await app.state.inbox.prune(now=True)
+        assert request_id in in_inbox(app.state.inbox)
+
+    async def test_requests_accepted_after_a_prune_are_taken_in(
+        self, app, client, tenant, database
+    ):
+        # Numbers freed by the prune are never handed out again, so none falls behind the mark.
+        inbox = app.state.inbox
+        for _ in range(3):
+            await accept(client, tenant, ASYNC_TRIALS, trial())
+        await take_in(database, inbox)
+        await inbox.prune(now=True)
+        assert not in_inbox(inbox)
+
+        later = await accept(client, tenant, ASYNC_TRIALS, trial())
+
+        assert await take_in(database, inbox) == 1
+        assert later in await in_queue(database)
+
+
+async def test_a_new_inbox_starts_with_the_keys_the_queue_holds(tmp_path):
+    """A request stored under a key before the inbox existed is still the key's first."""
+    settings = settings_for(f"sqlite+aiosqlite:///{tmp_path / 'older.db'}", tmp_path / "data")
+    async with database_with_schema(settings) as database:
+        tenant = await make_tenant(database)
+        first = {
+            "id": str(uuid.uuid4()),
+            "tenant_id": tenant.tenant_id,
+            "method": "POST",
+            "path": "/v1/accounts",
+            "query_string": "",
+            "headers": {},
+            "body": b'{"name": "Acme"}',
+            "idempotency_key": "order-17",
+            "role": "tenant-administrator",
+            "run_after": utcnow(),
+            "created_at": utcnow(),
+        }
+        async with database.core_transaction() as connection:
+            await connection.execute(metadata.tables[AsyncRequest.__tablename__].insert(), first)
+        inbox = Inbox(database)
+        try:
+            store = GroupCommitStore(database, inbox)
+            repeat = first | {"id": str(uuid.uuid4()), "track_id": None, "client_id": None}
+            assert await store.enqueue(repeat) == first["id"]
+            different = repeat | {"id": str(uuid.uuid4()), "body": b'{"name": "Other"}'}
+            with pytest.raises(Exception, match="already used for a different request"):
+                await store.enqueue(different)
+        finally:
+            inbox.close()
