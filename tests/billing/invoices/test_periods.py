@@ -64,21 +64,53 @@ class TestBillingPeriods:
             (date(2024, 3, 1), date(2024, 3, 31), date(2024, 3, 1), 1),
         ]
 
-    def test_a_mid_month_start_opens_with_a_partial_period(self):
-        # BCD 1, start Jan 15: Jan 15-31 is 17 of the 31 days of the period Jan 1-31.
-        periods = islice(billing_periods(date(2024, 1, 15), MONTH, 1), 2)
-        assert spans(periods) == [
-            (date(2024, 1, 15), date(2024, 1, 31), date(2024, 1, 1), Fraction(17, 31)),
-            (date(2024, 2, 1), date(2024, 2, 29), date(2024, 2, 1), 1),
-        ]
-
-    def test_bcd_15_with_a_start_before_the_15th(self):
-        # BCD 15, start Mar 3 2024: Mar 3-14 is 12 of the 29 days of Feb 15 - Mar 14.
-        periods = islice(billing_periods(date(2024, 3, 3), MONTH, 15), 2)
-        assert spans(periods) == [
-            (date(2024, 3, 3), date(2024, 3, 14), date(2024, 2, 15), Fraction(12, 29)),
-            (date(2024, 3, 15), date(2024, 4, 14), date(2024, 3, 15), 1),
-        ]
+    @pytest.mark.parametrize(
+        ("start", "period", "bcd", "partial", "first_full"),
+        [
+            pytest.param(
+                # Jan 15-31 is 17 of the 31 days of Jan 1-31.
+                date(2024, 1, 15), MONTH, 1,
+                (date(2024, 1, 15), date(2024, 1, 31), date(2024, 1, 1), Fraction(17, 31)),
+                (date(2024, 2, 1), date(2024, 2, 29)),
+                id="monthly-bcd-1",
+            ),
+            pytest.param(
+                # Mar 3-14 is 12 of the 29 days of Feb 15 - Mar 14 2024.
+                date(2024, 3, 3), MONTH, 15,
+                (date(2024, 3, 3), date(2024, 3, 14), date(2024, 2, 15), Fraction(12, 29)),
+                (date(2024, 3, 15), date(2024, 4, 14)),
+                id="monthly-bcd-15",
+            ),
+            pytest.param(
+                # Feb 28 2024 is not the bill cycle date (Feb 29 is): 1 of the 29 days of
+                # Jan 31 - Feb 28.
+                date(2024, 2, 28), MONTH, 31,
+                (date(2024, 2, 28), date(2024, 2, 28), date(2024, 1, 31), Fraction(1, 29)),
+                (date(2024, 2, 29), date(2024, 3, 30)),
+                id="bcd-31-leap-february",
+            ),
+            pytest.param(
+                # Jan 15-31 is 17 of the 92 days of Nov 1 - Jan 31.
+                date(2024, 1, 15), QUARTER, 1,
+                (date(2024, 1, 15), date(2024, 1, 31), date(2023, 11, 1), Fraction(17, 92)),
+                (date(2024, 2, 1), date(2024, 4, 30)),
+                id="quarterly",
+            ),
+            pytest.param(
+                # Mar 15-31 is 17 of the 366 days of Apr 1 2023 - Mar 31 2024 (a leap year).
+                date(2024, 3, 15), ANNUAL, 1,
+                (date(2024, 3, 15), date(2024, 3, 31), date(2023, 4, 1), Fraction(17, 366)),
+                (date(2024, 4, 1), date(2025, 3, 31)),
+                id="annual",
+            ),
+        ],
+    )  # fmt: skip
+    def test_a_start_off_the_bcd_opens_with_a_partial_period(
+        self, start, period, bcd, partial, first_full
+    ):
+        leading, full = islice(billing_periods(start, period, bcd), 2)
+        assert spans([leading]) == [partial]
+        assert (full.start, full.last_day, full.is_full) == (*first_full, True)
 
     def test_bcd_31_follows_the_last_day_of_short_months(self):
         periods = islice(billing_periods(date(2023, 1, 31), MONTH, 31), 4)
@@ -87,30 +119,6 @@ class TestBillingPeriods:
             (date(2023, 2, 28), date(2023, 3, 30)),
             (date(2023, 3, 31), date(2023, 4, 29)),
             (date(2023, 4, 30), date(2023, 5, 30)),
-        ]
-
-    def test_bcd_31_in_a_leap_february(self):
-        # Feb 28 2024 is not the bill cycle date (Feb 29 is): one day of Jan 31 - Feb 28.
-        periods = islice(billing_periods(date(2024, 2, 28), MONTH, 31), 2)
-        assert spans(periods) == [
-            (date(2024, 2, 28), date(2024, 2, 28), date(2024, 1, 31), Fraction(1, 29)),
-            (date(2024, 2, 29), date(2024, 3, 30), date(2024, 2, 29), 1),
-        ]
-
-    def test_quarters_start_on_the_first_bill_cycle_date(self):
-        # BCD 1, start Jan 15: Jan 15-31 is 17 of the 92 days of Nov 1 - Jan 31.
-        periods = islice(billing_periods(date(2024, 1, 15), QUARTER, 1), 2)
-        assert spans(periods) == [
-            (date(2024, 1, 15), date(2024, 1, 31), date(2023, 11, 1), Fraction(17, 92)),
-            (date(2024, 2, 1), date(2024, 4, 30), date(2024, 2, 1), 1),
-        ]
-
-    def test_an_annual_partial_period_counts_a_leap_year(self):
-        # BCD 1, start Mar 15 2024: 17 of the 366 days of Apr 1 2023 - Mar 31 2024.
-        periods = islice(billing_periods(date(2024, 3, 15), ANNUAL, 1), 2)
-        assert spans(periods) == [
-            (date(2024, 3, 15), date(2024, 3, 31), date(2023, 4, 1), Fraction(17, 366)),
-            (date(2024, 4, 1), date(2025, 3, 31), date(2024, 4, 1), 1),
         ]
 
     def test_the_last_period_stops_at_the_end_date(self):

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from enum import Enum
+from fractions import Fraction
 
 from asyncgate.billing.invoices.charges import Charge, ChargeType
 from asyncgate.billing.invoices.money import round_amount
@@ -72,15 +73,7 @@ def _rate_one_time(charge: Charge, target_date: date) -> RatedCharge:
     removed_unstarted = charge.end is not None and charge.end <= charge.start
     if charge.charged_through is not None or charge.start > target_date or removed_unstarted:
         return RatedCharge((), charge.charged_through)
-    item = InvoiceItem(
-        charge_key=charge.key,
-        kind=ItemKind.CHARGE,
-        service_start=charge.start,
-        service_end=charge.start,
-        quantity=charge.billed_quantity,
-        unit_price=charge.price,
-        amount=round_amount(charge.period_amount, charge.currency),
-    )
+    item = _item(charge, ItemKind.CHARGE, charge.start, charge.start, charge.period_amount)
     return RatedCharge((item,), charge.start + ONE_DAY)
 
 
@@ -121,12 +114,18 @@ def _period_item(
     charge: Charge, period: ServicePeriod, kind: ItemKind, *, credit: bool
 ) -> InvoiceItem:
     amount = charge.period_amount * period.share
+    return _item(charge, kind, period.start, period.last_day, -amount if credit else amount)
+
+
+def _item(
+    charge: Charge, kind: ItemKind, service_start: date, service_end: date, amount: Fraction
+) -> InvoiceItem:
     return InvoiceItem(
         charge_key=charge.key,
         kind=kind,
-        service_start=period.start,
-        service_end=period.last_day,
+        service_start=service_start,
+        service_end=service_end,
         quantity=charge.billed_quantity,
         unit_price=charge.price,
-        amount=round_amount(-amount if credit else amount, charge.currency),
+        amount=round_amount(amount, charge.currency),
     )
