@@ -24,6 +24,8 @@ from pathlib import Path
 import httpx
 from machine import process_cpu_seconds
 
+from asyncgate.asyncreq.inbox import inbox_file
+
 READY_TIMEOUT_SECONDS = 30
 STOP_TIMEOUT_SECONDS = 15
 
@@ -130,16 +132,21 @@ class Server:
     # -- the queue, read from the database file ------------------------------------------------
 
     def _query(self, sql: str, *params: object) -> list[tuple]:
+        """``sql`` on the database, in which ``requests`` names the queue together with the
+        requests still waiting in the inbox (as queued ones)."""
         connection = sqlite3.connect(f"file:{self.database_path}?mode=ro", uri=True, timeout=30)
         try:
-            return connection.execute(sql, params).fetchall()
+            inbox = Path(inbox_file(str(self.database_path)))
+            connection.execute("ATTACH DATABASE ? AS inbox", (f"file:{inbox}?mode=ro",))
+            return connection.execute(_WITH_REQUESTS + sql, params).fetchall()
         finally:
             connection.close()
 
     def unfinished(self) -> int:
-        return self._query(
-            "SELECT count(*) FROM async_requests WHERE state IN ('queued', 'running')"
-        )[0][0]
+        (count,) = self._query(
+            "SELECT count(*) FROM requests WHERE state IN ('queued', 'running')"
+        )[0]
+        return count
 
     def wait_until_drained(self, timeout: float, poll: float = 0.25) -> bool:
         deadline = time.monotonic() + timeout
@@ -152,7 +159,7 @@ class Server:
     def requests_tracked(self, track_id: str) -> list[tuple[str, float, float | None]]:
         """``(state, created, completed)`` of the requests sent with this track ID (epoch s)."""
         rows = self._query(
-            "SELECT state, created_at, completed_at FROM async_requests WHERE track_id = ?",
+            "SELECT state, created_at, completed_at FROM requests WHERE track_id = ?",
             track_id,
         )
         return [(state, _epoch(created), _epoch(completed)) for state, created, completed in rows]
@@ -160,8 +167,7 @@ class Server:
     def completion_times(self, track_id: str) -> dict[str, float]:
         """Request ID -> completion time (epoch s) of the finished requests with this track ID."""
         rows = self._query(
-            "SELECT id, completed_at FROM async_requests WHERE track_id = ? "
-            "AND completed_at IS NOT NULL",
+            "SELECT id, completed_at FROM requests WHERE track_id = ? AND completed_at IS NOT NULL",
             track_id,
         )
         return {request_id: _epoch(completed) for request_id, completed in rows}
@@ -169,7 +175,7 @@ class Server:
     def completions_between(self, start: float, end: float) -> list[float]:
         """Completion times (epoch s) of requests that succeeded within ``[start, end]``."""
         rows = self._query(
-            "SELECT completed_at FROM async_requests WHERE state = 'succeeded' "
+            "SELECT completed_at FROM requests WHERE state = 'succeeded' "
             "AND completed_at >= ? AND completed_at <= ?",
             _sqlite_time(start),
             _sqlite_time(end),
@@ -183,10 +189,19 @@ class Server:
         )[0][0]
 
     def count_by_state(self) -> dict[str, int]:
-        return dict(self._query("SELECT state, count(*) FROM async_requests GROUP BY state"))
+        return dict(self._query("SELECT state, count(*) FROM requests GROUP BY state"))
 
     def accounts(self) -> int:
         return self._query("SELECT count(*) FROM accounts")[0][0]
+
+
+# The queue's requests and those the inbox holds that it has not taken in yet.
+_WITH_REQUESTS = """WITH requests AS (
+    SELECT id, state, track_id, created_at, completed_at FROM async_requests
+    UNION ALL
+    SELECT id, 'queued', track_id, created_at, NULL FROM inbox.accepted_requests
+    WHERE seq > coalesce((SELECT taken_in_through FROM async_request_inbox_progress), 0)
+) """
 
 
 def _epoch(value: str | None) -> float | None:
