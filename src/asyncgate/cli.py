@@ -190,7 +190,9 @@ def worker(
                 inbox.close()
         typer.echo(f"{worker.owner} stopped", err=True)
 
-    # A worker's writes wait for the API's (see ``Database``): accepts come first.
+    # Accepts come first: a worker's writes wait for the API's (see ``Database``), and its
+    # CPU time comes after theirs.
+    os.nice(settings.worker_niceness)
     _run_with_database(settings, work, gives_way=True)
 
 

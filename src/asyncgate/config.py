@@ -87,6 +87,13 @@ class Settings(BaseSettings):
         default=timedelta(seconds=1),
         description="How often idle workers look for due requests they were not woken for.",
     )
+    worker_niceness: int = Field(
+        default=10,
+        ge=0,
+        le=19,
+        description="How far `asyncgate worker` lowers its own CPU priority (nice). On a "
+        "machine short of CPU, accepts and other API calls are then served before execution.",
+    )
     request_timeout: timedelta = Field(
         default=timedelta(seconds=120),
         description="Time limit of one execution of an async request (a transient failure beyond).",

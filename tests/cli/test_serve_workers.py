@@ -165,6 +165,12 @@ class TestServeWithWorkers:
             assert status["response"]["status"] == 200
             assert status["resourceId"] == status["response"]["body"]["accountId"]
 
+    def test_the_worker_process_yields_the_cpu_to_the_api(self, start_serve) -> None:
+        serve = start_serve(worker_niceness=7)
+        worker = serve.worker_pid()
+        api_niceness = os.getpriority(os.PRIO_PROCESS, serve.process.pid)
+        assert os.getpriority(os.PRIO_PROCESS, worker) == min(api_niceness + 7, 19)
+
     def test_a_killed_worker_process_is_restarted_and_runs_new_requests(self, start_serve) -> None:
         serve = start_serve()
         killed = serve.worker_pid()

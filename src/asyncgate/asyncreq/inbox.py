@@ -63,9 +63,11 @@ IDENTITY_COLUMNS = ("method", "path", "query_string", "body")
 # At most this many requests are taken in per claim: a backlog moves in a few claims, and no
 # claim holds the database's write lock for long.
 TAKE_IN_BATCH = 500
-# Pruning deletes at most this many rows per commit (each holds up the accepts for as long),
-# and runs at most once per interval.
-PRUNE_BATCH = 500
+# Pruning deletes at most this many rows per commit, each of which holds up the accepts for
+# as long, pauses between commits so that waiting accepts go first, and runs at most once per
+# interval.
+PRUNE_BATCH = 200
+PRUNE_PAUSE_SECONDS = 0.005
 PRUNE_INTERVAL_SECONDS = 2.0
 SCHEMA_VERSION = 1
 
@@ -266,7 +268,7 @@ class Inbox:
             deleted += count
             if count < PRUNE_BATCH:
                 return deleted
-            await asyncio.sleep(0)
+            await asyncio.sleep(PRUNE_PAUSE_SECONDS)
 
     # -- reading ------------------------------------------------------------------------------
 
