@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import uuid
+from pathlib import Path
 
 import pytest
 from sqlalchemy import delete, func, select
@@ -160,3 +161,21 @@ async def test_a_new_inbox_starts_with_the_keys_the_queue_holds(tmp_path):
                 await store.enqueue(different)
         finally:
             inbox.close()
+
+
+async def test_a_new_inbox_numbers_its_requests_after_those_taken_in_before(
+    app, client, tenant, database
+):
+    """An inbox lost (or removed) beside a queue that has taken requests in before: the new
+    one's requests are still taken in."""
+    for _ in range(3):
+        await accept(client, tenant, ASYNC_TRIALS, trial())
+    await take_in(database, app.state.inbox)
+    app.state.inbox.close()
+    for suffix in ("", "-wal", "-shm"):
+        Path(app.state.inbox.file + suffix).unlink(missing_ok=True)
+
+    later = await accept(client, tenant, ASYNC_TRIALS, trial())
+
+    assert await take_in(database, app.state.inbox) == 1
+    assert later in await in_queue(database)

@@ -163,8 +163,10 @@ class Inbox:
         return cls(database) if database.sqlite_file is not None else None
 
     async def open(self) -> None:
-        """Create the inbox when missing. A new inbox starts with the idempotency keys the
-        queue already holds, so that a repeat of a request stored before it is found."""
+        """Create the inbox when missing. A new inbox (beside a database that had one before,
+        say) numbers its requests after the queue's progress mark, or they would never be
+        taken in; and it starts with the idempotency keys the queue holds, so that a repeat of
+        a request stored before it is recognised."""
         if self._reader is not None:
             return
         async with self._opening:
@@ -184,11 +186,15 @@ class Inbox:
             cursor.execute(str(CreateIndex(index, if_not_exists=True).compile(dialect=_DIALECT)))
         queue = sqlite3.connect(f"file:{self.database.sqlite_file}?mode=ro", uri=True)
         try:
+            (through,) = queue.execute(_TAKEN_IN_THROUGH).fetchone() or (0,)
             keyed = queue.execute(
                 f"SELECT {_COLUMN_LIST} FROM {_QUEUE.name} WHERE idempotency_key IS NOT NULL"
             ).fetchall()
         finally:
             queue.close()
+        cursor.execute(
+            "INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)", (ACCEPTED.name, through)
+        )
         cursor.executemany(_APPEND, keyed)
         cursor.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
