@@ -27,7 +27,14 @@ from asyncgate.billing.catalog.models import (
     TriggerEvent,
     UpToPeriodsType,
 )
-from asyncgate.billing.schemas import Answer, CommonResponse, Currency, Money, ZuoraInput
+from asyncgate.billing.schemas import (
+    Answer,
+    CommonResponse,
+    Currency,
+    Money,
+    ZuoraInput,
+    stored_values,
+)
 
 # At most nine decimal places and fifteen significant digits: what both backends store exactly.
 CatalogDecimal = Annotated[Decimal, Field(ge=0, max_digits=15, decimal_places=9)]
@@ -179,6 +186,12 @@ class ChargePricing(Answer):
     discount_amount: None = Field(None, alias="discountAmount")
 
 
+_NOT_CHARGE_COLUMNS = frozenset(
+    {"type", "model", "billing_day", "end_date_condition", "pricing", "pricing_summary"}
+)
+"""The fields of a catalog charge that are not columns of the charge by the same name."""
+
+
 class CatalogCharge(Answer):
     """A charge as the catalog lists it (the SDK's ``ProductRatePlanChargeRest``)."""
 
@@ -210,28 +223,13 @@ class CatalogCharge(Answer):
         """``charge`` must have its prices loaded."""
         per = f"/{charge.uom}" if charge.charge_model == ChargeModel.PER_UNIT else ""
         return cls(
-            id=charge.id,
-            name=charge.name,
+            **stored_values(cls, charge, exclude=_NOT_CHARGE_COLUMNS),
             type=charge.charge_type,
             model=_REST_MODELS[ChargeModel(charge.charge_model)],
-            description=charge.description,
-            product_rate_plan_charge_number=charge.product_rate_plan_charge_number,
-            uom=charge.uom,
-            default_quantity=charge.default_quantity,
             billing_day=charge.bill_cycle_type,
-            billing_period=charge.billing_period,
-            trigger_event=charge.trigger_event,
             end_date_condition=_REST_END_DATE_CONDITIONS[
                 EndDateCondition(charge.end_date_condition)
             ],
-            price_change_option=charge.price_change_option,
-            use_discount_specific_accounting_code=charge.use_discount_specific_accounting_code,
-            exclude_item_billing_from_revenue_accounting=(
-                charge.exclude_item_billing_from_revenue_accounting
-            ),
-            exclude_item_booking_from_revenue_accounting=(
-                charge.exclude_item_booking_from_revenue_accounting
-            ),
             pricing=[
                 ChargePricing(currency=row.currency, price=row.price) for row in charge.prices
             ],
@@ -256,12 +254,9 @@ class CatalogRatePlan(Answer):
     def of(cls, rate_plan: ProductRatePlan, product: Product, today: date) -> CatalogRatePlan:
         """``rate_plan`` must have its charges and their prices loaded."""
         return cls(
-            id=rate_plan.id,
-            product_rate_plan_number=rate_plan.product_rate_plan_number,
-            name=rate_plan.name,
-            description=rate_plan.description,
-            effective_start_date=rate_plan.effective_start_date,
-            effective_end_date=rate_plan.effective_end_date,
+            **stored_values(
+                cls, rate_plan, exclude=frozenset({"status", "product_rate_plan_charges"})
+            ),
             status=rate_plan.status_on(today, product),
             product_rate_plan_charges=[CatalogCharge.of(charge) for charge in rate_plan.charges],
             **rate_plan.custom_fields,
@@ -290,14 +285,7 @@ class CatalogProduct(Answer):
         if not rate_plans_as_url:
             rate_plans = [CatalogRatePlan.of(plan, product, today) for plan in product.rate_plans]
         return cls(
-            id=product.id,
-            sku=product.sku,
-            product_number=product.product_number,
-            name=product.name,
-            category=product.category,
-            description=product.description,
-            effective_start_date=product.effective_start_date,
-            effective_end_date=product.effective_end_date,
+            **stored_values(CatalogProduct, product, exclude=frozenset({"product_rate_plans"})),
             product_rate_plans=rate_plans,
             **product.custom_fields,
         )
