@@ -21,6 +21,7 @@ from asyncgate.asyncreq.store import GroupCommitStore
 from asyncgate.auth.dependencies import TokenCache, authenticate
 from asyncgate.auth.routes import router as oauth_router
 from asyncgate.billing.accounts.routes import router as accounts_router
+from asyncgate.billing.catalog.routes import router as catalog_router
 from asyncgate.billing.contacts.routes import router as contacts_router
 from asyncgate.config import Settings, get_settings
 from asyncgate.crud.actions import router as actions_router
@@ -120,6 +121,7 @@ def api_router() -> APIRouter:
     return v1_router(
         accounts_router,
         contacts_router,
+        catalog_router,
         crud_router,
         actions_router,
         async_status_router,

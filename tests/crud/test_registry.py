@@ -5,8 +5,26 @@ from __future__ import annotations
 import pytest
 
 from asyncgate.billing.accounts.schemas import AccountCreate, AccountUpdate
+from asyncgate.billing.catalog.schemas import (
+    ChargeCreate,
+    ChargeUpdate,
+    ProductCreate,
+    ProductUpdate,
+    RatePlanCreate,
+    RatePlanUpdate,
+)
 from asyncgate.billing.contacts.schemas import ContactCreate, ContactUpdate
-from asyncgate.crud.registry import ACCOUNT, CONTACT, OBJECT_TYPES, Access, by_name, by_path
+from asyncgate.crud.registry import (
+    ACCOUNT,
+    CONTACT,
+    OBJECT_TYPES,
+    PRODUCT,
+    PRODUCT_RATE_PLAN,
+    PRODUCT_RATE_PLAN_CHARGE,
+    Access,
+    by_name,
+    by_path,
+)
 from asyncgate.http.errors import InvalidValue, NotFound
 
 # The account's Status reaches the account service as an argument of its own.
@@ -20,8 +38,9 @@ class TestEveryType:
         assert [f.attribute for f in object_type.fields if f.attribute not in columns] == []
 
     def test_field_names_and_attributes_are_unique(self, object_type):
-        names = [field.name.lower() for field in object_type.fields]
-        attributes = [field.attribute for field in object_type.fields]
+        every_field = (*object_type.fields, *object_type.write_only)
+        names = [field.name.lower() for field in every_field]
+        attributes = [field.attribute for field in every_field]
         assert len(set(names)) == len(names)
         assert len(set(attributes)) == len(attributes)
 
@@ -37,12 +56,37 @@ class TestEveryType:
         (ACCOUNT, AccountUpdate, Access.UPDATE),
         (CONTACT, ContactCreate, Access.CREATE),
         (CONTACT, ContactUpdate, Access.UPDATE),
+        (PRODUCT, ProductCreate, Access.CREATE),
+        (PRODUCT, ProductUpdate, Access.UPDATE),
+        (PRODUCT_RATE_PLAN, RatePlanCreate, Access.CREATE),
+        (PRODUCT_RATE_PLAN, RatePlanUpdate, Access.UPDATE),
+        (PRODUCT_RATE_PLAN_CHARGE, ChargeCreate, Access.CREATE),
+        (PRODUCT_RATE_PLAN_CHARGE, ChargeUpdate, Access.UPDATE),
     ],
-    ids=["account-create", "account-update", "contact-create", "contact-update"],
+    ids=lambda value: getattr(value, "__name__", None),
 )
 def test_every_writable_field_is_taken_by_the_service(object_type, schema, access):
-    writable = {field.attribute for field in object_type.fields if field.access & access}
+    writable = {
+        field.attribute
+        for field in (*object_type.fields, *object_type.write_only)
+        if field.access & access
+    }
     assert writable - PASSED_APART <= schema.model_fields.keys()
+
+
+@pytest.mark.parametrize(
+    ("schema", "object_type"),
+    [
+        (ProductCreate, PRODUCT),
+        (RatePlanCreate, PRODUCT_RATE_PLAN),
+        (ChargeCreate, PRODUCT_RATE_PLAN_CHARGE),
+    ],
+    ids=lambda value: getattr(value, "__name__", None),
+)
+def test_every_catalog_input_is_reachable_through_crud(schema, object_type):
+    """The catalog is written through CRUD only: a field CRUD cannot send is dead."""
+    writable = {field.attribute for field in (*object_type.fields, *object_type.write_only)}
+    assert schema.model_fields.keys() <= writable
 
 
 def test_unknown_types_are_refused():

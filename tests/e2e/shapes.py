@@ -106,14 +106,21 @@ def model_problems(body: dict[str, Any], model: type[BaseModel], path: str = "$"
     return problems
 
 
-def assert_shape(body: Any, model: type[BaseModel], required: Iterable[str] = ()) -> None:
+def assert_shape(
+    body: Any,
+    model: type[BaseModel],
+    required: Iterable[str] = (),
+    *,
+    numbers: Iterable[str] = (),
+) -> None:
     """Assert ``body`` fits ``model`` and holds every ``required`` key.
 
     ``required`` names keys of the body, dotted for nested objects (``"basicInfo.id"``); each
-    must be declared by the SDK, so a typo in a test fails loudly too.
+    must be declared by the SDK, so a typo in a test fails loudly too. ``numbers`` names keys,
+    at any depth, where Zuora writes a JSON number though the SDK declares a string.
     """
     assert isinstance(body, dict), f"expected a JSON object, got {body!r}"
-    problems = model_problems(body, model)
+    problems = model_problems(_numbers_as_strings(body, frozenset(numbers)), model)
     for dotted in required:
         node: Any = body
         owner: type[BaseModel] | None = model
@@ -136,3 +143,17 @@ def _nested_model(annotation: Any) -> type[BaseModel] | None:
         if found is not None:
             return found
     return None
+
+
+def _numbers_as_strings(value: Any, keys: frozenset[str]) -> Any:
+    """``value`` with the JSON numbers at ``keys`` written as the strings the SDK declares."""
+    if isinstance(value, list):
+        return [_numbers_as_strings(item, keys) for item in value]
+    if not isinstance(value, dict):
+        return value
+    return {
+        key: str(item)
+        if key in keys and SCALAR_RULES[float](item)
+        else _numbers_as_strings(item, keys)
+        for key, item in value.items()
+    }

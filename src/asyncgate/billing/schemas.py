@@ -1,15 +1,38 @@
 """Bases every billing object's shapes build on: request bodies that take Zuora's names only
-(plus tenant custom fields), and answers built by Python name but written with Zuora's names.
+(plus tenant custom fields), answers built by Python name but written with Zuora's names, and
+the value types several objects share (currencies, amounts).
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from decimal import Decimal
+from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    PlainSerializer,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 CUSTOM_FIELD_SUFFIX = "__c"
+
+
+def _currency_code(value: str) -> str:
+    if len(value) != 3 or not value.isascii() or not value.isalpha() or not value.isupper():
+        raise PydanticCustomError(
+            "currency", "a currency is a three-letter upper-case ISO 4217 code such as USD"
+        )
+    return value
+
+
+Currency = Annotated[str, AfterValidator(_currency_code)]
+# Amounts are exact Decimals everywhere but in JSON, where Zuora writes them as numbers.
+Money = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
 
 
 def stored_values(

@@ -1,8 +1,8 @@
 """The objects CRUD and Actions reach, their PascalCase fields, and the services behind them.
 
 Adding an object type is one :class:`ObjectType` entry in :data:`OBJECT_TYPES`: its model, its
-Zuora field names with the model attribute each maps to, and how to create, update and delete
-one. Those go through the object's own service (usually via :func:`through_schema`, which
+Zuora field names with the model attribute each maps to (plus any fields a write takes but no
+read returns), and how to create, update and delete one. Those go through the object's own service (usually via :func:`through_schema`, which
 validates the values with the service's input schema), so the rules live in one place. Reads
 need no service: they select the tenant's rows of the model directly.
 
@@ -28,11 +28,21 @@ from sqlalchemy.orm import InstrumentedAttribute
 from asyncgate.billing.accounts import service as accounts
 from asyncgate.billing.accounts.models import Account, AccountStatus, CreatedAccount
 from asyncgate.billing.accounts.schemas import AccountCreate, AccountUpdate
+from asyncgate.billing.catalog import service as catalog
+from asyncgate.billing.catalog.models import Product, ProductRatePlan, ProductRatePlanCharge
+from asyncgate.billing.catalog.schemas import (
+    ChargeCreate,
+    ChargeUpdate,
+    ProductCreate,
+    ProductUpdate,
+    RatePlanCreate,
+    RatePlanUpdate,
+)
 from asyncgate.billing.contacts import service as contacts
 from asyncgate.billing.contacts.models import Contact
 from asyncgate.billing.contacts.schemas import ContactCreate, ContactUpdate
 from asyncgate.billing.schemas import CUSTOM_FIELD_SUFFIX
-from asyncgate.http.errors import InvalidValue, NotFound, Resource, UnknownField
+from asyncgate.http.errors import InvalidValue, MissingField, NotFound, Resource, UnknownField
 
 
 class Access(Flag):
@@ -116,14 +126,21 @@ class ObjectType:
     create: Creator
     update: Updater
     delete: Deleter
+    write_only: tuple[ObjectField, ...] = ()
+    """Fields a create or update takes but that are no column: reads neither return nor filter
+    them (a charge's price tiers)."""
 
     @cached_property
     def _fields_by_name(self) -> dict[str, ObjectField]:
         return {field.name.lower(): field for field in self.fields}
 
     @cached_property
+    def _writable_by_name(self) -> dict[str, ObjectField]:
+        return {field.name.lower(): field for field in (*self.fields, *self.write_only)}
+
+    @cached_property
     def _fields_by_attribute(self) -> dict[str, ObjectField]:
-        return {field.attribute: field for field in self.fields}
+        return {field.attribute: field for field in (*self.fields, *self.write_only)}
 
     @property
     def id_column(self) -> InstrumentedAttribute:
@@ -166,7 +183,7 @@ class ObjectType:
             if name.endswith(CUSTOM_FIELD_SUFFIX):
                 values[name] = value
                 continue
-            field = self.field(name)
+            field = self._writable_by_name.get(name.lower()) or self.field(name)
             if not field.access & access:
                 verb = "created" if access is Access.CREATE else "updated"
                 raise UnknownField(
@@ -331,7 +348,145 @@ CONTACT = ObjectType(
     delete=contacts.delete_contact,
 )
 
-OBJECT_TYPES: tuple[ObjectType, ...] = (ACCOUNT, CONTACT)
+PRODUCT = ObjectType(
+    name="Product",
+    path="product",
+    model=Product,
+    resource=Resource.PRODUCT,
+    fields=(
+        ObjectField("Id", "id", Access.READ),
+        ObjectField("SKU", "sku"),
+        ObjectField("ProductNumber", "product_number"),
+        ObjectField("Name", "name"),
+        ObjectField("Category", "category"),
+        ObjectField("Description", "description"),
+        ObjectField("EffectiveStartDate", "effective_start_date"),
+        ObjectField("EffectiveEndDate", "effective_end_date"),
+        *_TIMESTAMPS,
+    ),
+    create=through_schema(ProductCreate, catalog.create_product),
+    update=through_schema(ProductUpdate, catalog.update_product),
+    delete=catalog.delete_product,
+)
+
+PRODUCT_RATE_PLAN = ObjectType(
+    name="ProductRatePlan",
+    path="product-rate-plan",
+    model=ProductRatePlan,
+    resource=Resource.PRODUCT_RATE_PLAN,
+    fields=(
+        ObjectField("Id", "id", Access.READ),
+        ObjectField("ProductId", "product_id", Access.CREATE),
+        ObjectField("ProductRatePlanNumber", "product_rate_plan_number"),
+        ObjectField("Name", "name"),
+        ObjectField("Description", "description"),
+        ObjectField("EffectiveStartDate", "effective_start_date"),
+        ObjectField("EffectiveEndDate", "effective_end_date"),
+        *_TIMESTAMPS,
+    ),
+    create=through_schema(RatePlanCreate, catalog.create_product_rate_plan),
+    update=through_schema(RatePlanUpdate, catalog.update_product_rate_plan),
+    delete=catalog.delete_product_rate_plan,
+)
+
+TIER_DATA = "ProductRatePlanChargeTierData"
+TIER_LIST = "ProductRatePlanChargeTier"
+_TIER_FIELDS = {
+    "currency": "currency",
+    "price": "price",
+    "startingunit": "starting_unit",
+    "priceformat": "price_format",
+}
+
+
+def _charge_tiers(values: Values) -> Values:
+    """CRUD's ``{"ProductRatePlanChargeTier": [tier, ...]}`` as the list of tiers the charge
+    service takes, each tier's fields by attribute (others are left for it to refuse)."""
+    if values.get("tiers") is None:
+        return values
+    data = values["tiers"]
+    if not isinstance(data, dict):
+        raise InvalidValue(
+            f"{TIER_DATA} must be an object holding the list {TIER_LIST}",
+            resource=Resource.PRODUCT_RATE_PLAN_CHARGE,
+        )
+    for name in data:
+        if name.lower() != TIER_LIST.lower():
+            raise UnknownField(f"{TIER_DATA} has no field named {name}", resource=Resource.CRUD)
+    if len(data) != 1:
+        raise (InvalidValue if data else MissingField)(
+            f"{TIER_DATA} takes {TIER_LIST} once", resource=Resource.PRODUCT_RATE_PLAN_CHARGE
+        )
+    [tiers] = data.values()
+    if isinstance(tiers, list):
+        tiers = [
+            {_TIER_FIELDS.get(name.lower(), name): value for name, value in tier.items()}
+            if isinstance(tier, dict)
+            else tier
+            for tier in tiers
+        ]
+    return {**values, "tiers": tiers}
+
+
+async def _create_charge(
+    session: AsyncSession, tenant_id: str, values: Values
+) -> ProductRatePlanCharge:
+    data = validated(ChargeCreate, _charge_tiers(values))
+    return await catalog.create_product_rate_plan_charge(session, tenant_id, data)
+
+
+async def _update_charge(
+    session: AsyncSession, tenant_id: str, charge_id: str, values: Values
+) -> ProductRatePlanCharge:
+    data = validated(ChargeUpdate, _charge_tiers(values))
+    return await catalog.update_product_rate_plan_charge(session, tenant_id, charge_id, data)
+
+
+PRODUCT_RATE_PLAN_CHARGE = ObjectType(
+    name="ProductRatePlanCharge",
+    path="product-rate-plan-charge",
+    model=ProductRatePlanCharge,
+    resource=Resource.PRODUCT_RATE_PLAN_CHARGE,
+    fields=(
+        ObjectField("Id", "id", Access.READ),
+        ObjectField("ProductRatePlanId", "product_rate_plan_id", Access.CREATE),
+        ObjectField("ProductRatePlanChargeNumber", "product_rate_plan_charge_number"),
+        ObjectField("Name", "name"),
+        ObjectField("Description", "description"),
+        ObjectField("ChargeType", "charge_type", Access.CREATE),
+        ObjectField("ChargeModel", "charge_model"),
+        ObjectField("BillingPeriod", "billing_period"),
+        ObjectField("BillCycleType", "bill_cycle_type"),
+        ObjectField("TriggerEvent", "trigger_event"),
+        ObjectField("UOM", "uom"),
+        ObjectField("DefaultQuantity", "default_quantity"),
+        ObjectField("EndDateCondition", "end_date_condition"),
+        ObjectField("UpToPeriodsType", "up_to_periods_type"),
+        ObjectField("PriceChangeOption", "price_change_option"),
+        ObjectField("UseDiscountSpecificAccountingCode", "use_discount_specific_accounting_code"),
+        ObjectField(
+            "ExcludeItemBillingFromRevenueAccounting",
+            "exclude_item_billing_from_revenue_accounting",
+        ),
+        ObjectField(
+            "ExcludeItemBookingFromRevenueAccounting",
+            "exclude_item_booking_from_revenue_accounting",
+        ),
+        *_TIMESTAMPS,
+    ),
+    write_only=(ObjectField(TIER_DATA, "tiers"),),
+    create=_create_charge,
+    update=_update_charge,
+    delete=catalog.delete_product_rate_plan_charge,
+)
+
+OBJECT_TYPES: tuple[ObjectType, ...] = (
+    ACCOUNT,
+    CONTACT,
+    PRODUCT,
+    PRODUCT_RATE_PLAN,
+    PRODUCT_RATE_PLAN_CHARGE,
+)
 
 _BY_PATH = {object_type.path: object_type for object_type in OBJECT_TYPES}
 _BY_NAME = {object_type.name.lower(): object_type for object_type in OBJECT_TYPES}

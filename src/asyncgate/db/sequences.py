@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from sqlalchemy import ForeignKey, Insert, Integer, String, bindparam
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -43,3 +43,23 @@ async def next_value(session: AsyncSession, tenant_id: str, name: str, count: in
     statement = _TAKE[session.bind.dialect.name]
     parameters = {"tenant_id": tenant_id, "name": name, "count": count}
     return (await session.execute(statement, parameters)).scalar_one()
+
+
+async def next_free_numbers(
+    session: AsyncSession,
+    tenant_id: str,
+    name: str,
+    count: int,
+    formatted: Callable[[int], str],
+    taken: Callable[[list[str]], Awaitable[set[str]]],
+) -> list[str]:
+    """The next ``count`` numbers of a tenant's counter, as ``formatted`` writes them, leaving
+    out those ``taken`` reports in use (numbers callers chose themselves)."""
+    free: list[str] = []
+    while len(free) < count:
+        wanted = count - len(free)
+        last = await next_value(session, tenant_id, name, wanted)
+        numbers = [formatted(value) for value in range(last - wanted + 1, last + 1)]
+        in_use = await taken(numbers)
+        free += [number for number in numbers if number not in in_use]
+    return free

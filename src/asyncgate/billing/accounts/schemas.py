@@ -6,23 +6,21 @@ Input field names (Python side) equal the column names of
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AfterValidator, Field, PlainSerializer, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 
 from asyncgate.billing.accounts.models import Account, CreatedAccount
 from asyncgate.billing.contacts.schemas import ContactFields, ContactOut, ContactUpdate
-from asyncgate.billing.schemas import Answer, CommonResponse, ZuoraInput, stored_values
-
-
-def _currency_code(value: str) -> str:
-    if len(value) != 3 or not value.isascii() or not value.isalpha() or not value.isupper():
-        raise PydanticCustomError(
-            "currency", "a currency is a three-letter upper-case ISO 4217 code such as USD"
-        )
-    return value
+from asyncgate.billing.schemas import (
+    Answer,
+    CommonResponse,
+    Currency,
+    Money,
+    ZuoraInput,
+    stored_values,
+)
 
 
 def _batch_name(value: str) -> str:
@@ -35,13 +33,10 @@ def _batch_name(value: str) -> str:
 
 
 MAX_BATCH = 50
-Currency = Annotated[str, AfterValidator(_currency_code)]
 BatchName = Annotated[str, AfterValidator(_batch_name)]
 EmailAddress = Annotated[str, StringConstraints(min_length=1, max_length=80)]
 BillCycleDay = Annotated[int, Field(ge=1, le=31)]
 PaymentTerm = Literal["Due Upon Receipt", "Net 30", "Net 60", "Net 90"]
-# Amounts are exact Decimals everywhere but in JSON, where Zuora writes them as numbers.
-Money = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
 
 
 class AccountFields(ZuoraInput):

@@ -19,7 +19,7 @@ from asyncgate.billing.contacts.models import Contact
 from asyncgate.billing.contacts.schemas import ContactFields, ContactUpdate
 from asyncgate.billing.contacts.service import apply_contact_update, contact_values
 from asyncgate.db.base import new_id
-from asyncgate.db.sequences import next_value
+from asyncgate.db.sequences import next_free_numbers
 from asyncgate.http.errors import BusinessRuleViolated, InvalidValue, NotFound, Resource
 
 ACCOUNT_SEQUENCE = "account"
@@ -219,14 +219,13 @@ async def delete_account(session: AsyncSession, tenant_id: str, account_key: str
 
 async def _next_free_numbers(session: AsyncSession, tenant_id: str, count: int) -> list[str]:
     """The next ``count`` numbers of the tenant's sequence that no account took explicitly."""
-    free: list[str] = []
-    while len(free) < count:
-        wanted = count - len(free)
-        last = await next_value(session, tenant_id, ACCOUNT_SEQUENCE, wanted)
-        numbers = [format_account_number(value) for value in range(last - wanted + 1, last + 1)]
-        taken = await account_numbers_taken(session, tenant_id, numbers)
-        free += [number for number in numbers if number not in taken]
-    return free
+
+    async def taken(numbers: list[str]) -> set[str]:
+        return await account_numbers_taken(session, tenant_id, numbers)
+
+    return await next_free_numbers(
+        session, tenant_id, ACCOUNT_SEQUENCE, count, format_account_number, taken
+    )
 
 
 async def _role_contact(
