@@ -22,6 +22,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 
+from asyncgate.asyncreq.jobs import JobType, runs_as_job
 from asyncgate.asyncreq.models import AsyncRequest
 from asyncgate.asyncreq.retry import RetryPolicy
 from asyncgate.auth.dependencies import CurrentPrincipal
@@ -91,6 +92,21 @@ async def run_trial(
             raise RAISED[body.error](message)
     declare_resource(request, body.key)
     return {"success": True, "key": body.key}
+
+
+# Trials Zuora would run as jobs (see ``asyncreq.jobs``).
+ASYNC_JOB_TRIALS = "/v1/async/engine-job-trials"
+router.post("/engine-job-trials")(run_trial)
+runs_as_job("POST", "/v1/engine-job-trials", JobType.CREATE_ORDER)
+
+
+@router.delete("/engine-job-trials/{key}")
+async def remove_trial(key: str, request: Request) -> Any:
+    declare_resource(request, key)
+    return {"success": True}
+
+
+runs_as_job("DELETE", "/v1/engine-job-trials/{key}", JobType.DELETE_ORDER)
 
 
 def trial(**fields: Any) -> dict[str, Any]:

@@ -33,13 +33,14 @@ class RouteTable:
 
     def __init__(self) -> None:
         self._routes: list[BaseRoute] | None = None
-        self._table: list[tuple[re.Pattern[str], frozenset[str]]] = []
+        self._table: list[tuple[re.Pattern[str], str, frozenset[str]]] = []
 
-    def entries(self, app: FastAPI) -> list[tuple[re.Pattern[str], frozenset[str]]]:
+    def entries(self, app: FastAPI) -> list[tuple[re.Pattern[str], str, frozenset[str]]]:
+        """Per route: its compiled pattern, its path template and its methods."""
         routes = app.router.routes
         if routes != self._routes:
             self._table = [
-                (compile_path(context.path)[0], frozenset(context.methods or ()))
+                (compile_path(context.path)[0], context.path, frozenset(context.methods or ()))
                 for context in iter_route_contexts(routes)
                 if context.path
             ]
@@ -47,17 +48,18 @@ class RouteTable:
         return self._table
 
 
-def resolve(app: FastAPI, table: RouteTable, method: str, path: str) -> None:
-    """Raise the Zuora error a caller should get when ``method path`` has no async twin."""
+def resolve(app: FastAPI, table: RouteTable, method: str, path: str) -> str:
+    """The path template of the route ``method path`` targets (``/v1/orders/{orderNumber}``);
+    raises the Zuora error a caller should get when it has no async twin."""
     if path.startswith(NEVER_ASYNC_PREFIXES) or path == "/v1/async":
         raise InvalidValue(
             f"{method} {path} cannot be made asynchronously", resource=Resource.ASYNC_REQUEST
         )
     other_methods = False
-    for pattern, methods in table.entries(app):
+    for pattern, template, methods in table.entries(app):
         if pattern.match(path):
             if method in methods:
-                return
+                return template
             other_methods = True
     if other_methods:
         raise UnsupportedMethod(

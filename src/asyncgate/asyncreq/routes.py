@@ -14,6 +14,7 @@ accept.
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import orjson
 from fastapi import APIRouter
@@ -21,15 +22,22 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from asyncgate.asyncreq import service
-from asyncgate.asyncreq.models import MAX_URL_PART, State
+from asyncgate.asyncreq import jobs, service
+from asyncgate.asyncreq.models import MAX_URL_PART, AsyncRequest, State
 from asyncgate.asyncreq.outcomes import async_url
 from asyncgate.asyncreq.resolver import ASYNC_METHODS, resolve, target_path
 from asyncgate.asyncreq.schemas import AsyncRequestStatus, SynchronousAnswer
 from asyncgate.auth.dependencies import CurrentPrincipal, authenticate
 from asyncgate.db.base import utcnow
 from asyncgate.http import idempotency
-from asyncgate.http.errors import InvalidValue, MalformedJson, Resource, UnsupportedMediaType
+from asyncgate.http.errors import (
+    InvalidValue,
+    MalformedJson,
+    NotFound,
+    Resource,
+    UnsupportedMediaType,
+    ZuoraError,
+)
 from asyncgate.http.middleware import is_json_media_type
 from asyncgate.http.routing import Session, UnitOfWorkRoute
 
@@ -102,7 +110,7 @@ async def accept(request: Request) -> Response:
     request.app.state.rate_limits.admit_accept(request.scope, principal.tenant_id)
     url = request.url
     path = target_path(url.path)
-    resolve(request.app, request.app.state.route_table, request.method, path)
+    route_path = resolve(request.app, request.app.state.route_table, request.method, path)
     _check_url(path, url.query)
     body = await request.body()
     headers = _headers(request)
@@ -128,13 +136,16 @@ async def accept(request: Request) -> Response:
             "created_at": now,
         }
     )
+    if jobs.job_type_of(request.method, route_path) is None:
+        answer, status = {"requestId": request_id}, 202
+        location = f"/v1/async-requests/{request_id}"
+    else:
+        answer, status = {"jobId": request_id, "success": True}, jobs.ACCEPT_STATUS[request.method]
+        location = f"/v1/async-jobs/{request_id}"
     return Response(
-        orjson.dumps({"requestId": request_id}),
-        status_code=202,
-        headers={
-            "Location": f"/v1/async-requests/{request_id}",
-            "Retry-After": STATUS_POLL_SECONDS,
-        },
+        orjson.dumps(answer),
+        status_code=status,
+        headers={"Location": location, "Retry-After": STATUS_POLL_SECONDS},
         media_type="application/json",
     )
 
@@ -182,3 +193,28 @@ async def cancel_async_request(
 ) -> AsyncRequestStatus:
     inbox = request.app.state.inbox
     return _status(await service.cancel_request(session, inbox, principal.tenant_id, request_id))
+
+
+@status_router.get("/async-jobs/{job_id}")
+async def get_async_job(
+    job_id: str, request: Request, session: Session, principal: CurrentPrincipal
+) -> dict[str, Any]:
+    """A job (see ``asyncreq.jobs``): an async request whose route Zuora runs as a job. Any
+    other request, or another tenant's, is no job at all."""
+    inbox = request.app.state.inbox
+    try:
+        stored = await service.get_request(session, inbox, principal.tenant_id, job_id)
+    except NotFound:
+        stored = None
+    job_type = stored and _job_type(request, stored)
+    if stored is None or job_type is None:
+        raise NotFound(f"Job {job_id} does not exist", resource=Resource.ASYNC_JOB)
+    return jobs.job_answer(stored, job_type)
+
+
+def _job_type(request: Request, stored: AsyncRequest) -> jobs.JobType | None:
+    try:
+        route_path = resolve(request.app, request.app.state.route_table, stored.method, stored.path)
+    except ZuoraError:  # its route is gone
+        return None
+    return jobs.job_type_of(stored.method, route_path)

@@ -1,0 +1,81 @@
+"""Zuora's asynchronous order jobs, on the same queue as every async request.
+
+Zuora runs a few operations (creating, previewing and deleting an order) as *jobs*: ``POST
+/v1/async/orders`` answers ``{"jobId", "success": true}`` and ``GET /v1/async-jobs/{jobId}``
+tells how the job stands, with the operation's answer inside once it is done. Here those are
+async twins like any other (stored durably, executed by the workers with the same retries, and
+announced by the same Async Request events), whose request ID is the job ID. Only their answers
+differ: a route that Zuora runs as a job declares its job type (:func:`runs_as_job`), and the
+accept and the status resource speak that job's language.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+import orjson
+
+from asyncgate.asyncreq.models import AsyncRequest, State
+
+
+class JobType(StrEnum):
+    CREATE_ORDER = "AsyncCreateOrder"
+    PREVIEW_ORDER = "AsyncPreviewOrder"
+    DELETE_ORDER = "AsyncDeleteOrder"
+
+
+class JobStatus(StrEnum):
+    PROCESSING = "Processing"
+    COMPLETED = "Completed"
+    FAILED = "Failed"
+
+
+# The accept's status code per method, as the SDK expects it: it reads a job's creation from a
+# 202 only, and a deletion's from a 200 only.
+ACCEPT_STATUS = {"POST": 202, "PUT": 202, "DELETE": 200}
+
+_job_types: dict[tuple[str, str], JobType] = {}
+
+
+def runs_as_job(method: str, path: str, job_type: JobType) -> None:
+    """Declares that the async twin of ``method path`` (a route's path template, such as
+    ``/v1/orders/{orderNumber}``) is a job of ``job_type``."""
+    _job_types[(method, path)] = job_type
+
+
+def job_type_of(method: str, route_path: str | None) -> JobType | None:
+    return _job_types.get((method, route_path)) if route_path else None
+
+
+def status_of(request: AsyncRequest) -> JobStatus:
+    if request.state == State.SUCCEEDED:
+        return JobStatus.COMPLETED
+    if request.state in (State.FAILED, State.CANCELLED):
+        return JobStatus.FAILED
+    return JobStatus.PROCESSING
+
+
+def job_answer(request: AsyncRequest, job_type: JobType) -> dict[str, Any]:
+    """``GET /v1/async-jobs/{jobId}``: the job's status and, once it finished, the synchronous
+    operation's answer as its ``result`` (with ``jobType``), and its reasons as ``errors``."""
+    status = status_of(request)
+    answer = _finished_answer(request)
+    result = None
+    errors = None
+    if status != JobStatus.PROCESSING:
+        result = {**answer, "jobType": job_type.value}
+    if status == JobStatus.FAILED:
+        messages = [str(reason.get("message")) for reason in answer.get("reasons") or []]
+        errors = "; ".join(messages) or request.last_error or f"The job was {request.state}"
+    return {"errors": errors, "result": result, "status": status.value, "success": True}
+
+
+def _finished_answer(request: AsyncRequest) -> dict[str, Any]:
+    if not request.response_body:
+        return {}
+    try:
+        answer = orjson.loads(request.response_body)
+    except orjson.JSONDecodeError:
+        return {}
+    return answer if isinstance(answer, dict) else {}
