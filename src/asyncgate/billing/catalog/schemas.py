@@ -29,10 +29,11 @@ from asyncgate.billing.catalog.models import (
 )
 from asyncgate.billing.schemas import (
     Answer,
-    CommonResponse,
     Currency,
     Money,
+    Paged,
     ZuoraInput,
+    plain_amount,
     stored_values,
 )
 
@@ -167,12 +168,6 @@ _REST_MODELS = {ChargeModel.FLAT_FEE: "FlatFee", ChargeModel.PER_UNIT: "PerUnit"
 _REST_END_DATE_CONDITIONS = {EndDateCondition.SUBSCRIPTION_END: "Subscription_End"}
 
 
-def _plain(amount: Decimal) -> str:
-    """``60`` for 60.000000000 and ``9.99`` for 9.990000000, as Zuora writes pricing summaries."""
-    text = format(amount, "f")
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
 class ChargePricing(Answer):
     """One currency's price (the SDK's ``GetProductRatePlanChargePricingType``); the fields of
     other charge models are written as null, as Zuora does."""
@@ -233,7 +228,9 @@ class CatalogCharge(Answer):
             pricing=[
                 ChargePricing(currency=row.currency, price=row.price) for row in charge.prices
             ],
-            pricing_summary=[f"{row.currency}{_plain(row.price)}{per}" for row in charge.prices],
+            pricing_summary=[
+                f"{row.currency}{plain_amount(row.price)}{per}" for row in charge.prices
+            ],
             **charge.custom_fields,
         )
 
@@ -299,12 +296,6 @@ class ProductResponse(CatalogProduct):
     """``GET /v1/catalog/product/{product-key}``."""
 
     success: bool = True
-
-
-class Paged(CommonResponse):
-    """A page of a list; ``nextPage`` is written only when another page follows."""
-
-    next_page: str | None = Field(None, alias="nextPage", exclude_if=lambda url: url is None)
 
 
 class ProductsPage(Paged):
