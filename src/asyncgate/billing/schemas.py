@@ -5,6 +5,7 @@ the value types several objects share (currencies, amounts).
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar
 
@@ -34,6 +35,14 @@ def _currency_code(value: str) -> str:
 Currency = Annotated[str, AfterValidator(_currency_code)]
 # Amounts are exact Decimals everywhere but in JSON, where Zuora writes them as numbers.
 Money = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
+
+
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+Timestamp = Annotated[datetime, PlainSerializer(_utc, return_type=str, when_used="json")]
+"""A moment written in UTC with ``Z``, to the second."""
 
 
 def plain_amount(amount: Decimal) -> str:

@@ -163,8 +163,8 @@ class ChargeUpdate(ChargeFields):
     charge_model: ChargeModel | None = None
 
 
-# The catalog REST answers spell these values unlike CRUD.
-_REST_MODELS = {ChargeModel.FLAT_FEE: "FlatFee", ChargeModel.PER_UNIT: "PerUnit"}
+# The catalog REST answers (and subscriptions) spell these values unlike CRUD.
+REST_MODELS = {ChargeModel.FLAT_FEE: "FlatFee", ChargeModel.PER_UNIT: "PerUnit"}
 _REST_END_DATE_CONDITIONS = {EndDateCondition.SUBSCRIPTION_END: "Subscription_End"}
 
 
@@ -220,7 +220,7 @@ class CatalogCharge(Answer):
         return cls(
             **stored_values(cls, charge, exclude=_NOT_CHARGE_COLUMNS),
             type=charge.charge_type,
-            model=_REST_MODELS[ChargeModel(charge.charge_model)],
+            model=REST_MODELS[ChargeModel(charge.charge_model)],
             billing_day=charge.bill_cycle_type,
             end_date_condition=_REST_END_DATE_CONDITIONS[
                 EndDateCondition(charge.end_date_condition)
