@@ -305,12 +305,14 @@ class CancelSubscription(OrderInput):
 
     @model_validator(mode="after")
     def _dated(self) -> CancelSubscription:
-        if (self.cancellation_policy == "SpecificDate") != (
-            self.cancellation_effective_date is not None
-        ):
+        specific = self.cancellation_policy == "SpecificDate"
+        if specific and self.cancellation_effective_date is None:
             raise PydanticCustomError(
-                "cancellation_date",
-                "cancellationEffectiveDate is required with SpecificDate, and only with it",
+                "missing", "SpecificDate needs {field}", {"field": "cancellationEffectiveDate"}
+            )
+        if not specific and self.cancellation_effective_date is not None:
+            raise PydanticCustomError(
+                "cancellation_date", "cancellationEffectiveDate goes with SpecificDate only"
             )
         return self
 
