@@ -55,8 +55,8 @@ async def make_catalog_plan(
     return Plan(rate_plan_id, response.json()["ProductRatePlanNumber"], charge_ids)
 
 
-def monthly_fee(price: Any, **overrides: Any) -> dict[str, Any]:
-    fields = charge_fields("", ProductRatePlanChargeTierData=tiers(("USD", price)), **overrides)
+def monthly_fee(price: Any, currency: str = "USD", **overrides: Any) -> dict[str, Any]:
+    fields = charge_fields("", ProductRatePlanChargeTierData=tiers((currency, price)), **overrides)
     fields.pop("ProductRatePlanId")
     return fields
 
