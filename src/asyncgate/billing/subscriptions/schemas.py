@@ -24,7 +24,7 @@ BILLING_DAY = "DefaultFromCustomer"
 BILLING_TIMING = "IN_ADVANCE"
 BILLING_PERIOD_ALIGNMENT = "AlignToCharge"
 END_DATE_CONDITION = "Subscription_End"
-LIST_PRICE_BASE = "Per Billing Period"
+LIST_PRICE_BASE = "Per_Billing_Period"
 PRICE_CHANGE_OPTION = "NoChange"
 
 
