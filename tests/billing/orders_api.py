@@ -125,6 +125,14 @@ def action(kind: str, details: dict[str, Any] | None = None, *, on: str | None =
     return body
 
 
+def quantity_update(
+    plan: Plan, quantity: Any, *, charge: str = "C-00000001", on: str | None = None
+) -> dict[str, Any]:
+    """An UpdateProduct action: ``charge`` of the subscribed ``plan`` gets ``quantity``."""
+    update = {"chargeNumber": charge, "pricing": {"recurringPerUnit": {"quantity": quantity}}}
+    return action("UpdateProduct", {"productRatePlanId": plan.id, "chargeUpdates": [update]}, on=on)
+
+
 def new_account(**overrides: Any) -> dict[str, Any]:
     return {
         "name": "Analytical Engines",

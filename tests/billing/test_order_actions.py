@@ -17,6 +17,7 @@ from tests.billing.orders_api import (
     monthly_fee,
     order_body,
     place,
+    quantity_update,
     seats,
     subscription,
 )
@@ -166,36 +167,17 @@ class TestUpdateProduct:
     async def test_what_cannot_change_is_refused(
         self, client, tenant, plan, charge, day, status, category, why
     ):
-        update = {
-            "productRatePlanId": plan.id,
-            "chargeUpdates": [
-                {"chargeNumber": charge, "pricing": {"recurringPerUnit": {"quantity": 3}}}
-            ],
-        }
-
-        response = await refused(client, tenant, action("UpdateProduct", update, on=day))
+        response = await refused(client, tenant, quantity_update(plan, 3, charge=charge, on=day))
 
         assert why in assert_refused(response, status, category)["reasons"][0]["message"]
 
     async def test_a_quantity_changes_from_the_last_segments_start_on(self, client, tenant, plan):
-        def update(quantity: int, day: str) -> dict:
-            return action(
-                "UpdateProduct",
-                {
-                    "productRatePlanId": plan.id,
-                    "chargeUpdates": [
-                        {
-                            "chargeNumber": "C-00000002",
-                            "pricing": {"recurringPerUnit": {"quantity": quantity}},
-                        }
-                    ],
-                },
-                on=day,
-            )
+        seat_charge = {"charge": "C-00000002"}
+        await amend(client, tenant, quantity_update(plan, 8, on="2024-03-01", **seat_charge))
 
-        await amend(client, tenant, update(8, "2024-03-01"))
-
-        response = await refused(client, tenant, update(9, "2024-02-01"))
+        response = await refused(
+            client, tenant, quantity_update(plan, 9, on="2024-02-01", **seat_charge)
+        )
         assert (
             "last segment starts on 2024-03-01"
             in assert_refused(response, 400, 30)["reasons"][0]["message"]
@@ -203,14 +185,7 @@ class TestUpdateProduct:
 
     async def test_a_rate_plan_not_in_the_subscription_is_refused(self, client, tenant, plan):
         other = await make_catalog_plan(client, tenant, product="Silver")
-        update = {
-            "productRatePlanId": other.id,
-            "chargeUpdates": [
-                {"chargeNumber": "C-00000002", "pricing": {"recurringPerUnit": {"quantity": 3}}}
-            ],
-        }
-
-        response = await refused(client, tenant, action("UpdateProduct", update))
+        response = await refused(client, tenant, quantity_update(other, 3, charge="C-00000002"))
 
         assert (
             "is not in subscription" in assert_refused(response, 400, 20)["reasons"][0]["message"]

@@ -17,6 +17,7 @@ from tests.billing.orders_api import (
     monthly_fee,
     new_account,
     place,
+    quantity_update,
     seats,
     setup_fee,
     subscription,
@@ -230,17 +231,11 @@ class TestBillingChanges:
     async def test_a_new_quantity_credits_the_old_and_bills_the_new(self, client, tenant):
         plan = await make_catalog_plan(client, tenant, seats(10, 5))
         await place(client, tenant, [create_action(plan)], **billing("2024-01-01"))
-        update = {
-            "productRatePlanId": plan.id,
-            "chargeUpdates": [
-                {"chargeNumber": "C-00000001", "pricing": {"recurringPerUnit": {"quantity": 8}}}
-            ],
-        }
 
         await place(
             client,
             tenant,
-            change(NUMBER, action("UpdateProduct", update, on="2024-01-16")),
+            change(NUMBER, quantity_update(plan, 8, on="2024-01-16")),
             account="A00000001",
             order_date="2024-01-16",
             **billing("2024-01-16"),

@@ -18,6 +18,7 @@ from tests.billing.orders_api import (
     create_action,
     make_catalog_plan,
     place,
+    quantity_update,
     seats,
     subscription,
 )
@@ -72,16 +73,10 @@ class TestDeletingOrders:
         plan = await make_catalog_plan(client, tenant, seats(10, 5))
         await place(client, tenant, [create_action(plan)], **RUN_BILLING)
         before = await subscription(client, tenant, NUMBER)
-        update = {
-            "productRatePlanId": plan.id,
-            "chargeUpdates": [
-                {"chargeNumber": "C-00000001", "pricing": {"recurringPerUnit": {"quantity": 8}}}
-            ],
-        }
         await place(
             client,
             tenant,
-            change(NUMBER, action("UpdateProduct", update, on="2024-01-16")),
+            change(NUMBER, quantity_update(plan, 8, on="2024-01-16")),
             account="A00000001",
             processingOptions={"runBilling": True, "billingOptions": {"targetDate": "2024-02-01"}},
         )

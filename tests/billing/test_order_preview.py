@@ -18,6 +18,7 @@ from tests.billing.orders_api import (
     make_catalog_plan,
     order_body,
     place,
+    quantity_update,
     seats,
     subscription,
     termed,
@@ -179,18 +180,12 @@ class TestChargeMetrics:
     async def test_a_change_reports_its_deltas(self, client, tenant):
         plan = await make_catalog_plan(client, tenant, seats(10, 5))
         await place(client, tenant, [create_action(plan)])
-        update = {
-            "productRatePlanId": plan.id,
-            "chargeUpdates": [
-                {"chargeNumber": "C-00000001", "pricing": {"recurringPerUnit": {"quantity": 8}}}
-            ],
-        }
 
         result = await preview(
             client,
             tenant,
             order_body(
-                change("A-S00000001", action("UpdateProduct", update, on="2024-03-01")),
+                change("A-S00000001", quantity_update(plan, 8, on="2024-03-01")),
                 account="A00000001",
                 **options("ChargeMetrics"),
             ),

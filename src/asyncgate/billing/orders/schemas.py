@@ -349,19 +349,15 @@ class OrderAction(OrderInput):
         wanted = ACTION_FIELDS[self.type]
         names = {"type": self.type.value, "field": _alias(wanted)}
         if getattr(self, wanted) is None and self.type != OrderActionType.RENEW_SUBSCRIPTION:
-            raise PydanticCustomError("missing", "a {type} action needs {field}", names)
+            raise PydanticCustomError("missing", "{type} actions need {field}", names)
         for field in ACTION_FIELDS.values():
             if field != wanted and getattr(self, field) is not None:
                 raise PydanticCustomError(
                     "action_details",
-                    "a {type} action takes {field}, not {other}",
+                    "{type} actions take {field}, not {other}",
                     {**names, "other": _alias(field)},
                 )
         return self
-
-    @property
-    def details(self) -> OrderInput | None:
-        return getattr(self, ACTION_FIELDS[self.type])
 
     def trigger_date(self, name: TriggerName) -> date | None:
         return next((t.trigger_date for t in self.trigger_dates if t.name == name), None)
@@ -393,7 +389,10 @@ class ProcessingOptions(OrderInput):
 
 
 class OrderFields(CustomFields):
-    """What creating and previewing an order share."""
+    """What creating and previewing an order share. The account is an existing one, or the
+    one that ``other_account`` (a field) describes."""
+
+    other_account: ClassVar[str]
 
     order_date: date = Field(alias="orderDate")
     order_number: Number | None = Field(None, alias="orderNumber")
@@ -402,20 +401,25 @@ class OrderFields(CustomFields):
     existing_account_number: str | None = Field(None, alias="existingAccountNumber")
     subscriptions: list[OrderSubscription] = Field(min_length=1, max_length=50)
 
+    @model_validator(mode="after")
+    def _one_account(self) -> OrderFields:
+        other = getattr(self, self.other_account)
+        if (self.existing_account_number is None) == (other is None):
+            raise PydanticCustomError(
+                "account",
+                "give existingAccountNumber or {other}, exactly one",
+                {"other": type(self).model_fields[self.other_account].alias},
+            )
+        return self
+
 
 class OrderCreate(OrderFields):
     """``POST /v1/orders``: for an existing account, or a new one."""
 
+    other_account: ClassVar[str] = "new_account"
+
     new_account: OrderNewAccount | None = Field(None, alias="newAccount")
     processing_options: ProcessingOptions | None = Field(None, alias="processingOptions")
-
-    @model_validator(mode="after")
-    def _one_account(self) -> OrderCreate:
-        if (self.existing_account_number is None) == (self.new_account is None):
-            raise PydanticCustomError(
-                "account", "give existingAccountNumber or newAccount, exactly one"
-            )
-        return self
 
 
 PreviewType = Literal["BillingDocs", "ChargeMetrics"]
@@ -450,16 +454,10 @@ class OrderPreview(OrderFields):
     """``POST /v1/orders/preview``: for an existing account, or an account described by
     ``previewAccountInfo``."""
 
+    other_account: ClassVar[str] = "preview_account_info"
+
     preview_account_info: PreviewAccountInfo | None = Field(None, alias="previewAccountInfo")
     preview_options: PreviewOptions = Field(alias="previewOptions")
-
-    @model_validator(mode="after")
-    def _one_account(self) -> OrderPreview:
-        if (self.existing_account_number is None) == (self.preview_account_info is None):
-            raise PydanticCustomError(
-                "account", "give existingAccountNumber or previewAccountInfo, exactly one"
-            )
-        return self
 
 
 # Answers
