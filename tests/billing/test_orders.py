@@ -286,9 +286,16 @@ class TestCreateSubscription:
         plan = await make_catalog_plan(client, tenant)
         entry = {"orderActions": [create_action(plan)], "customFields": {"Region__c": "EMEA"}}
 
-        await place(client, tenant, entry, customFields={"Channel__c": "web"})
+        await place(
+            client,
+            tenant,
+            entry,
+            customFields={"Channel__c": "web"},
+            newAccount=new_account(customFields={"Tier__c": "gold"}),
+        )
 
         assert (await subscription(client, tenant, "A-S00000001"))["Region__c"] == "EMEA"
+        assert (await get_account(client, tenant, "A00000001"))["basicInfo"]["Tier__c"] == "gold"
         order = (await get_json(client, tenant, "/v1/orders/O-00000001"))["order"]
         assert order["customFields"] == {"Channel__c": "web"}
         assert order["subscriptions"][0]["customFields"] == {"Region__c": "EMEA"}
@@ -487,6 +494,11 @@ def _refusals() -> dict[str, tuple[Callable[[str], dict], int, int]]:
             ),
             400,
             22,
+        ),
+        "custom field without __c": (
+            lambda p: order_body([create(p)], newAccount=new_account(customFields={"Region": 1})),
+            400,
+            20,
         ),
         "bill cycle day out of range": (
             lambda p: order_body([create(p)], newAccount=new_account(billCycleDay=32)),

@@ -14,7 +14,14 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from asyncgate.billing.accounts.schemas import AccountCreate, AccountFields
@@ -23,7 +30,14 @@ from asyncgate.billing.contacts.schemas import ContactFields
 from asyncgate.billing.invoices.models import Invoice, InvoiceItem
 from asyncgate.billing.orders import models
 from asyncgate.billing.orders.models import OrderActionType
-from asyncgate.billing.schemas import Answer, CommonResponse, Currency, Money, Timestamp
+from asyncgate.billing.schemas import (
+    CUSTOM_FIELD_SUFFIX,
+    Answer,
+    CommonResponse,
+    Currency,
+    Money,
+    Timestamp,
+)
 from asyncgate.billing.subscriptions.models import RenewalSetting, TermType
 
 if TYPE_CHECKING:
@@ -50,8 +64,20 @@ class OrderInput(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_by_alias=True, validate_by_name=False)
 
 
+def _custom_field_names(fields: dict[str, Any]) -> dict[str, Any]:
+    for name in fields:
+        if not name.endswith(CUSTOM_FIELD_SUFFIX):
+            raise PydanticCustomError(
+                "custom_field", "custom fields are named <name>__c, not {name}", {"name": name}
+            )
+    return fields
+
+
+CustomFieldValues = Annotated[dict[str, Any], AfterValidator(_custom_field_names)]
+
+
 class CustomFields(OrderInput):
-    custom_fields: dict[str, Any] = Field(default_factory=dict, alias="customFields")
+    custom_fields: CustomFieldValues = Field(default_factory=dict, alias="customFields")
 
 
 class TriggerDate(OrderInput):
@@ -83,7 +109,7 @@ class OrderNewAccount(AccountFields):
     sold_to_contact: OrderContact | None = Field(None, alias="soldToContact")
     sold_to_same_as_bill_to: bool | None = Field(None, alias="soldToSameAsBillTo")
     additional_email_addresses: str | None = Field(None, alias="additionalEmailAddresses")
-    order_custom_fields: dict[str, Any] = Field(default_factory=dict, alias="customFields")
+    order_custom_fields: CustomFieldValues = Field(default_factory=dict, alias="customFields")
 
     @model_validator(mode="after")
     def _one_sold_to(self) -> OrderNewAccount:
