@@ -45,6 +45,12 @@ async def preview(client, tenant, body: dict) -> dict:
     return answer["previewResult"]
 
 
+def metrics_of(charge: dict, side: str = "regular") -> tuple:
+    """A charge's (cmrr, tcv, tcb) after the order (``regular``) or their change
+    (``regularDelta``)."""
+    return tuple(charge[name][side] for name in ("cmrr", "tcv", "tcb"))
+
+
 def item_rows(invoice: dict) -> list[tuple[str, str, str, float]]:
     return [
         (i["chargeName"], i["serviceStartDate"], i["serviceEndDate"], i["amountWithoutTax"])
@@ -165,17 +171,8 @@ class TestChargeMetrics:
         [charge] = metrics["charges"]
         assert (charge["chargeNumber"], charge["productRatePlanId"]) == ("C-00000001", plan.id)
         assert charge["productRatePlanChargeId"] == plan.charge_ids[0]
-        assert {name: charge[name]["regular"] for name in ("cmrr", "tcv", "tcb", "tax")} == {
-            "cmrr": 100,
-            "tcv": 1200,
-            "tcb": 1200,
-            "tax": 0,
-        }
-        assert {name: charge[name]["regularDelta"] for name in ("cmrr", "tcv", "tcb")} == {
-            "cmrr": 100,
-            "tcv": 1200,
-            "tcb": 1200,
-        }
+        assert metrics_of(charge) == metrics_of(charge, "regularDelta") == (100, 1200, 1200)
+        assert charge["tax"]["regular"] == 0
 
     async def test_a_change_reports_its_deltas(self, client, tenant):
         plan = await make_catalog_plan(client, tenant, seats(10, 5))
@@ -193,16 +190,8 @@ class TestChargeMetrics:
 
         [charge] = result["chargeMetrics"][0]["charges"]
         # 5 seats at 10 for January and February, 8 from March to December.
-        assert {name: charge[name]["regular"] for name in ("cmrr", "tcv", "tcb")} == {
-            "cmrr": 80,
-            "tcv": 900,
-            "tcb": 900,
-        }
-        assert {name: charge[name]["regularDelta"] for name in ("cmrr", "tcv", "tcb")} == {
-            "cmrr": 30,
-            "tcv": 300,
-            "tcb": 300,
-        }
+        assert metrics_of(charge) == (80, 900, 900)
+        assert metrics_of(charge, "regularDelta") == (30, 300, 300)
 
     async def test_an_evergreen_charge_has_no_total_values(self, client, tenant):
         plan = await make_catalog_plan(client, tenant)
@@ -216,11 +205,7 @@ class TestChargeMetrics:
         )
 
         [charge] = result["chargeMetrics"][0]["charges"]
-        assert (charge["cmrr"]["regular"], charge["tcv"]["regular"], charge["tcb"]["regular"]) == (
-            100,
-            None,
-            None,
-        )
+        assert metrics_of(charge) == (100, None, None)
 
 
 class TestNothingChanges:
