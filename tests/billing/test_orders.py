@@ -322,6 +322,20 @@ class TestCreateSubscription:
         created = await subscription(client, tenant, answer["subscriptionIds"][0])
         assert created["subscriptionNumber"] == "A-S00000001"
 
+    async def test_an_order_retried_with_its_idempotency_key_is_placed_once(
+        self, client, tenant, database
+    ):
+        plan = await make_catalog_plan(client, tenant)
+        body = order_body([create_action(plan)])
+        headers = {**tenant.headers, "Idempotency-Key": "order-1"}
+
+        first = await client.post("/v1/orders", json=body, headers=headers)
+        again = await client.post("/v1/orders", json=body, headers=headers)
+
+        assert again.json() == first.json()
+        assert again.headers["Idempotent-Replayed"] == "true"
+        assert await count(database, Order, tenant) == 1
+
 
 class TestReadingOrders:
     async def test_an_order_shows_its_subscriptions_versions_and_actions(self, client, tenant):
