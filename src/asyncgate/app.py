@@ -23,6 +23,9 @@ from asyncgate.auth.routes import router as oauth_router
 from asyncgate.billing.accounts.routes import router as accounts_router
 from asyncgate.billing.catalog.routes import router as catalog_router
 from asyncgate.billing.contacts.routes import router as contacts_router
+from asyncgate.billing.invoices.routes import router as invoices_router
+from asyncgate.billing.orders.routes import router as orders_router
+from asyncgate.billing.subscriptions.routes import router as subscriptions_router
 from asyncgate.config import Settings, get_settings
 from asyncgate.crud.actions import router as actions_router
 from asyncgate.crud.routes import router as crud_router
@@ -122,6 +125,9 @@ def api_router() -> APIRouter:
         accounts_router,
         contacts_router,
         catalog_router,
+        orders_router,
+        subscriptions_router,
+        invoices_router,
         crud_router,
         actions_router,
         async_status_router,

@@ -15,6 +15,7 @@ import types
 import typing
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel
@@ -43,6 +44,7 @@ SCALAR_RULES: dict[type, Callable[[Any], bool]] = {
     bool: lambda value: isinstance(value, bool),
     int: lambda value: isinstance(value, int) and not isinstance(value, bool),
     float: lambda value: isinstance(value, int | float) and not isinstance(value, bool),
+    Decimal: lambda value: isinstance(value, int | float) and not isinstance(value, bool),
     str: lambda value: isinstance(value, str),
     date: lambda value: isinstance(value, str) and bool(DATE.match(value)),
     datetime: lambda value: isinstance(value, str) and bool(UTC_TIME.match(value)),

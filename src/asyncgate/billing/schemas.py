@@ -5,6 +5,7 @@ the value types several objects share (currencies, amounts).
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar
 
@@ -12,6 +13,7 @@ from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
+    Field,
     PlainSerializer,
     ValidationInfo,
     field_validator,
@@ -33,6 +35,20 @@ def _currency_code(value: str) -> str:
 Currency = Annotated[str, AfterValidator(_currency_code)]
 # Amounts are exact Decimals everywhere but in JSON, where Zuora writes them as numbers.
 Money = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
+
+
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+Timestamp = Annotated[datetime, PlainSerializer(_utc, return_type=str, when_used="json")]
+"""A moment written in UTC with ``Z``, to the second."""
+
+
+def plain_amount(amount: Decimal) -> str:
+    """``60`` for 60.000000000 and ``9.99`` for 9.990000000, as Zuora writes pricing summaries."""
+    text = format(amount, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def stored_values(
@@ -93,3 +109,9 @@ class Answer(BaseModel):
 
 class CommonResponse(Answer):
     success: bool = True
+
+
+class Paged(CommonResponse):
+    """A page of a list; ``nextPage`` is written only when another page follows."""
+
+    next_page: str | None = Field(None, alias="nextPage", exclude_if=lambda url: url is None)

@@ -5,6 +5,9 @@ from asyncgate.auth import models as auth_models  # noqa: F401
 from asyncgate.billing.accounts import models as account_models  # noqa: F401
 from asyncgate.billing.catalog import models as catalog_models  # noqa: F401
 from asyncgate.billing.contacts import models as contact_models  # noqa: F401
+from asyncgate.billing.invoices import models as invoice_models  # noqa: F401
+from asyncgate.billing.orders import models as order_models  # noqa: F401
+from asyncgate.billing.subscriptions import models as subscription_models  # noqa: F401
 from asyncgate.db import sequences  # noqa: F401
 from asyncgate.db.base import Base
 from asyncgate.http import idempotency  # noqa: F401

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from sqlalchemy import ForeignKey, Insert, Integer, String, bindparam
+from sqlalchemy import ForeignKey, Insert, Integer, String, bindparam, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import InstrumentedAttribute, Mapped, mapped_column
 
 from asyncgate.db.base import Base
 
@@ -63,3 +63,18 @@ async def next_free_numbers(
         in_use = await taken(numbers)
         free += [number for number in numbers if number not in in_use]
     return free
+
+
+async def next_free_number(
+    session: AsyncSession, tenant_id: str, name: str, pattern: str, column: InstrumentedAttribute
+) -> str:
+    """The next number of a tenant's counter, written by ``pattern`` (``"O-{:08d}"``), that no
+    row of the tenant holds in ``column`` (a number a caller chose)."""
+    model = column.class_
+
+    async def taken(numbers: list[str]) -> set[str]:
+        statement = select(column).where(model.tenant_id == tenant_id, column.in_(numbers))
+        return set(await session.scalars(statement))
+
+    [number] = await next_free_numbers(session, tenant_id, name, 1, pattern.format, taken)
+    return number

@@ -34,6 +34,10 @@ def _reason(error: dict[str, Any]) -> Reason:
         extra = error.get("ctx", {}).get("field")
         return Reason(Category.UNKNOWN_FIELD, f"Unknown field: {_joined(field, extra)}")
     if kind == "missing":
+        if "ctx" in error:
+            # A model's own rule naming what it misses, such as one of two fields.
+            where = f" in {field}" if field else ""
+            return Reason(Category.MISSING_FIELD, f"Missing required field{where}: {error['msg']}")
         if source == "body":
             message = (
                 f"Missing required field: {field}" if field else "The request body is required"

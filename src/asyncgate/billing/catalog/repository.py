@@ -69,15 +69,6 @@ async def product_rate_plans(
     return list((await session.scalars(statement)).all())
 
 
-async def values_taken(
-    session: AsyncSession, tenant_id: str, column: InstrumentedAttribute, values: list[str]
-) -> set[str]:
-    """Those of ``values`` that rows of the tenant already hold in ``column``."""
-    model = column.class_
-    statement = select(column).where(model.tenant_id == tenant_id, column.in_(values))
-    return set(await session.scalars(statement))
-
-
 @dataclass(frozen=True, slots=True)
 class Unique:
     """A column whose values are unique among the rows that share ``within``."""

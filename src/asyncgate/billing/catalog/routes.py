@@ -8,10 +8,7 @@ URL of its rate plans rather than the rate plans themselves.
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Annotated
-
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Request
 
 from asyncgate.auth.dependencies import CurrentPrincipal
 from asyncgate.billing.catalog import service
@@ -22,42 +19,14 @@ from asyncgate.billing.catalog.schemas import (
     ProductsPage,
     RatePlansPage,
 )
+from asyncgate.billing.paging import DEFAULT_PAGE_SIZE, Page, PageSize, next_page
 from asyncgate.db.base import utcnow
 from asyncgate.http.routing import Session, UnitOfWorkRoute
+from asyncgate.http.versions import ZuoraVersion, version_at_least
 
 router = APIRouter(route_class=UnitOfWorkRoute, tags=["Catalog"])
 
-DEFAULT_PAGE_SIZE = 10
-MAX_PAGE_SIZE = 40
-RATE_PLANS_AS_URL_FROM = 230
-
-Page = Annotated[int, Query(ge=1)]
-PageSize = Annotated[int, Query(alias="pageSize", ge=1, le=MAX_PAGE_SIZE)]
-ZuoraVersion = Annotated[str | None, Header(alias="Zuora-Version")]
-
-
-def rate_plans_as_url(version: str | None) -> bool:
-    """Whether ``Zuora-Version`` asks for rate plans as a URL: a minor version of 230.0 or
-    later, or a dated one (``2025-08-12``), which is newer than every numbered one. Without a
-    version, or with one that is neither, the rate plans are listed in place."""
-    if version is None:
-        return False
-    try:
-        return float(version) >= RATE_PLANS_AS_URL_FROM
-    except ValueError:
-        pass
-    try:
-        date.fromisoformat(version)
-    except ValueError:
-        return False
-    return True
-
-
-def _next_page(request: Request, page: int, page_size: int, more: bool) -> str | None:
-    if not more:
-        return None
-    url = request.url.include_query_params(page=page + 1, pageSize=page_size)
-    return f"{url.path}?{url.query}"
+RATE_PLANS_AS_URL_FROM = 230.0
 
 
 @router.get("/catalog/products")
@@ -69,7 +38,7 @@ async def get_products(
     page: Page = 1,
     page_size: PageSize = DEFAULT_PAGE_SIZE,
 ) -> ProductsPage:
-    as_url = rate_plans_as_url(zuora_version)
+    as_url = version_at_least(zuora_version, RATE_PLANS_AS_URL_FROM)
     products = await service.list_products(
         session,
         principal.tenant_id,
@@ -83,7 +52,7 @@ async def get_products(
             CatalogProduct.of(product, rate_plans_as_url=as_url, today=today)
             for product in products[:page_size]
         ],
-        next_page=_next_page(request, page, page_size, len(products) > page_size),
+        next_page=next_page(request, page, page_size, len(products) > page_size),
     )
 
 
@@ -94,7 +63,7 @@ async def get_product(
     principal: CurrentPrincipal,
     zuora_version: ZuoraVersion = None,
 ) -> ProductResponse:
-    as_url = rate_plans_as_url(zuora_version)
+    as_url = version_at_least(zuora_version, RATE_PLANS_AS_URL_FROM)
     product = await service.get_product(
         session, principal.tenant_id, product_key, with_rate_plans=not as_url
     )
@@ -122,5 +91,5 @@ async def get_product_rate_plans(
         product_rate_plans=[
             CatalogRatePlan.of(rate_plan, product, today) for rate_plan in rate_plans[:page_size]
         ],
-        next_page=_next_page(request, page, page_size, len(rate_plans) > page_size),
+        next_page=next_page(request, page, page_size, len(rate_plans) > page_size),
     )

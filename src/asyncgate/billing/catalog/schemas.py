@@ -29,10 +29,11 @@ from asyncgate.billing.catalog.models import (
 )
 from asyncgate.billing.schemas import (
     Answer,
-    CommonResponse,
     Currency,
     Money,
+    Paged,
     ZuoraInput,
+    plain_amount,
     stored_values,
 )
 
@@ -162,15 +163,9 @@ class ChargeUpdate(ChargeFields):
     charge_model: ChargeModel | None = None
 
 
-# The catalog REST answers spell these values unlike CRUD.
-_REST_MODELS = {ChargeModel.FLAT_FEE: "FlatFee", ChargeModel.PER_UNIT: "PerUnit"}
+# The catalog REST answers (and subscriptions) spell these values unlike CRUD.
+REST_MODELS = {ChargeModel.FLAT_FEE: "FlatFee", ChargeModel.PER_UNIT: "PerUnit"}
 _REST_END_DATE_CONDITIONS = {EndDateCondition.SUBSCRIPTION_END: "Subscription_End"}
-
-
-def _plain(amount: Decimal) -> str:
-    """``60`` for 60.000000000 and ``9.99`` for 9.990000000, as Zuora writes pricing summaries."""
-    text = format(amount, "f")
-    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 class ChargePricing(Answer):
@@ -225,7 +220,7 @@ class CatalogCharge(Answer):
         return cls(
             **stored_values(cls, charge, exclude=_NOT_CHARGE_COLUMNS),
             type=charge.charge_type,
-            model=_REST_MODELS[ChargeModel(charge.charge_model)],
+            model=REST_MODELS[ChargeModel(charge.charge_model)],
             billing_day=charge.bill_cycle_type,
             end_date_condition=_REST_END_DATE_CONDITIONS[
                 EndDateCondition(charge.end_date_condition)
@@ -233,7 +228,9 @@ class CatalogCharge(Answer):
             pricing=[
                 ChargePricing(currency=row.currency, price=row.price) for row in charge.prices
             ],
-            pricing_summary=[f"{row.currency}{_plain(row.price)}{per}" for row in charge.prices],
+            pricing_summary=[
+                f"{row.currency}{plain_amount(row.price)}{per}" for row in charge.prices
+            ],
             **charge.custom_fields,
         )
 
@@ -299,12 +296,6 @@ class ProductResponse(CatalogProduct):
     """``GET /v1/catalog/product/{product-key}``."""
 
     success: bool = True
-
-
-class Paged(CommonResponse):
-    """A page of a list; ``nextPage`` is written only when another page follows."""
-
-    next_page: str | None = Field(None, alias="nextPage", exclude_if=lambda url: url is None)
 
 
 class ProductsPage(Paged):

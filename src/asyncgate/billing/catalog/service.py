@@ -6,7 +6,7 @@ found, exactly like a missing one. Functions flush and never commit. Messages na
 Zuora's CRUD API does, the API the catalog is written through.
 
 Deleting removes everything below the deleted object: Zuora deletes catalog objects no
-subscription uses, with their rate plans and charges.
+subscription uses, with their rate plans and charges, and refuses the others.
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute, joinedload
+from sqlalchemy.orm import joinedload
 
 from asyncgate.billing.catalog import repository
 from asyncgate.billing.catalog.models import (
@@ -33,7 +34,6 @@ from asyncgate.billing.catalog.repository import (
     Unique,
     find_by_key,
     flush_unique,
-    values_taken,
 )
 from asyncgate.billing.catalog.schemas import (
     PRICE_FORMATS,
@@ -47,8 +47,14 @@ from asyncgate.billing.catalog.schemas import (
     RatePlanUpdate,
 )
 from asyncgate.billing.schemas import ZuoraInput
-from asyncgate.db.sequences import next_free_numbers
-from asyncgate.http.errors import InvalidValue, MissingField, NotFound, Resource
+from asyncgate.db.sequences import next_free_number
+from asyncgate.http.errors import (
+    BusinessRuleViolated,
+    InvalidValue,
+    MissingField,
+    NotFound,
+    Resource,
+)
 
 SKU_SEQUENCE = "product_sku"
 PRODUCT_SEQUENCE = "product"
@@ -85,10 +91,10 @@ async def create_product(session: AsyncSession, tenant_id: str, data: ProductCre
     """Creates a product. Its SKU (``SKU-00000001``) and number (``PC-00000001``) are the
     tenant's next free ones unless given; SKU, number and name are each unique in the tenant."""
     product = Product(tenant_id=tenant_id, custom_fields=data.custom_fields, **_given(data))
-    product.sku = data.sku or await _next_number(
+    product.sku = data.sku or await next_free_number(
         session, tenant_id, SKU_SEQUENCE, "SKU-{:08d}", Product.sku
     )
-    product.product_number = data.product_number or await _next_number(
+    product.product_number = data.product_number or await next_free_number(
         session, tenant_id, PRODUCT_SEQUENCE, "PC-{:08d}", Product.product_number
     )
     _check_window(product.effective_start_date, product.effective_end_date, Resource.PRODUCT)
@@ -142,7 +148,7 @@ async def delete_product(session: AsyncSession, tenant_id: str, product_id: str)
     """Deletes the product with its rate plans, their charges and prices; returns the deleted
     (detached) product."""
     product = await get_product(session, tenant_id, product_id)
-    await _delete(session, Product, product)
+    await _delete(session, Product, product, Resource.PRODUCT)
     return product
 
 
@@ -163,7 +169,7 @@ async def create_product_rate_plan(
         custom_fields=data.custom_fields,
         **_given(data, exclude=frozenset({"product_id"})),
     )
-    rate_plan.product_rate_plan_number = data.product_rate_plan_number or await _next_number(
+    rate_plan.product_rate_plan_number = data.product_rate_plan_number or await next_free_number(
         session,
         tenant_id,
         RATE_PLAN_SEQUENCE,
@@ -219,7 +225,7 @@ async def delete_product_rate_plan(
 ) -> ProductRatePlan:
     """Deletes the rate plan with its charges and their prices."""
     rate_plan = await get_product_rate_plan(session, tenant_id, rate_plan_id)
-    await _delete(session, ProductRatePlan, rate_plan)
+    await _delete(session, ProductRatePlan, rate_plan, Resource.PRODUCT_RATE_PLAN)
     return rate_plan
 
 
@@ -249,7 +255,7 @@ async def create_product_rate_plan_charge(
     )
     charge.product_rate_plan_charge_number = (
         data.product_rate_plan_charge_number
-        or await _next_number(
+        or await next_free_number(
             session,
             tenant_id,
             CHARGE_SEQUENCE,
@@ -301,7 +307,7 @@ async def delete_product_rate_plan_charge(
 ) -> ProductRatePlanCharge:
     """Deletes the charge with its prices."""
     charge = await get_product_rate_plan_charge(session, tenant_id, charge_id)
-    await _delete(session, ProductRatePlanCharge, charge)
+    await _delete(session, ProductRatePlanCharge, charge, Resource.PRODUCT_RATE_PLAN_CHARGE)
     return charge
 
 
@@ -326,22 +332,6 @@ def _apply(row: Any, data: ZuoraInput, *, exclude: frozenset[str] = frozenset())
         row.custom_fields = {**row.custom_fields, **data.custom_fields}
 
 
-async def _next_number(
-    session: AsyncSession,
-    tenant_id: str,
-    sequence: str,
-    pattern: str,
-    column: InstrumentedAttribute,
-) -> str:
-    """The tenant's next number of ``sequence`` that no row took explicitly in ``column``."""
-
-    async def taken(numbers: list[str]) -> set[str]:
-        return await values_taken(session, tenant_id, column, numbers)
-
-    [number] = await next_free_numbers(session, tenant_id, sequence, 1, pattern.format, taken)
-    return number
-
-
 async def _parent(
     session: AsyncSession,
     tenant_id: str,
@@ -358,10 +348,19 @@ async def _parent(
     return parent
 
 
-async def _delete(session: AsyncSession, model: type[Any], row: Any) -> None:
-    """Deletes ``row``; the database deletes the rows below it (foreign keys cascade)."""
+async def _delete(session: AsyncSession, model: type[Any], row: Any, resource: Resource) -> None:
+    """Deletes ``row``; the database deletes the rows below it (foreign keys cascade). A row
+    that a subscription uses, or whose rate plans or charges one uses, stays: the subscription's
+    foreign key refuses the delete."""
     statement = delete(model).where(model.id == row.id)
-    await session.execute(statement.execution_options(synchronize_session=False))
+    try:
+        async with session.begin_nested():
+            await session.execute(statement.execution_options(synchronize_session=False))
+    except IntegrityError:
+        raise BusinessRuleViolated(
+            f"{model.__name__} {row.id} is used by a subscription and cannot be deleted",
+            resource=resource,
+        ) from None
     session.expunge(row)
 
 

@@ -1,6 +1,7 @@
-"""Billing arithmetic: billing periods, charge amounts, proration, invoices and charge metrics.
+"""Invoices: the billing arithmetic, and the invoices bill runs store.
 
-Pure functions over frozen dataclasses, free of the database and of HTTP: the order and
-subscription services map their rows onto ``charges.Charge`` and store what comes back.
-The rules are written down in ``docs/billing-rules.md``.
+The arithmetic (``periods``, ``rating``, ``billrun``, ``metrics``, ``preview``, ``money``) is
+pure functions over frozen dataclasses, free of the database and of HTTP: the order and
+subscription services map their rows onto ``charges.Charge`` and store what comes back
+(``models``, ``service``, ``routes``). The rules are written down in ``docs/billing-rules.md``.
 """
