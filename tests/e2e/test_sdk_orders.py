@@ -136,6 +136,39 @@ def new_order(rate_plan_id: str) -> CreateOrderRequest:
     )
 
 
+def new_preview(rate_plan_id: str) -> PreviewOrderRequest:
+    """The same subscription previewed for a new account, billed through February 1."""
+    return PreviewOrderRequest(
+        order_date=START,
+        preview_account_info=PreviewAccountInfo(bill_cycle_day=1, currency="USD"),
+        preview_options=PreviewOptions(
+            preview_thru_type="SpecificDate",
+            preview_types=["BillingDocs", "ChargeMetrics"],
+            specific_preview_thru_date=date(2024, 2, 1),
+        ),
+        subscriptions=[
+            PreviewOrderSubscriptions(
+                order_actions=[
+                    PreviewOrderOrderAction(
+                        type="CreateSubscription",
+                        trigger_dates=_on(START),
+                        create_subscription=PreviewOrderCreateSubscription(
+                            subscribe_to_rate_plans=[
+                                PreviewOrderRatePlanOverride(product_rate_plan_id=rate_plan_id)
+                            ],
+                            terms=PreviewOrderCreateSubscriptionTerms(
+                                initial_term=InitialTerm(
+                                    term_type="TERMED", period=12, period_type="Month"
+                                )
+                            ),
+                        ),
+                    )
+                ]
+            )
+        ],
+    )
+
+
 def place(orders: zuora_sdk.OrdersApi, rate_plan_id: str) -> dict:
     answer = orders.create_order_with_http_info(new_order(rate_plan_id))
     body = body_of(answer)
@@ -209,35 +242,7 @@ class TestOrdersThroughTheSdk:
         assert [item["chargeAmount"] for item in items["invoiceItems"]] == [54.84, 100]
 
     def test_an_order_is_previewed_without_being_placed(self, orders, subscriptions, rate_plan_id):
-        request = PreviewOrderRequest(
-            order_date=START,
-            preview_account_info=PreviewAccountInfo(bill_cycle_day=1, currency="USD"),
-            preview_options=PreviewOptions(
-                preview_thru_type="SpecificDate",
-                preview_types=["BillingDocs", "ChargeMetrics"],
-                specific_preview_thru_date=date(2024, 2, 1),
-            ),
-            subscriptions=[
-                PreviewOrderSubscriptions(
-                    order_actions=[
-                        PreviewOrderOrderAction(
-                            type="CreateSubscription",
-                            trigger_dates=_on(START),
-                            create_subscription=PreviewOrderCreateSubscription(
-                                subscribe_to_rate_plans=[
-                                    PreviewOrderRatePlanOverride(product_rate_plan_id=rate_plan_id)
-                                ],
-                                terms=PreviewOrderCreateSubscriptionTerms(
-                                    initial_term=InitialTerm(
-                                        term_type="TERMED", period=12, period_type="Month"
-                                    )
-                                ),
-                            ),
-                        )
-                    ]
-                )
-            ],
-        )
+        request = new_preview(rate_plan_id)
 
         answer = orders.preview_order_with_http_info(request)
 

@@ -5,8 +5,9 @@ Zuora runs a few operations (creating, previewing and deleting an order) as *job
 tells how the job stands, with the operation's answer inside once it is done. Here those are
 async twins like any other (stored durably, executed by the workers with the same retries, and
 announced by the same Async Request events), whose request ID is the job ID. Only their answers
-differ: a route that Zuora runs as a job declares its job type (:func:`runs_as_job`), and the
-accept and the status resource speak that job's language.
+differ: a route that Zuora runs as a job has a job type, and the
+accept and the status resource speak that job's language. Zuora's own jobs are listed here;
+:func:`runs_as_job` adds others.
 """
 
 from __future__ import annotations
@@ -35,7 +36,12 @@ class JobStatus(StrEnum):
 # 202 only, and a deletion's from a 200 only.
 ACCEPT_STATUS = {"POST": 202, "PUT": 202, "DELETE": 200}
 
-_job_types: dict[tuple[str, str], JobType] = {}
+# The operations Zuora runs as jobs, by method and route path template.
+_job_types: dict[tuple[str, str], JobType] = {
+    ("POST", "/v1/orders"): JobType.CREATE_ORDER,
+    ("POST", "/v1/orders/preview"): JobType.PREVIEW_ORDER,
+    ("DELETE", "/v1/orders/{order_number}"): JobType.DELETE_ORDER,
+}
 
 
 def runs_as_job(method: str, path: str, job_type: JobType) -> None:
