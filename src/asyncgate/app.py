@@ -24,6 +24,7 @@ from asyncgate.billing.accounts.routes import router as accounts_router
 from asyncgate.billing.catalog.routes import router as catalog_router
 from asyncgate.billing.contacts.routes import router as contacts_router
 from asyncgate.config import Settings, get_settings
+from asyncgate.console.mount import mount_console
 from asyncgate.crud.actions import router as actions_router
 from asyncgate.crud.routes import router as crud_router
 from asyncgate.db.checkpoints import checkpointing
@@ -179,6 +180,7 @@ def create_app(
     app.include_router(api_router())
     # Zuora's notification paths have no /v1 (and so no async twins).
     app.include_router(authenticated_router(notifications_router))
+    mount_console(app, settings)
 
     app.add_middleware(ZuoraConventionsMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(RateLimitHeadersMiddleware)

@@ -5,6 +5,7 @@ from asyncgate.auth import models as auth_models  # noqa: F401
 from asyncgate.billing.accounts import models as account_models  # noqa: F401
 from asyncgate.billing.catalog import models as catalog_models  # noqa: F401
 from asyncgate.billing.contacts import models as contact_models  # noqa: F401
+from asyncgate.console import models as console_models  # noqa: F401
 from asyncgate.db import sequences  # noqa: F401
 from asyncgate.db.base import Base
 from asyncgate.http import idempotency  # noqa: F401

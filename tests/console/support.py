@@ -1,0 +1,38 @@
+"""Driving the console in-process, as a browser would: forms, their tokens, the cookies."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+
+from tests.factories import UserContext
+
+CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_token(page: httpx.Response) -> str:
+    found = CSRF_FIELD.search(page.text)
+    assert found, f"no CSRF token on the page:\n{page.text}"
+    return found.group(1)
+
+
+async def sign_in(console: httpx.AsyncClient, user: UserContext, password: str | None = None):
+    """Signs ``user`` in through the sign-in form; returns the answer to the form."""
+    form = await console.get("/console/sign-in")
+    return await console.post(
+        "/console/sign-in",
+        data={
+            "csrf_token": csrf_token(form),
+            "tenant": user.tenant_name,
+            "email": user.email,
+            "password": user.password if password is None else password,
+        },
+    )
+
+
+async def submit(console: httpx.AsyncClient, form_page: str, action: str, **fields: str):
+    """Posts ``fields`` to ``action`` with the CSRF token of the page at ``form_page``."""
+    page = await console.get(form_page)
+    assert page.status_code == 200, page.text
+    return await console.post(action, data={"csrf_token": csrf_token(page), **fields})
