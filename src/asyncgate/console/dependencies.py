@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import APIRouter, Depends, Request
 
 from asyncgate.console import csrf, sessions
-from asyncgate.console.routing import SignInRequired
+from asyncgate.console.routing import PREFIX, ConsoleRoute, SignInRequired
 from asyncgate.console.sessions import SessionPolicy, SignedIn
 from asyncgate.console.throttle import SignInThrottle
 from asyncgate.db.base import utcnow
@@ -73,3 +73,10 @@ async def require_changer(user: CurrentUser) -> SignedIn:
 
 
 Changer = Annotated[SignedIn, Depends(require_changer)]
+
+
+def pages_router(prefix: str = "") -> APIRouter:
+    """A router of console pages: each needs a session, each POST its CSRF token."""
+    return APIRouter(
+        prefix=PREFIX + prefix, route_class=ConsoleRoute, dependencies=[Depends(protect_forms)]
+    )

@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
 from asyncgate.config import Settings
+from asyncgate.console import notification_pages
 from asyncgate.console.dependencies import ConsoleState
 from asyncgate.console.routes import public, router
 from asyncgate.console.routing import PREFIX
@@ -23,4 +24,5 @@ def mount_console(app: FastAPI, settings: Settings) -> None:
     )
     app.include_router(public)
     app.include_router(router)
+    app.include_router(notification_pages.router)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=STATIC), name="console-static")

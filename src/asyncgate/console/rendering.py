@@ -26,8 +26,24 @@ SECURITY_HEADERS = {
 }
 
 
+# What a page says after a change sent it there (``?notice=created``): fixed texts only, so a
+# link cannot make the console say anything else.
+NOTICES = {
+    "created": "The notification was created.",
+    "saved": "The notification was saved.",
+    "activated": "The notification was activated.",
+    "deactivated": "The notification was deactivated.",
+    "deleted": "The notification was deleted.",
+    "settings-saved": "The callout settings were saved.",
+    "cancelled": "The request was cancelled.",
+}
+
+
 def _common(request: Request) -> dict[str, Any]:
-    return {"signed_in": getattr(request.state, "signed_in", None)}
+    return {
+        "signed_in": getattr(request.state, "signed_in", None),
+        "notice": NOTICES.get(request.query_params.get("notice", "")),
+    }
 
 
 def when(moment: datetime | None) -> str:

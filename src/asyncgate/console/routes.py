@@ -12,11 +12,11 @@ from asyncgate.console import csrf, sessions, throttle
 from asyncgate.console.dependencies import (
     CurrentUser,
     console_state,
-    protect_forms,
+    pages_router,
     protect_sign_in_form,
 )
 from asyncgate.console.rendering import page
-from asyncgate.console.routing import PREFIX, ConsoleRoute, SignInRoute, local_target
+from asyncgate.console.routing import PREFIX, SignInRoute, local_target
 from asyncgate.console.throttle import TooManySignIns
 from asyncgate.http.errors import AuthenticationFailed
 from asyncgate.http.routing import Session
@@ -26,7 +26,7 @@ DEFAULT_TENANT = "default"
 public = APIRouter(
     prefix=PREFIX, route_class=SignInRoute, dependencies=[Depends(protect_sign_in_form)]
 )
-router = APIRouter(prefix=PREFIX, route_class=ConsoleRoute, dependencies=[Depends(protect_forms)])
+router = pages_router()
 
 
 def _sign_in_page(

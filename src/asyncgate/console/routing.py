@@ -28,6 +28,15 @@ class SignInRequired(Exception):
     """No live session: the visitor signs in, then comes back to the page it asked for."""
 
 
+class RolledBack(Exception):
+    """Answer ``response`` once the request's transaction is rolled back: a refused form
+    changes nothing, whatever the service wrote before it refused."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status_code)
+        self.response = response
+
+
 def local_target(target: str | None) -> str:
     """``target`` if it is a console page of this site, else the console's front page: a
     sign-in link can send no one elsewhere."""
@@ -54,6 +63,8 @@ def _rendering_errors(handler: Handler) -> Handler:
             return await handler(request)
         except SignInRequired:
             return RedirectResponse(sign_in_url(request), status_code=303)
+        except RolledBack as rolled_back:
+            return rolled_back.response
         except ZuoraError as error:
             return error_page(request, error)
 
