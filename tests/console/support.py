@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import re
+import uuid
+from typing import Any
 
 import httpx
 
+from asyncgate.asyncreq.models import AsyncRequest
+from asyncgate.db.base import utcnow
+from asyncgate.db.engine import Database
 from tests.factories import UserContext
 
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -36,3 +41,27 @@ async def submit(console: httpx.AsyncClient, form_page: str, action: str, **fiel
     page = await console.get(form_page)
     assert page.status_code == 200, page.text
     return await console.post(action, data={"csrf_token": csrf_token(page), **fields})
+
+
+async def make_async_request(database: Database, tenant_id: str, **overrides: Any) -> str:
+    """An async request stored straight into the queue, as a worker would have left it."""
+    now = utcnow()
+    values: dict[str, Any] = {
+        "id": str(uuid.uuid4()),
+        "tenant_id": tenant_id,
+        "method": "POST",
+        "path": "/v1/accounts",
+        "query_string": "",
+        "headers": {"content-type": "application/json"},
+        "body": b'{"name": "Acme"}',
+        "track_id": None,
+        "role": "Tenant administrator",
+        "state": "queued",
+        "attempts": 0,
+        "run_after": now,
+        "created_at": now,
+        **overrides,
+    }
+    async with database.transaction() as session:
+        session.add(AsyncRequest(**values))
+    return values["id"]
