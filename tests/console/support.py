@@ -9,8 +9,10 @@ from typing import Any
 import httpx
 
 from asyncgate.asyncreq.models import AsyncRequest
-from asyncgate.db.base import utcnow
+from asyncgate.db.base import new_id, utcnow
 from asyncgate.db.engine import Database
+from asyncgate.notifications.models import CalloutAttempt, CalloutDelivery
+from asyncgate.notifications.outbox import OutboxEvent
 from tests.factories import UserContext
 
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -65,3 +67,55 @@ async def make_async_request(database: Database, tenant_id: str, **overrides: An
     async with database.transaction() as session:
         session.add(AsyncRequest(**values))
     return values["id"]
+
+
+async def make_callout_attempt(
+    database: Database, tenant_id: str, object_id: str, *, succeeded: bool = True, **overrides
+) -> str:
+    """One finished delivery of an Async Request Succeeded event with one attempt, as the
+    sender records them; returns the attempt's ID (the history ID)."""
+    now = utcnow()
+    event = OutboxEvent(
+        id=new_id(),
+        tenant_id=tenant_id,
+        event_type="Async Request Succeeded",
+        object_id=object_id,
+        payload={"request": {"id": object_id}, "state": "succeeded"},
+        created_at=now,
+        dispatched_at=now,
+    )
+    delivery = CalloutDelivery(
+        id=new_id(),
+        tenant_id=tenant_id,
+        event_id=event.id,
+        event_type=event.event_type,
+        object_id=object_id,
+        state="delivered" if succeeded else "failed",
+        attempts=1,
+        max_attempts=1,
+        next_attempt_at=now,
+        created_at=now,
+        completed_at=now,
+    )
+    attempt = CalloutAttempt(
+        tenant_id=tenant_id,
+        delivery_id=delivery.id,
+        attempt=1,
+        notification_name="Callout for Async Request Succeeded",
+        request_method="POST",
+        request_url="https://93.184.215.14/callouts/async",
+        started_at=now,
+        completed_at=overrides.pop("completed_at", now),
+        duration_ms=12,
+        succeeded=succeeded,
+        response_code=200 if succeeded else 500,
+        response_content='{"success": true}' if succeeded else "down",
+        **overrides,
+    )
+    async with database.transaction() as session:
+        session.add(event)
+        await session.flush()
+        session.add(delivery)
+        await session.flush()
+        session.add(attempt)
+    return attempt.id
