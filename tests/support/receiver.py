@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import collections
 import http.server
+import os
 import ssl
 import threading
 import time
@@ -26,6 +27,12 @@ from urllib.parse import parse_qs, urlsplit
 import trustme
 
 WAIT_SECONDS = 15.0  # a bound for a loaded machine; arrivals usually take milliseconds
+
+
+def receiver_address(number: int) -> str:
+    """A loopback address of this test process's own (xdist runs several on one machine)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    return f"127.0.{int(worker) + 1}.{number}"
 
 
 @dataclass(frozen=True)
