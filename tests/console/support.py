@@ -24,16 +24,25 @@ def csrf_token(page: httpx.Response) -> str:
     return found.group(1)
 
 
-async def sign_in(console: httpx.AsyncClient, user: UserContext, password: str | None = None):
-    """Signs ``user`` in through the sign-in form; returns the answer to the form."""
-    form = await console.get("/console/sign-in")
+async def sign_in(
+    console: httpx.AsyncClient,
+    user: UserContext,
+    *,
+    password: str | None = None,
+    tenant: str | None = None,
+    form: str = "/console/sign-in",
+    **fields: str,
+) -> httpx.Response:
+    """Signs ``user`` in through the sign-in form at ``form``; returns the answer to it."""
+    page = await console.get(form)
     return await console.post(
         "/console/sign-in",
         data={
-            "csrf_token": csrf_token(form),
-            "tenant": user.tenant_name,
+            "csrf_token": csrf_token(page),
+            "tenant": user.tenant_name if tenant is None else tenant,
             "email": user.email,
             "password": user.password if password is None else password,
+            **fields,
         },
     )
 

@@ -24,7 +24,7 @@ from asyncgate.config import Settings
 from asyncgate.db.engine import Database
 from tests.e2e.sdk import open_sdk
 from tests.support.live_server import LiveServer, running_server
-from tests.support.receiver import Receiver, receiver_address
+from tests.support.receiver import Receiver, receiver_on_port_443
 
 CALLOUT_INTERVAL_UNIT_SECONDS = 0.2
 
@@ -32,14 +32,8 @@ CALLOUT_INTERVAL_UNIT_SECONDS = 0.2
 @pytest.fixture(scope="session")
 def callout_receiver(tls_ca: trustme.CA) -> Iterator[Receiver]:
     """The run's HTTPS callout receiver, at ``https://<its address>/`` (port 443)."""
-    address = receiver_address(1)
-    receiver = Receiver(address, 443, tls_ca.issue_cert(address))
-    try:
-        receiver.start()
-    except PermissionError:
-        pytest.skip("a callout receiver on port 443 needs root (or CAP_NET_BIND_SERVICE)")
-    yield receiver
-    receiver.stop()
+    with receiver_on_port_443(tls_ca, 1) as receiver:
+        yield receiver
 
 
 @pytest.fixture(scope="session")

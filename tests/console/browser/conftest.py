@@ -2,7 +2,9 @@
 ``asyncgate serve`` whose callouts reach a real HTTPS receiver.
 
 One server and one browser per test process; each test gets a fresh browser context (its own
-cookies). The server serves the console over plain HTTP on loopback, so its cookies are not
+cookies). Playwright's asyncio API (pytest-playwright-asyncio), on the test run's one event
+loop: the sync API would hold an event loop running in the test process for as long as the
+browser lives, and no asyncio test of the same process could run after it. The server serves the console over plain HTTP on loopback, so its cookies are not
 marked Secure there (``ASYNCGATE_CONSOLE_SECURE_COOKIES=false``); its callout rules are the
 strict ones but for loopback addresses, so the form's inline errors for ``http://`` and for a
 port are the real ones. Screenshots of every page go to ``test-artifacts/console/``.
@@ -12,16 +14,16 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 import trustme
-from playwright.sync_api import Page, expect
+from playwright.async_api import Page, expect
 
 from tests.support.live_server import LiveServer, running_server
-from tests.support.receiver import Receiver, receiver_address
+from tests.support.receiver import Receiver, receiver_on_port_443
 
 CHROMIUM = "/usr/bin/chromium"
 # Without the background-networking flags Chromium keeps trying a network that is not there.
@@ -50,14 +52,8 @@ def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
 
 @pytest.fixture(scope="session")
 def console_receiver(tls_ca: trustme.CA) -> Iterator[Receiver]:
-    address = receiver_address(3)
-    receiver = Receiver(address, 443, tls_ca.issue_cert(address))
-    try:
-        receiver.start()
-    except PermissionError:
-        pytest.skip("a callout receiver on port 443 needs root (or CAP_NET_BIND_SERVICE)")
-    yield receiver
-    receiver.stop()
+    with receiver_on_port_443(tls_ca, 3) as receiver:
+        yield receiver
 
 
 @pytest.fixture(scope="session")
@@ -123,26 +119,27 @@ def api(console_server: LiveServer) -> Iterator[httpx.Client]:
 
 
 @pytest.fixture(scope="session")
-def screenshot() -> Callable[[Page, str], None]:
-    """``screenshot(page, "name")`` keeps the whole page as ``test-artifacts/console/name.png``."""
+def screenshot() -> Callable[[Page, str], Awaitable[None]]:
+    """``await screenshot(page, "name")`` keeps the whole page as
+    ``test-artifacts/console/name.png``."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
-    def take(page: Page, name: str) -> None:
-        page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
+    async def take(page: Page, name: str) -> None:
+        await page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
 
     return take
 
 
-def sign_in(page: Page, email: str, password: str) -> None:
-    page.goto("/console")
-    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.locator("header .who")).to_contain_text(email)
+async def sign_in(page: Page, email: str, password: str) -> None:
+    await page.goto("/console")
+    await expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    await page.get_by_label("Email").fill(email)
+    await page.get_by_label("Password").fill(password)
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.locator("header .who")).to_contain_text(email)
 
 
 @pytest.fixture
-def admin_page(page: Page) -> Page:
-    sign_in(page, ADMIN_EMAIL, ADMIN_PASSWORD)
+async def admin_page(page: Page) -> Page:
+    await sign_in(page, ADMIN_EMAIL, ADMIN_PASSWORD)
     return page
