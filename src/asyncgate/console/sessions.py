@@ -36,6 +36,7 @@ from asyncgate.console import csrf
 from asyncgate.console.models import ConsoleSession
 from asyncgate.db.base import utcnow
 
+COOKIE = "asyncgate-console"
 TOKEN_BYTES = 32
 # How stale ``last_seen_at`` may be before a request writes it: idle expiry is this coarse,
 # and reading a page writes at most once a minute.
@@ -73,9 +74,6 @@ class SessionPolicy:
             settings.console_session_idle_timeout,
             settings.console_session_lifetime,
         )
-
-
-COOKIE = "asyncgate-console"
 
 
 @dataclass(frozen=True, slots=True)
