@@ -69,3 +69,29 @@ async def _client_with_token(
             )
         )
     return TenantContext(tenant_id, name, client.client_id, secret, token)
+
+
+@dataclass(frozen=True)
+class UserContext:
+    tenant_name: str
+    user_id: str
+    email: str
+    password: str
+
+
+async def make_user(
+    database: Database,
+    tenant: TenantContext,
+    *,
+    role: Role = Role.TENANT_ADMINISTRATOR,
+    password: str | None = None,
+) -> UserContext:
+    """A user of ``tenant`` who can sign in to the console."""
+    email = f"user-{uuid.uuid4().hex[:10]}@example.com"
+    password = password or f"pw-{uuid.uuid4().hex}"
+    async with database.transaction() as session:
+        tenant_row = await session.get(Tenant, tenant.tenant_id)
+        user = await service.create_user(
+            session, tenant_row, email=email, password=password, role=role
+        )
+    return UserContext(tenant.name, user.id, email, password)

@@ -27,6 +27,7 @@ from asyncgate.billing.invoices.routes import router as invoices_router
 from asyncgate.billing.orders.routes import router as orders_router
 from asyncgate.billing.subscriptions.routes import router as subscriptions_router
 from asyncgate.config import Settings, get_settings
+from asyncgate.console.mount import mount_console
 from asyncgate.crud.actions import router as actions_router
 from asyncgate.crud.routes import router as crud_router
 from asyncgate.db.checkpoints import checkpointing
@@ -185,6 +186,7 @@ def create_app(
     app.include_router(api_router())
     # Zuora's notification paths have no /v1 (and so no async twins).
     app.include_router(authenticated_router(notifications_router))
+    mount_console(app, settings)
 
     app.add_middleware(ZuoraConventionsMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(RateLimitHeadersMiddleware)

@@ -204,12 +204,20 @@ def _configure_logging(settings: Settings) -> None:
 
 
 def _announce_dev_mode(settings: Settings) -> None:
-    """Says loudly which callout rules are relaxed (all of them with ``--dev``)."""
-    relaxations = CalloutUrlRules.from_settings(settings).relaxations
-    if relaxations:
-        mode = "DEVELOPMENT MODE" if settings.dev else "RELAXED CALLOUT RULES"
+    """Says loudly which strict defaults are relaxed (all of them with ``--dev``)."""
+    callout_relaxations = CalloutUrlRules.from_settings(settings).relaxations
+    relaxed = []
+    if callout_relaxations:
+        relaxed.append(f"callouts may use {', '.join(callout_relaxations)}")
+    if not settings.console_cookies_secure:
+        relaxed.append("the console's cookies travel over plain HTTP")
+    if relaxed:
+        if settings.dev:
+            mode = "DEVELOPMENT MODE"
+        else:
+            mode = "RELAXED CALLOUT RULES" if callout_relaxations else "RELAXED SETTINGS"
         typer.secho(
-            f"{mode}: callouts may use {', '.join(relaxations)}. Never run this in production.",
+            f"{mode}: {'; '.join(relaxed)}. Never run this in production.",
             fg=typer.colors.YELLOW,
             bold=True,
             err=True,

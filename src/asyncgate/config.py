@@ -24,7 +24,8 @@ class Settings(BaseSettings):
     dev: bool = Field(
         default=False,
         description="Development mode: turns on every callout relaxation below (http://, "
-        "private addresses, explicit ports). Also set by `serve --dev`.",
+        "private addresses, explicit ports) and sends the console's cookies over plain HTTP. "
+        "Also set by `serve --dev`.",
     )
     secret_key: SecretStr | None = Field(
         default=None,
@@ -206,6 +207,31 @@ class Settings(BaseSettings):
         "new one.",
     )
 
+    console_secure_cookies: bool = Field(
+        default=True,
+        description="Whether the console's cookies are marked Secure (sent over HTTPS only). "
+        "Turn off only to use the console over plain HTTP; `--dev` turns it off.",
+    )
+    console_session_idle_timeout: timedelta = Field(
+        default=timedelta(minutes=30),
+        description="A console session ends after this long without a request.",
+    )
+    console_session_lifetime: timedelta = Field(
+        default=timedelta(hours=12),
+        description="A console session ends this long after sign-in, however active.",
+    )
+    console_sign_in_max_failures: int = Field(
+        default=5,
+        ge=1,
+        description="Failed console sign-ins of one user (five times as many from one client "
+        "address) before further attempts are refused for the lockout period.",
+    )
+    console_sign_in_lockout: timedelta = Field(
+        default=timedelta(minutes=15),
+        description="The window failed console sign-ins are counted in, and how long a lockout "
+        "lasts.",
+    )
+
     @field_validator(
         "token_lifetime",
         "sqlite_busy_timeout",
@@ -220,6 +246,9 @@ class Settings(BaseSettings):
         "callout_interval_unit",
         "callout_poll_interval",
         "callout_signing_grace",
+        "console_session_idle_timeout",
+        "console_session_lifetime",
+        "console_sign_in_lockout",
         mode="before",
     )
     @classmethod
@@ -228,6 +257,10 @@ class Settings(BaseSettings):
         if isinstance(value, str) and value.strip().replace(".", "", 1).isdigit():
             return float(value)
         return value
+
+    @property
+    def console_cookies_secure(self) -> bool:
+        return self.console_secure_cookies and not self.dev
 
     @property
     def is_sqlite(self) -> bool:

@@ -252,6 +252,14 @@ class TestRelaxedCalloutRules:
             "RELAXED CALLOUT RULES: callouts may use private addresses" in capsys.readouterr().err
         )
 
+    def test_console_cookies_over_plain_http_are_announced(self, capsys):
+        announce_dev_mode(Settings(console_secure_cookies=False, _env_file=None))
+
+        assert (
+            "RELAXED SETTINGS: the console's cookies travel over plain HTTP"
+            in capsys.readouterr().err
+        )
+
     def test_strict_rules_are_not_announced(self, capsys):
         announce_dev_mode(Settings(_env_file=None))
 

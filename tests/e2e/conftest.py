@@ -12,11 +12,6 @@ address of its own per test process; a callout minute lasts 0.2 s.
 
 from __future__ import annotations
 
-import os
-import secrets
-import subprocess
-import sys
-import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
@@ -28,29 +23,17 @@ import zuora_sdk
 from asyncgate.config import Settings
 from asyncgate.db.engine import Database
 from tests.e2e.sdk import open_sdk
-from tests.support.live_server import LiveServer, free_port, stop_process, wait_until_ready
-from tests.support.receiver import Receiver
+from tests.support.live_server import LiveServer, running_server
+from tests.support.receiver import Receiver, receiver_on_port_443
 
 CALLOUT_INTERVAL_UNIT_SECONDS = 0.2
-
-
-def receiver_address(number: int) -> str:
-    """A loopback address of this test process's own (xdist runs several on one machine)."""
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
-    return f"127.0.{int(worker) + 1}.{number}"
 
 
 @pytest.fixture(scope="session")
 def callout_receiver(tls_ca: trustme.CA) -> Iterator[Receiver]:
     """The run's HTTPS callout receiver, at ``https://<its address>/`` (port 443)."""
-    address = receiver_address(1)
-    receiver = Receiver(address, 443, tls_ca.issue_cert(address))
-    try:
-        receiver.start()
-    except PermissionError:
-        pytest.skip("a callout receiver on port 443 needs root (or CAP_NET_BIND_SERVICE)")
-    yield receiver
-    receiver.stop()
+    with receiver_on_port_443(tls_ca, 1) as receiver:
+        yield receiver
 
 
 @pytest.fixture(scope="session")
@@ -59,40 +42,14 @@ def live_server(
     tmp_path_factory: pytest.TempPathFactory,
     tls_ca_bundle: Path,
 ) -> Iterator[LiveServer]:
-    folder = tmp_path_factory.mktemp("e2e-server")
-    port = free_port()
-    server = LiveServer(
-        base_url=f"http://127.0.0.1:{port}",
-        database_url=fresh_database_url("asyncgate_e2e"),
-        client_id=str(uuid.uuid4()),
-        client_secret=secrets.token_urlsafe(30),  # 40 characters: within the SDK's 42
-        log_path=folder / "server.log",
-    )
-    # Only our settings: nothing from the caller's environment or a stray .env (cwd is fresh).
-    env = {key: value for key, value in os.environ.items() if not key.startswith("ASYNCGATE_")}
-    env.update(
-        ASYNCGATE_DATABASE_URL=server.database_url,
-        ASYNCGATE_DATA_DIR=str(folder / "data"),
-        ASYNCGATE_BOOTSTRAP_CLIENT_ID=server.client_id,
-        ASYNCGATE_BOOTSTRAP_CLIENT_SECRET=server.client_secret,
+    with running_server(
+        tmp_path_factory.mktemp("e2e-server"),
+        fresh_database_url("asyncgate_e2e"),
         ASYNCGATE_CALLOUT_ALLOW_PRIVATE_ADDRESSES="true",
         ASYNCGATE_CALLOUT_CA_BUNDLE=str(tls_ca_bundle),
         ASYNCGATE_CALLOUT_INTERVAL_UNIT=str(CALLOUT_INTERVAL_UNIT_SECONDS),
-    )
-    command = [
-        str(Path(sys.executable).parent / "asyncgate"),
-        *("serve", "--host", "127.0.0.1", "--port", str(port)),
-    ]
-    with server.log_path.open("wb") as log:
-        process = subprocess.Popen(
-            command, env=env, cwd=folder, stdout=log, stderr=subprocess.STDOUT
-        )
-    try:
-        wait_until_ready(process, server)
+    ) as server:
         yield server
-    finally:
-        trouble = stop_process(process)
-    assert trouble is None, f"asyncgate serve did not stop cleanly: {trouble}:\n{server.output()}"
 
 
 @pytest.fixture(scope="session")

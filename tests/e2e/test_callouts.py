@@ -19,9 +19,9 @@ from standardwebhooks import Webhook
 
 from asyncgate.auth.roles import Role
 from tests.billing.api import account_body
-from tests.e2e.conftest import CALLOUT_INTERVAL_UNIT_SECONDS, receiver_address
+from tests.e2e.conftest import CALLOUT_INTERVAL_UNIT_SECONDS
 from tests.factories import TenantContext, make_client, make_tenant
-from tests.support.receiver import WAIT_SECONDS, Receiver, Reply
+from tests.support.receiver import WAIT_SECONDS, Receiver, Reply, receiver_address
 
 pytestmark = pytest.mark.e2e
 

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 import signal
 import socket
 import subprocess
+import sys
 import time
-from dataclasses import dataclass
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -23,9 +29,53 @@ class LiveServer:
     client_id: str
     client_secret: str
     log_path: Path
+    # The server's environment: a command given it works on the server's database.
+    environment: dict[str, str] = field(default_factory=dict, repr=False)
 
     def output(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+
+@contextmanager
+def running_server(folder: Path, database_url: str, **settings: str) -> Iterator[LiveServer]:
+    """``asyncgate serve`` on a free loopback port and a fresh database, with tenant
+    ``default`` bootstrapped with a known OAuth client, and ``settings`` (``ASYNCGATE_*``
+    names) besides; stopped, and checked to stop cleanly, on leaving."""
+    port = free_port()
+    client_id, client_secret = str(uuid.uuid4()), secrets.token_urlsafe(30)  # the SDK's 42
+    # Only our settings: nothing from the caller's environment or a stray .env (cwd is fresh).
+    environment = {
+        key: value for key, value in os.environ.items() if not key.startswith("ASYNCGATE_")
+    }
+    environment.update(
+        ASYNCGATE_DATABASE_URL=database_url,
+        ASYNCGATE_DATA_DIR=str(folder / "data"),
+        ASYNCGATE_BOOTSTRAP_CLIENT_ID=client_id,
+        ASYNCGATE_BOOTSTRAP_CLIENT_SECRET=client_secret,
+        **settings,
+    )
+    server = LiveServer(
+        base_url=f"http://127.0.0.1:{port}",
+        database_url=database_url,
+        client_id=client_id,
+        client_secret=client_secret,
+        log_path=folder / "server.log",
+        environment=environment,
+    )
+    command = [
+        str(Path(sys.executable).parent / "asyncgate"),
+        *("serve", "--host", "127.0.0.1", "--port", str(port)),
+    ]
+    with server.log_path.open("wb") as log:
+        process = subprocess.Popen(
+            command, env=environment, cwd=folder, stdout=log, stderr=subprocess.STDOUT
+        )
+    try:
+        wait_until_ready(process, server)
+        yield server
+    finally:
+        trouble = stop_process(process)
+    assert trouble is None, f"asyncgate serve did not stop cleanly: {trouble}:\n{server.output()}"
 
 
 def free_port() -> int:

@@ -15,17 +15,43 @@ from __future__ import annotations
 import base64
 import collections
 import http.server
+import os
 import ssl
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Self
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
 import trustme
 
 WAIT_SECONDS = 15.0  # a bound for a loaded machine; arrivals usually take milliseconds
+
+
+def receiver_address(number: int) -> str:
+    """A loopback address of this test process's own (xdist runs several on one machine)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    return f"127.0.{int(worker) + 1}.{number}"
+
+
+@contextmanager
+def receiver_on_port_443(tls_ca: trustme.CA, number: int) -> Iterator[Receiver]:
+    """A receiver at ``https://<receiver_address(number)>/``, for callout URLs that may name
+    no port; the test is skipped where port 443 cannot be bound."""
+    address = receiver_address(number)
+    receiver = Receiver(address, 443, tls_ca.issue_cert(address))
+    try:
+        receiver.start()
+    except PermissionError:
+        pytest.skip("a callout receiver on port 443 needs root (or CAP_NET_BIND_SERVICE)")
+    try:
+        yield receiver
+    finally:
+        receiver.stop()
 
 
 @dataclass(frozen=True)

@@ -98,6 +98,7 @@ _PLACES = ", ".join("?" for _ in ACCEPTED_COLUMNS)
 _APPEND = f"INSERT INTO {ACCEPTED.name} ({_COLUMN_LIST}) VALUES ({_PLACES}) ON CONFLICT DO NOTHING"
 _AFTER = f"SELECT seq, {_COLUMN_LIST} FROM {ACCEPTED.name} WHERE seq > ? ORDER BY seq LIMIT ?"
 _LAST_SEQ = f"SELECT max(seq) FROM {ACCEPTED.name}"
+_WAITING = f"SELECT count(*) FROM {ACCEPTED.name} WHERE seq > ? AND tenant_id = ?"
 _BY_ID = f"SELECT {_COLUMN_LIST} FROM {ACCEPTED.name} WHERE id = ? AND tenant_id = ?"
 _BY_KEY = (
     f"SELECT {', '.join(IDENTITY_COLUMNS)}, id FROM {ACCEPTED.name} "
@@ -235,6 +236,11 @@ class Inbox:
         await self.open()
         last = self._read(_LAST_SEQ, ())[0][0]
         return last is not None and last > await _taken_in_through(connection)
+
+    async def waiting(self, connection: AsyncConnection, tenant_id: str) -> int:
+        """How many of a tenant's requests wait to be taken into the queue."""
+        await self.open()
+        return self._read(_WAITING, (await _taken_in_through(connection), tenant_id))[0][0]
 
     async def take_in(self, connection: AsyncConnection) -> int:
         """Insert the requests the queue has not taken in yet (:data:`TAKE_IN_BATCH` at most)

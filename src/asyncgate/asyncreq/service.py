@@ -3,14 +3,30 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import defer
 
 from asyncgate.asyncreq.inbox import Inbox
 from asyncgate.asyncreq.models import AsyncRequest, State
 from asyncgate.db.base import utcnow
 from asyncgate.http.errors import BusinessRuleViolated, NotFound, Resource
+
+
+@dataclass(frozen=True, slots=True)
+class RequestQuery:
+    """Which requests to list: each filter given narrows the list."""
+
+    state: State | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    path: str | None = None  # the start of the synchronous path (``/v1/accounts``)
+    track_id: str | None = None
+    offset: int = 0
+    limit: int = 50
 
 
 def _not_found(request_id: str) -> NotFound:
@@ -67,3 +83,33 @@ async def cancel_request(
         )
     await session.refresh(request)
     return request
+
+
+async def list_requests(
+    session: AsyncSession, tenant_id: str, query: RequestQuery
+) -> list[AsyncRequest]:
+    """The tenant's requests in the queue, newest first (ties by ID), without their bodies.
+    On SQLite, requests accepted moments ago may still wait in the inbox: see
+    :meth:`Inbox.waiting`."""
+    statement = (
+        select(AsyncRequest)
+        .where(AsyncRequest.tenant_id == tenant_id)
+        .options(
+            defer(AsyncRequest.body, raiseload=True),
+            defer(AsyncRequest.response_body, raiseload=True),
+        )
+        .order_by(AsyncRequest.created_at.desc(), AsyncRequest.id.desc())
+        .offset(query.offset)
+        .limit(query.limit)
+    )
+    if query.state is not None:
+        statement = statement.where(AsyncRequest.state == query.state)
+    if query.created_from is not None:
+        statement = statement.where(AsyncRequest.created_at >= query.created_from)
+    if query.created_to is not None:
+        statement = statement.where(AsyncRequest.created_at <= query.created_to)
+    if query.path:
+        statement = statement.where(AsyncRequest.path.startswith(query.path, autoescape=True))
+    if query.track_id:
+        statement = statement.where(AsyncRequest.track_id == query.track_id)
+    return list(await session.scalars(statement))

@@ -82,6 +82,23 @@ async def create_user(
     return user
 
 
+async def authenticate_user(
+    session: AsyncSession, *, tenant_name: str, email: str, password: str
+) -> User:
+    """The active user of the tenant with this email and password. Any mismatch is the same
+    :class:`AuthenticationFailed`, taking as long as a match, so neither the answer nor its
+    timing tells which tenants and emails exist."""
+    user = await session.scalar(
+        select(User)
+        .join(Tenant, Tenant.id == User.tenant_id)
+        .where(Tenant.name == tenant_name.strip(), User.email == email.strip().lower())
+    )
+    matches = await secrets.verify_password(None if user is None else user.password_hash, password)
+    if user is None or not user.active or not matches:
+        raise AuthenticationFailed("Invalid tenant, email or password")
+    return user
+
+
 def _is_uuid_text(value: str) -> bool:
     """The SDK insists on exactly 36 characters: the hyphenated UUID form, nothing else."""
     try:

@@ -8,6 +8,7 @@ from asyncgate.billing.contacts import models as contact_models  # noqa: F401
 from asyncgate.billing.invoices import models as invoice_models  # noqa: F401
 from asyncgate.billing.orders import models as order_models  # noqa: F401
 from asyncgate.billing.subscriptions import models as subscription_models  # noqa: F401
+from asyncgate.console import models as console_models  # noqa: F401
 from asyncgate.db import sequences  # noqa: F401
 from asyncgate.db.base import Base
 from asyncgate.http import idempotency  # noqa: F401

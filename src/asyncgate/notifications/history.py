@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from asyncgate.asyncreq import wakeup
 from asyncgate.db.base import utcnow
-from asyncgate.http.errors import Category, InvalidValue, Reason, Resource
+from asyncgate.http.errors import Category, InvalidValue, NotFound, Reason, Resource
 from asyncgate.notifications.models import CalloutAttempt, CalloutDelivery, DeliveryState
 from asyncgate.notifications.outbox import EventType, OutboxEvent
 from asyncgate.notifications.schemas import EVENT_TYPE_NAMESPACE
@@ -66,16 +66,31 @@ class HistoryEntry:
     payload: dict[str, Any]
 
 
+def _entries(tenant_id: str) -> Select:
+    return (
+        select(CalloutAttempt, CalloutDelivery.event_type, OutboxEvent.payload)
+        .join(CalloutDelivery, CalloutDelivery.id == CalloutAttempt.delivery_id)
+        .join(OutboxEvent, OutboxEvent.id == CalloutDelivery.event_id)
+        .where(CalloutAttempt.tenant_id == tenant_id)
+    )
+
+
+async def get_entry(session: AsyncSession, tenant_id: str, history_id: str) -> HistoryEntry:
+    row = (
+        await session.execute(_entries(tenant_id).where(CalloutAttempt.id == history_id))
+    ).first()
+    if row is None:
+        raise NotFound(f"Callout history {history_id} does not exist", resource=RESOURCE)
+    return HistoryEntry(*row)
+
+
 async def list_history(
     session: AsyncSession, tenant_id: str, query: HistoryQuery
 ) -> list[HistoryEntry]:
     """Attempts recorded within ``[start, end]``, oldest first (ties by ID)."""
     statement = (
-        select(CalloutAttempt, CalloutDelivery.event_type, OutboxEvent.payload)
-        .join(CalloutDelivery, CalloutDelivery.id == CalloutAttempt.delivery_id)
-        .join(OutboxEvent, OutboxEvent.id == CalloutDelivery.event_id)
+        _entries(tenant_id)
         .where(
-            CalloutAttempt.tenant_id == tenant_id,
             CalloutAttempt.completed_at >= query.start,
             CalloutAttempt.completed_at <= query.end,
         )

@@ -59,3 +59,14 @@ async def _default_id(session: AsyncSession, tenant_id: str) -> str | None:
             CommunicationProfile.tenant_id == tenant_id, CommunicationProfile.is_default
         )
     )
+
+
+async def list_profiles(session: AsyncSession, tenant_id: str) -> list[CommunicationProfile]:
+    """The tenant's profiles, the default one first."""
+    return list(
+        await session.scalars(
+            select(CommunicationProfile)
+            .where(CommunicationProfile.tenant_id == tenant_id)
+            .order_by(CommunicationProfile.is_default.desc(), CommunicationProfile.name)
+        )
+    )
