@@ -148,7 +148,9 @@ class Inbox:
         self._connect = sqlite_on_loop.connector(
             f"sqlite:///{self.file}",
             database.settings.sqlite_busy_timeout.total_seconds(),
-            SQLITE_PRAGMAS,
+            # A commit writes whole pages: small ones for a group of a few small rows. Takes
+            # effect only when the file is created, which it must precede.
+            ("PRAGMA page_size=1024", *SQLITE_PRAGMAS),
             None,
         )
         self._writer: sqlite_on_loop.Connection | None = None
