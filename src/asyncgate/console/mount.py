@@ -10,6 +10,7 @@ from starlette.staticfiles import StaticFiles
 from asyncgate.config import Settings
 from asyncgate.console import (
     client_pages,
+    dashboard_pages,
     history_pages,
     notification_pages,
     request_pages,
@@ -30,6 +31,7 @@ def mount_console(app: FastAPI, settings: Settings) -> None:
     )
     app.include_router(public)
     app.include_router(router)
+    app.include_router(dashboard_pages.router)
     app.include_router(notification_pages.router)
     app.include_router(request_pages.router)
     app.include_router(history_pages.router)

@@ -253,3 +253,19 @@ async def test_a_tenant_administrator_manages_users(admin_page: Page, screenshot
     await own.get_by_role("button", name="Disable").click()
     await expect(page.get_by_role("alert")).to_contain_text("last active Tenant administrator")
     await screenshot(page, "users")
+
+
+async def test_the_dashboard_draws_the_last_hour(admin_page: Page, api, screenshot):
+    for _ in range(3):
+        accepted = api.post("/v1/async/accounts", json=account_body())
+        assert accepted.status_code == 202, accepted.text
+    page = admin_page
+    await page.get_by_role("link", name="asyncgate console").click()
+    await expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+    await expect(page.locator('meta[http-equiv="refresh"]')).to_have_attribute("content", "10")
+    bars = page.locator("#accepted-chart rect")
+    await reload_until_shown(page, bars)
+    await expect(page.get_by_role("img", name=re.compile("^Accepted per minute"))).to_be_visible()
+    await reload_until_shown(page, page.locator("#outcomes-chart rect"))
+    await expect(page.locator("#start-p99")).to_have_text(re.compile(r"^\d+\.\d{3} s$"))
+    await screenshot(page, "dashboard")
