@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from asyncgate.auth import secrets
@@ -27,6 +27,10 @@ MAX_CLIENT_SECRET_LENGTH = 42
 MAX_NAME_LENGTH = 100
 MAX_EMAIL_LENGTH = 255
 MIN_PASSWORD_LENGTH = 8
+
+
+class WeakPassword(InvalidValue):
+    pass
 
 
 class LastTenantAdministrator(BusinessRuleViolated):
@@ -83,7 +87,7 @@ async def create_user(
     if "@" not in email or len(email) > MAX_EMAIL_LENGTH:
         raise InvalidValue(f"{email!r} is not an email address", resource=Resource.AUTH)
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidValue(
+        raise WeakPassword(
             f"A password needs at least {MIN_PASSWORD_LENGTH} characters", resource=Resource.AUTH
         )
     exists = await session.scalar(
@@ -119,17 +123,18 @@ async def _keep_a_tenant_administrator(session: AsyncSession, user: User) -> Non
     """Refuses when ``user`` is the tenant's last active Tenant administrator."""
     if not user.active or user.role != Role.TENANT_ADMINISTRATOR:
         return
-    others = await session.scalar(
-        select(func.count())
-        .select_from(User)
+    # Locked, so two administrators demoting each other at once cannot both succeed.
+    others = await session.scalars(
+        select(User.id)
         .where(
             User.tenant_id == user.tenant_id,
             User.id != user.id,
             User.active.is_(True),
             User.role == Role.TENANT_ADMINISTRATOR.value,
         )
+        .with_for_update()
     )
-    if not others:
+    if not others.first():
         raise LastTenantAdministrator(
             f"{user.email} is the tenant's last active Tenant administrator: "
             "make another user Tenant administrator first",

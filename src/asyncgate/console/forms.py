@@ -16,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
 
 from asyncgate.auth.roles import Role
+from asyncgate.auth.service import WeakPassword
 from asyncgate.http.errors import MissingField, NotFound, PermissionDenied, ZuoraError
 from asyncgate.notifications.models import NotificationDefinition
 from asyncgate.notifications.outbox import EventType
@@ -230,10 +231,10 @@ def role_field(form: FormData) -> Role:
 
 
 def auth_refusal(error: ZuoraError, field_name: str) -> FormInvalid:
-    """The auth service's refusal: a role it may not grant beside the role, the rest beside
-    ``field_name``."""
+    """The auth service's refusal: a role it may not grant beside the role, a weak password
+    beside the password, the rest beside ``field_name``."""
     if isinstance(error, PermissionDenied):
         return FormInvalid({"role": str(error)})
-    if "password" in str(error):
+    if isinstance(error, WeakPassword):
         return FormInvalid({"password": str(error)})
     return FormInvalid({field_name: str(error)})

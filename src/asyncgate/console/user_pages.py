@@ -42,8 +42,14 @@ async def _users_page(
 
 
 async def _refused(
-    request: Request, session: Session, user: SignedIn, error: ZuoraError, values=None
+    request: Request,
+    session: Session,
+    user: SignedIn,
+    error: ZuoraError,
+    values: dict[str, Any] | None = None,
 ) -> RolledBack:
+    """The users page with the refusal: beside the creation form's field when ``values`` are
+    the form's, above the list otherwise."""
     field_name = "email" if values is not None else FORM_ERROR
     invalid = auth_refusal(error, field_name)
     return RolledBack(
