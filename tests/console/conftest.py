@@ -25,6 +25,18 @@ async def admin(database, tenant) -> UserContext:
 
 
 @pytest.fixture
+async def tenant_admin(database, tenant) -> UserContext:
+    return await make_user(database, tenant, role=Role.TENANT_ADMINISTRATOR)
+
+
+@pytest.fixture
+async def as_tenant_admin(console, tenant_admin) -> httpx.AsyncClient:
+    answer = await sign_in(console, tenant_admin)
+    assert answer.status_code == 303, answer.text
+    return console
+
+
+@pytest.fixture
 async def standard_user(database, tenant) -> UserContext:
     return await make_user(database, tenant, role=Role.STANDARD_USER)
 

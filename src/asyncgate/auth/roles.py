@@ -17,3 +17,8 @@ ADMINISTRATOR_ROLES = frozenset(
         Role.FINANCE_ADMINISTRATOR,
     }
 )
+
+
+def may_grant(granter: Role, role: Role) -> bool:
+    """Only a Tenant administrator hands out the Tenant administrator role."""
+    return role != Role.TENANT_ADMINISTRATOR or granter == Role.TENANT_ADMINISTRATOR

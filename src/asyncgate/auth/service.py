@@ -12,14 +12,31 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from asyncgate.auth import secrets
 from asyncgate.auth.models import AccessToken, OAuthClient, Tenant, User
 from asyncgate.auth.principal import Principal
-from asyncgate.auth.roles import Role
+from asyncgate.auth.roles import Role, may_grant
 from asyncgate.db.base import utcnow
-from asyncgate.http.errors import AuthenticationFailed, InvalidValue, NotFound, Resource
+from asyncgate.http.errors import (
+    AuthenticationFailed,
+    BusinessRuleViolated,
+    InvalidValue,
+    NotFound,
+    PermissionDenied,
+    Resource,
+)
 
 MAX_CLIENT_SECRET_LENGTH = 42
 MAX_NAME_LENGTH = 100
 MAX_EMAIL_LENGTH = 255
 MIN_PASSWORD_LENGTH = 8
+
+
+class WeakPassword(InvalidValue):
+    pass
+
+
+class LastTenantAdministrator(BusinessRuleViolated):
+    """A tenant keeps at least one active Tenant administrator."""
+
+    status = 409
 
 
 @dataclass(frozen=True)
@@ -56,6 +73,13 @@ async def get_tenant_by_name(session: AsyncSession, name: str) -> Tenant:
     return tenant
 
 
+async def get_tenant(session: AsyncSession, tenant_id: str) -> Tenant:
+    tenant = await session.get(Tenant, tenant_id)
+    if tenant is None:
+        raise NotFound(f"Tenant {tenant_id} does not exist", resource=Resource.TENANT)
+    return tenant
+
+
 async def create_user(
     session: AsyncSession, tenant: Tenant, *, email: str, password: str, role: Role
 ) -> User:
@@ -63,7 +87,7 @@ async def create_user(
     if "@" not in email or len(email) > MAX_EMAIL_LENGTH:
         raise InvalidValue(f"{email!r} is not an email address", resource=Resource.AUTH)
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidValue(
+        raise WeakPassword(
             f"A password needs at least {MIN_PASSWORD_LENGTH} characters", resource=Resource.AUTH
         )
     exists = await session.scalar(
@@ -78,6 +102,63 @@ async def create_user(
         role=role,
     )
     session.add(user)
+    await session.flush()
+    return user
+
+
+async def list_users(session: AsyncSession, tenant_id: str) -> list[User]:
+    return list(
+        await session.scalars(select(User).where(User.tenant_id == tenant_id).order_by(User.email))
+    )
+
+
+async def _tenant_user(session: AsyncSession, tenant_id: str, user_id: str) -> User:
+    user = await session.scalar(select(User).where(User.tenant_id == tenant_id, User.id == user_id))
+    if user is None:
+        raise NotFound(f"User {user_id} does not exist", resource=Resource.AUTH)
+    return user
+
+
+async def _keep_a_tenant_administrator(session: AsyncSession, user: User) -> None:
+    """Refuses when ``user`` is the tenant's last active Tenant administrator."""
+    if not user.active or user.role != Role.TENANT_ADMINISTRATOR:
+        return
+    # Locked, so two administrators demoting each other at once cannot both succeed.
+    others = await session.scalars(
+        select(User.id)
+        .where(
+            User.tenant_id == user.tenant_id,
+            User.id != user.id,
+            User.active.is_(True),
+            User.role == Role.TENANT_ADMINISTRATOR.value,
+        )
+        .with_for_update()
+    )
+    if not others.first():
+        raise LastTenantAdministrator(
+            f"{user.email} is the tenant's last active Tenant administrator: "
+            "make another user Tenant administrator first",
+            resource=Resource.AUTH,
+        )
+
+
+async def change_role(session: AsyncSession, tenant_id: str, user_id: str, role: Role) -> User:
+    user = await _tenant_user(session, tenant_id, user_id)
+    if role != user.role:
+        await _keep_a_tenant_administrator(session, user)
+        user.role = role
+        await session.flush()
+    return user
+
+
+async def set_user_active(
+    session: AsyncSession, tenant_id: str, user_id: str, *, active: bool
+) -> User:
+    """A disabled user cannot sign in, and their sessions stop opening at their next request."""
+    user = await _tenant_user(session, tenant_id, user_id)
+    if not active:
+        await _keep_a_tenant_administrator(session, user)
+    user.active = active
     await session.flush()
     return user
 
@@ -115,9 +196,16 @@ async def create_client(
     role: Role = Role.TENANT_ADMINISTRATOR,
     client_id: str | None = None,
     client_secret: str | None = None,
+    granted_by: Role | None = None,
 ) -> tuple[OAuthClient, str]:
-    """A new OAuth client and its secret in clear, which is never available again."""
+    """A new OAuth client and its secret in clear, which is never available again.
+    ``granted_by``, the role of the user asking, must be allowed to hand out ``role``."""
     name = _checked_name(name, "client")
+    if granted_by is not None and not may_grant(granted_by, role):
+        raise PermissionDenied(
+            f"Only a Tenant administrator may create a client with the role {role}",
+            resource=Resource.AUTH,
+        )
     client_id = client_id or str(uuid.uuid4())
     if not _is_uuid_text(client_id):
         raise InvalidValue("client_id must be a 36-character UUID", resource=Resource.AUTH)
@@ -138,9 +226,25 @@ async def create_client(
     return client, client_secret
 
 
-async def revoke_client(session: AsyncSession, client_id: str) -> OAuthClient:
-    """Stop a client from getting tokens and end the tokens it holds."""
-    client = await session.scalar(select(OAuthClient).where(OAuthClient.client_id == client_id))
+async def list_clients(session: AsyncSession, tenant_id: str) -> list[OAuthClient]:
+    return list(
+        await session.scalars(
+            select(OAuthClient)
+            .where(OAuthClient.tenant_id == tenant_id)
+            .order_by(OAuthClient.created_at.desc(), OAuthClient.id)
+        )
+    )
+
+
+async def revoke_client(
+    session: AsyncSession, client_id: str, *, tenant_id: str | None = None
+) -> OAuthClient:
+    """Stop a client from getting tokens and end the tokens it holds; with ``tenant_id``, only
+    a client of that tenant."""
+    query = select(OAuthClient).where(OAuthClient.client_id == client_id)
+    if tenant_id is not None:
+        query = query.where(OAuthClient.tenant_id == tenant_id)
+    client = await session.scalar(query)
     if client is None:
         raise NotFound(f"Client {client_id} does not exist", resource=Resource.AUTH)
     if client.revoked_at is None:

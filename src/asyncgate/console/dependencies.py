@@ -75,6 +75,17 @@ async def require_changer(user: CurrentUser) -> SignedIn:
 Changer = Annotated[SignedIn, Depends(require_changer)]
 
 
+async def require_tenant_administrator(user: CurrentUser) -> SignedIn:
+    if not user.is_tenant_administrator:
+        raise PermissionDenied(
+            "Only a Tenant administrator manages the tenant's users", resource=Resource.AUTH
+        )
+    return user
+
+
+TenantAdministrator = Annotated[SignedIn, Depends(require_tenant_administrator)]
+
+
 def pages_router(prefix: str = "") -> APIRouter:
     """A router of console pages: each needs a session, each POST its CSRF token."""
     return APIRouter(

@@ -15,7 +15,9 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
 
-from asyncgate.http.errors import MissingField, NotFound, ZuoraError
+from asyncgate.auth.roles import Role
+from asyncgate.auth.service import WeakPassword
+from asyncgate.http.errors import MissingField, NotFound, PermissionDenied, ZuoraError
 from asyncgate.notifications.models import NotificationDefinition
 from asyncgate.notifications.outbox import EventType
 from asyncgate.notifications.schemas import (
@@ -214,3 +216,25 @@ def callout_settings_update(form: FormData) -> CalloutSettingsUpdate:
         raise FormInvalid(errors)
     fields = {alias: name for name, alias in SETTINGS_NUMBERS.items()}
     return validated(CalloutSettingsUpdate, body, fields)
+
+
+# -- API clients and users ----------------------------------------------------------------------
+
+ROLES = tuple(role.value for role in Role)
+
+
+def role_field(form: FormData) -> Role:
+    try:
+        return Role(str(form.get("role", "")))
+    except ValueError:
+        raise FormInvalid({"role": "Choose one of the roles"}) from None
+
+
+def auth_refusal(error: ZuoraError, field_name: str) -> FormInvalid:
+    """The auth service's refusal: a role it may not grant beside the role, a weak password
+    beside the password, the rest beside ``field_name``."""
+    if isinstance(error, PermissionDenied):
+        return FormInvalid({"role": str(error)})
+    if isinstance(error, WeakPassword):
+        return FormInvalid({"password": str(error)})
+    return FormInvalid({field_name: str(error)})

@@ -8,7 +8,14 @@ from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
 from asyncgate.config import Settings
-from asyncgate.console import history_pages, notification_pages, request_pages
+from asyncgate.console import (
+    client_pages,
+    dashboard_pages,
+    history_pages,
+    notification_pages,
+    request_pages,
+    user_pages,
+)
 from asyncgate.console.dependencies import ConsoleState
 from asyncgate.console.routes import public, router
 from asyncgate.console.routing import PREFIX
@@ -24,7 +31,10 @@ def mount_console(app: FastAPI, settings: Settings) -> None:
     )
     app.include_router(public)
     app.include_router(router)
+    app.include_router(dashboard_pages.router)
     app.include_router(notification_pages.router)
     app.include_router(request_pages.router)
     app.include_router(history_pages.router)
+    app.include_router(client_pages.router)
+    app.include_router(user_pages.router)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=STATIC), name="console-static")

@@ -108,8 +108,3 @@ async def sign_out(request: Request, session: Session, user: CurrentUser) -> Res
     response = RedirectResponse(f"{PREFIX}/sign-in", status_code=303)
     console_state(request).policy.cookies.clear(response, sessions.COOKIE)
     return response
-
-
-@router.get("")
-async def front_page(request: Request, user: CurrentUser) -> Response:
-    return page(request, "front.html")

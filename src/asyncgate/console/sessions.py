@@ -98,6 +98,10 @@ class SignedIn:
         """Administrators change; a Standard user only looks."""
         return self.principal.is_administrator
 
+    @property
+    def is_tenant_administrator(self) -> bool:
+        return self.role == Role.TENANT_ADMINISTRATOR
+
 
 async def start_session(session: AsyncSession, user: User, policy: SessionPolicy) -> str:
     """A new session of ``user``; returns the cookie's value, which is never stored. Sessions

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from asyncgate.asyncreq import wakeup
@@ -169,3 +169,26 @@ async def _make_due(session: AsyncSession, delivery_id: str, now: datetime) -> b
         .execution_options(synchronize_session=False)
     )
     return waiting.rowcount == 1
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptCounts:
+    attempts: int
+    succeeded: int
+
+    @property
+    def success_rate(self) -> float | None:
+        return self.succeeded / self.attempts if self.attempts else None
+
+
+async def attempt_counts(session: AsyncSession, tenant_id: str, since: datetime) -> AttemptCounts:
+    """The tenant's callout attempts completed since ``since``, and how many succeeded."""
+    attempts, succeeded = (
+        await session.execute(
+            select(
+                func.count(),
+                func.coalesce(func.sum(case((CalloutAttempt.succeeded, 1), else_=0)), 0),
+            ).where(CalloutAttempt.tenant_id == tenant_id, CalloutAttempt.completed_at >= since)
+        )
+    ).one()
+    return AttemptCounts(attempts, succeeded)

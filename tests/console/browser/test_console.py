@@ -207,3 +207,65 @@ async def test_a_forged_form_without_its_token_is_refused(admin_page: Page, api,
     await expect(page.get_by_role("alert")).to_contain_text("did not come from this console")
     await screenshot(page, "forged-form-refused")
     assert api.get(f"/notifications/notification-definitions/{definition_id}").status_code == 200
+
+
+async def test_an_api_client_is_created_with_its_secret_shown_once_and_revoked(
+    admin_page: Page, screenshot
+):
+    page = admin_page
+    name = f"Console-made {uuid.uuid4().hex[:6]}"
+    await page.get_by_role("link", name="API clients", exact=True).click()
+    await page.get_by_label("Client name").fill(name)
+    await page.get_by_label("Role").select_option("Standard user")
+    await page.get_by_role("button", name="Create client").click()
+    secret = await page.locator("#new-client-secret").text_content()
+    client_id = await page.locator("#new-client-id").text_content()
+    await expect(page.get_by_role("row", name=name)).to_contain_text("Active")
+    await screenshot(page, "api-clients")
+    token = await page.request.post(
+        "/oauth/token",
+        form={"client_id": client_id, "client_secret": secret, "grant_type": "client_credentials"},
+    )
+    assert token.status == 200, await token.text()
+    await page.get_by_role("link", name="API clients", exact=True).click()
+    await expect(page.locator("#new-client-secret")).to_have_count(0)
+    await page.get_by_role("row", name=name).get_by_role("button", name="Revoke").click()
+    await expect(page.get_by_role("status")).to_contain_text("The client was revoked")
+    await expect(page.get_by_role("row", name=name)).to_contain_text("Revoked")
+
+
+async def test_a_tenant_administrator_manages_users(admin_page: Page, screenshot):
+    page = admin_page
+    email = f"operator-{uuid.uuid4().hex[:6]}@example.com"
+    await page.get_by_role("link", name="Users", exact=True).click()
+    await page.get_by_label("Email").fill(email)
+    await page.get_by_label("Initial password").fill("operator-password")
+    await page.get_by_label("Role", exact=True).select_option("Billing administrator")
+    await page.get_by_role("button", name="Create user").click()
+    await expect(page.get_by_role("status")).to_have_text("The user was created.")
+    row = page.get_by_role("row").filter(has_text=email)
+    await row.get_by_label(f"Role of {email}").select_option("Finance administrator")
+    await row.get_by_role("button", name="Change role").click()
+    await expect(page.get_by_role("status")).to_have_text("The role was changed.")
+    await row.get_by_role("button", name="Disable").click()
+    await expect(row).to_contain_text("Disabled")
+    own = page.get_by_role("row").filter(has_text="admin@example.com")
+    await own.get_by_role("button", name="Disable").click()
+    await expect(page.get_by_role("alert")).to_contain_text("last active Tenant administrator")
+    await screenshot(page, "users")
+
+
+async def test_the_dashboard_draws_the_last_hour(admin_page: Page, api, screenshot):
+    for _ in range(3):
+        accepted = api.post("/v1/async/accounts", json=account_body())
+        assert accepted.status_code == 202, accepted.text
+    page = admin_page
+    await page.get_by_role("link", name="asyncgate console").click()
+    await expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+    await expect(page.locator('meta[http-equiv="refresh"]')).to_have_attribute("content", "10")
+    bars = page.locator("#accepted-chart rect")
+    await reload_until_shown(page, bars)
+    await expect(page.get_by_role("img", name=re.compile("^Accepted per minute"))).to_be_visible()
+    await reload_until_shown(page, page.locator("#outcomes-chart rect"))
+    await expect(page.locator("#start-p99")).to_have_text(re.compile(r"^\d+\.\d{3} s$"))
+    await screenshot(page, "dashboard")

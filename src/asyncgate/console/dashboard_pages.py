@@ -1,0 +1,32 @@
+"""The dashboard, the console's front page: the tenant's queue depth, requests and callouts
+over the last hour, and the time-to-start tail; it reloads itself."""
+
+from __future__ import annotations
+
+from fastapi import Request
+from starlette.responses import Response
+
+from asyncgate.asyncreq import stats
+from asyncgate.console.dependencies import CurrentUser, pages_router
+from asyncgate.console.rendering import page
+from asyncgate.db.base import utcnow
+from asyncgate.http.routing import Session
+from asyncgate.notifications import history
+
+router = pages_router()
+
+REFRESH_SECONDS = 10
+
+
+@router.get("")
+async def dashboard(request: Request, session: Session, user: CurrentUser) -> Response:
+    now = utcnow()
+    inbox = request.app.state.inbox
+    connection = await session.connection()
+    context = {
+        "queue": await stats.queue_figures(session, user.tenant_id, now),
+        "waiting": await inbox.waiting(connection, user.tenant_id) if inbox else 0,
+        "callouts": await history.attempt_counts(session, user.tenant_id, now - stats.WINDOW),
+        "refresh_seconds": REFRESH_SECONDS,
+    }
+    return page(request, "dashboard.html", context)
