@@ -13,6 +13,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.responses import Response
 
 from asyncgate import __version__
+from asyncgate.asyncreq.accept_latency import AcceptLatencies
 from asyncgate.asyncreq.inbox import Inbox
 from asyncgate.asyncreq.resolver import RouteTable
 from asyncgate.asyncreq.routes import accept_route as async_accept_route
@@ -173,6 +174,7 @@ def create_app(
     app.state.token_cache = TokenCache()
     app.state.inbox = inbox
     app.state.request_store = GroupCommitStore(database, inbox)
+    app.state.accept_latencies = AcceptLatencies()
     app.state.route_table = RouteTable()
     app.state.rate_limits = RateLimits(settings)
     # Loaded at start, so a missing or unreadable key fails here rather than at first use.

@@ -24,6 +24,7 @@ async def test_an_empty_tenant_shows_nothing_yet(as_standard_user):
     assert figure(page, "queue-depth") == "0"
     assert figure(page, "callout-success") == "—"
     assert figure(page, "start-p99") == "—"
+    assert figure(page, "accept-p99") == "—"
     assert "<script" not in page.text
 
 

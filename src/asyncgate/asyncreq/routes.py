@@ -13,6 +13,7 @@ accept.
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 
@@ -106,6 +107,7 @@ def _idempotency_key(key: str | None) -> str | None:
 async def accept(request: Request) -> Response:
     """The checks run in the order callers have always seen: who is calling, its accept quota
     (which counts every authenticated accept, refused or not), then the target and the body."""
+    started = time.perf_counter()
     principal = await authenticate(request)
     request.app.state.rate_limits.admit_accept(request.scope, principal.tenant_id)
     url = request.url
@@ -136,6 +138,7 @@ async def accept(request: Request) -> Response:
             "created_at": now,
         }
     )
+    request.app.state.accept_latencies.record(principal.tenant_id, time.perf_counter() - started)
     if jobs.job_type_of(request.method, route_path) is None:
         answer, status = {"requestId": request_id}, 202
         location = f"/v1/async-requests/{request_id}"

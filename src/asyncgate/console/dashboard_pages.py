@@ -1,5 +1,5 @@
 """The dashboard, the console's front page: the tenant's queue depth, requests and callouts
-over the last hour, and the time-to-start tail; it reloads itself."""
+over the last hour, the accept latency and time-to-start tails; it reloads itself."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ async def dashboard(request: Request, session: Session, user: CurrentUser) -> Re
         "queue": await stats.queue_figures(session, user.tenant_id, now),
         "waiting": await inbox.waiting(connection, user.tenant_id) if inbox else 0,
         "callouts": await history.attempt_counts(session, user.tenant_id, now - stats.WINDOW),
+        "accept_p99": request.app.state.accept_latencies.p99(user.tenant_id),
         "refresh_seconds": REFRESH_SECONDS,
     }
     return page(request, "dashboard.html", context)
