@@ -31,9 +31,14 @@ async def job(client, tenant, job_id: str) -> dict:
 
 
 class TestStartingAJob:
-    async def test_a_job_is_answered_with_its_id_as_zuora_does(self, client, tenant):
+    async def test_a_job_is_answered_with_its_id_as_zuora_does(self, client, tenant, database):
         job_id = await start_job(client, tenant, trial())
-        uuid.UUID(job_id)
+        assert str(uuid.UUID(job_id)) == job_id  # a UUID in its canonical form, as Zuora's
+        # The job ID names the stored request: its status resource knows it.
+        status = await client.get(f"/v1/async-requests/{job_id}", headers=tenant.headers)
+        assert status.status_code == 200
+        assert (status.json()["id"], status.json()["state"]) == (job_id, "queued")
+        assert (await job(client, tenant, job_id))["status"] == "Processing"
 
     async def test_a_deletion_job_is_answered_200_as_the_sdk_expects(self, client, tenant):
         await start_job(client, tenant, method="DELETE", path=f"{ASYNC_JOB_TRIALS}/one")

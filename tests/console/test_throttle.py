@@ -51,4 +51,10 @@ def test_a_success_clears_the_users_failures(clock):
     throttle.failed(keys)
     throttle.succeeded(keys[0])
     throttle.failed(keys)
-    throttle.check(keys)
+    throttle.check(keys)  # one failure since the success: still allowed
+    throttle.failed(keys)
+    # Two failures since the success reach the limit: the earlier one no longer counts, and
+    # without the success there would have been three.
+    with pytest.raises(TooManySignIns) as refused:
+        throttle.check(keys)
+    assert refused.value.status == 429
