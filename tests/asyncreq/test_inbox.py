@@ -102,7 +102,7 @@ class TestPruning:
         keyed = await accept(client, tenant, ASYNC_TRIALS, body, headers=key)
         await take_in(database, inbox)
 
-        await inbox.prune(now=True)
+        await inbox.prune(force=True)
 
         assert plain not in in_inbox(inbox)
         assert keyed in in_inbox(inbox)
@@ -111,7 +111,7 @@ class TestPruning:
 
     async def test_nothing_is_pruned_before_it_is_taken_in(self, app, client, tenant):
         request_id = await accept(client, tenant, ASYNC_TRIALS, trial())
-        await app.state.inbox.prune(now=True)
+        await app.state.inbox.prune(force=True)
         assert request_id in in_inbox(app.state.inbox)
 
     async def test_requests_accepted_after_a_prune_are_taken_in(
@@ -122,7 +122,7 @@ class TestPruning:
         for _ in range(3):
             await accept(client, tenant, ASYNC_TRIALS, trial())
         await take_in(database, inbox)
-        await inbox.prune(now=True)
+        await inbox.prune(force=True)
         assert not in_inbox(inbox)
 
         later = await accept(client, tenant, ASYNC_TRIALS, trial())

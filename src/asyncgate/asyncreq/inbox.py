@@ -260,11 +260,11 @@ class Inbox:
         self._taken_in_since_prune = True
         return len(rows)
 
-    async def prune(self, *, now: bool = False) -> int:
+    async def prune(self, *, force: bool = False) -> int:
         """Delete rows the queue has taken in (except keyed ones); returns how many. Unless
-        ``now``, only once per :data:`PRUNE_INTERVAL_SECONDS`, and only after a take-in."""
+        ``force``d, only once per :data:`PRUNE_INTERVAL_SECONDS`, and only after a take-in."""
         started = time.monotonic()
-        if not now and (
+        if not force and (
             not self._taken_in_since_prune or started - self._pruned_at < PRUNE_INTERVAL_SECONDS
         ):
             return 0

@@ -209,8 +209,8 @@ async def get_async_job(
         stored = await service.get_request(session, inbox, principal.tenant_id, job_id)
     except NotFound:
         stored = None
-    job_type = stored and _job_type(request, stored)
-    if stored is None or job_type is None:
+    job_type = None if stored is None else _job_type(request, stored)
+    if job_type is None:
         raise NotFound(f"Job {job_id} does not exist", resource=Resource.ASYNC_JOB)
     return jobs.job_answer(stored, job_type)
 
