@@ -29,7 +29,7 @@ from asyncgate.asyncreq.outcomes import async_url
 from asyncgate.asyncreq.resolver import ASYNC_METHODS, resolve, target_path
 from asyncgate.asyncreq.schemas import AsyncRequestStatus, SynchronousAnswer
 from asyncgate.auth.dependencies import CurrentPrincipal, authenticate
-from asyncgate.db.base import utcnow
+from asyncgate.db.base import utcnow, uuid7
 from asyncgate.http import idempotency
 from asyncgate.http.errors import (
     InvalidValue,
@@ -121,7 +121,7 @@ async def accept(request: Request) -> Response:
     now = utcnow()
     request_id = await request.app.state.request_store.enqueue(
         {
-            "id": str(uuid.uuid4()),
+            "id": str(uuid7()),
             "tenant_id": principal.tenant_id,
             "method": request.method,
             "path": path,

