@@ -6,7 +6,8 @@ client, and measures in one run:
 
 - ``GET /health``, ``POST /v1/accounts`` and ``POST /v1/async/accounts``, each open loop at fixed
   offered rates (latency from the instant each request was due) and closed loop at saturation,
-  the server as deployed (`asyncgate serve`: the API and its worker process);
+  the server as deployed (`asyncgate serve`: the API and its worker process); the async phases
+  follow a warm-up of async accepts that are executed but not counted;
 - for async requests, accept-to-succeeded time (``createTime`` to ``completeTime`` of the requests
   accepted at a fixed rate), and the completions per second of the worker draining a backlog
   (accepted by the server restarted without its worker, then drained by it restarted as
@@ -69,6 +70,7 @@ SYNC = "POST /v1/accounts"
 PROFILES = {
     "full": {
         "duration": 5.0,
+        "warm_up": 3.0,
         "health_rates": "1000,2000",
         "sync_rates": "100,200",
         "async_rates": "1000,2000",
@@ -79,6 +81,7 @@ PROFILES = {
     },
     "quick": {
         "duration": 2.0,
+        "warm_up": 1.0,
         "health_rates": "1000",
         "sync_rates": "100",
         "async_rates": "1000",
@@ -94,6 +97,11 @@ def parse_options(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a short run (about 30 s)")
     parser.add_argument("--duration", type=float, help="seconds per load phase (full 5, quick 2)")
+    parser.add_argument(
+        "--warm-up",
+        type=float,
+        help="seconds of async accepts, not counted, before the async phases (full 3, quick 1)",
+    )
     parser.add_argument("--health-rates", help="offered rates of GET /health, e.g. 1000,2000")
     parser.add_argument("--sync-rates", help="offered rates of POST /v1/accounts, e.g. 100,200")
     parser.add_argument("--async-rates", help="offered rates of async accepts, e.g. 1000,2000")
@@ -433,6 +441,7 @@ def load_phases(bench: Bench, options: argparse.Namespace) -> list[dict[str, Any
         bench.phase(f"{SYNC} @ {rate:,.0f}/s", SYNC, sync, rate=rate)
     bench.phase(f"{SYNC} saturation", SYNC, sync)
 
+    warm_up(bench, token)
     accept_runs = []
     for rate in options.async_rates:
         # A track ID per phase finds the phase's requests in the queue afterwards.
@@ -446,6 +455,27 @@ def load_phases(bench: Bench, options: argparse.Namespace) -> list[dict[str, Any
     )
     bench.phase(f"{ASYNC} saturation", ASYNC, accept)
     return accept_runs
+
+
+def warm_up(bench: Bench, token: str) -> None:
+    """Async accepts at the first async rate, executed and not counted: the phases after it
+    measure a server whose accept path and worker have run before, as a serving one has."""
+    options, server = bench.options, bench.server
+    rate = options.async_rates[0] if options.async_rates else ACCEPT_TARGET_RATE
+    request = bench.request(
+        "POST", "/v1/async/accounts", token=token, track="bench-warm-up", body=ACCOUNT
+    )
+    print(f"  warming up: {ASYNC} @ {rate:,.0f}/s for {options.warm_up:.0f} s", flush=True)
+    bench.load.run(
+        host=server.host,
+        port=server.port,
+        request=request,
+        duration=options.warm_up,
+        connections=options.open_connections,
+        rate=rate,
+        grace=options.duration / 2,
+    )
+    server.wait_until_drained(options.settle_timeout)
 
 
 def main() -> None:

@@ -24,7 +24,7 @@ from pathlib import Path
 import httpx
 from machine import process_cpu_seconds
 
-from asyncgate.asyncreq.inbox import inbox_file
+from asyncgate.asyncreq.inbox import inbox_files
 
 READY_TIMEOUT_SECONDS = 30
 STOP_TIMEOUT_SECONDS = 15
@@ -136,9 +136,10 @@ class Server:
         requests still waiting in the inbox (as queued ones)."""
         connection = sqlite3.connect(f"file:{self.database_path}?mode=ro", uri=True, timeout=30)
         try:
-            inbox = Path(inbox_file(str(self.database_path)))
-            connection.execute("ATTACH DATABASE ? AS inbox", (f"file:{inbox}?mode=ro",))
-            return connection.execute(_WITH_REQUESTS + sql, params).fetchall()
+            lanes = inbox_files(str(self.database_path))
+            for lane, file in enumerate(lanes):
+                connection.execute(f"ATTACH DATABASE ? AS lane{lane}", (f"file:{file}?mode=ro",))
+            return connection.execute(_with_requests(len(lanes)) + sql, params).fetchall()
         finally:
             connection.close()
 
@@ -195,12 +196,19 @@ class Server:
         return self._query("SELECT count(*) FROM accounts")[0][0]
 
 
-# The queue's requests and those the inbox holds that it has not taken in yet.
-_WITH_REQUESTS = """WITH requests AS (
-    SELECT id, state, track_id, created_at, completed_at FROM async_requests
+def _with_requests(lanes: int) -> str:
+    """A ``requests`` view: the queue's requests and those each inbox lane (attached as
+    ``lane0``, ``lane1`` ...) holds that the queue has not taken in yet, as queued ones."""
+    waiting = "".join(
+        f"""
     UNION ALL
-    SELECT id, 'queued', track_id, created_at, NULL FROM inbox.accepted_requests
-    WHERE seq > coalesce((SELECT taken_in_through FROM async_request_inbox_progress), 0)
+    SELECT id, 'queued', track_id, created_at, NULL FROM lane{lane}.accepted_requests
+    WHERE seq > coalesce(
+        (SELECT taken_in_through FROM async_request_inbox_progress WHERE id = {lane + 1}), 0)"""
+        for lane in range(lanes)
+    )
+    return f"""WITH requests AS (
+    SELECT id, state, track_id, created_at, completed_at FROM async_requests{waiting}
 ) """
 
 

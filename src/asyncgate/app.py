@@ -159,7 +159,7 @@ def create_app(
             if inbox is not None:
                 await inbox.open()
             async with (
-                checkpointing(database.sqlite_file, inbox and inbox.file),
+                checkpointing(database.sqlite_file, *(inbox.files if inbox else ())),
                 alongside() if alongside else nullcontext(),
             ):
                 yield

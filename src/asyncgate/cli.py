@@ -28,7 +28,7 @@ from asyncgate.db.engine import Database
 from asyncgate.db.migrate import upgrade_to_head
 from asyncgate.http.errors import ZuoraError
 from asyncgate.notifications.urls import CalloutUrlRules
-from asyncgate.runtime import tune_for_serving
+from asyncgate.runtime import tune_for_serving, yield_to_the_api
 
 # Locals are never shown with a traceback: they hold passwords and client secrets.
 app = typer.Typer(
@@ -173,7 +173,7 @@ def worker(
         tune_for_serving()
         try:
             async with (
-                checkpointing(database.sqlite_file, inbox and inbox.file),
+                checkpointing(database.sqlite_file, *(inbox.files if inbox else ())),
                 stopped_with_parent(stop) if until_stdin_closes else nullcontext(),
             ):
                 typer.echo(f"{worker.owner} is executing async requests", err=True)
@@ -191,8 +191,8 @@ def worker(
         typer.echo(f"{worker.owner} stopped", err=True)
 
     # Accepts come first: a worker's writes wait for the API's (see ``Database``), and its
-    # CPU time comes after theirs.
-    os.nice(settings.worker_niceness)
+    # CPU time and disk I/O come after theirs.
+    yield_to_the_api(settings.worker_niceness, settings.worker_io_class)
     _run_with_database(settings, work, gives_way=True)
 
 

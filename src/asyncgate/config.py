@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from functools import lru_cache
+from typing import Literal
 from pathlib import Path
 
 from pydantic import Field, FilePath, SecretStr, field_validator
@@ -94,6 +95,13 @@ class Settings(BaseSettings):
         le=19,
         description="How far `asyncgate worker` lowers its own CPU priority (nice). On a "
         "machine short of CPU, accepts and other API calls are then served before execution.",
+    )
+    worker_io_class: Literal["idle", "best-effort"] = Field(
+        default="idle",
+        description="The disk I/O class of `asyncgate worker` (Linux). `idle`: on disks whose "
+        "I/O scheduler honours classes (mq-deadline, bfq), the API's commits, the accepts' "
+        "among them, are written before the worker's. `best-effort` shares the disk evenly, "
+        "for a disk that other busy programs share.",
     )
     request_timeout: timedelta = Field(
         default=timedelta(seconds=120),

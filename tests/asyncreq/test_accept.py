@@ -296,10 +296,10 @@ class TestConcurrentAccepts:
         commits = 0
         commit = store._commit
 
-        async def count_commit(rows):
+        async def count_commit(rows, lane):
             nonlocal commits
             commits += 1
-            return await commit(rows)
+            return await commit(rows, lane)
 
         monkeypatch.setattr(store, "_commit", count_commit)
         ids = await asyncio.gather(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import uuid
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete, func, select
 
-from asyncgate.asyncreq.inbox import ACCEPTED, Inbox
+from asyncgate.asyncreq.inbox import ACCEPTED, KEYED_LANE, Inbox
 from asyncgate.asyncreq.models import AsyncRequest, State
 from asyncgate.asyncreq.store import GroupCommitStore
 from asyncgate.auth.models import Tenant
@@ -30,7 +31,16 @@ async def in_queue(database) -> set[str]:
 
 
 def in_inbox(inbox: Inbox) -> set[str]:
-    with sqlite3.connect(inbox.file) as connection:
+    """The IDs every lane of the inbox holds."""
+    ids = set()
+    for file in inbox.files:
+        with sqlite3.connect(file) as connection:
+            ids |= {row[0] for row in connection.execute(f"SELECT id FROM {ACCEPTED.name}")}
+    return ids
+
+
+def in_lane(inbox: Inbox, lane: int) -> set[str]:
+    with sqlite3.connect(inbox.files[lane]) as connection:
         return {row[0] for row in connection.execute(f"SELECT id FROM {ACCEPTED.name}")}
 
 
@@ -89,6 +99,74 @@ class TestTakingIn:
         queue = await in_queue(database)
         assert kept in queue
         assert dropped not in queue
+
+
+class TestLanes:
+    """Accepts commit to whichever lane (file) of the inbox has no commit in flight."""
+
+    @pytest.fixture
+    def keyed_lane_open(self, app, monkeypatch):
+        """Commits to the keyed lane go through while this event is set (it starts set);
+        commits to the other lane always do. ``committing`` lists the lanes commits went to."""
+        inbox = app.state.inbox
+        append = inbox.append
+        keyed_lane_open = asyncio.Event()
+        keyed_lane_open.set()
+        keyed_lane_open.committing = []
+
+        async def append_when_open(rows, lane):
+            keyed_lane_open.committing.append(lane)
+            if lane == KEYED_LANE:
+                await keyed_lane_open.wait()
+            return await append(rows, lane)
+
+        monkeypatch.setattr(inbox, "append", append_when_open)
+        return keyed_lane_open
+
+    @staticmethod
+    async def hold_the_keyed_lane(client, tenant, keyed_lane_open) -> asyncio.Task[str]:
+        """An accept whose commit is stuck in the keyed lane, which it took being free."""
+        await accept(client, tenant, ASYNC_TRIALS, trial())  # the token is now cached
+        keyed_lane_open.clear()
+        keyed_lane_open.committing.clear()
+        stuck = asyncio.create_task(accept(client, tenant, ASYNC_TRIALS, trial()))
+        while keyed_lane_open.committing != [KEYED_LANE]:
+            await asyncio.sleep(0.001)
+        return stuck
+
+    async def test_an_accept_is_answered_while_another_lane_is_still_committing(
+        self, app, client, tenant, database, keyed_lane_open
+    ):
+        stuck = await self.hold_the_keyed_lane(client, tenant, keyed_lane_open)
+
+        second = await asyncio.wait_for(accept(client, tenant, ASYNC_TRIALS, trial()), 5)
+
+        assert not stuck.done()
+        keyed_lane_open.set()
+        first = await stuck
+        assert first in in_lane(app.state.inbox, KEYED_LANE)
+        assert second in in_lane(app.state.inbox, 1)
+        # Both are taken in, once each.
+        await take_in(database, app.state.inbox)
+        assert {first, second} <= await in_queue(database)
+        assert await take_in(database, app.state.inbox) == 0
+
+    async def test_a_request_with_an_idempotency_key_waits_for_the_keyed_lane(
+        self, app, client, tenant, keyed_lane_open
+    ):
+        stuck = await self.hold_the_keyed_lane(client, tenant, keyed_lane_open)
+        key = {"Idempotency-Key": uuid.uuid4().hex}
+        body = trial()
+        keyed = asyncio.create_task(accept(client, tenant, ASYNC_TRIALS, body, headers=key))
+        # An accept without a key goes through the free lane meanwhile.
+        await asyncio.wait_for(accept(client, tenant, ASYNC_TRIALS, trial()), 5)
+        assert not keyed.done()
+
+        keyed_lane_open.set()
+        await stuck
+        keyed_id = await keyed
+        assert keyed_id in in_lane(app.state.inbox, KEYED_LANE)
+        assert await accept(client, tenant, ASYNC_TRIALS, body, headers=key) == keyed_id
 
 
 class TestPruning:
@@ -172,8 +250,9 @@ async def test_a_new_inbox_numbers_its_requests_after_those_taken_in_before(
         await accept(client, tenant, ASYNC_TRIALS, trial())
     await take_in(database, app.state.inbox)
     app.state.inbox.close()
-    for suffix in ("", "-wal", "-shm"):
-        Path(app.state.inbox.file + suffix).unlink(missing_ok=True)
+    for file in app.state.inbox.files:
+        for suffix in ("", "-wal", "-shm"):
+            Path(file + suffix).unlink(missing_ok=True)
 
     later = await accept(client, tenant, ASYNC_TRIALS, trial())
 

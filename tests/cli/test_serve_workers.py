@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 
 from tests.conftest import BACKEND
@@ -170,6 +171,20 @@ class TestServeWithWorkers:
         worker = serve.worker_pid()
         api_niceness = os.getpriority(os.PRIO_PROCESS, serve.process.pid)
         assert os.getpriority(os.PRIO_PROCESS, worker) == min(api_niceness + 7, 19)
+
+    @pytest.mark.skipif(sys.platform != "linux", reason="I/O classes are Linux's")
+    @pytest.mark.parametrize(
+        ("io_class", "expected"),
+        [("idle", psutil.IOPRIO_CLASS_IDLE), ("best-effort", psutil.IOPRIO_CLASS_NONE)],
+    )
+    def test_the_worker_process_writes_to_disk_in_the_io_class_set(
+        self, start_serve, io_class, expected
+    ) -> None:
+        # NONE is the best-effort class a process starts in, derived from its niceness.
+        serve = start_serve(worker_io_class=io_class)
+        worker = serve.worker_pid()
+        assert psutil.Process(worker).ionice().ioclass == expected
+        assert psutil.Process(serve.process.pid).ionice().ioclass == psutil.IOPRIO_CLASS_NONE
 
     def test_a_killed_worker_process_is_restarted_and_runs_new_requests(self, start_serve) -> None:
         serve = start_serve()

@@ -49,7 +49,8 @@ async def empty_inbox(database: Database) -> None:
         return
     try:
         await inbox.open()
-        with sqlite3.connect(inbox.file) as connection:
-            connection.execute(f"DELETE FROM {ACCEPTED.name}")
+        for file in inbox.files:
+            with sqlite3.connect(file) as connection:
+                connection.execute(f"DELETE FROM {ACCEPTED.name}")
     finally:
         inbox.close()

@@ -81,8 +81,9 @@ class AsyncRequest(TenantMixin, Base):
 
 
 class InboxProgress(Base):
-    """How far the queue has taken in the SQLite inbox (see ``asyncreq.inbox``): one row,
-    written in the same commit as the requests it took in. Unused on PostgreSQL."""
+    """How far the queue has taken in the SQLite inbox (see ``asyncreq.inbox``): a row per
+    lane (``id``: the lane's index plus one), written in the same commit as the requests it
+    took in. Unused on PostgreSQL."""
 
     __tablename__ = "async_request_inbox_progress"
 

@@ -11,7 +11,7 @@ elsewhere:
   while the listening connection is down nothing is announced, so it reconnects with backoff
   and, once listening again, wakes its workers at once to pick up what was accepted meanwhile.
 - On SQLite, which has no notifications, a connection per file (the database, and the inbox
-  accepts commit to) reads ``PRAGMA data_version`` every few milliseconds: the value changes
+  lanes accepts commit to) reads ``PRAGMA data_version`` every few milliseconds: the value changes
   whenever another connection, of any process, has committed.
   Any commit wakes the workers (they then claim and may find nothing): far cheaper than telling
   commits apart, and a read of the WAL index costs microseconds. ``announce`` does nothing.
@@ -34,7 +34,7 @@ import asyncpg
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from asyncgate.asyncreq.inbox import inbox_file
+from asyncgate.asyncreq.inbox import inbox_files
 from asyncgate.db.engine import Database
 
 log = logging.getLogger("asyncgate.wakeup")
@@ -128,7 +128,7 @@ async def listen(database: Database, wake: Settable, stop: asyncio.Event) -> Non
         relaying = _relay_forever(_connect_arguments(database), wake)
     elif database.sqlite_file is not None:
         # Accepts commit to the inbox, everything else to the database.
-        files = (database.sqlite_file, inbox_file(database.sqlite_file))
+        files = (database.sqlite_file, *inbox_files(database.sqlite_file))
         relaying = _watch_sqlite_files(files, wake)
     else:
         return  # a database no other process can open
