@@ -60,7 +60,7 @@ def process_cpu_seconds(pid: int) -> float:
     running (``serve``'s worker process) and those that ended, so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     own_and_ended = sum(int(field) for field in fields[11:15]) / CLOCK_TICKS
-    return own_and_ended + sum(_child_cpu_seconds(child) for child in _children(pid))
+    return own_and_ended + sum(_child_cpu_seconds(child) for child in children(pid))
 
 
 def _child_cpu_seconds(pid: int) -> float:
@@ -70,7 +70,17 @@ def _child_cpu_seconds(pid: int) -> float:
         return 0.0
 
 
-def _children(pid: int) -> list[int]:
+def bytes_written(pid: int) -> int:
+    """Bytes a process has caused to be written to storage so far (``/proc/<pid>/io``)."""
+    for line in Path(f"/proc/{pid}/io").read_text().splitlines():
+        name, _, value = line.partition(": ")
+        if name == "write_bytes":
+            return int(value)
+    raise RuntimeError(f"/proc/{pid}/io has no write_bytes")
+
+
+def children(pid: int) -> list[int]:
+    """The running child processes of ``pid``."""
     children = []
     for task in Path(f"/proc/{pid}/task").iterdir():
         try:

@@ -134,11 +134,11 @@ def parse_options(argv: list[str] | None = None) -> argparse.Namespace:
             setattr(options, name, default)
     for name in ("health_rates", "sync_rates", "async_rates"):
         setattr(options, name, [float(r) for r in getattr(options, name).split(",") if r.strip()])
-    options.server_env = SERVER_ENV | dict(_setting(item) for item in options.set)
+    options.server_env = SERVER_ENV | dict(parse_setting(item) for item in options.set)
     return options
 
 
-def _setting(item: str) -> tuple[str, str]:
+def parse_setting(item: str) -> tuple[str, str]:
     name, sep, value = item.partition("=")
     if not sep:
         raise SystemExit(f"--set expects NAME=VALUE, got {item!r}")

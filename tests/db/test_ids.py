@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import re
 import time
 import uuid
 
-from asyncgate.db.base import new_id, uuid7
+import pytest
+
+from asyncgate.db.base import new_id, new_uuid, uuid7
 
 
 def test_object_ids_are_32_lowercase_hex_characters_as_zuoras_are():
@@ -33,3 +36,24 @@ def test_ids_are_rfc_9562_version_7_uuids_that_start_with_the_time():
 
 def test_ids_made_in_the_same_millisecond_still_differ():
     assert len({new_id() for _ in range(10_000)}) == 10_000
+
+
+def test_request_ids_are_uuids_in_their_canonical_form():
+    made = new_uuid()
+    assert str(uuid.UUID(made)) == made
+    assert uuid.UUID(made).version == 7
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork here")
+def test_a_forked_process_makes_ids_of_its_own():
+    # Random bits are read in blocks: a child must not hand out the rest of its parent's.
+    new_id()
+    reading, writing = os.pipe()
+    child = os.fork()
+    if child == 0:
+        os.write(writing, new_id().encode())
+        os._exit(0)
+    os.waitpid(child, 0)
+    childs = os.read(reading, 64).decode()
+    ours = new_id()
+    assert childs[12:] != ours[12:]  # past the timestamp

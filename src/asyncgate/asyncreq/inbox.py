@@ -66,8 +66,8 @@ ACCEPTED_COLUMNS = (
 )
 # What makes a repeat the same request as the one first stored under its idempotency key.
 IDENTITY_COLUMNS = ("method", "path", "query_string", "body")
-# At most this many requests are taken in per claim: a backlog moves in a few claims, and no
-# claim holds the database's write lock for long.
+# At most this many requests per lane are taken in per claim: a backlog moves in a few claims,
+# and no claim holds the database's write lock for long.
 TAKE_IN_BATCH = 500
 # Pruning deletes at most this many rows per commit, each of which holds up the accepts for
 # as long, pauses between commits so that waiting accepts go first, and runs at most once per
@@ -77,8 +77,10 @@ PRUNE_PAUSE_SECONDS = 0.005
 PRUNE_INTERVAL_SECONDS = 2.0
 SCHEMA_VERSION = 1
 # Files, hence group commits in flight at once. Fixed: a lane dropped by a smaller number
-# would keep the requests it holds from ever being taken in. Two take most of the wait away
-# (a model fed with measured commit times: p99 13.3 ms with one, 7.3 with two, 6.9 with three).
+# would keep the requests it holds from ever being taken in. Two take most of the wait away: a
+# model fed with measured commit times gives an accept p99 of 13.3 ms with one, 7.3 with two,
+# 6.9 with three; alternating runs at 1,000 accepts/s gave a median window p99 of 4.0 and
+# 5.4 ms with two against 5.7 and 5.6 ms with one.
 LANES = 2
 # The lane that stores every request with an idempotency key.
 KEYED_LANE = 0
@@ -292,8 +294,7 @@ class Inbox:
         await self.open()
         marks = await _taken_in_through(connection)
         return sum(
-            lane.read(_WAITING, (marks.get(lane.index, 0), tenant_id))[0][0]
-            for lane in self._lanes
+            lane.read(_WAITING, (marks.get(lane.index, 0), tenant_id))[0][0] for lane in self._lanes
         )
 
     async def take_in(self, connection: AsyncConnection) -> int:

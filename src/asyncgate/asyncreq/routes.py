@@ -14,7 +14,6 @@ accept.
 from __future__ import annotations
 
 import time
-import uuid
 from typing import Any
 
 import orjson
@@ -29,7 +28,7 @@ from asyncgate.asyncreq.outcomes import async_url
 from asyncgate.asyncreq.resolver import ASYNC_METHODS, resolve, target_path
 from asyncgate.asyncreq.schemas import AsyncRequestStatus, SynchronousAnswer
 from asyncgate.auth.dependencies import CurrentPrincipal, authenticate
-from asyncgate.db.base import utcnow, uuid7
+from asyncgate.db.base import new_uuid, utcnow
 from asyncgate.http import idempotency
 from asyncgate.http.errors import (
     InvalidValue,
@@ -110,10 +109,11 @@ async def accept(request: Request) -> Response:
     started = time.perf_counter()
     principal = await authenticate(request)
     request.app.state.rate_limits.admit_accept(request.scope, principal.tenant_id)
-    url = request.url
-    path = target_path(url.path)
+    # From the scope: ``request.url`` would build a whole URL to take these two apart again.
+    path = target_path(request.scope["path"])
+    query = request.scope["query_string"].decode()
     route_path = resolve(request.app, request.app.state.route_table, request.method, path)
-    _check_url(path, url.query)
+    _check_url(path, query)
     body = await request.body()
     headers = _headers(request)
     _check_body(request.method, headers.get("content-type"), body)
@@ -121,11 +121,11 @@ async def accept(request: Request) -> Response:
     now = utcnow()
     request_id = await request.app.state.request_store.enqueue(
         {
-            "id": str(uuid7()),
+            "id": new_uuid(),
             "tenant_id": principal.tenant_id,
             "method": request.method,
             "path": path,
-            "query_string": url.query,
+            "query_string": query,
             "headers": {name: headers[name] for name in REPLAYED_HEADERS if name in headers},
             "body": body,
             "track_id": headers.get("zuora-track-id"),

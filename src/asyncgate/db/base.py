@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 import uuid
 from datetime import UTC, datetime
@@ -46,8 +47,14 @@ def utcnow() -> datetime:
 
 
 def new_id() -> str:
-    """Object IDs are 32 lowercase hex characters, as Zuora's are."""
-    return uuid7().hex
+    """Object IDs are 32 lowercase hex characters, as Zuora's are: a version 7 UUID's."""
+    return f"{_uuid7_int():032x}"
+
+
+def new_uuid() -> str:
+    """A version 7 UUID in its canonical text form (request IDs)."""
+    digits = new_id()
+    return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
 
 
 def uuid7() -> uuid.UUID:
@@ -58,16 +65,45 @@ def uuid7() -> uuid.UUID:
     keys scatter them over the whole index. For the worker's account creations that halves the
     pages each execution writes (18.4 to 7.5 KiB of SQLite WAL per execution, measured).
     """
+    return uuid.UUID(int=_uuid7_int())
+
+
+def _uuid7_int() -> int:
     milliseconds = time.time_ns() // 1_000_000
-    random_bits = int.from_bytes(os.urandom(10))
-    value = (milliseconds & _48_BITS) << 80 | random_bits & _RANDOM_MASK
-    return uuid.UUID(int=value | _VERSION_AND_VARIANT)
+    random_bits = int.from_bytes(_random_bytes.take(10))
+    return (milliseconds & _48_BITS) << 80 | random_bits & _RANDOM_MASK | _VERSION_AND_VARIANT
 
 
 _48_BITS = (1 << 48) - 1
 # ``ver`` (4 bits, 7) at bits 76-79, ``var`` (2 bits, 0b10) at bits 62-63; the rest is random.
 _VERSION_AND_VARIANT = 0x7 << 76 | 0b10 << 62
 _RANDOM_MASK = ((1 << 80) - 1) & ~(0xF << 76) & ~(0b11 << 62)
+
+
+class _RandomBytes:
+    """``os.urandom`` read in blocks: one system call per 409 IDs instead of one per ID (a
+    request makes two). A forked child starts a block of its own, or it would hand out its
+    parent's IDs."""
+
+    BLOCK = 4096
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.forget()
+
+    def forget(self) -> None:
+        self._block, self._used = b"", 0
+
+    def take(self, count: int) -> bytes:
+        with self._lock:
+            if self._used + count > len(self._block):
+                self._block, self._used = os.urandom(self.BLOCK), 0
+            start, self._used = self._used, self._used + count
+            return self._block[start : self._used]
+
+
+_random_bytes = _RandomBytes()
+os.register_at_fork(after_in_child=_random_bytes.forget)
 
 
 class Base(DeclarativeBase):

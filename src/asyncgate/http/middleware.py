@@ -11,11 +11,11 @@ middleware adds, so even that answer carries its ``Zuora-Request-Id``.
 from __future__ import annotations
 
 import logging
-import uuid
 import zlib
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from asyncgate.db.base import new_uuid
 from asyncgate.http.errors import (
     InternalError,
     InvalidValue,
@@ -93,9 +93,8 @@ class ZuoraConventionsMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = uuid.uuid4()
-        request_id_text = str(request_id)
-        process_id = request_id.hex[-16:].upper()
+        request_id_text = new_uuid()
+        process_id = request_id_text.replace("-", "")[-16:].upper()
         state = scope.setdefault("state", {})
         state["request_id"] = request_id_text
         state["process_id"] = process_id
