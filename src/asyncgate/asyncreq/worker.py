@@ -54,8 +54,12 @@ log = logging.getLogger("asyncgate.worker")
 # Seconds of work after which a batch's transaction commits and the rest goes into a new one,
 # so that no transaction holds SQLite's only write lock for long.
 TRANSACTION_TIME_BUDGET = 0.025
-# At most this many requests per bulk run: the larger the run, the less each request costs.
-BULK_RUN_SIZE = 20
+# At most this many requests per bulk run: the larger the run, the less each request costs,
+# and the fewer pages (and fsyncs) the disk sees per request. Accepts no longer wait for the
+# worker's transactions (see ``inbox``), so runs need not be short for them: runs of 50 rather
+# than 20 took the accept p99 at 1,000/s from 8.8 and 11.6 ms to 6.9 and 8.6 ms (median of 6
+# windows, alternating runs).
+BULK_RUN_SIZE = 50
 # On SQLite a transaction commits after the run in progress as soon as another process waits
 # for the write lock (see ``db.writer_turns``): an accept then waits for about one run. So
 # once another writer has waited, runs stay this short for a while.
