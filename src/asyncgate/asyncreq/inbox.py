@@ -17,10 +17,11 @@ unique index tells a repeat from a new request.
 Workers take requests in (:meth:`Inbox.take_in`) inside the main database's transaction that
 claims them: they read each lane's rows numbered after the lane's row of
 ``async_request_inbox_progress`` (in the main database), insert them into the queue as
-``queued`` and advance those numbers, in one commit. A crash before the commit leaves the rows to be taken in again, and a row already in
-the queue is skipped, so every accepted request enters the queue exactly once. Numbers are
-``AUTOINCREMENT``: a number freed by a prune is never handed out again (a reused one at or
-below the progress mark would never be taken in).
+``queued`` and advance those numbers, in one commit. A crash before the commit leaves the
+rows to be taken in again, and a row already in the queue is skipped, so every accepted
+request enters the queue exactly once. Numbers are ``AUTOINCREMENT``: a number freed by a prune
+is never handed out again (a reused one at or below the progress mark would never be taken
+in).
 
 Rows taken in are deleted later (:meth:`Inbox.prune`), except those with an idempotency key:
 the inbox is where an accept finds the request first stored under its key, so they stay as
@@ -161,7 +162,6 @@ class _Lane:
 
     def __init__(self, index: int, file: str, writer: sqlite_on_loop.Connection) -> None:
         self.index = index
-        self.file = file
         self.writer = writer
         self.reader = sqlite3.connect(file, isolation_level=None, check_same_thread=False)
         self.reader.execute("PRAGMA query_only=ON")
