@@ -15,7 +15,7 @@ import zlib
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from asyncgate.db.base import new_uuid
+from asyncgate.db.base import new_id, uuid_text
 from asyncgate.http.errors import (
     InternalError,
     InvalidValue,
@@ -93,8 +93,9 @@ class ZuoraConventionsMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id_text = new_uuid()
-        process_id = request_id_text.replace("-", "")[-16:].upper()
+        digits = new_id()
+        request_id_text = uuid_text(digits)
+        process_id = digits[-16:].upper()
         state = scope.setdefault("state", {})
         state["request_id"] = request_id_text
         state["process_id"] = process_id
