@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 from loadgen import LoadGenerators, build_request
-from machine import bytes_written, children
+from machine import bytes_written, children, own_cpu_seconds
 from run import ACCOUNT, SERVER_ENV, parse_setting
 from server import Server
 from stats import percentile
@@ -68,20 +68,24 @@ def main() -> None:
             processes = [server.process.pid, *children(server.process.pid)]
             print(f"{options.rate:,.0f} accepts/s offered, {options.window:g} s windows")
             print(
-                "window      n  p50 ms  p90 ms  p99 ms  max ms  KiB written per accept (API, worker)"
+                "window      n  p50 ms  p90 ms  p99 ms  max ms  "
+                "per accept (API, worker): CPU ms, KiB written"
             )
             p99s = []
             for window in range(options.windows):
+                cpu_before = [own_cpu_seconds(pid) for pid in processes]
                 before = [bytes_written(pid) for pid in processes]
                 latencies = offer(options.window)
                 written = [bytes_written(pid) - b for pid, b in zip(processes, before)]
+                cpu = [own_cpu_seconds(pid) - b for pid, b in zip(processes, cpu_before)]
                 n = len(latencies)
                 p50, p90, p99 = (1000 * percentile(latencies, q) for q in (0.5, 0.9, 0.99))
                 p99s.append(p99)
-                per_accept = ", ".join(f"{w / n / 1024:.1f}" for w in written)
+                cpu_ms = ", ".join(f"{1000 * c / n:.2f}" for c in cpu)
+                kib = ", ".join(f"{w / n / 1024:.1f}" for w in written)
                 print(
                     f"{window:>6} {n:>6} {p50:>7.1f} {p90:>7.1f} {p99:>7.1f} "
-                    f"{1000 * latencies[-1]:>7.1f}  {per_accept}",
+                    f"{1000 * latencies[-1]:>7.1f}  {cpu_ms}; {kib}",
                     flush=True,
                 )
             print(

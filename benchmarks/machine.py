@@ -55,6 +55,12 @@ def busy_cpu_seconds() -> float:
     return (user + nice + system + irq + softirq + steal) / CLOCK_TICKS
 
 
+def own_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of one process (all its threads) so far, its children apart."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
 def process_cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process (all its threads) and of its children, those still
     running (``serve``'s worker process) and those that ended, so far."""

@@ -5,14 +5,17 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
+import orjson
 import pytest
 from sqlalchemy import delete, func, select
 
+from asyncgate.app import create_app
 from asyncgate.asyncreq.inbox import ACCEPTED, KEYED_LANE, Inbox
 from asyncgate.asyncreq.models import AsyncRequest, State
-from asyncgate.asyncreq.store import GroupCommitStore
+from asyncgate.asyncreq.worker import Worker, WorkerConfig
 from asyncgate.auth.models import Tenant
 from asyncgate.db.base import utcnow
 from asyncgate.db.models import metadata
@@ -44,6 +47,27 @@ def in_lane(inbox: Inbox, lane: int) -> set[str]:
         return {row[0] for row in connection.execute(f"SELECT id FROM {ACCEPTED.name}")}
 
 
+def accepted_row(tenant, **values) -> dict:
+    """A request as an accept stores it."""
+    now = utcnow()
+    row = {
+        "id": str(uuid.uuid4()),
+        "tenant_id": tenant.tenant_id,
+        "method": "POST",
+        "path": "/v1/engine-trials",
+        "query_string": "",
+        "headers": {"content-type": "application/json"},
+        "body": orjson.dumps(trial()),
+        "track_id": None,
+        "idempotency_key": None,
+        "role": "tenant-administrator",
+        "client_id": None,
+        "run_after": now,
+        "created_at": now,
+    }
+    return row | values
+
+
 async def take_in(database, inbox: Inbox) -> int:
     async with database.core_transaction() as connection:
         return await inbox.take_in(connection)
@@ -59,10 +83,44 @@ class TestTakingIn:
 
         claimed = await worker.claim(10)
 
-        assert [request.id for request in claimed] == [request_id]
-        assert claimed[0].state == State.RUNNING
+        assert [(request.id, request.attempts) for request in claimed] == [(request_id, 1)]
         async with database.read_transaction() as session:
-            assert not await app.state.inbox.pending(await session.connection())
+            stored = await session.get(AsyncRequest, request_id)
+            assert (stored.state, stored.attempts) == (State.RUNNING, 1)
+            assert stored.lease_owner == worker.owner
+            assert stored.lease_expires_at > stored.started_at
+            assert not await app.state.inbox.pending()
+
+    async def test_a_claim_takes_the_queue_first_and_fills_up_from_the_inbox(
+        self, app, client, tenant, database, worker
+    ):
+        waiting = await accept(client, tenant, ASYNC_TRIALS, trial())
+        await take_in(database, app.state.inbox)  # in the queue, as a retry would be
+        accepted = [await accept(client, tenant, ASYNC_TRIALS, trial()) for _ in range(3)]
+
+        first = await worker.claim(2)
+
+        assert [request.id for request in first] == [waiting, accepted[0]]
+        async with database.read_transaction() as session:
+            states = dict(
+                (await session.execute(select(AsyncRequest.id, AsyncRequest.state))).all()
+            )
+        # The rest wait in the inbox, not in the queue, until a claim has room for them.
+        assert states == {waiting: State.RUNNING, accepted[0]: State.RUNNING}
+        assert [request.id for request in await worker.claim(10)] == accepted[1:]
+
+    async def test_a_claim_takes_the_requests_due_first_whichever_lane_holds_them(
+        self, app, tenant, database, worker
+    ):
+        inbox, now = app.state.inbox, utcnow()
+        earliest, middle, latest = (
+            accepted_row(tenant, run_after=now + timedelta(milliseconds=n)) for n in (1, 2, 3)
+        )
+        await inbox.append([earliest, latest], lane=KEYED_LANE)
+        await inbox.append([middle], lane=KEYED_LANE + 1)
+
+        assert [request.id for request in await worker.claim(2)] == [earliest["id"], middle["id"]]
+        assert [request.id for request in await worker.claim(2)] == [latest["id"]]
 
     async def test_each_request_is_taken_in_once(self, app, client, tenant, database):
         request_id = await accept(client, tenant, ASYNC_TRIALS, trial())
@@ -229,16 +287,19 @@ async def test_a_new_inbox_starts_with_the_keys_the_queue_holds(tmp_path):
         }
         async with database.core_transaction() as connection:
             await connection.execute(metadata.tables[AsyncRequest.__tablename__].insert(), first)
-        inbox = Inbox(database)
+        app = create_app(settings, database)
         try:
-            store = GroupCommitStore(database, inbox)
+            store = app.state.request_store
             repeat = first | {"id": str(uuid.uuid4()), "track_id": None, "client_id": None}
             assert await store.enqueue(repeat) == first["id"]
             different = repeat | {"id": str(uuid.uuid4()), "body": b'{"name": "Other"}'}
             with pytest.raises(Exception, match="already used for a different request"):
                 await store.enqueue(different)
+            # The new lane holds a copy of the queue's request: it is still claimed once.
+            worker = Worker(app, database, WorkerConfig())
+            assert [request.id for request in await worker.claim(10)] == [first["id"]]
         finally:
-            inbox.close()
+            app.state.inbox.close()
 
 
 async def test_a_new_inbox_numbers_its_requests_after_those_taken_in_before(

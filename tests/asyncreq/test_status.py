@@ -8,6 +8,7 @@ import uuid
 import orjson
 import pytest
 
+from asyncgate.asyncreq import inbox
 from asyncgate.asyncreq.models import State
 from tests.asyncreq.support import (
     ASYNC_TRIALS,
@@ -119,6 +120,19 @@ class TestCancelling:
         assert calls[body["key"]] == 0
         assert await tally_of(database, tenant.tenant_id, body["key"]) == 0
         assert await events_of(database, request_id) == []
+
+    async def test_a_request_behind_a_backlog_in_the_inbox_is_cancelled(
+        self, client, tenant, database, monkeypatch
+    ):
+        monkeypatch.setattr(inbox, "TAKE_IN_BATCH", 2)  # a take-in moves two per lane
+        backlog = [await accept(client, tenant, ASYNC_TRIALS, trial()) for _ in range(5)]
+        request_id = await accept(client, tenant, ASYNC_TRIALS, trial())
+
+        response = await client.delete(f"/v1/async-requests/{request_id}", headers=tenant.headers)
+
+        assert response.status_code == 200, response.text
+        assert (await stored(database, request_id)).state == State.CANCELLED
+        assert {(await stored(database, earlier)).state for earlier in backlog} == {State.QUEUED}
 
     async def test_a_running_request_cannot_be_cancelled(self, client, tenant, database, worker):
         request_id = await accept(client, tenant, ASYNC_TRIALS, trial())

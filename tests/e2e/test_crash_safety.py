@@ -283,7 +283,7 @@ async def read_back(database_url: str, ledger: Ledger) -> Stored:
         while True:
             async with database.transaction() as session:
                 every_request = (await session.scalars(select(AsyncRequest))).all()
-                waiting = inbox is not None and await inbox.pending(await session.connection())
+                waiting = inbox is not None and await inbox.pending()
             requests = [r for r in every_request if name_in(r).startswith(ledger.prefix)]
             pending = Counter(r.state for r in requests if r.state in (State.QUEUED, State.RUNNING))
             if waiting:

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from asyncgate.asyncreq.executor import Answer
-from asyncgate.asyncreq.models import AsyncRequest
+from asyncgate.asyncreq.models import ClaimedRequest
 
 # (session, tenant ID, request bodies) -> one answer per body, or None where it declines.
 BulkHandler = Callable[[AsyncSession, str, list[bytes]], Awaitable[list[Answer | None]]]
@@ -40,7 +40,7 @@ def bulk_handler(method: str, path: str) -> Callable[[BulkHandler], BulkHandler]
     return register
 
 
-def handler_for(request: AsyncRequest) -> BulkHandler | None:
+def handler_for(request: ClaimedRequest) -> BulkHandler | None:
     """The bulk handler that may execute this stored request, or None."""
     if request.query_string or not NEUTRAL_HEADERS.issuperset(request.headers):
         return None

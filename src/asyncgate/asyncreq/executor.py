@@ -15,7 +15,7 @@ import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import ASGIApp, Message
 
-from asyncgate.asyncreq.models import AsyncRequest
+from asyncgate.asyncreq.models import ClaimedRequest
 from asyncgate.auth.principal import Principal
 from asyncgate.auth.roles import Role
 from asyncgate.http.errors import CRUD_CODES
@@ -66,7 +66,7 @@ class Answer:
         return categories
 
 
-async def execute(app: ASGIApp, session: AsyncSession, request: AsyncRequest) -> Answer:
+async def execute(app: ASGIApp, session: AsyncSession, request: ClaimedRequest) -> Answer:
     headers = [
         (name.encode("latin-1"), value.encode("latin-1")) for name, value in request.headers.items()
     ]

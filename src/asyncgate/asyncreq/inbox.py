@@ -14,14 +14,17 @@ arrives while one lane fsyncs commits to another at once, instead of waiting for
 and then for its own. Requests with an idempotency key always go to the first lane, whose
 unique index tells a repeat from a new request.
 
-Workers take requests in (:meth:`Inbox.take_in`) inside the main database's transaction that
-claims them: they read each lane's rows numbered after the lane's row of
-``async_request_inbox_progress`` (in the main database), insert them into the queue as
-``queued`` and advance those numbers, in one commit. A crash before the commit leaves the
-rows to be taken in again, and a row already in the queue is skipped, so every accepted
-request enters the queue exactly once. Numbers are ``AUTOINCREMENT``: a number freed by a prune
-is never handed out again (a reused one at or below the progress mark would never be taken
-in).
+Workers take requests in inside the main database's transaction that claims them
+(:meth:`Inbox.claim`): they read each lane's rows numbered after the lane's row of
+``async_request_inbox_progress`` (in the main database), insert those accepted first into the
+queue, already ``running`` under the claim's lease, and advance those numbers, in one commit.
+A claim takes in only what it claims, so a backlog waits here, and each request is written
+to the queue once rather than inserted and then updated. A crash before the commit leaves the
+rows to be taken in again; as the rows and the numbers commit together, every accepted request
+enters the queue exactly once. Numbers are ``AUTOINCREMENT``: a number freed by a prune is
+never handed out again (a reused one at or below the progress mark would never be taken in).
+:meth:`Inbox.take_in` moves requests into the queue as ``queued`` instead (a cancel does,
+to find the request it cancels there).
 
 Rows taken in are deleted later (:meth:`Inbox.prune`), except those with an idempotency key:
 the inbox is where an accept finds the request first stored under its key, so they stay as
@@ -32,19 +35,28 @@ inbox second. On PostgreSQL, whose writers do not exclude each other, there is n
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Column, Index, Integer, MetaData, Table, select, text
+from sqlalchemy import Column, Index, Integer, MetaData, Table, text
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.schema import CreateIndex, CreateTable
 
-from asyncgate.asyncreq.models import AsyncRequest, InboxProgress, State
+from asyncgate.asyncreq.models import (
+    CLAIMED_COLUMNS,
+    AsyncRequest,
+    ClaimedRequest,
+    InboxProgress,
+    State,
+)
 from asyncgate.auth.models import Tenant
 from asyncgate.db import sqlite_on_loop
 from asyncgate.db.engine import SQLITE_PRAGMAS, Database
@@ -88,6 +100,7 @@ KEYED_LANE = 0
 
 _QUEUE = AsyncRequest.__table__
 _PROGRESS = InboxProgress.__table__
+_TENANTS = Tenant.__tablename__
 _DIALECT = sqlite.dialect()
 ACCEPTED = Table(
     "accepted_requests",
@@ -108,9 +121,14 @@ ACCEPTED = Table(
 )
 
 _TENANT = 1 + ACCEPTED_COLUMNS.index("tenant_id")  # in a row read with its seq
+# Likewise; stored as text that sorts as the time does.
+_RUN_AFTER = 1 + ACCEPTED_COLUMNS.index("run_after")
+# What a claimed request carries from the inbox: all but its attempt number.
+_CLAIMED_ACCEPTED = tuple(name for name in CLAIMED_COLUMNS if name != "attempts")
 _COLUMN_LIST = ", ".join(ACCEPTED_COLUMNS)
 _PLACES = ", ".join("?" for _ in ACCEPTED_COLUMNS)
 _APPEND = f"INSERT INTO {ACCEPTED.name} ({_COLUMN_LIST}) VALUES ({_PLACES}) ON CONFLICT DO NOTHING"
+_APPEND_NUMBERED = f"INSERT INTO {ACCEPTED.name} (seq, {_COLUMN_LIST}) VALUES (?, {_PLACES})"
 _AFTER = f"SELECT seq, {_COLUMN_LIST} FROM {ACCEPTED.name} WHERE seq > ? ORDER BY seq LIMIT ?"
 _LAST_SEQ = f"SELECT max(seq) FROM {ACCEPTED.name}"
 _WAITING = f"SELECT count(*) FROM {ACCEPTED.name} WHERE seq > ? AND tenant_id = ?"
@@ -127,12 +145,26 @@ _INTO_QUEUE = (
     f"INSERT INTO {_QUEUE.name} ({_COLUMN_LIST}, state, attempts) "
     f"VALUES ({_PLACES}, '{State.QUEUED.value}', 0) ON CONFLICT DO NOTHING"
 )
+_INTO_QUEUE_RUNNING = (
+    f"INSERT INTO {_QUEUE.name} "
+    f"({_COLUMN_LIST}, state, attempts, lease_owner, lease_expires_at, started_at) "
+    f"VALUES ({_PLACES}, '{State.RUNNING.value}', 1, ?, ?, ?) ON CONFLICT DO NOTHING"
+)
 # A lane's row of the progress table is its index plus one.
 _MARKS = f"SELECT id - 1, taken_in_through FROM {_PROGRESS.name}"
 _ADVANCE = (
     f"INSERT INTO {_PROGRESS.name} (id, taken_in_through) VALUES (? + 1, ?) "
     "ON CONFLICT (id) DO UPDATE SET taken_in_through = excluded.taken_in_through"
 )
+
+
+class Lease(NamedTuple):
+    """Who claims the requests taken in (:meth:`Inbox.claim`), until when, and how many."""
+
+    owner: str
+    expires_at: datetime
+    now: datetime
+    room: int
 
 
 def inbox_files(sqlite_file: str) -> tuple[str, ...]:
@@ -196,6 +228,7 @@ class Inbox:
         self._lanes: tuple[_Lane, ...] = ()
         self._opening = asyncio.Lock()
         self._to_stored, self._from_stored = _processors(database.engine.dialect)
+        self._to_stored_time = self._to_stored[ACCEPTED_COLUMNS.index("run_after")]
         self._pruned_at = -PRUNE_INTERVAL_SECONDS
         self._taken_in_since_prune = False
 
@@ -242,7 +275,9 @@ class Inbox:
         cursor.execute(
             "INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)", (ACCEPTED.name, through)
         )
-        cursor.executemany(_APPEND, keyed)
+        # Numbered at or below the mark: the queue holds them, so they are never taken in.
+        first = through - len(keyed) + 1
+        cursor.executemany(_APPEND_NUMBERED, [(first + n, *row) for n, row in enumerate(keyed)])
         cursor.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     # -- accepting --------------------------------------------------------------------------
@@ -278,11 +313,11 @@ class Inbox:
 
     # -- taking in ----------------------------------------------------------------------------
 
-    async def pending(self, connection: AsyncConnection) -> bool:
-        """Whether the inbox holds requests the queue has not taken in (``connection``: any
-        transaction of the main database)."""
+    async def pending(self) -> bool:
+        """Whether the inbox holds requests the queue has not taken in. Read outside any
+        transaction: the marks may have moved on since, never back."""
         await self.open()
-        marks = await _taken_in_through(connection)
+        marks = dict(self.database.poll(_MARKS))
         for lane in self._lanes:
             last = lane.read(_LAST_SEQ, ())[0][0]
             if last is not None and last > marks.get(lane.index, 0):
@@ -299,26 +334,60 @@ class Inbox:
 
     async def take_in(self, connection: AsyncConnection) -> int:
         """Insert the requests the queue has not taken in yet (:data:`TAKE_IN_BATCH` at most
-        per lane) into the queue, within ``connection``'s write transaction; returns how many."""
+        per lane) into the queue as ``queued``, within ``connection``'s write transaction;
+        returns how many."""
+        taken, _ = await self._take_in(connection, None)
+        return taken
+
+    async def claim(self, connection: AsyncConnection, lease: Lease) -> list[ClaimedRequest]:
+        """Take in the ``lease.room`` requests accepted first, and only those, straight into
+        the queue as ``running`` under the lease (within ``connection``'s write transaction);
+        returns them. A claim of what was just accepted thus writes each row once, instead of
+        inserting it and then updating it, and a backlog waits here rather than in the
+        queue."""
+        _, claimed = await self._take_in(connection, lease)
+        return claimed
+
+    async def _take_in(
+        self, connection: AsyncConnection, lease: Lease | None
+    ) -> tuple[int, list[ClaimedRequest]]:
+        limit = TAKE_IN_BATCH if lease is None else min(lease.room, TAKE_IN_BATCH)
+        if limit <= 0:
+            return 0, []
         await self.open()
         marks = await _taken_in_through(connection)
         new = {
             lane.index: rows
             for lane in self._lanes
-            if (rows := lane.read(_AFTER, (marks.get(lane.index, 0), TAKE_IN_BATCH)))
+            if (rows := lane.read(_AFTER, (marks.get(lane.index, 0), limit)))
         }
+        if lease is not None:
+            new = _first_accepted(new, limit)
         if not new:
-            return 0
+            return 0, []
         rows = [row for lane_rows in new.values() for row in lane_rows]
         # A tenant deleted meanwhile took its requests with it, as it does in the queue.
         tenants = await _existing_tenants(connection, {row[_TENANT] for row in rows})
         kept = [row[1:] for row in rows if row[_TENANT] in tenants]
-        if kept:
+        if kept and lease is None:
             await connection.exec_driver_sql(_INTO_QUEUE, kept)
+        elif kept:
+            leased = (lease.owner, self._to_stored_time(lease.expires_at))
+            started = self._to_stored_time(lease.now)
+            await connection.exec_driver_sql(
+                _INTO_QUEUE_RUNNING, [(*row, *leased, started) for row in kept]
+            )
         advanced = [(lane, lane_rows[-1][0]) for lane, lane_rows in new.items()]
         await connection.exec_driver_sql(_ADVANCE, advanced)
         self._taken_in_since_prune = True
-        return len(rows)
+        return len(rows), [] if lease is None else [self._claimed(row) for row in kept]
+
+    def _claimed(self, stored: tuple[Any, ...]) -> ClaimedRequest:
+        values = {
+            name: process(value)
+            for name, process, value in zip(ACCEPTED_COLUMNS, self._from_stored, stored)
+        }
+        return ClaimedRequest(**{name: values[name] for name in _CLAIMED_ACCEPTED}, attempts=1)
 
     async def prune(self, *, force: bool = False) -> int:
         """Delete rows the queue has taken in (except keyed ones); returns how many. Unless
@@ -366,8 +435,25 @@ class Inbox:
 
 
 async def _existing_tenants(connection: AsyncConnection, tenant_ids: set[str]) -> set[str]:
-    found = await connection.execute(select(Tenant.id).where(Tenant.id.in_(tenant_ids)))
+    places = ", ".join("?" for _ in tenant_ids)
+    found = await connection.exec_driver_sql(
+        f"SELECT id FROM {_TENANTS} WHERE id IN ({places})", tuple(tenant_ids)
+    )
     return set(found.scalars())
+
+
+def _first_accepted(
+    by_lane: dict[int, list[tuple[Any, ...]]], limit: int
+) -> dict[int, list[tuple[Any, ...]]]:
+    """The ``limit`` rows (read with their seq, in seq order per lane) due first across the
+    lanes, as a prefix of each lane's rows: a lane's progress mark moves past none it skips."""
+    taken = dict.fromkeys(by_lane, 0)
+    merged = heapq.merge(
+        *([(row[_RUN_AFTER], lane) for row in rows] for lane, rows in by_lane.items())
+    )
+    for _, lane in itertools.islice(merged, limit):
+        taken[lane] += 1
+    return {lane: by_lane[lane][:count] for lane, count in taken.items() if count}
 
 
 async def _taken_in_through(connection: AsyncConnection) -> dict[int, int]:

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from asyncgate.asyncreq.executor import Answer
-from asyncgate.asyncreq.models import AsyncRequest, State
+from asyncgate.asyncreq.models import State, StoredRequest
 from asyncgate.notifications.outbox import EventType, event_values
 
 
@@ -14,14 +14,14 @@ def zulu(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def async_url(request: AsyncRequest) -> str:
+def async_url(request: StoredRequest) -> str:
     """The URL the caller used: the async twin of the synchronous path that was executed."""
     url = "/v1/async" + request.path.removeprefix("/v1")
     return f"{url}?{request.query_string}" if request.query_string else url
 
 
 def callout_payload(
-    request: AsyncRequest,
+    request: StoredRequest,
     *,
     state: State,
     completed_at: datetime,
@@ -64,19 +64,19 @@ def resource_id_of(answer: Answer) -> str | None:
     return None
 
 
-def default_process_id(request: AsyncRequest) -> str:
+def default_process_id(request: StoredRequest) -> str:
     """A process ID for failures that produced no answer of their own (timeouts, crashes)."""
     return request.id.replace("-", "")[-16:].upper()
 
 
-def process_id_of(answer: Answer, request: AsyncRequest) -> str:
+def process_id_of(answer: Answer, request: StoredRequest) -> str:
     document = answer.json()
     if isinstance(document, dict) and isinstance(document.get("processId"), str):
         return document["processId"]
     return default_process_id(request)
 
 
-def finished_event(request: AsyncRequest, **outcome: Any) -> dict[str, object]:
+def finished_event(request: StoredRequest, **outcome: Any) -> dict[str, object]:
     """The finished request's event, for ``record_events``; ``outcome`` is
     :func:`callout_payload`'s keywords."""
     event_type = (

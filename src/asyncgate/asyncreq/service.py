@@ -64,9 +64,13 @@ async def cancel_request(
     session: AsyncSession, inbox: Inbox | None, tenant_id: str, request_id: str
 ) -> AsyncRequest:
     """Cancel a request still waiting in the queue; one already running or finished is a 409.
-    One still in the inbox is taken in first, in this transaction."""
+    One still in the inbox is taken in first (with those accepted before it), in this
+    transaction."""
     if inbox is not None:
-        await inbox.take_in(await session.connection())
+        connection = await session.connection()
+        while await _in_queue(session, tenant_id, request_id) is None:
+            if not await inbox.take_in(connection):
+                break
     request = await get_request(session, None, tenant_id, request_id)
     result = await session.execute(
         update(AsyncRequest)

@@ -26,15 +26,20 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import BindParameter, Select, Update, and_, bindparam, select, update
+from sqlalchemy import Update, and_, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import ASGIApp
 
 from asyncgate.asyncreq import bulk
 from asyncgate.asyncreq.bulk import BulkHandler
 from asyncgate.asyncreq.executor import Answer, execute
-from asyncgate.asyncreq.inbox import Inbox
-from asyncgate.asyncreq.models import AsyncRequest, State
+from asyncgate.asyncreq.inbox import Inbox, Lease
+from asyncgate.asyncreq.models import (
+    CLAIMED_COLUMNS,
+    AsyncRequest,
+    ClaimedRequest,
+    State,
+)
 from asyncgate.asyncreq.outcomes import (
     default_process_id,
     finished_event,
@@ -122,28 +127,46 @@ class Worker:
         self._postgres = database.engine.dialect.name == "postgresql"
         # On SQLite, accepted requests wait in the inbox until a claim takes them in.
         self.inbox: Inbox | None = app.state.inbox
+        dialect = database.engine.dialect
+        self._stored_time = _TABLE.c.run_after.type.dialect_impl(dialect).bind_processor(dialect)
 
     # -- one step each, callable directly (tests drive these without sleeping) -----------------
 
-    async def claim(self, limit: int) -> list[AsyncRequest]:
+    async def claim(self, limit: int) -> list[ClaimedRequest]:
+        """Take up to ``limit`` due requests under a lease: those of the queue first (retries
+        and a backlog), then, on SQLite, those the inbox holds, which enter the queue claimed.
+
+        On SQLite, where they are found is read first, without the write lock (and without
+        SQLAlchemy): the worker wakes up at every commit of any process, and a claim that
+        finds nothing would hold up the writers it woke up for."""
         now = utcnow()
-        parameters = {"now": now, "limit": limit}
-        if not self._postgres and not await self._anything_to_claim(parameters):
+        expires_at = now + self.config.lease
+        in_queue = self._postgres or bool(
+            self.database.poll(_ANY_DUE_ON_SQLITE, (self._stored_time(now),))
+        )
+        in_inbox = self.inbox is not None and await self.inbox.pending()
+        if not (in_queue or in_inbox):
             return []
+        claimed: list[ClaimedRequest] = []
         async with self.database.core_transaction() as connection:
-            if self.inbox is not None:
-                await self.inbox.take_in(connection)
-            rows = await connection.execute(
-                _CLAIM[self._postgres],
-                parameters | {"owner": self.owner, "lease_expires_at": now + self.config.lease},
-            )
-            # Plain objects rather than ORM-loaded ones: nothing tracks them, and loading 50
-            # rows through a session would hold the write lock several times longer.
-            claimed = [AsyncRequest(**row._mapping) for row in rows]
+            if in_queue:
+                rows = await connection.execute(
+                    _CLAIM[self._postgres],
+                    {
+                        "now": now,
+                        "limit": limit,
+                        "owner": self.owner,
+                        "lease_expires_at": expires_at,
+                    },
+                )
+                claimed = [ClaimedRequest(*row) for row in rows]
+            if in_inbox:
+                lease = Lease(self.owner, expires_at, now, room=limit - len(claimed))
+                claimed += await self.inbox.claim(connection, lease)
         self._in_flight.update(request.id for request in claimed)
         return sorted(claimed, key=lambda request: request.run_after)
 
-    async def execute_batch(self, requests: list[AsyncRequest]) -> None:
+    async def execute_batch(self, requests: list[ClaimedRequest]) -> None:
         try:
             remaining = await self._execute_together(requests)
             while remaining:
@@ -244,7 +267,7 @@ class Worker:
 
     # -- internals ------------------------------------------------------------------------------
 
-    async def _execute_together(self, requests: list[AsyncRequest]) -> list[AsyncRequest]:
+    async def _execute_together(self, requests: list[ClaimedRequest]) -> list[ClaimedRequest]:
         """Execute ``requests`` in one transaction; returns those left for the next one.
 
         The transaction is committed once its work passes ``TRANSACTION_TIME_BUDGET``, or
@@ -280,15 +303,6 @@ class Worker:
             return [request for request in requests if request is not late]
         return []
 
-    async def _anything_to_claim(self, parameters: dict[str, object]) -> bool:
-        """Whether any request is due or waits in the inbox, read without SQLite's write lock:
-        the worker wakes up at every commit of any process, and a claim that finds nothing
-        would otherwise hold up the writers it woke up for."""
-        async with self.database.read_transaction() as session:
-            if (await session.execute(_ANY_DUE, parameters)).first() is not None:
-                return True
-            return self.inbox is not None and await self.inbox.pending(await session.connection())
-
     def _run_size(self) -> int:
         """The size of the next bulk run: short while other processes wait to write, or did
         lately (they will again: each accept group of the API does)."""
@@ -306,14 +320,14 @@ class Worker:
         return False
 
     async def _execute_in_bulk(
-        self, session: AsyncSession, handler: BulkHandler, run: list[AsyncRequest]
-    ) -> list[AsyncRequest]:
+        self, session: AsyncSession, handler: BulkHandler, run: list[ClaimedRequest]
+    ) -> list[ClaimedRequest]:
         """Execute ``run`` (one tenant's requests for one bulk handler) in one savepoint;
         returns the requests left to execute one by one: those the handler declined, those
         over the tenant's limits, or all of them when anything went wrong."""
         tenant_id = run[0].tenant_id
         limits: RateLimits = self.app.state.rate_limits
-        admitted: list[AsyncRequest] = []
+        admitted: list[ClaimedRequest] = []
         for request in run:
             try:
                 limits.admit_request({}, tenant_id)
@@ -343,7 +357,7 @@ class Worker:
         taken = {request.id for request, _, _ in executed}
         return [request for request in run if request.id not in taken]
 
-    async def _execute_one(self, session: AsyncSession, request: AsyncRequest) -> None:
+    async def _execute_one(self, session: AsyncSession, request: ClaimedRequest) -> None:
         """Run one claimed request in a savepoint of the batch's transaction.
 
         Its effects are kept only when it succeeded and its outcome was recorded under the
@@ -370,7 +384,7 @@ class Worker:
                 await effects.rollback()
             log.exception("executing request %s failed; its lease will expire", request.id)
 
-    async def _attempt(self, session: AsyncSession, request: AsyncRequest) -> Answer:
+    async def _attempt(self, session: AsyncSession, request: ClaimedRequest) -> Answer:
         try:
             async with asyncio.timeout(self.config.request_timeout.total_seconds()):
                 return await execute(self.app, session, request)
@@ -382,7 +396,7 @@ class Worker:
     async def _settle(
         self,
         session: AsyncSession,
-        request: AsyncRequest,
+        request: ClaimedRequest,
         answer: Answer | None,
         transition: dict[str, object],
     ) -> bool:
@@ -392,7 +406,7 @@ class Worker:
     async def _settle_all(
         self,
         session: AsyncSession,
-        attempts: list[tuple[AsyncRequest, Answer | None, dict[str, object]]],
+        attempts: list[tuple[ClaimedRequest, Answer | None, dict[str, object]]],
     ) -> bool:
         """Record the outcomes of ``attempts`` and the events of those that finished; False
         when the lease of any of them was lost meanwhile (the caller then undoes them all).
@@ -441,7 +455,7 @@ class Worker:
         return True
 
     def _transition(
-        self, request: AsyncRequest, answer: Answer | None, now: datetime
+        self, request: ClaimedRequest, answer: Answer | None, now: datetime
     ) -> dict[str, object]:
         """The columns this attempt's outcome sets: the one place a claimed request's state
         changes."""
@@ -489,19 +503,16 @@ class Worker:
 _TABLE = AsyncRequest.__table__
 
 
-def _due(limit: BindParameter[int] | int, *, skip_locked: bool) -> Select[tuple[str]]:
+def _claim_statement(*, skip_locked: bool) -> Update:
+    """Take the due requests (``:limit`` at most) under a lease of ``:owner``, built once."""
     due = (
         select(_TABLE.c.id)
         .where(_TABLE.c.state == State.QUEUED.value, _TABLE.c.run_after <= bindparam("now"))
         .order_by(_TABLE.c.run_after)
-        .limit(limit)
+        .limit(bindparam("limit"))
     )
-    return due.with_for_update(skip_locked=True) if skip_locked else due
-
-
-def _claim_statement(*, skip_locked: bool) -> Update:
-    """Take the due requests (``:limit`` at most) under a lease of ``:owner``, built once."""
-    due = _due(bindparam("limit"), skip_locked=skip_locked)
+    if skip_locked:
+        due = due.with_for_update(skip_locked=True)
     return (
         update(_TABLE)
         .where(_TABLE.c.id.in_(due.scalar_subquery()))
@@ -512,13 +523,15 @@ def _claim_statement(*, skip_locked: bool) -> Update:
             lease_expires_at=bindparam("lease_expires_at"),
             started_at=bindparam("now"),
         )
-        .returning(*_TABLE.c)
+        .returning(*(_TABLE.c[name] for name in CLAIMED_COLUMNS))
     )
 
 
 # By whether the database skips locked rows (PostgreSQL).
 _CLAIM = {True: _claim_statement(skip_locked=True), False: _claim_statement(skip_locked=False)}
-_ANY_DUE = _due(1, skip_locked=False)
+_ANY_DUE_ON_SQLITE = (
+    f"SELECT 1 FROM {_TABLE.name} WHERE state = '{State.QUEUED.value}' AND run_after <= ? LIMIT 1"
+)
 
 
 @functools.cache
@@ -536,8 +549,8 @@ def _settle_statement(columns: frozenset[str]) -> Update:
 
 
 def _bulk_run(
-    requests: list[AsyncRequest], start: int, limit: int
-) -> tuple[BulkHandler | None, list[AsyncRequest]]:
+    requests: list[ClaimedRequest], start: int, limit: int
+) -> tuple[BulkHandler | None, list[ClaimedRequest]]:
     """The requests from ``start`` on (at most ``limit``) that one bulk handler can execute
     together (consecutive, so they keep their order, and of one tenant), with that handler; or
     the request at ``start`` alone and None when it has no bulk handler."""
@@ -561,6 +574,6 @@ class _LeaseLost(Exception):
 class _TimedOut(Exception):
     """An attempt ran out of time (see ``Worker._execute_together``)."""
 
-    def __init__(self, request: AsyncRequest) -> None:
+    def __init__(self, request: ClaimedRequest) -> None:
         super().__init__(request.id)
         self.request = request
