@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from asyncgate.asyncreq import worker as worker_module
-from asyncgate.asyncreq.models import State
+from asyncgate.asyncreq.models import AsyncRequest, State
 from asyncgate.asyncreq.retry import RetryPolicy
 from asyncgate.asyncreq.worker import LEASE_REASON, TIMEOUT_REASON
 from asyncgate.billing.accounts.models import Account
@@ -368,3 +368,44 @@ class TestBatches:
         await worker.run_once()
         assert (await stored(database, doomed_id)).state == State.SUCCEEDED
         assert await accounts_of(database, fresh_tenant) == 1
+
+
+class TestTheClaimLoop:
+    """``Worker.run``: when it claims, between batches."""
+
+    POLL = timedelta(milliseconds=20)
+
+    @staticmethod
+    async def started_at(database, request_id: str):
+        """When the request was claimed, once it has been (read without taking anything in)."""
+        for _ in range(500):
+            async with database.read_transaction() as session:
+                request = await session.get(AsyncRequest, request_id)
+            if request is not None and request.started_at is not None:
+                return request.started_at
+            await asyncio.sleep(0.01)
+        pytest.fail(f"request {request_id} was never claimed")
+
+    @pytest.mark.parametrize("batch_wait", [timedelta(0), timedelta(milliseconds=600)])
+    async def test_a_busy_worker_lets_the_next_batch_gather(
+        self, client, tenant, database, make_worker, batch_wait
+    ):
+        worker = make_worker(poll_interval=self.POLL, batch_wait=batch_wait)
+        stop = asyncio.Event()
+        running = asyncio.create_task(worker.run(stop))
+        try:
+            first = await accept(client, tenant, ASYNC_TRIALS, trial())
+            claimed_first = await self.started_at(database, first)
+            # A worker that was idle starts at its next look, whatever the wait between batches.
+            waited = claimed_first - (await stored(database, first)).created_at
+            assert waited < timedelta(milliseconds=300)
+            second = await accept(client, tenant, ASYNC_TRIALS, trial())
+            await asyncio.sleep(5 * self.POLL.total_seconds())
+            third = await accept(client, tenant, ASYNC_TRIALS, trial())
+            together = await self.started_at(database, second) == await self.started_at(
+                database, third
+            )
+        finally:
+            stop.set()
+            await running
+        assert together == bool(batch_wait)

