@@ -2,10 +2,10 @@
 
 Stores N async account creations through the application (in-process, no sockets), then runs
 the worker's own steps (claim, execute a batch) until the queue is empty, in one process with
-nothing else to do. It reports completions per second, CPU time per executed request, the SQL
-statements each execution issues, and how long each write transaction held SQLite's write lock
-(an accept that arrives meanwhile cannot commit; with nobody waiting, the worker's transactions
-are as long as they may be). Use it to see what a change to the execution path buys without
+nothing else to do. It reports completions per second, CPU time and bytes written to storage per
+executed request (claiming apart), the SQL statements each execution issues, and how long each
+write transaction held SQLite's write lock (an accept that arrives meanwhile cannot commit; with
+nobody waiting, the worker's transactions are as long as they may be). Use it to see what a change to the execution path buys without
 the noise of HTTP and load generation.
 """
 
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import shutil
 import tempfile
 import time
@@ -21,6 +22,7 @@ from collections import Counter
 from pathlib import Path
 
 import httpx
+from machine import bytes_written
 from run import ACCOUNT
 from sqlalchemy import event, func, select
 from stats import distribution_ms
@@ -101,14 +103,18 @@ async def main(options: argparse.Namespace) -> None:
         worker = Worker(app, database, WorkerConfig.from_settings(settings))
         executed = 0
         claim_cpu = 0.0
+        written = {"claiming": 0, "executing": 0}
         started, cpu_started = time.perf_counter(), time.process_time()
         while True:
-            claim_started = time.process_time()
+            claim_started, before = time.process_time(), bytes_written(os.getpid())
             claimed = await worker.claim(settings.worker_batch_size)
             claim_cpu += time.process_time() - claim_started
+            written["claiming"] += bytes_written(os.getpid()) - before
             if not claimed:
                 break
+            before = bytes_written(os.getpid())
             await worker.execute_batch(claimed)
+            written["executing"] += bytes_written(os.getpid()) - before
             executed += len(claimed)
         elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
         async with database.transaction() as session:
@@ -128,6 +134,10 @@ async def main(options: argparse.Namespace) -> None:
     print(
         f"  CPU per execution:  {1000 * cpu / executed:.2f} ms (all threads), "
         f"of which claiming {1000 * claim_cpu / executed:.2f} ms"
+    )
+    print(
+        "  written per execution: "
+        + ", ".join(f"{step} {size / executed / 1024:.1f} KiB" for step, size in written.items())
     )
     print(f"  write lock held per transaction (BEGIN to COMMIT): {distribution_ms(holds)}")
     print(f"  SQL statements per execution: {sum(statements.values()) / executed:.1f}")

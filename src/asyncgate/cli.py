@@ -162,8 +162,9 @@ def worker(
             poll_interval=settings.callout_poll_interval,
             on_deliveries=sender.wake.set,
         )
-        # The dispatcher needs no wake-ups from other processes: events are recorded by the
-        # workers of this one, which wake it themselves.
+        # The dispatcher needs no wake-ups: the workers of this process make each event's
+        # deliveries as they record it, and wake the sender themselves; it polls for events
+        # recorded without them (by earlier builds).
         wakes = wakeup.Wakes(
             worker.wake, wakeup.Throttled(sender.wake, wakeup.SENDER_WAKE_INTERVAL)
         )

@@ -52,7 +52,7 @@ from asyncgate.config import Settings
 from asyncgate.db.base import utcnow
 from asyncgate.db.engine import Database
 from asyncgate.http.ratelimit import RateLimited, RateLimits
-from asyncgate.notifications.outbox import record_events
+from asyncgate.notifications.deliveries import record_and_dispatch
 
 log = logging.getLogger("asyncgate.worker")
 
@@ -221,7 +221,7 @@ class Worker:
                         process_id=request.process_id,
                     )
                 )
-            await record_events(session, events)
+            await record_and_dispatch(session, events, self.app.state.settings)
         return len(requests)
 
     async def extend_leases(self) -> None:
@@ -461,7 +461,7 @@ class Worker:
                     result = await session.execute(_settle_statement(columns), fenced)
                 if result.rowcount != len(fenced):
                     return False
-        await record_events(session, events)
+        await record_and_dispatch(session, events, self.app.state.settings)
         return True
 
     def _transition(

@@ -1,8 +1,11 @@
-"""The dispatcher: outbox events become callout deliveries.
+"""The dispatcher: outbox events recorded without their deliveries get them.
 
-Each event becomes one ``pending`` delivery per definition of its tenant and event type that is
-active, has ``calloutActive`` and an active callout (none at all is fine), and is marked
-dispatched in the same transaction: an event is dispatched exactly when its deliveries exist.
+The async engine makes each event's deliveries as it records it (``deliveries``); the
+dispatcher serves events recorded by ``outbox.record_events`` instead (as earlier builds did
+for all). Each becomes one ``pending`` delivery per definition of its tenant and event type
+that is active, has ``calloutActive`` and an active callout (none at all is fine), and is
+marked dispatched in the same transaction: an event is dispatched exactly when its deliveries
+exist.
 Claiming skips events another dispatcher holds (``FOR UPDATE SKIP LOCKED`` on PostgreSQL;
 SQLite has one writer). A delivery is allowed the tenant's maximum attempts, or one when the
 callout has no ``calloutRetry``.
@@ -15,26 +18,19 @@ import logging
 from collections.abc import Callable
 from datetime import timedelta
 
-from sqlalchemy import Row, insert, select, update
+from sqlalchemy import Row, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from asyncgate.asyncreq.wakeup import wait_for_wake
 from asyncgate.config import Settings
-from asyncgate.db.base import new_id, utcnow
+from asyncgate.db.base import utcnow
 from asyncgate.db.engine import Database
-from asyncgate.notifications.callout_settings import settings_of_tenants
-from asyncgate.notifications.models import (
-    Callout,
-    CalloutDelivery,
-    DeliveryState,
-    NotificationDefinition,
-)
+from asyncgate.notifications.deliveries import make_deliveries
 from asyncgate.notifications.outbox import OutboxEvent, woken_by_new_events
 
 log = logging.getLogger("asyncgate.dispatcher")
 
 BATCH_SIZE = 200
-_INSERT_DELIVERIES = insert(CalloutDelivery.__table__)
 _ANY_UNDISPATCHED = select(OutboxEvent.id).where(OutboxEvent.dispatched_at.is_(None)).limit(1)
 
 
@@ -63,7 +59,9 @@ class Dispatcher:
                 return 0
         async with self.database.transaction() as session:
             events = await self._claim(session, limit)
-            made = await self._make_deliveries(session, events)
+            made = await make_deliveries(
+                session, [event._mapping for event in events], self.settings
+            )
         if made:
             self.on_deliveries()
         return len(events)
@@ -100,54 +98,3 @@ class Dispatcher:
             )
         )
         return list((await session.execute(statement)).all())
-
-    async def _make_deliveries(self, session: AsyncSession, events: list[Row]) -> int:
-        if not events:
-            return 0
-        tenant_ids = {event.tenant_id for event in events}
-        definitions = (
-            await session.execute(
-                select(
-                    NotificationDefinition.id,
-                    NotificationDefinition.tenant_id,
-                    NotificationDefinition.event_type_name,
-                    Callout.retry,
-                )
-                .join(Callout, Callout.definition_id == NotificationDefinition.id)
-                .where(
-                    NotificationDefinition.tenant_id.in_(tenant_ids),
-                    NotificationDefinition.active,
-                    NotificationDefinition.callout_active,
-                    Callout.active,
-                )
-                .order_by(NotificationDefinition.created_at, NotificationDefinition.id)
-            )
-        ).all()
-        if not definitions:
-            return 0
-        policies = await settings_of_tenants(
-            session, {row.tenant_id for row in definitions}, self.settings
-        )
-        now = utcnow()
-        rows = [
-            {
-                "id": new_id(),
-                "tenant_id": event.tenant_id,
-                "event_id": event.id,
-                "definition_id": definition.id,
-                "event_type": event.event_type,
-                "object_id": event.object_id,
-                "state": DeliveryState.PENDING,
-                "attempts": 0,
-                "max_attempts": policies[event.tenant_id].max_attempts if definition.retry else 1,
-                "next_attempt_at": now,
-                "created_at": now,
-            }
-            for event in events
-            for definition in definitions
-            if (definition.tenant_id, definition.event_type_name)
-            == (event.tenant_id, event.event_type)
-        ]
-        if rows:
-            await session.execute(_INSERT_DELIVERIES, rows)
-        return len(rows)

@@ -1,10 +1,12 @@
 """The outbox: events written in the same commit as the outcome that caused them.
 
-The async engine records one event per finished request; the notification dispatcher turns
-each into callout deliveries. An event exists if and only if its outcome was committed.
+The async engine records one event per finished request, with its callout deliveries
+(``deliveries.record_and_dispatch``); events recorded without them (:func:`record_events`) get
+them from the dispatcher. An event exists if and only if its outcome was committed.
 
-A dispatcher in the same process is woken as soon as a transaction that recorded events
-commits (:func:`woken_by_new_events`), rather than at its next poll.
+The senders of the same process are woken as soon as a transaction that made deliveries
+commits (:func:`woken_by_new_deliveries`), and its dispatchers as soon as one that recorded
+events for them does (:func:`woken_by_new_events`), rather than at their next poll.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from sqlalchemy import JSON, Index, String, event, insert, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from asyncgate.db.base import Base, IdMixin, TenantMixin, UTCDateTime, utcnow
+from asyncgate.db.base import Base, IdMixin, TenantMixin, UTCDateTime, new_id, utcnow
 
 
 class EventType(StrEnum):
@@ -60,36 +62,81 @@ def event_values(
 
 # Core rather than ORM objects: a worker writes many events per commit, and the ORM's unit of
 # work costs more than the inserts. The ID and ``created_at`` come from the column defaults,
-# as they would through the ORM.
+# as they would through the ORM, unless the events are dispatched as they are written.
 _INSERT = insert(OutboxEvent.__table__)
 
-
-# The events this process's dispatchers wait on.
-_WAKES: set[asyncio.Event] = set()
-_WAKE_PENDING = "asyncgate.outbox_wake_pending"
+# What this process's dispatchers (new events) and senders (new deliveries) wait on.
+_EVENT_WAKES: set[asyncio.Event] = set()
+_DELIVERY_WAKES: set[asyncio.Event] = set()
+_WAKE_PENDING = "asyncgate.outbox_wakes_pending"
 
 
 @contextmanager
 def woken_by_new_events(wake: asyncio.Event) -> Iterator[None]:
-    """Within the block, ``wake`` is set whenever this process commits recorded events."""
-    _WAKES.add(wake)
+    """Within the block, ``wake`` is set whenever this process commits events recorded without
+    being dispatched."""
+    with _registered(wake, _EVENT_WAKES):
+        yield
+
+
+@contextmanager
+def woken_by_new_deliveries(wake: asyncio.Event) -> Iterator[None]:
+    """Within the block, ``wake`` is set whenever this process commits deliveries made as
+    their events were recorded (:func:`wake_senders_after_commit`)."""
+    with _registered(wake, _DELIVERY_WAKES):
+        yield
+
+
+@contextmanager
+def _registered(wake: asyncio.Event, wakes: set[asyncio.Event]) -> Iterator[None]:
+    wakes.add(wake)
     try:
         yield
     finally:
-        _WAKES.discard(wake)
-
-
-def _wake_dispatchers(session) -> None:
-    session.info.pop(_WAKE_PENDING, None)
-    for wake in _WAKES:
-        wake.set()
+        wakes.discard(wake)
 
 
 async def record_events(session: AsyncSession, events: list[dict[str, object]]) -> None:
-    """Writes ``events`` (:func:`event_values`) in one statement."""
-    if not events:
+    """Writes ``events`` (:func:`event_values`) in one statement, for the dispatcher."""
+    if events:
+        await session.execute(_INSERT, events)
+        _wake_after_commit(session, _EVENT_WAKES)
+
+
+async def record_dispatched_events(
+    session: AsyncSession, events: list[dict[str, object]]
+) -> list[dict[str, object]]:
+    """Writes ``events`` (:func:`event_values`) in one statement as already dispatched: the
+    caller makes their deliveries in the same transaction (``deliveries.record_and_dispatch``).
+    Returns them as written, IDs included."""
+    now = utcnow()
+    written = [
+        event | {"id": new_id(), "created_at": now, "dispatched_at": now} for event in events
+    ]
+    if written:
+        await session.execute(_INSERT, written)
+    return written
+
+
+def wake_senders_after_commit(session: AsyncSession) -> None:
+    """The senders of this process wake once the session's transaction commits: it made
+    deliveries."""
+    _wake_after_commit(session, _DELIVERY_WAKES)
+
+
+def _wake_after_commit(session: AsyncSession, wakes: set[asyncio.Event]) -> None:
+    """Sets ``wakes`` once the session's transaction commits (once, however often called)."""
+    if not wakes:
         return
-    await session.execute(_INSERT, events)
-    if _WAKES and not session.info.get(_WAKE_PENDING):
-        session.info[_WAKE_PENDING] = True
-        event.listen(session.sync_session, "after_commit", _wake_dispatchers, once=True)
+    pending: set[int] = session.info.setdefault(_WAKE_PENDING, set())
+    if not pending:
+        event.listen(session.sync_session, "after_commit", _wake, once=True)
+    pending.add(id(wakes))
+
+
+def _wake(session) -> None:
+    pending = session.info.pop(_WAKE_PENDING, set())
+    for wakes in (_EVENT_WAKES, _DELIVERY_WAKES):
+        if id(wakes) in pending:
+            for wake in wakes:
+                wake.set()

@@ -43,7 +43,7 @@ from asyncgate.notifications.models import (
     DeliveryState,
     NotificationDefinition,
 )
-from asyncgate.notifications.outbox import OutboxEvent
+from asyncgate.notifications.outbox import OutboxEvent, woken_by_new_deliveries
 from asyncgate.secretbox import SecretBox
 
 log = logging.getLogger("asyncgate.sender")
@@ -239,8 +239,10 @@ class Sender:
     # -- the loops ------------------------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Send until ``stop``; the sends in progress then finish and are recorded."""
-        await asyncio.gather(self._claim_loop(stop), self._housekeeping_loop(stop))
+        """Send until ``stop``; the sends in progress then finish and are recorded. Woken by
+        deliveries this process commits, by :attr:`wake`, else polling."""
+        with woken_by_new_deliveries(self.wake):
+            await asyncio.gather(self._claim_loop(stop), self._housekeeping_loop(stop))
 
     async def _claim_loop(self, stop: asyncio.Event) -> None:
         sending: set[asyncio.Task[None]] = set()

@@ -14,8 +14,10 @@ from sqlalchemy import select
 
 from asyncgate.asyncreq.models import AsyncRequest, State
 from asyncgate.asyncreq.outcomes import finished_event
+from asyncgate.config import Settings
 from asyncgate.db.base import utcnow
 from asyncgate.db.engine import Database
+from asyncgate.notifications.deliveries import record_and_dispatch
 from asyncgate.notifications.dispatcher import Dispatcher
 from asyncgate.notifications.models import CalloutAttempt, CalloutDelivery, DeliveryState
 from asyncgate.notifications.outbox import record_events
@@ -30,9 +32,16 @@ SETTLE_SECONDS = 10.0
 
 
 async def publish(
-    database: Database, tenant: TenantContext, *, succeeded: bool = True, track_id: str = "t-1"
+    database: Database,
+    tenant: TenantContext,
+    *,
+    succeeded: bool = True,
+    track_id: str = "t-1",
+    dispatching_with: Settings | None = None,
 ) -> dict[str, Any]:
-    """Record the event of a finished async request, as the worker does; returns its payload."""
+    """Record the event of a finished async request, for the dispatcher or, with
+    ``dispatching_with`` (the settings), dispatched as the worker records it; returns its
+    payload."""
     created = utcnow() - timedelta(seconds=2)
     request = AsyncRequest(
         id=str(uuid.uuid4()),
@@ -56,7 +65,10 @@ async def publish(
             process_id="0123456789ABCDEF",
         )
     async with database.transaction() as session:
-        await record_events(session, [event])
+        if dispatching_with is None:
+            await record_events(session, [event])
+        else:
+            await record_and_dispatch(session, [event], dispatching_with)
     return event["payload"]
 
 

@@ -115,3 +115,49 @@ class TestDispatch:
             await running
 
         assert len(await deliveries_of(database, tenant)) == 1
+
+
+class TestDispatchedAsRecorded:
+    """The worker records each event with its deliveries, in one commit (no dispatcher)."""
+
+    async def test_an_event_gets_the_deliveries_the_dispatcher_would_make(
+        self, client, tenant, other_tenant, database, settings, dispatcher, receiver
+    ):
+        url = receiver.url(receiver.new_path())
+        first = await define(client, tenant, url)
+        once = await define(client, tenant, url, calloutRetry=False)
+        await define(client, tenant, url, eventTypeName=FAILED)
+        await define(client, tenant, url, active=False)
+        await define(client, other_tenant, url)
+
+        payload = await publish(database, tenant, dispatching_with=settings)
+
+        deliveries = await deliveries_of(database, tenant)
+        assert {(d.definition_id, d.max_attempts) for d in deliveries} == {
+            (first["id"], 3),
+            (once["id"], 1),
+        }
+        assert {(d.object_id, d.state, d.attempts) for d in deliveries} == {
+            (payload["request"]["id"], DeliveryState.PENDING, 0)
+        }
+        assert await deliveries_of(database, other_tenant) == []
+        assert await dispatched_at_of(database, payload["request"]["id"]) is not None
+        assert await dispatcher.dispatch_once() == 0
+
+    async def test_a_running_sender_wakes_when_they_are_committed(
+        self, client, tenant, database, settings, make_sender, receiver
+    ):
+        path = receiver.new_path()
+        await define(client, tenant, receiver.url(path))
+        # It polls once a minute: only the wake-up can make it quick.
+        sender = make_sender(callout_poll_interval=timedelta(minutes=1))
+        stop = asyncio.Event()
+        running = asyncio.create_task(sender.run(stop))
+        try:
+            await asyncio.sleep(0.05)  # it looked, found nothing, and waits
+            payload = await publish(database, tenant, dispatching_with=settings)
+            [arrival] = await asyncio.to_thread(receiver.wait_for, path, 1, 5.0)
+        finally:
+            stop.set()
+            await running
+        assert payload["request"]["id"] in arrival.body.decode()

@@ -1,0 +1,113 @@
+"""Which callout deliveries an outbox event makes: one ``pending`` delivery per definition of
+its tenant and event type that is active, has ``calloutActive`` and an active callout.
+
+Events are dispatched in the transaction that records them (:func:`record_and_dispatch`, the
+async engine's way), or later by the dispatcher (events recorded by ``outbox.record_events``,
+and those of versions that always left dispatching to it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Row, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from asyncgate.config import Settings
+from asyncgate.db.base import new_id, utcnow
+from asyncgate.notifications.callout_settings import settings_of_tenants
+from asyncgate.notifications.models import (
+    Callout,
+    CalloutDelivery,
+    DeliveryState,
+    NotificationDefinition,
+)
+from asyncgate.notifications.outbox import record_dispatched_events, wake_senders_after_commit
+
+_INSERT_DELIVERIES = insert(CalloutDelivery.__table__)
+# Per transaction, the definitions already looked up, by tenant: a worker's transaction
+# records the events of many requests, often of one tenant.
+_DEFINITIONS = "asyncgate.definitions_by_tenant"
+
+
+async def record_and_dispatch(
+    session: AsyncSession, events: list[dict[str, object]], settings: Settings
+) -> None:
+    """Record ``events`` (``outbox.event_values``) and make their deliveries, in the session's
+    transaction: an event then needs no dispatcher, and is written once."""
+    dispatched = await record_dispatched_events(session, events)
+    if await make_deliveries(session, dispatched, settings):
+        wake_senders_after_commit(session)
+
+
+async def make_deliveries(
+    session: AsyncSession, events: Sequence[Mapping[str, Any]], settings: Settings
+) -> int:
+    """Insert the deliveries of ``events`` (their ``id``, ``tenant_id``, ``event_type`` and
+    ``object_id``); returns how many."""
+    if not events:
+        return 0
+    definitions = await _definitions_of(session, {event["tenant_id"] for event in events})
+    listened = {(row.tenant_id, row.event_type_name) for row in definitions}
+    wanted = [event for event in events if (event["tenant_id"], event["event_type"]) in listened]
+    if not wanted:
+        return 0
+    policies = await settings_of_tenants(
+        session, {event["tenant_id"] for event in wanted}, settings
+    )
+    now = utcnow()
+    rows = [
+        {
+            "id": new_id(),
+            "tenant_id": event["tenant_id"],
+            "event_id": event["id"],
+            "definition_id": definition.id,
+            "event_type": event["event_type"],
+            "object_id": event["object_id"],
+            "state": DeliveryState.PENDING,
+            "attempts": 0,
+            "max_attempts": policies[event["tenant_id"]].max_attempts if definition.retry else 1,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for event in wanted
+        for definition in definitions
+        if (definition.tenant_id, definition.event_type_name)
+        == (event["tenant_id"], event["event_type"])
+    ]
+    await session.execute(_INSERT_DELIVERIES, rows)
+    return len(rows)
+
+
+async def _definitions_of(session: AsyncSession, tenant_ids: set[str]) -> list[Row]:
+    """The active definitions with an active callout of ``tenant_ids``, oldest first, looked up
+    once per tenant and transaction."""
+    transaction = session.sync_session.get_transaction()
+    cached = session.info.get(_DEFINITIONS)
+    if cached is None or cached[0] is not transaction:
+        cached = session.info[_DEFINITIONS] = (transaction, {})
+    known: dict[str, list[Row]] = cached[1]
+    missing = tenant_ids - known.keys()
+    if missing:
+        found = await session.execute(
+            select(
+                NotificationDefinition.id,
+                NotificationDefinition.tenant_id,
+                NotificationDefinition.event_type_name,
+                Callout.retry,
+            )
+            .join(Callout, Callout.definition_id == NotificationDefinition.id)
+            .where(
+                NotificationDefinition.tenant_id.in_(missing),
+                NotificationDefinition.active,
+                NotificationDefinition.callout_active,
+                Callout.active,
+            )
+            .order_by(NotificationDefinition.created_at, NotificationDefinition.id)
+        )
+        for tenant_id in missing:
+            known[tenant_id] = []
+        for row in found:
+            known[row.tenant_id].append(row)
+    return [row for tenant_id in tenant_ids for row in known[tenant_id]]
