@@ -5,9 +5,9 @@ the next one. An idle server commits a lone request at once, so grouping adds no
 busy one turns many fsyncs into one. A caller's ``enqueue`` returns only after its row is
 committed, which is what allows the 202 to be sent.
 
-On SQLite each lane of the inbox commits one group at a time: an accept that arrives while
-every lane is busy (one committing, another waiting for its file's write lock) joins the group
-of whichever lane frees first. Requests with an idempotency key wait for the keyed lane.
+On SQLite as many commits as the inbox has lanes are in flight at once, one per lane: an accept
+that arrives while every lane commits joins the group of whichever lane frees first. Requests
+with an idempotency key wait for the keyed lane.
 """
 
 from __future__ import annotations

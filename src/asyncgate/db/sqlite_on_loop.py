@@ -9,10 +9,7 @@ where they take microseconds, and moves off it only what can wait:
 
 - ``COMMIT`` of a transaction that wrote runs on a thread of the loop's executor: it fsyncs
   (about 0.3 ms, more while the disk is busy), and the loop serves other requests meanwhile;
-  one that only read ends inline, having nothing to wait for. A connection made with
-  ``commits_inline`` commits every transaction on the loop, fsync included: for group
-  commits (the inbox's), where the requests that arrive during one commit make the next group
-  anyway, and handing each commit to a thread and back cost a fifth of the API's CPU time;
+  one that only read ends inline, having nothing to wait for;
 - a run of statements gives the loop a turn every ``_LOOP_TURN_S`` (a handler busy in the
   database stays cancellable, and other tasks are served meanwhile);
 - ``BEGIN IMMEDIATE`` never sleeps in SQLite's busy handler, which would stall the loop while
@@ -112,17 +109,11 @@ class Connection:
     """``aiosqlite.Connection``'s interface over a ``sqlite3.Connection`` (see the module)."""
 
     def __init__(
-        self,
-        connection: sqlite3.Connection,
-        busy_timeout_s: float,
-        turns: WriterTurns | None,
-        *,
-        commits_inline: bool = False,
+        self, connection: sqlite3.Connection, busy_timeout_s: float, turns: WriterTurns | None
     ) -> None:
         self._connection = connection
         self._busy_timeout_s = busy_timeout_s
         self._turns = turns
-        self._commits_inline = commits_inline
         self._turn_due = time.monotonic() + _LOOP_TURN_S
         # Rows changed before the current transaction: it wrote nothing if the count is the same.
         self._changes_before = connection.total_changes
@@ -167,8 +158,8 @@ class Connection:
     async def commit(self) -> None:
         if not self._connection.in_transaction:
             return
-        if self._commits_inline or self._connection.total_changes == self._changes_before:
-            self._connection.commit()  # inline, or nothing written and so nothing to wait for
+        if self._connection.total_changes == self._changes_before:
+            self._connection.commit()  # nothing written, so nothing to wait for
         else:
             await _finish_off_loop(self._connection.commit)
         self._changes_before = self._connection.total_changes
@@ -231,22 +222,16 @@ async def _finish_off_loop(work: Callable[[], None]) -> None:
 
 
 def connector(
-    url: str,
-    busy_timeout_s: float,
-    pragmas: Sequence[str],
-    turns: WriterTurns | None,
-    *,
-    commits_inline: bool = False,
+    url: str, busy_timeout_s: float, pragmas: Sequence[str], turns: WriterTurns | None
 ) -> Callable[[], Coroutine[Any, Any, Connection]]:
     """The ``async_creator`` for ``create_async_engine``: opens the URL's file in autocommit
-    mode (transactions are begun explicitly), runs ``pragmas`` and wraps the connection
-    (``commits_inline``: see the module)."""
+    mode (transactions are begun explicitly), runs ``pragmas`` and wraps the connection."""
     database = make_url(url).database or ":memory:"
 
     async def connect() -> Connection:
         connection = sqlite3.connect(database, isolation_level=None, check_same_thread=False)
         for pragma in (*pragmas, "PRAGMA busy_timeout=0"):
             connection.execute(pragma)
-        return Connection(connection, busy_timeout_s, turns, commits_inline=commits_inline)
+        return Connection(connection, busy_timeout_s, turns)
 
     return connect
