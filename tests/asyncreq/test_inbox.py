@@ -272,25 +272,15 @@ async def test_a_new_inbox_starts_with_the_keys_the_queue_holds(tmp_path):
     settings = settings_for(f"sqlite+aiosqlite:///{tmp_path / 'older.db'}", tmp_path / "data")
     async with database_with_schema(settings) as database:
         tenant = await make_tenant(database)
-        first = {
-            "id": str(uuid.uuid4()),
-            "tenant_id": tenant.tenant_id,
-            "method": "POST",
-            "path": "/v1/accounts",
-            "query_string": "",
-            "headers": {},
-            "body": b'{"name": "Acme"}',
-            "idempotency_key": "order-17",
-            "role": "tenant-administrator",
-            "run_after": utcnow(),
-            "created_at": utcnow(),
-        }
+        first = accepted_row(
+            tenant, path="/v1/accounts", body=b'{"name": "Acme"}', idempotency_key="order-17"
+        )
         async with database.core_transaction() as connection:
             await connection.execute(metadata.tables[AsyncRequest.__tablename__].insert(), first)
         app = create_app(settings, database)
         try:
             store = app.state.request_store
-            repeat = first | {"id": str(uuid.uuid4()), "track_id": None, "client_id": None}
+            repeat = first | {"id": str(uuid.uuid4())}
             assert await store.enqueue(repeat) == first["id"]
             different = repeat | {"id": str(uuid.uuid4()), "body": b'{"name": "Other"}'}
             with pytest.raises(Exception, match="already used for a different request"):

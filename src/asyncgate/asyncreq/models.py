@@ -85,7 +85,7 @@ class AsyncRequest(TenantMixin, Base):
 class ClaimedRequest:
     """What a worker holds of a request it claimed: the stored call and the attempt it is on.
     A plain value rather than an ``AsyncRequest``: building an ORM object per claimed request
-    cost a third of a claim's CPU, and nothing needs one (outcomes are written by fenced
+    was much of a claim's CPU, and nothing needs one (outcomes are written by fenced
     updates)."""
 
     id: str

@@ -77,7 +77,7 @@ def process_id_of(answer: Answer, request: StoredRequest) -> str:
 
 
 def finished_event(request: StoredRequest, **outcome: Any) -> dict[str, object]:
-    """The finished request's event, for ``record_events``; ``outcome`` is
+    """The finished request's event, for the outbox; ``outcome`` is
     :func:`callout_payload`'s keywords."""
     event_type = (
         EventType.ASYNC_REQUEST_SUCCEEDED
