@@ -30,6 +30,7 @@ MAX_URL_PART = 2000  # the longest path, and the longest query string, a request
 
 class AsyncRequest(TenantMixin, Base):
     __tablename__ = "async_requests"
+    tenant_id_indexed = False  # ix_async_requests_tenant_created leads with it
     __table_args__ = (
         Index(
             "ix_async_requests_claim",

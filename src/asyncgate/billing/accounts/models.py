@@ -32,6 +32,7 @@ class Account(IdMixin, TenantMixin, TimestampMixin, Base):
 
     __tablename__ = "accounts"
     __table_args__ = (UniqueConstraint("tenant_id", "account_number"),)
+    tenant_id_indexed = False  # the unique constraint's index leads with it
 
     account_number: Mapped[str] = mapped_column(String(70))
     name: Mapped[str] = mapped_column(String(255))
