@@ -228,7 +228,8 @@ class Inbox:
         self._lanes: tuple[_Lane, ...] = ()
         self._opening = asyncio.Lock()
         self._to_stored, self._from_stored = _processors(database.engine.dialect)
-        self._to_stored_time = self._to_stored[ACCEPTED_COLUMNS.index("run_after")]
+        # A moment as SQLite's columns store it, in the inbox and in the queue alike.
+        self.stored_time = self._to_stored[ACCEPTED_COLUMNS.index("run_after")]
         self._pruned_at = -PRUNE_INTERVAL_SECONDS
         self._taken_in_since_prune = False
 
@@ -372,8 +373,8 @@ class Inbox:
         if kept and lease is None:
             await connection.exec_driver_sql(_INTO_QUEUE, kept)
         elif kept:
-            leased = (lease.owner, self._to_stored_time(lease.expires_at))
-            started = self._to_stored_time(lease.now)
+            leased = (lease.owner, self.stored_time(lease.expires_at))
+            started = self.stored_time(lease.now)
             await connection.exec_driver_sql(
                 _INTO_QUEUE_RUNNING, [(*row, *leased, started) for row in kept]
             )

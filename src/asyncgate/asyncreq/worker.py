@@ -129,8 +129,6 @@ class Worker:
         self._postgres = database.engine.dialect.name == "postgresql"
         # On SQLite, accepted requests wait in the inbox until a claim takes them in.
         self.inbox: Inbox | None = app.state.inbox
-        dialect = database.engine.dialect
-        self._stored_time = _TABLE.c.run_after.type.dialect_impl(dialect).bind_processor(dialect)
 
     # -- one step each, callable directly (tests drive these without sleeping) -----------------
 
@@ -138,15 +136,17 @@ class Worker:
         """Take up to ``limit`` due requests under a lease: those of the queue first (retries
         and a backlog), then, on SQLite, those the inbox holds, which enter the queue claimed.
 
-        On SQLite, where they are found is read first, without the write lock (and without
-        SQLAlchemy): the worker wakes up at every commit of any process, and a claim that
-        finds nothing would hold up the writers it woke up for."""
+        With an inbox (a SQLite file), where they are found is read first, without the write
+        lock (and without SQLAlchemy): the worker wakes up at every commit of any process, and
+        a claim that finds nothing would hold up the writers it woke up for."""
         now = utcnow()
         expires_at = now + self.config.lease
-        in_queue = self._postgres or bool(
-            self.database.poll(_ANY_DUE_ON_SQLITE, (self._stored_time(now),))
-        )
-        in_inbox = self.inbox is not None and await self.inbox.pending()
+        if self.inbox is None:
+            in_queue, in_inbox = True, False
+        else:
+            stored_now = self.inbox.stored_time(now)
+            in_queue = bool(self.database.poll(_ANY_DUE_ON_SQLITE, (stored_now,)))
+            in_inbox = await self.inbox.pending()
         if not (in_queue or in_inbox):
             return []
         claimed: list[ClaimedRequest] = []

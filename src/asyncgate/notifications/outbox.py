@@ -65,9 +65,9 @@ def event_values(
 # as they would through the ORM, unless the events are dispatched as they are written.
 _INSERT = insert(OutboxEvent.__table__)
 
-# What this process's dispatchers (new events) and senders (new deliveries) wait on.
-_EVENT_WAKES: set[asyncio.Event] = set()
-_DELIVERY_WAKES: set[asyncio.Event] = set()
+# What this process's dispatchers ("events": new events) and senders ("deliveries": new
+# deliveries) wait on.
+_WAKES: dict[str, set[asyncio.Event]] = {"events": set(), "deliveries": set()}
 _WAKE_PENDING = "asyncgate.outbox_wakes_pending"
 
 
@@ -75,7 +75,7 @@ _WAKE_PENDING = "asyncgate.outbox_wakes_pending"
 def woken_by_new_events(wake: asyncio.Event) -> Iterator[None]:
     """Within the block, ``wake`` is set whenever this process commits events recorded without
     being dispatched."""
-    with _registered(wake, _EVENT_WAKES):
+    with _registered(wake, "events"):
         yield
 
 
@@ -83,24 +83,24 @@ def woken_by_new_events(wake: asyncio.Event) -> Iterator[None]:
 def woken_by_new_deliveries(wake: asyncio.Event) -> Iterator[None]:
     """Within the block, ``wake`` is set whenever this process commits deliveries made as
     their events were recorded (:func:`wake_senders_after_commit`)."""
-    with _registered(wake, _DELIVERY_WAKES):
+    with _registered(wake, "deliveries"):
         yield
 
 
 @contextmanager
-def _registered(wake: asyncio.Event, wakes: set[asyncio.Event]) -> Iterator[None]:
-    wakes.add(wake)
+def _registered(wake: asyncio.Event, kind: str) -> Iterator[None]:
+    _WAKES[kind].add(wake)
     try:
         yield
     finally:
-        wakes.discard(wake)
+        _WAKES[kind].discard(wake)
 
 
 async def record_events(session: AsyncSession, events: list[dict[str, object]]) -> None:
     """Writes ``events`` (:func:`event_values`) in one statement, for the dispatcher."""
     if events:
         await session.execute(_INSERT, events)
-        _wake_after_commit(session, _EVENT_WAKES)
+        _wake_after_commit(session, "events")
 
 
 async def record_dispatched_events(
@@ -121,22 +121,21 @@ async def record_dispatched_events(
 def wake_senders_after_commit(session: AsyncSession) -> None:
     """The senders of this process wake once the session's transaction commits: it made
     deliveries."""
-    _wake_after_commit(session, _DELIVERY_WAKES)
+    _wake_after_commit(session, "deliveries")
 
 
-def _wake_after_commit(session: AsyncSession, wakes: set[asyncio.Event]) -> None:
-    """Sets ``wakes`` once the session's transaction commits (once, however often called)."""
-    if not wakes:
+def _wake_after_commit(session: AsyncSession, kind: str) -> None:
+    """Sets the ``kind`` wakes once the session's transaction commits (once, however often
+    called)."""
+    if not _WAKES[kind]:
         return
-    pending: set[int] = session.info.setdefault(_WAKE_PENDING, set())
+    pending: set[str] = session.info.setdefault(_WAKE_PENDING, set())
     if not pending:
         event.listen(session.sync_session, "after_commit", _wake, once=True)
-    pending.add(id(wakes))
+    pending.add(kind)
 
 
 def _wake(session) -> None:
-    pending = session.info.pop(_WAKE_PENDING, set())
-    for wakes in (_EVENT_WAKES, _DELIVERY_WAKES):
-        if id(wakes) in pending:
-            for wake in wakes:
-                wake.set()
+    for kind in session.info.pop(_WAKE_PENDING, set()):
+        for wake in _WAKES[kind]:
+            wake.set()
