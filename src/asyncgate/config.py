@@ -114,6 +114,13 @@ class Settings(BaseSettings):
         default=timedelta(seconds=120),
         description="Time limit of one execution of an async request (a transient failure beyond).",
     )
+    request_retention: timedelta = Field(
+        default=timedelta(days=7),
+        ge=timedelta(0),
+        description="How long a finished async request (its state and synchronous answer) "
+        "stays readable after its accept; the workers then delete it, and its idempotency key "
+        "may be used again. 0 keeps finished requests forever.",
+    )
     retry_max_attempts: int = Field(
         default=5, ge=1, description="Executions of an async request before it fails for good."
     )
@@ -254,6 +261,7 @@ class Settings(BaseSettings):
         "worker_lease",
         "worker_poll_interval",
         "request_timeout",
+        "request_retention",
         "retry_base_delay",
         "retry_max_delay",
         "tenant_concurrent_retry_after",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import sqlite3
 import uuid
 from datetime import timedelta
 from typing import Any, Literal
@@ -22,6 +23,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 
+from asyncgate.asyncreq.inbox import ACCEPTED, Inbox
 from asyncgate.asyncreq.jobs import JobType, runs_as_job
 from asyncgate.asyncreq.models import AsyncRequest
 from asyncgate.asyncreq.retry import RetryPolicy
@@ -156,3 +158,12 @@ async def wait_until_due(database: Database, request_id: str) -> None:
     request = await stored(database, request_id)
     delay = (request.run_after - utcnow()).total_seconds()
     await asyncio.sleep(max(delay, 0) + 0.005)
+
+
+def in_inbox(inbox: Inbox) -> set[str]:
+    """The IDs every lane of the inbox holds."""
+    ids = set()
+    for file in inbox.files:
+        with sqlite3.connect(file) as connection:
+            ids |= {row[0] for row in connection.execute(f"SELECT id FROM {ACCEPTED.name}")}
+    return ids

@@ -19,7 +19,7 @@ from asyncgate.asyncreq.worker import Worker, WorkerConfig
 from asyncgate.auth.models import Tenant
 from asyncgate.db.base import utcnow
 from asyncgate.db.models import metadata
-from tests.asyncreq.support import ASYNC_TRIALS, accept, trial
+from tests.asyncreq.support import ASYNC_TRIALS, accept, in_inbox, trial
 from tests.conftest import BACKEND
 from tests.factories import make_tenant
 from tests.support.database import database_with_schema, settings_for
@@ -31,15 +31,6 @@ async def in_queue(database) -> set[str]:
     """The IDs the queue holds, without taking anything in."""
     async with database.read_transaction() as session:
         return set((await session.scalars(select(AsyncRequest.id))).all())
-
-
-def in_inbox(inbox: Inbox) -> set[str]:
-    """The IDs every lane of the inbox holds."""
-    ids = set()
-    for file in inbox.files:
-        with sqlite3.connect(file) as connection:
-            ids |= {row[0] for row in connection.execute(f"SELECT id FROM {ACCEPTED.name}")}
-    return ids
 
 
 def in_lane(inbox: Inbox, lane: int) -> set[str]:

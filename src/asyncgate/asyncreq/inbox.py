@@ -28,8 +28,8 @@ to find the request it cancels there).
 
 Rows taken in are deleted later (:meth:`Inbox.prune`), except those with an idempotency key:
 the inbox is where an accept finds the request first stored under its key, so they stay as
-long as the queue keeps its requests. The status resource looks in the queue first and in the
-inbox second. On PostgreSQL, whose writers do not exclude each other, there is no inbox.
+long as the queue keeps its requests (:meth:`Inbox.forget`). The status resource looks in the
+queue first and among the rows not taken in second. On PostgreSQL, whose writers do not exclude each other, there is no inbox.
 """
 
 from __future__ import annotations
@@ -132,7 +132,7 @@ _APPEND_NUMBERED = f"INSERT INTO {ACCEPTED.name} (seq, {_COLUMN_LIST}) VALUES (?
 _AFTER = f"SELECT seq, {_COLUMN_LIST} FROM {ACCEPTED.name} WHERE seq > ? ORDER BY seq LIMIT ?"
 _LAST_SEQ = f"SELECT max(seq) FROM {ACCEPTED.name}"
 _WAITING = f"SELECT count(*) FROM {ACCEPTED.name} WHERE seq > ? AND tenant_id = ?"
-_BY_ID = f"SELECT {_COLUMN_LIST} FROM {ACCEPTED.name} WHERE id = ? AND tenant_id = ?"
+_BY_ID = f"SELECT seq, {_COLUMN_LIST} FROM {ACCEPTED.name} WHERE id = ? AND tenant_id = ?"
 _BY_KEY = (
     f"SELECT {', '.join(IDENTITY_COLUMNS)}, id FROM {ACCEPTED.name} "
     "WHERE tenant_id = ? AND idempotency_key = ?"
@@ -141,6 +141,7 @@ _PRUNE = (
     f"DELETE FROM {ACCEPTED.name} WHERE seq IN (SELECT seq FROM {ACCEPTED.name} "
     "WHERE seq <= ? AND idempotency_key IS NULL ORDER BY seq LIMIT ?)"
 )
+_FORGET = f"DELETE FROM {ACCEPTED.name} WHERE id = ?"
 _INTO_QUEUE = (
     f"INSERT INTO {_QUEUE.name} ({_COLUMN_LIST}, state, attempts) "
     f"VALUES ({_PLACES}, '{State.QUEUED.value}', 0) ON CONFLICT DO NOTHING"
@@ -415,16 +416,31 @@ class Inbox:
                 await asyncio.sleep(PRUNE_PAUSE_SECONDS)
         return deleted
 
+    async def forget(self, request_ids: list[str]) -> None:
+        """Delete the rows of requests the queue no longer keeps (see ``asyncreq.retention``):
+        their idempotency keys may then be used again."""
+        await self.open()
+        async with self._lanes[KEYED_LANE].writer.write_transaction() as cursor:
+            cursor.executemany(_FORGET, [(request_id,) for request_id in request_ids])
+
     # -- reading ------------------------------------------------------------------------------
 
-    async def find(self, tenant_id: str, request_id: str) -> AsyncRequest | None:
-        """A tenant's request still waiting to be taken in, as a queued request."""
+    async def find(
+        self, connection: AsyncConnection, tenant_id: str, request_id: str
+    ) -> AsyncRequest | None:
+        """A tenant's request still waiting to be taken in, as a queued request. One the queue
+        has taken in (by ``connection``'s marks) is not: the queue holds it, or held it and
+        deleted it (``asyncreq.retention``)."""
         await self.open()
+        marks = await _taken_in_through(connection)
         for lane in self._lanes:
-            if found := lane.read(_BY_ID, (request_id, tenant_id)):
+            found = lane.read(_BY_ID, (request_id, tenant_id))
+            if found and found[0][0] > marks.get(lane.index, 0):
                 values = {
                     name: process(value)
-                    for name, process, value in zip(ACCEPTED_COLUMNS, self._from_stored, found[0])
+                    for name, process, value in zip(
+                        ACCEPTED_COLUMNS, self._from_stored, found[0][1:]
+                    )
                 }
                 return AsyncRequest(**values, state=State.QUEUED.value, attempts=0)
         return None

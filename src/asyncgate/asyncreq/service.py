@@ -44,7 +44,8 @@ async def get_request(
     request = await _in_queue(session, tenant_id, request_id)
     if request is None and inbox is not None:
         # Looked for in the queue again when gone from the inbox: taken in meanwhile.
-        request = await inbox.find(tenant_id, request_id) or await _in_queue(
+        connection = await session.connection()
+        request = await inbox.find(connection, tenant_id, request_id) or await _in_queue(
             session, tenant_id, request_id
         )
     if request is None:

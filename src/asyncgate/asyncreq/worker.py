@@ -46,6 +46,7 @@ from asyncgate.asyncreq.outcomes import (
     process_id_of,
     resource_id_of,
 )
+from asyncgate.asyncreq.retention import prune_finished
 from asyncgate.asyncreq.retry import Outcome, RetryPolicy, classify
 from asyncgate.asyncreq.wakeup import wait_for_wake
 from asyncgate.config import Settings
@@ -92,6 +93,7 @@ class WorkerConfig:
     poll_interval: timedelta = timedelta(seconds=1)
     request_timeout: timedelta = timedelta(seconds=120)
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    retention: timedelta = timedelta(0)  # 0: finished requests are kept
 
     @classmethod
     def from_settings(cls, settings: Settings) -> WorkerConfig:
@@ -102,6 +104,7 @@ class WorkerConfig:
             lease=settings.worker_lease,
             poll_interval=settings.worker_poll_interval,
             request_timeout=settings.request_timeout,
+            retention=settings.request_retention,
             retry=RetryPolicy(
                 max_attempts=settings.retry_max_attempts,
                 base_delay=settings.retry_base_delay,
@@ -270,8 +273,9 @@ class Worker:
             try:
                 await self.extend_leases()
                 await self.reap_expired_leases()
+                await prune_finished(self.database, self.inbox, self.config.retention)
             except Exception:
-                log.exception("lease housekeeping failed")
+                log.exception("housekeeping failed")
             with suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), period.total_seconds())
 

@@ -1,0 +1,124 @@
+"""Finished requests are deleted once the retention period has passed since their accept."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import delete, update
+
+from asyncgate.asyncreq import retention
+from asyncgate.asyncreq.models import AsyncRequest, State
+from asyncgate.asyncreq.retention import prune_finished
+from asyncgate.db.base import utcnow
+from tests.asyncreq.support import ASYNC_TRIALS, accept, in_inbox, stored, stored_count, trial
+from tests.conftest import BACKEND
+from tests.support.database import take_in_everything
+
+RETENTION = timedelta(days=7)
+
+
+async def accepted_days_ago(database, request_ids: list[str], days: float) -> None:
+    await take_in_everything(database)
+    async with database.transaction() as session:
+        await session.execute(
+            update(AsyncRequest)
+            .where(AsyncRequest.id.in_(request_ids))
+            .values(created_at=utcnow() - timedelta(days=days))
+        )
+
+
+async def status_of(client, tenant, request_id: str) -> int:
+    response = await client.get(f"/v1/async-requests/{request_id}", headers=tenant.headers)
+    return response.status_code
+
+
+async def test_finished_requests_past_the_period_go_and_the_others_stay(
+    app, client, tenant, database, worker
+):
+    old = [await accept(client, tenant, ASYNC_TRIALS, trial()) for _ in range(2)]
+    recent = await accept(client, tenant, ASYNC_TRIALS, trial())
+    assert await worker.run_once() == 3
+    waiting = await accept(client, tenant, ASYNC_TRIALS, trial())  # never executed
+    await accepted_days_ago(database, [*old, waiting], days=8)
+    await accepted_days_ago(database, [recent], days=6)
+
+    assert await prune_finished(database, app.state.inbox, RETENTION) == 2
+
+    assert [await status_of(client, tenant, request_id) for request_id in old] == [404, 404]
+    assert await status_of(client, tenant, recent) == 200
+    assert (await stored(database, waiting)).state == State.QUEUED
+    assert await stored_count(database) == 2
+
+
+async def test_a_period_of_zero_keeps_every_finished_request(app, client, tenant, database, worker):
+    request_id = await accept(client, tenant, ASYNC_TRIALS, trial())
+    await worker.run_once()
+    await accepted_days_ago(database, [request_id], days=365)
+
+    assert await prune_finished(database, app.state.inbox, timedelta(0)) == 0
+    assert await status_of(client, tenant, request_id) == 200
+
+
+async def test_an_idempotency_key_is_free_again_once_its_request_is_deleted(
+    app, client, tenant, database, worker
+):
+    key, body = {"Idempotency-Key": uuid.uuid4().hex}, trial()
+    first = await accept(client, tenant, ASYNC_TRIALS, body, headers=key)
+    await worker.run_once()
+    assert await accept(client, tenant, ASYNC_TRIALS, body, headers=key) == first
+    await accepted_days_ago(database, [first], days=8)
+
+    assert await prune_finished(database, app.state.inbox, RETENTION) == 1
+
+    again = await accept(client, tenant, ASYNC_TRIALS, body, headers=key)
+    assert again != first
+    assert (await stored(database, again)).state == State.QUEUED
+
+
+async def test_a_pass_goes_on_past_a_full_batch_and_through_every_tenant(
+    app, client, tenant, other_tenant, database, worker, monkeypatch
+):
+    monkeypatch.setattr(retention, "PRUNE_BATCH", 2)
+    monkeypatch.setattr(retention, "PAUSE_SECONDS", 0)
+    mine = [await accept(client, tenant, ASYNC_TRIALS, trial()) for _ in range(3)]
+    theirs = await accept(client, other_tenant, ASYNC_TRIALS, trial())
+    assert await worker.run_once() == 4
+    await accepted_days_ago(database, [*mine, theirs], days=8)
+
+    assert await prune_finished(database, app.state.inbox, RETENTION) == 4
+    assert await stored_count(database) == 0
+
+
+async def test_the_workers_housekeeping_prunes(app, client, tenant, database, make_worker):
+    worker = make_worker(lease=timedelta(milliseconds=30), retention=RETENTION)
+    request_id = await accept(client, tenant, ASYNC_TRIALS, trial())
+    await worker.run_once()
+    await accepted_days_ago(database, [request_id], days=8)
+
+    stop = asyncio.Event()
+    housekeeping = asyncio.create_task(worker._housekeeping_loop(stop))
+    try:
+        for _ in range(100):
+            if await status_of(client, tenant, request_id) == 404:
+                break
+            await asyncio.sleep(0.02)
+    finally:
+        stop.set()
+        await housekeeping
+    assert await status_of(client, tenant, request_id) == 404
+
+
+@pytest.mark.skipif(BACKEND != "sqlite", reason="the inbox is SQLite's")
+async def test_a_deleted_request_is_not_found_in_the_inbox_it_was_taken_from(
+    app, client, tenant, database
+):
+    request_id = await accept(client, tenant, ASYNC_TRIALS, trial())
+    await take_in_everything(database)  # taken in as queued; the inbox prunes its copy later
+    async with database.transaction() as session:
+        await session.execute(delete(AsyncRequest).where(AsyncRequest.id == request_id))
+    assert request_id in in_inbox(app.state.inbox)
+
+    assert await status_of(client, tenant, request_id) == 404
