@@ -41,6 +41,9 @@ class OutboxEvent(IdMixin, TenantMixin, Base):
         ),
     )
 
+    # Read by ID, by request and pending first, never by tenant alone (see ``Contact``).
+    tenant_id_indexed = False
+
     event_type: Mapped[str] = mapped_column(String(100))
     object_id: Mapped[str] = mapped_column(String(64), index=True)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
