@@ -17,7 +17,9 @@ from asyncgate.asyncreq.inbox import ACCEPTED, KEYED_LANE, Inbox
 from asyncgate.asyncreq.models import AsyncRequest, State
 from asyncgate.asyncreq.worker import Worker, WorkerConfig
 from asyncgate.auth.models import Tenant
+from asyncgate.db import sqlite_on_loop
 from asyncgate.db.base import utcnow
+from asyncgate.db.engine import Database
 from asyncgate.db.models import metadata
 from tests.asyncreq.support import ASYNC_TRIALS, accept, in_inbox, trial
 from tests.conftest import BACKEND
@@ -218,6 +220,17 @@ class TestLanes:
         assert await accept(client, tenant, ASYNC_TRIALS, body, headers=key) == keyed_id
 
 
+def recorded(steps: list[str]):
+    """``Connection.write_transaction`` that notes each transaction in ``steps``."""
+    write_transaction = sqlite_on_loop.Connection.write_transaction
+
+    def noted(self):
+        steps.append("delete")
+        return write_transaction(self)
+
+    return noted
+
+
 class TestPruning:
     async def test_requests_taken_in_are_pruned_but_keyed_ones_stay(
         self, app, client, tenant, database
@@ -235,6 +248,26 @@ class TestPruning:
         assert keyed in in_inbox(inbox)
         # The repeat is still recognised, and finds the first request.
         assert await accept(client, tenant, ASYNC_TRIALS, body, headers=key) == keyed
+
+    async def test_the_queues_log_is_synced_before_anything_is_pruned(
+        self, app, client, tenant, database, monkeypatch
+    ):
+        # Claims commit unsynced: a row is deleted only once the claim that took it in is on
+        # disk, or the machine's crash could lose both copies.
+        inbox, steps = app.state.inbox, []
+        await accept(client, tenant, ASYNC_TRIALS, trial())
+        await take_in(database, inbox)
+        sync_log = Database.sync_log
+
+        async def recorded_sync(self):
+            steps.append("sync")
+            await sync_log(self)
+
+        monkeypatch.setattr(Database, "sync_log", recorded_sync)
+        monkeypatch.setattr(sqlite_on_loop.Connection, "write_transaction", recorded(steps))
+
+        assert await inbox.prune(force=True) == 1
+        assert steps[0] == "sync" and "delete" in steps
 
     async def test_nothing_is_pruned_before_it_is_taken_in(self, app, client, tenant):
         request_id = await accept(client, tenant, ASYNC_TRIALS, trial())

@@ -7,6 +7,7 @@ import asyncio
 from sqlalchemy import text
 
 from asyncgate.config import Settings
+from asyncgate.db import engine as engine_module
 from asyncgate.db.engine import Database
 
 
@@ -30,3 +31,48 @@ async def test_a_reader_is_not_held_up_by_an_open_write_transaction(tmp_path):
         assert await count() == 1
     finally:
         await database.dispose()
+
+
+async def test_an_unsynced_transaction_commits_at_normal_and_the_next_at_full_again(tmp_path):
+    database = Database(
+        Settings(
+            database_url=f"sqlite+aiosqlite:///{tmp_path / 'sync.db'}",
+            db_pool_size=1,
+            _env_file=None,
+        )
+    )
+
+    async def level(**options) -> int:
+        async with database.core_transaction(**options) as connection:
+            await connection.exec_driver_sql("INSERT INTO t VALUES (1)")
+            return (await connection.exec_driver_sql("PRAGMA synchronous")).scalar_one()
+
+    try:
+        async with database.transaction() as session:
+            await session.execute(text("CREATE TABLE t (x INTEGER)"))
+        # 2 is FULL (every commit fsynced), 1 NORMAL; the pool's connections are reused.
+        assert [await level(), await level(synced=False), await level()] == [2, 1, 2]
+        assert [await level(synced=False), await level(synced=False), await level()] == [1, 1, 2]
+        async with database.read_transaction() as session:
+            assert (await session.execute(text("SELECT count(*) FROM t"))).scalar_one() == 6
+    finally:
+        await database.dispose()
+
+
+async def test_syncing_the_log_fsyncs_it_and_does_without_one(tmp_path, monkeypatch):
+    database = Database(
+        Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'log.db'}", _env_file=None)
+    )
+    synced = []
+    real_sync = engine_module._sync_data
+    monkeypatch.setattr(engine_module, "_sync_data", lambda fd: synced.append(fd) or real_sync(fd))
+    try:
+        async with database.transaction() as session:
+            await session.execute(text("CREATE TABLE t (x INTEGER)"))
+        await database.sync_log()
+        assert len(synced) == 1
+    finally:
+        await database.dispose()
+    assert not (tmp_path / "log.db-wal").exists()  # closing the last connection removed it
+    await database.sync_log()
+    assert len(synced) == 1

@@ -401,9 +401,11 @@ class Inbox:
             return 0
         self._pruned_at, self._taken_in_since_prune = started, False
         await self.open()
-        # The committed marks: a row is deleted only once the queue's copy is on disk.
+        # The committed marks: a row is deleted only once the queue's copy is on disk, which
+        # the claim that took it in does not wait for (see ``Worker.claim``).
         async with self.database.read_transaction() as session:
             marks = await _taken_in_through(await session.connection())
+        await self.database.sync_log()
         deleted = 0
         for lane in self._lanes:
             while True:

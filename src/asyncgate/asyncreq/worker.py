@@ -153,7 +153,9 @@ class Worker:
         if not (in_queue or in_inbox):
             return []
         claimed: list[ClaimedRequest] = []
-        async with self.database.core_transaction() as connection:
+        # Unsynced: the execution's commit, synced, makes the claim durable with it; a claim
+        # lost with the machine leaves its requests to be claimed again, none executed.
+        async with self.database.core_transaction(synced=False) as connection:
             if in_queue:
                 rows = await connection.execute(
                     _CLAIM[self._postgres],

@@ -8,6 +8,7 @@ write lock fails with SQLITE_BUSY and cannot be retried safely.
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -40,6 +41,8 @@ def _sqlite_file(url: str) -> str | None:
 
 
 READ_ONLY = "asyncgate_read_only"
+# A write transaction whose commit need not reach the disk by itself (see ``core_transaction``).
+UNSYNCED = "asyncgate_unsynced"
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=FULL",
@@ -61,9 +64,17 @@ def create_engine(
 
         @event.listens_for(engine.sync_engine, "begin")
         def _on_begin(connection) -> None:
+            options = connection.get_execution_options()
             # Readers begin deferred: in WAL mode they neither wait for nor block the writer.
-            read_only = connection.get_execution_options().get(READ_ONLY, False)
-            connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+            if options.get(READ_ONLY, False):
+                connection.exec_driver_sql("BEGIN")
+                return
+            # SQLite takes the level only outside a transaction; each connection remembers it.
+            synchronous = "NORMAL" if options.get(UNSYNCED, False) else "FULL"
+            if connection.info.get("synchronous") != synchronous:
+                connection.exec_driver_sql(f"PRAGMA synchronous={synchronous}")
+                connection.info["synchronous"] = synchronous
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     return create_async_engine(
@@ -102,6 +113,7 @@ class Database:
         self.read_sessionmaker = async_sessionmaker(
             self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
         )
+        self._unsynced_engine = self.engine.execution_options(**{UNSYNCED: True})
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
@@ -114,12 +126,25 @@ class Database:
             yield session
 
     @asynccontextmanager
-    async def core_transaction(self) -> AsyncIterator[AsyncConnection]:
+    async def core_transaction(self, *, synced: bool = True) -> AsyncIterator[AsyncConnection]:
         """:meth:`transaction` on a bare connection, for Core statements only: a session's
         unit of work would cost more than the statements of the hot paths (claims, and
-        accepts on PostgreSQL)."""
-        async with self._writer_turn(), self.engine.begin() as connection:
+        accepts on PostgreSQL).
+
+        ``synced=False``, on SQLite: the commit is written to the log but not fsynced. It
+        survives the process crashing, not the machine: it reaches the disk with the next
+        synced commit of any connection (the log is one file, written in order), or with
+        :meth:`sync_log`. For writes that a later synced commit completes (a claim, before the
+        execution's outcome) and that nothing outside the database acts on before then."""
+        engine = self.engine if synced else self._unsynced_engine
+        async with self._writer_turn(), engine.begin() as connection:
             yield connection
+
+    async def sync_log(self) -> None:
+        """On SQLite, make every commit so far durable, those made unsynced included: call it
+        before acting outside the database on something such a commit wrote."""
+        if self.sqlite_file is not None:
+            await asyncio.to_thread(_fdatasync, f"{self.sqlite_file}-wal")
 
     @asynccontextmanager
     async def _writer_turn(self) -> AsyncIterator[None]:
@@ -177,3 +202,18 @@ class Database:
             self._poller = None
         if self._writer_turns is not None:
             self._writer_turns.close()
+
+
+# macOS has no fdatasync.
+_sync_data = getattr(os, "fdatasync", os.fsync)
+
+
+def _fdatasync(path: str) -> None:
+    try:
+        descriptor = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return  # no log: the last connection to close checkpointed it into the synced file
+    try:
+        _sync_data(descriptor)
+    finally:
+        os.close(descriptor)
