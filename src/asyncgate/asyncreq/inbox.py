@@ -29,7 +29,8 @@ to find the request it cancels there).
 Rows taken in are deleted later (:meth:`Inbox.prune`), except those with an idempotency key:
 the inbox is where an accept finds the request first stored under its key, so they stay as
 long as the queue keeps its requests (:meth:`Inbox.forget`). The status resource looks in the
-queue first and among the rows not taken in second. On PostgreSQL, whose writers do not exclude each other, there is no inbox.
+queue first and among the rows not taken in second. On PostgreSQL, whose writers do not exclude
+each other, there is no inbox.
 """
 
 from __future__ import annotations
