@@ -122,3 +122,21 @@ async def test_a_deleted_request_is_not_found_in_the_inbox_it_was_taken_from(
     assert request_id in in_inbox(app.state.inbox)
 
     assert await status_of(client, tenant, request_id) == 404
+
+
+async def test_a_pass_with_nothing_old_enough_writes_nothing(
+    app, client, tenant, database, worker, monkeypatch
+):
+    await accept(client, tenant, ASYNC_TRIALS, trial())
+    await worker.run_once()
+    writes = []
+    core_transaction = database.core_transaction
+
+    def counted(**options):
+        writes.append(options)
+        return core_transaction(**options)
+
+    monkeypatch.setattr(database, "core_transaction", counted)
+
+    assert await prune_finished(database, app.state.inbox, RETENTION) == 0
+    assert writes == []  # no write lock taken, for any tenant

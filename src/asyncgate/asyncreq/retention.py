@@ -24,7 +24,7 @@ import asyncio
 import time
 from datetime import timedelta
 
-from sqlalchemy import Delete, bindparam, delete, select
+from sqlalchemy import ColumnElement, Delete, Select, bindparam, delete, select
 
 from asyncgate.asyncreq.inbox import Inbox
 from asyncgate.asyncreq.models import FINISHED_STATES, AsyncRequest
@@ -38,16 +38,20 @@ PASS_SECONDS = 5.0
 PAUSE_SECONDS = 0.005
 
 
-def _prune_statement(postgres: bool) -> Delete:
-    old = (
-        select(AsyncRequest.id)
-        .where(
-            AsyncRequest.tenant_id == bindparam("tenant_id"),
-            AsyncRequest.created_at < bindparam("cutoff"),
-            AsyncRequest.state.in_(FINISHED_STATES),
-        )
-        .limit(bindparam("batch"))
+def _old_finished(tenant_id: ColumnElement[str]) -> Select:
+    return select(AsyncRequest.id).where(
+        AsyncRequest.tenant_id == tenant_id,
+        AsyncRequest.created_at < bindparam("cutoff"),
+        AsyncRequest.state.in_(FINISHED_STATES),
     )
+
+
+# The tenants with something to delete, each looked up in ix_async_requests_tenant_created.
+_TENANTS_WITH_OLD = select(Tenant.id).where(_old_finished(Tenant.id).exists())
+
+
+def _prune_statement(postgres: bool) -> Delete:
+    old = _old_finished(bindparam("tenant_id")).limit(bindparam("batch"))
     if postgres:  # workers pruning at once skip each other's rows
         old = old.with_for_update(skip_locked=True)
     return (
@@ -68,8 +72,9 @@ async def prune_finished(database: Database, inbox: Inbox | None, retention: tim
         return 0
     started, cutoff = time.monotonic(), utcnow() - retention
     postgres = database.engine.dialect.name == "postgresql"
+    # Read first, without the write lock: most passes find nothing to delete.
     async with database.read_transaction() as session:
-        tenant_ids = list((await session.scalars(select(Tenant.id))).all())
+        tenant_ids = list((await session.scalars(_TENANTS_WITH_OLD, {"cutoff": cutoff})).all())
     pruned = 0
     for tenant_id in tenant_ids:
         while time.monotonic() - started < PASS_SECONDS:
