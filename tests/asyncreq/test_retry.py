@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import orjson
 import pytest
 
-from asyncgate.asyncreq.executor import Answer
 from asyncgate.asyncreq.retry import Outcome, RetryPolicy, classify
+from asyncgate.http.answer import Answer
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 SECOND = timedelta(seconds=1)

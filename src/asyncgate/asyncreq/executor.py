@@ -8,62 +8,16 @@ together or not at all. Nothing crosses a socket and no token is needed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
 
-import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import ASGIApp, Message
 
 from asyncgate.asyncreq.models import ClaimedRequest
 from asyncgate.auth.principal import Principal
 from asyncgate.auth.roles import Role
-from asyncgate.http.errors import CRUD_CODES
+from asyncgate.http.answer import Answer
 from asyncgate.http.routing import SCOPE_PRINCIPAL, SCOPE_RESOURCE_ID, SCOPE_SESSION
-
-# The category a CRUD envelope's symbolic code stands for (the first, where several share one).
-SYMBOLIC_CATEGORIES = {code: int(category) for category, code in reversed(CRUD_CODES.items())}
-
-
-@dataclass(frozen=True)
-class Answer:
-    status: int
-    body: bytes
-    resource_id: str | None
-    retry_after: timedelta | None = None
-
-    def json(self) -> object:
-        try:
-            return orjson.loads(self.body) if self.body else None
-        except orjson.JSONDecodeError:
-            return None
-
-    def reasons(self) -> list[dict[str, object]]:
-        """The answer's error reasons as ``{"code", "message"}``, from either envelope."""
-        document = self.json()
-        if not isinstance(document, dict):
-            return []
-        if isinstance(document.get("reasons"), list):
-            return [r for r in document["reasons"] if isinstance(r, dict)]
-        if isinstance(document.get("Errors"), list):
-            return [
-                {"code": e.get("Code"), "message": e.get("Message")}
-                for e in document["Errors"]
-                if isinstance(e, dict)
-            ]
-        return []
-
-    def reason_categories(self) -> list[int]:
-        """The category of each reason: the last two digits of a REST code, or what a CRUD
-        symbolic code (``LOCK_COMPETITION``) stands for."""
-        categories = []
-        for reason in self.reasons():
-            code = reason.get("code")
-            if isinstance(code, int):
-                categories.append(code % 100)
-            elif isinstance(code, str) and code in SYMBOLIC_CATEGORIES:
-                categories.append(SYMBOLIC_CATEGORIES[code])
-        return categories
 
 
 async def execute(app: ASGIApp, session: AsyncSession, request: ClaimedRequest) -> Answer:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from asyncgate.asyncreq.executor import Answer
 from asyncgate.asyncreq.models import State, StoredRequest
+from asyncgate.http.answer import Answer
 from asyncgate.notifications.outbox import EventType, event_values
 
 

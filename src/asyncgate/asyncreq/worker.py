@@ -30,9 +30,7 @@ from sqlalchemy import Update, and_, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import ASGIApp
 
-from asyncgate.asyncreq import bulk
-from asyncgate.asyncreq.bulk import BulkHandler
-from asyncgate.asyncreq.executor import Answer, execute
+from asyncgate.asyncreq.executor import execute
 from asyncgate.asyncreq.inbox import Inbox, Lease
 from asyncgate.asyncreq.models import (
     CLAIMED_COLUMNS,
@@ -52,6 +50,9 @@ from asyncgate.asyncreq.wakeup import wait_for_wake
 from asyncgate.config import Settings
 from asyncgate.db.base import utcnow
 from asyncgate.db.engine import Database
+from asyncgate.http import bulk
+from asyncgate.http.answer import Answer
+from asyncgate.http.bulk import BulkHandler
 from asyncgate.http.ratelimit import RateLimited, RateLimits
 from asyncgate.notifications.deliveries import record_and_dispatch
 
@@ -571,16 +572,20 @@ def _bulk_run(
     together (consecutive, so they keep their order, and of one tenant), with that handler; or
     the request at ``start`` alone and None when it has no bulk handler."""
     first = requests[start]
-    handler = bulk.handler_for(first)
+    handler = _bulk_handler_for(first)
     end = start + 1
     if handler is not None:
         while (
             end < min(len(requests), start + limit)
             and requests[end].tenant_id == first.tenant_id
-            and bulk.handler_for(requests[end]) is handler
+            and _bulk_handler_for(requests[end]) is handler
         ):
             end += 1
     return handler, requests[start:end]
+
+
+def _bulk_handler_for(request: ClaimedRequest) -> BulkHandler | None:
+    return bulk.handler_for(request.method, request.path, request.query_string, request.headers)
 
 
 class _LeaseLost(Exception):

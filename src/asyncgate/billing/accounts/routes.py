@@ -7,8 +7,6 @@ from fastapi import APIRouter, Request
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from asyncgate.asyncreq.bulk import bulk_handler
-from asyncgate.asyncreq.executor import Answer
 from asyncgate.auth.dependencies import CurrentPrincipal
 from asyncgate.billing.accounts import service
 from asyncgate.billing.accounts.schemas import (
@@ -20,6 +18,8 @@ from asyncgate.billing.accounts.schemas import (
 )
 from asyncgate.billing.schemas import CommonResponse
 from asyncgate.db.base import new_id
+from asyncgate.http.answer import Answer
+from asyncgate.http.bulk import bulk_handler
 from asyncgate.http.routing import Session, UnitOfWorkRoute, declare_resource
 
 router = APIRouter(route_class=UnitOfWorkRoute, tags=["Accounts"])
@@ -38,7 +38,7 @@ async def create_account(
 async def create_accounts(
     session: AsyncSession, tenant_id: str, bodies: list[bytes]
 ) -> list[Answer | None]:
-    """``POST /v1/accounts`` for many stored requests at once (see ``asyncreq.bulk``); an
+    """``POST /v1/accounts`` for many stored requests at once (see ``http.bulk``); an
     invalid body is declined, so the route itself answers it."""
     batch = [_valid_account(body) for body in bodies]
     created = iter(
