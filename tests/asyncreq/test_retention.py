@@ -7,13 +7,22 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import delete, update
+from sqlalchemy import delete, func, insert, select, update
 
 from asyncgate.asyncreq import retention
 from asyncgate.asyncreq.models import AsyncRequest, State
 from asyncgate.asyncreq.retention import prune_finished
-from asyncgate.db.base import utcnow
-from tests.asyncreq.support import ASYNC_TRIALS, accept, in_inbox, stored, stored_count, trial
+from asyncgate.db.base import new_id, utcnow
+from asyncgate.notifications.models import CalloutAttempt, CalloutDelivery, DeliveryState
+from tests.asyncreq.support import (
+    ASYNC_TRIALS,
+    accept,
+    events_of,
+    in_inbox,
+    stored,
+    stored_count,
+    trial,
+)
 from tests.conftest import BACKEND
 from tests.support.database import take_in_everything
 
@@ -27,6 +36,50 @@ async def accepted_days_ago(database, request_ids: list[str], days: float) -> No
             update(AsyncRequest)
             .where(AsyncRequest.id.in_(request_ids))
             .values(created_at=utcnow() - timedelta(days=days))
+        )
+
+
+async def delivered_once(database, request_id: str, state: DeliveryState) -> None:
+    """Give the event of a finished request a callout delivery in ``state``, with one attempt
+    in its history."""
+    (event,) = await events_of(database, request_id)
+    now, delivery_id = utcnow(), new_id()
+    async with database.transaction() as session:
+        await session.execute(
+            insert(CalloutDelivery).values(
+                id=delivery_id,
+                tenant_id=event.tenant_id,
+                event_id=event.id,
+                event_type=event.event_type,
+                object_id=request_id,
+                state=state,
+                attempts=1,
+                max_attempts=3,
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )
+        await session.execute(
+            insert(CalloutAttempt).values(
+                id=new_id(),
+                tenant_id=event.tenant_id,
+                delivery_id=delivery_id,
+                attempt=1,
+                notification_name="Succeeded",
+                request_method="POST",
+                request_url="https://callouts.example.com/",
+                started_at=now,
+                completed_at=now,
+                duration_ms=1,
+                succeeded=state == DeliveryState.DELIVERED,
+            )
+        )
+
+
+async def rows_of(database, table, tenant) -> int:
+    async with database.transaction() as session:
+        return await session.scalar(
+            select(func.count()).select_from(table).where(table.tenant_id == tenant.tenant_id)
         )
 
 
@@ -51,6 +104,24 @@ async def test_finished_requests_past_the_period_go_and_the_others_stay(
     assert await status_of(client, tenant, recent) == 200
     assert (await stored(database, waiting)).state == State.QUEUED
     assert await stored_count(database) == 2
+
+
+async def test_a_request_goes_with_its_events_and_callout_history_unless_a_callout_is_due(
+    app, client, tenant, database, worker
+):
+    delivered, resent = [await accept(client, tenant, ASYNC_TRIALS, trial()) for _ in range(2)]
+    assert await worker.run_once() == 2
+    await delivered_once(database, delivered, DeliveryState.DELIVERED)
+    await delivered_once(database, resent, DeliveryState.PENDING)  # an operator resent it
+    await accepted_days_ago(database, [delivered, resent], days=8)
+
+    assert await prune_finished(database, app.state.inbox, RETENTION) == 1
+
+    assert await events_of(database, delivered) == []
+    assert await status_of(client, tenant, resent) == 200
+    assert len(await events_of(database, resent)) == 1
+    assert await rows_of(database, CalloutDelivery, tenant) == 1
+    assert await rows_of(database, CalloutAttempt, tenant) == 1
 
 
 async def test_a_period_of_zero_keeps_every_finished_request(app, client, tenant, database, worker):

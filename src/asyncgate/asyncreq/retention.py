@@ -2,7 +2,10 @@
 
 Every finished request (succeeded, failed or cancelled) keeps its row, synchronous answer
 included, for ``ASYNCGATE_REQUEST_RETENTION`` after its accept; the worker's housekeeping then
-deletes it, and its status resource answers 404 from then on. The period counts from the
+deletes it, and its status resource answers 404 from then on. Its events go in the same commit,
+and with them their callout deliveries and attempts (the callout history); a request with a
+callout still to deliver (a resend, say) is kept until that delivery has finished. The period
+counts from the
 accept rather than the completion so that the tenant-and-time index every status listing
 already uses finds the old rows, instead of a further index written by every completion;
 retries take minutes at most, so the two moments are close.
@@ -31,6 +34,8 @@ from asyncgate.asyncreq.models import FINISHED_STATES, AsyncRequest
 from asyncgate.auth.models import Tenant
 from asyncgate.db.base import utcnow
 from asyncgate.db.engine import Database
+from asyncgate.notifications.models import CalloutDelivery, DeliveryState
+from asyncgate.notifications.outbox import OutboxEvent
 
 PRUNE_BATCH = 500
 PASS_SECONDS = 5.0
@@ -39,10 +44,17 @@ PAUSE_SECONDS = 0.005
 
 
 def _old_finished(tenant_id: ColumnElement[str]) -> Select:
+    # Each request's deliveries are found in ix_callout_deliveries_object.
+    delivering = select(CalloutDelivery.id).where(
+        CalloutDelivery.tenant_id == AsyncRequest.tenant_id,
+        CalloutDelivery.object_id == AsyncRequest.id,
+        CalloutDelivery.state.in_((DeliveryState.PENDING, DeliveryState.DELIVERING)),
+    )
     return select(AsyncRequest.id).where(
         AsyncRequest.tenant_id == tenant_id,
         AsyncRequest.created_at < bindparam("cutoff"),
         AsyncRequest.state.in_(FINISHED_STATES),
+        ~delivering.exists(),
     )
 
 
@@ -63,6 +75,10 @@ def _prune_statement(postgres: bool) -> Delete:
 
 # By whether the database is PostgreSQL.
 _PRUNE = {postgres: _prune_statement(postgres) for postgres in (False, True)}
+# An event's object is its request; its deliveries and their attempts go with it (cascade).
+_PRUNE_EVENTS = delete(OutboxEvent).where(
+    OutboxEvent.object_id.in_(bindparam("request_ids", expanding=True))
+)
 
 
 async def prune_finished(database: Database, inbox: Inbox | None, retention: timedelta) -> int:
@@ -81,6 +97,9 @@ async def prune_finished(database: Database, inbox: Inbox | None, retention: tim
             async with database.core_transaction() as connection:
                 parameters = {"tenant_id": tenant_id, "cutoff": cutoff, "batch": PRUNE_BATCH}
                 deleted = (await connection.execute(_PRUNE[postgres], parameters)).all()
+                if deleted:
+                    request_ids = [request_id for request_id, _ in deleted]
+                    await connection.execute(_PRUNE_EVENTS, {"request_ids": request_ids})
             keyed = [request_id for request_id, key in deleted if key is not None]
             if keyed and inbox is not None:
                 await inbox.forget(keyed)
