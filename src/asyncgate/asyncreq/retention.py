@@ -5,10 +5,9 @@ included, for ``ASYNCGATE_REQUEST_RETENTION`` after its accept; the worker's hou
 deletes it, and its status resource answers 404 from then on. Its events go in the same commit,
 and with them their callout deliveries and attempts (the callout history); a request with a
 callout still to deliver (a resend, say) is kept until that delivery has finished. The period
-counts from the
-accept rather than the completion so that the tenant-and-time index every status listing
-already uses finds the old rows, instead of a further index written by every completion;
-retries take minutes at most, so the two moments are close.
+counts from the accept rather than the completion so that the tenant-and-time index every
+status listing already uses finds the old rows, instead of a further index written by every
+completion; retries take minutes at most, so the two moments are close.
 
 An idempotency key is honoured as long as its request is kept: once the request is deleted, the
 key may be used for a new one. On SQLite the inbox is where keys are checked, so the keyed
