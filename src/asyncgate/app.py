@@ -52,6 +52,7 @@ from asyncgate.http.ratelimit import (
 from asyncgate.http.routing import UnitOfWorkRoute
 from asyncgate.http.system import router as system_router
 from asyncgate.http.validation import validation_error
+from asyncgate.metrics import router as metrics_router
 from asyncgate.notifications.history_routes import router as callout_history_router
 from asyncgate.notifications.routes import router as notifications_router
 from asyncgate.runtime import tune_for_serving
@@ -182,6 +183,7 @@ def create_app(
 
     _install_error_handlers(app)
     app.include_router(system_router)
+    app.include_router(metrics_router)
     app.include_router(oauth_router, dependencies=[Depends(limit_token_requests)])
     # Accepts first: they are the hottest route, and matching walks the table in order.
     app.router.routes.insert(0, async_accept_route)

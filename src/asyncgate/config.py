@@ -60,6 +60,11 @@ class Settings(BaseSettings):
         default=10 * 1024 * 1024,
         description="Largest request body accepted, after gzip inflation (413 beyond).",
     )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token that Prometheus scrapes `GET /metrics` with; "
+        "unset, the endpoint does not exist.",
+    )
     db_pool_size: int = Field(default=10, description="Connections per process (PostgreSQL).")
     sqlite_busy_timeout: timedelta = Field(
         default=timedelta(seconds=30), description="How long SQLite waits for the write lock."

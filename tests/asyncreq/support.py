@@ -21,14 +21,14 @@ import httpx
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from asyncgate.asyncreq.inbox import ACCEPTED, Inbox
 from asyncgate.asyncreq.jobs import JobType, runs_as_job
 from asyncgate.asyncreq.models import AsyncRequest
 from asyncgate.asyncreq.retry import RetryPolicy
 from asyncgate.auth.dependencies import CurrentPrincipal
-from asyncgate.db.base import utcnow
+from asyncgate.db.base import new_id, utcnow
 from asyncgate.db.engine import Database
 from asyncgate.db.sequences import next_value
 from asyncgate.http.errors import (
@@ -39,6 +39,7 @@ from asyncgate.http.errors import (
     TemporaryError,
 )
 from asyncgate.http.routing import Session, UnitOfWorkRoute, declare_resource
+from asyncgate.notifications.models import CalloutAttempt, CalloutDelivery, DeliveryState
 from asyncgate.notifications.outbox import OutboxEvent
 from tests.factories import TenantContext
 from tests.support.database import take_in_everything
@@ -167,3 +168,40 @@ def in_inbox(inbox: Inbox) -> set[str]:
         with sqlite3.connect(file) as connection:
             ids |= {row[0] for row in connection.execute(f"SELECT id FROM {ACCEPTED.name}")}
     return ids
+
+
+async def delivered_once(database, request_id: str, state: DeliveryState) -> None:
+    """Give the event of a finished request a callout delivery in ``state``, with one attempt
+    in its history."""
+    (event,) = await events_of(database, request_id)
+    now, delivery_id = utcnow(), new_id()
+    async with database.transaction() as session:
+        await session.execute(
+            insert(CalloutDelivery).values(
+                id=delivery_id,
+                tenant_id=event.tenant_id,
+                event_id=event.id,
+                event_type=event.event_type,
+                object_id=request_id,
+                state=state,
+                attempts=1,
+                max_attempts=3,
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )
+        await session.execute(
+            insert(CalloutAttempt).values(
+                id=new_id(),
+                tenant_id=event.tenant_id,
+                delivery_id=delivery_id,
+                attempt=1,
+                notification_name="Succeeded",
+                request_method="POST",
+                request_url="https://callouts.example.com/",
+                started_at=now,
+                completed_at=now,
+                duration_ms=1,
+                succeeded=state == DeliveryState.DELIVERED,
+            )
+        )

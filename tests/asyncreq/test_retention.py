@@ -7,16 +7,17 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, select, update
 
 from asyncgate.asyncreq import retention
 from asyncgate.asyncreq.models import AsyncRequest, State
 from asyncgate.asyncreq.retention import prune_finished
-from asyncgate.db.base import new_id, utcnow
+from asyncgate.db.base import utcnow
 from asyncgate.notifications.models import CalloutAttempt, CalloutDelivery, DeliveryState
 from tests.asyncreq.support import (
     ASYNC_TRIALS,
     accept,
+    delivered_once,
     events_of,
     in_inbox,
     stored,
@@ -36,43 +37,6 @@ async def accepted_days_ago(database, request_ids: list[str], days: float) -> No
             update(AsyncRequest)
             .where(AsyncRequest.id.in_(request_ids))
             .values(created_at=utcnow() - timedelta(days=days))
-        )
-
-
-async def delivered_once(database, request_id: str, state: DeliveryState) -> None:
-    """Give the event of a finished request a callout delivery in ``state``, with one attempt
-    in its history."""
-    (event,) = await events_of(database, request_id)
-    now, delivery_id = utcnow(), new_id()
-    async with database.transaction() as session:
-        await session.execute(
-            insert(CalloutDelivery).values(
-                id=delivery_id,
-                tenant_id=event.tenant_id,
-                event_id=event.id,
-                event_type=event.event_type,
-                object_id=request_id,
-                state=state,
-                attempts=1,
-                max_attempts=3,
-                next_attempt_at=now,
-                created_at=now,
-            )
-        )
-        await session.execute(
-            insert(CalloutAttempt).values(
-                id=new_id(),
-                tenant_id=event.tenant_id,
-                delivery_id=delivery_id,
-                attempt=1,
-                notification_name="Succeeded",
-                request_method="POST",
-                request_url="https://callouts.example.com/",
-                started_at=now,
-                completed_at=now,
-                duration_ms=1,
-                succeeded=state == DeliveryState.DELIVERED,
-            )
         )
 
 

@@ -133,6 +133,7 @@ _APPEND_NUMBERED = f"INSERT INTO {ACCEPTED.name} (seq, {_COLUMN_LIST}) VALUES (?
 _AFTER = f"SELECT seq, {_COLUMN_LIST} FROM {ACCEPTED.name} WHERE seq > ? ORDER BY seq LIMIT ?"
 _LAST_SEQ = f"SELECT max(seq) FROM {ACCEPTED.name}"
 _WAITING = f"SELECT count(*) FROM {ACCEPTED.name} WHERE seq > ? AND tenant_id = ?"
+_BACKLOG = f"SELECT count(*), min(run_after) FROM {ACCEPTED.name} WHERE seq > ?"
 _BY_ID = f"SELECT seq, {_COLUMN_LIST} FROM {ACCEPTED.name} WHERE id = ? AND tenant_id = ?"
 _BY_KEY = (
     f"SELECT {', '.join(IDENTITY_COLUMNS)}, id FROM {ACCEPTED.name} "
@@ -230,8 +231,9 @@ class Inbox:
         self._lanes: tuple[_Lane, ...] = ()
         self._opening = asyncio.Lock()
         self._to_stored, self._from_stored = _processors(database.engine.dialect)
-        # A moment as SQLite's columns store it, in the inbox and in the queue alike.
+        # A moment as SQLite's columns store it, in the inbox and in the queue alike, and back.
         self.stored_time = self._to_stored[ACCEPTED_COLUMNS.index("run_after")]
+        self._read_time = self._from_stored[ACCEPTED_COLUMNS.index("run_after")]
         self._pruned_at = -PRUNE_INTERVAL_SECONDS
         self._taken_in_since_prune = False
 
@@ -334,6 +336,20 @@ class Inbox:
         return sum(
             lane.read(_WAITING, (marks.get(lane.index, 0), tenant_id))[0][0] for lane in self._lanes
         )
+
+    async def backlog(self, connection: AsyncConnection) -> tuple[int, datetime | None]:
+        """How many requests of any tenant wait to be taken into the queue, and since when
+        the first of them has been due."""
+        await self.open()
+        marks = await _taken_in_through(connection)
+        waiting, first_due = 0, None
+        for lane in self._lanes:
+            count, due = lane.read(_BACKLOG, (marks.get(lane.index, 0),))[0]
+            waiting += count
+            if due is not None:
+                due = self._read_time(due)
+                first_due = due if first_due is None else min(first_due, due)
+        return waiting, first_due
 
     async def take_in(self, connection: AsyncConnection) -> int:
         """Insert the requests the queue has not taken in yet (:data:`TAKE_IN_BATCH` at most

@@ -1,0 +1,119 @@
+"""``GET /metrics``: the queue and the callouts for Prometheus, read at each scrape.
+
+What an operator watches and alerts on is the queue, and the queue is the database's, shared by
+every API and worker process. So its gauges are counted in the database when Prometheus
+scrapes, the same whichever process answers, rather than kept in one process's memory (a
+worker process serves no HTTP). Every count reads one of the queue's partial indexes, so a
+scrape costs the same however many finished requests are kept. The answering process adds its
+own ``process_*`` and ``python_*`` figures.
+
+Without ``ASYNCGATE_METRICS_TOKEN`` the endpoint does not exist (404); with it, a scrape must
+carry the token as a bearer token (Prometheus' ``authorization`` setting).
+"""
+
+from __future__ import annotations
+
+import hmac
+from datetime import datetime
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from asyncgate.asyncreq.inbox import Inbox
+from asyncgate.asyncreq.models import AsyncRequest, State
+from asyncgate.db.base import utcnow
+from asyncgate.db.engine import Database
+from asyncgate.http.errors import AuthenticationFailed, NotFound
+from asyncgate.notifications.models import CalloutDelivery, DeliveryState
+
+# The text format Prometheus reads (version 0.0.4).
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+router = APIRouter(tags=["System"])
+
+_QUEUED = select(func.count(), func.min(AsyncRequest.run_after)).where(
+    AsyncRequest.state == State.QUEUED, AsyncRequest.run_after <= bindparam("now")
+)
+_RETRYING = select(func.count()).where(
+    AsyncRequest.state == State.QUEUED, AsyncRequest.run_after > bindparam("now")
+)
+_RUNNING = select(func.count()).where(AsyncRequest.state == State.RUNNING)
+
+
+def _deliveries(state: DeliveryState):
+    return select(func.count()).where(CalloutDelivery.state == state)
+
+
+class _Families(Collector):
+    """Metric families counted beforehand: collecting must not touch the database, since
+    ``prometheus_client`` collects synchronously."""
+
+    def __init__(self, families: list[GaugeMetricFamily]) -> None:
+        self.families = families
+
+    def collect(self):
+        return iter(self.families)
+
+
+@router.get("/metrics", include_in_schema=False)
+async def metrics(request: Request) -> Response:
+    _authorize(request)
+    database: Database = request.app.state.database
+    async with database.read_transaction() as session:
+        families = await _queue_families(await session.connection(), request.app.state.inbox)
+    scraped = CollectorRegistry(auto_describe=False)
+    scraped.register(_Families(families))
+    return Response(generate_latest(scraped) + generate_latest(REGISTRY), media_type=CONTENT_TYPE)
+
+
+def _authorize(request: Request) -> None:
+    token = request.app.state.settings.metrics_token
+    if token is None:
+        raise NotFound(f"No resource matches {request.method} {request.url.path}")
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    expected = token.get_secret_value().encode()
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected):
+        raise AuthenticationFailed("A valid metrics token is required")
+
+
+async def _queue_families(
+    connection: AsyncConnection, inbox: Inbox | None
+) -> list[GaugeMetricFamily]:
+    now = utcnow()
+    due, first_due = (await connection.execute(_QUEUED, {"now": now})).one()
+    if inbox is not None:
+        waiting, first_waiting = await inbox.backlog(connection)
+        due += waiting
+        first_due = _earliest(first_due, first_waiting)
+    requests = GaugeMetricFamily(
+        "asyncgate_async_requests",
+        "Async requests not finished, by state: queued (due now), retrying (queued, due "
+        "later) and running.",
+        labels=["state"],
+    )
+    requests.add_metric(["queued"], due)
+    requests.add_metric(["retrying"], await connection.scalar(_RETRYING, {"now": now}))
+    requests.add_metric(["running"], await connection.scalar(_RUNNING))
+    oldest = GaugeMetricFamily(
+        "asyncgate_async_requests_queued_seconds",
+        "How long the queued request due first has waited for a worker (0 when none waits).",
+        value=0.0 if first_due is None else max((now - first_due).total_seconds(), 0.0),
+    )
+    deliveries = GaugeMetricFamily(
+        "asyncgate_callout_deliveries",
+        "Callout deliveries not finished, by state: pending (due now or later) and delivering.",
+        labels=["state"],
+    )
+    for state in (DeliveryState.PENDING, DeliveryState.DELIVERING):
+        deliveries.add_metric([state.value], await connection.scalar(_deliveries(state)))
+    return [requests, oldest, deliveries]
+
+
+def _earliest(first: datetime | None, second: datetime | None) -> datetime | None:
+    moments = [moment for moment in (first, second) if moment is not None]
+    return min(moments) if moments else None
