@@ -4,8 +4,9 @@ What an operator watches and alerts on is the queue, and the queue is the databa
 every API and worker process. So its gauges are counted in the database when Prometheus
 scrapes, the same whichever process answers, rather than kept in one process's memory (a
 worker process serves no HTTP). Every count reads one of the queue's partial indexes, so a
-scrape costs the same however many finished requests are kept. The answering process adds its
-own ``process_*`` and ``python_*`` figures.
+scrape costs the same however many finished requests are kept. The answering process adds what
+only it knows: how long its accepts took (``asyncreq.accept_latency``), and its own
+``process_*`` and ``python_*`` figures.
 
 Without ``ASYNCGATE_METRICS_TOKEN`` the endpoint does not exist (404); with it, a scrape must
 carry the token as a bearer token (Prometheus' ``authorization`` setting).
@@ -19,7 +20,7 @@ from datetime import datetime
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -53,7 +54,7 @@ class _Families(Collector):
     """Metric families counted beforehand: collecting must not touch the database, since
     ``prometheus_client`` collects synchronously."""
 
-    def __init__(self, families: list[GaugeMetricFamily]) -> None:
+    def __init__(self, families: list[GaugeMetricFamily | HistogramMetricFamily]) -> None:
         self.families = families
 
     def collect(self):
@@ -65,9 +66,16 @@ async def metrics(request: Request) -> Response:
     _authorize(request)
     database: Database = request.app.state.database
     async with database.read_transaction() as session:
-        families = await _queue_families(await session.connection(), request.app.state.inbox)
+        queue = await _queue_families(await session.connection(), request.app.state.inbox)
+    buckets, total_seconds = request.app.state.accept_latencies.histogram()
+    accepts = HistogramMetricFamily(
+        "asyncgate_async_accept_seconds",
+        "Async accepts answered by this process, by how long they took (arrival to 202).",
+        buckets=buckets,
+        sum_value=total_seconds,
+    )
     scraped = CollectorRegistry(auto_describe=False)
-    scraped.register(_Families(families))
+    scraped.register(_Families([*queue, accepts]))
     return Response(generate_latest(scraped) + generate_latest(REGISTRY), media_type=CONTENT_TYPE)
 
 

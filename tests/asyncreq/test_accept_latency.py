@@ -1,4 +1,5 @@
-"""The accept latencies the dashboard shows: per tenant, over the last hour."""
+"""The accept latencies the dashboard shows (per tenant, over the last hour) and the histogram
+``/metrics`` shows (every accept of the process)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,20 @@ def test_the_p99_is_the_99th_of_a_hundred():
     for millisecond in range(1, 101):
         latencies.record("t", millisecond / 1000)
     assert latencies.p99("t") == 0.099
+
+
+def test_the_histogram_counts_every_accept_at_or_below_each_bound():
+    latencies = AcceptLatencies(Clock())
+    for seconds, tenant in [(0.0005, "a"), (0.001, "b"), (0.004, "a"), (0.2, "b"), (9.0, "a")]:
+        latencies.record(tenant, seconds)
+
+    buckets, total = latencies.histogram()
+
+    counts = dict(buckets)
+    assert (counts["0.001"], counts["0.005"], counts["0.25"], counts["2.5"]) == (2, 3, 4, 4)
+    assert counts["+Inf"] == 5
+    assert list(counts) == sorted(counts, key=lambda bound: float(bound))
+    assert total == 0.0005 + 0.001 + 0.004 + 0.2 + 9.0
 
 
 def test_tenants_are_apart_and_an_unknown_one_has_none():

@@ -101,5 +101,13 @@ class TestCallouts:
         assert figures['asyncgate_callout_deliveries{state="delivering"}'] == 0
 
 
-async def test_the_answering_process_reports_its_own_figures(client, scraped):
-    assert "process_cpu_seconds_total" in await scrape(client)
+async def test_the_answering_process_reports_its_accepts_and_its_own_figures(
+    client, tenant, scraped
+):
+    before = (await scrape(client))["asyncgate_async_accept_seconds_count"]
+    await accept(client, tenant, ASYNC_TRIALS, trial())
+
+    figures = await scrape(client)
+    assert figures["asyncgate_async_accept_seconds_count"] == before + 1
+    assert figures['asyncgate_async_accept_seconds_bucket{le="+Inf"}'] == before + 1
+    assert "process_cpu_seconds_total" in figures

@@ -1,5 +1,6 @@
-"""How long accepts took, per tenant, as the process that answered them saw it: the console's
-dashboard shows their p99 over the last hour.
+"""How long accepts took, as the process that answered them saw it: per tenant for the console's
+dashboard (their p99 over the last hour), and all of them together as a histogram for
+``/metrics``.
 
 Kept in memory, per process (like the rate limits): a process restarted starts afresh, and with
 several API processes each knows its own accepts. Each minute keeps a uniform sample of at most
@@ -12,11 +13,14 @@ from __future__ import annotations
 import random
 import time
 from array import array
+from bisect import bisect_left
 from collections import deque
 from dataclasses import dataclass, field
 
 WINDOW_MINUTES = 60
 SAMPLE_SIZE = 1000
+# Upper bounds (seconds, inclusive) of the histogram's buckets; a last one takes the rest.
+HISTOGRAM_BOUNDS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5)
 
 
 @dataclass
@@ -30,8 +34,12 @@ class AcceptLatencies:
     def __init__(self, clock=time.time) -> None:
         self._clock = clock
         self._by_tenant: dict[str, deque[_Minute]] = {}
+        self._bucket_counts = [0] * (len(HISTOGRAM_BOUNDS) + 1)
+        self._total_seconds = 0.0
 
     def record(self, tenant_id: str, seconds: float) -> None:
+        self._bucket_counts[bisect_left(HISTOGRAM_BOUNDS, seconds)] += 1
+        self._total_seconds += seconds
         minute = int(self._clock() // 60)
         minutes = self._by_tenant.setdefault(tenant_id, deque())
         if not minutes or minutes[-1].minute != minute:
@@ -46,6 +54,15 @@ class AcceptLatencies:
             slot = random.randrange(current.seen)
             if slot < SAMPLE_SIZE:
                 current.sample[slot] = seconds
+
+    def histogram(self) -> tuple[list[tuple[str, int]], float]:
+        """Every accept of the process so far: the cumulative count at or below each bound
+        (``"+Inf"`` last, the count of all), and the sum of their durations, in seconds."""
+        cumulative, running = [], 0
+        for bound, count in zip((*HISTOGRAM_BOUNDS, float("inf")), self._bucket_counts):
+            running += count
+            cumulative.append(("+Inf" if bound == float("inf") else str(bound), running))
+        return cumulative, self._total_seconds
 
     def p99(self, tenant_id: str) -> float | None:
         """The 99th percentile over the last hour (each minute weighed by its accepts), in
