@@ -15,6 +15,7 @@ carry the token as a bearer token (Prometheus' ``authorization`` setting).
 from __future__ import annotations
 
 import hmac
+from collections.abc import Iterator
 from datetime import datetime
 
 from fastapi import APIRouter, Request
@@ -44,10 +45,10 @@ _RETRYING = select(func.count()).where(
     AsyncRequest.state == State.QUEUED, AsyncRequest.run_after > bindparam("now")
 )
 _RUNNING = select(func.count()).where(AsyncRequest.state == State.RUNNING)
-
-
-def _deliveries(state: DeliveryState):
-    return select(func.count()).where(CalloutDelivery.state == state)
+_DELIVERIES = {
+    state: select(func.count()).where(CalloutDelivery.state == state)
+    for state in (DeliveryState.PENDING, DeliveryState.DELIVERING)
+}
 
 
 class _Families(Collector):
@@ -57,7 +58,7 @@ class _Families(Collector):
     def __init__(self, families: list[GaugeMetricFamily | HistogramMetricFamily]) -> None:
         self.families = families
 
-    def collect(self):
+    def collect(self) -> Iterator[GaugeMetricFamily | HistogramMetricFamily]:
         return iter(self.families)
 
 
@@ -117,8 +118,8 @@ async def _queue_families(
         "Callout deliveries not finished, by state: pending (due now or later) and delivering.",
         labels=["state"],
     )
-    for state in (DeliveryState.PENDING, DeliveryState.DELIVERING):
-        deliveries.add_metric([state.value], await connection.scalar(_deliveries(state)))
+    for state, count in _DELIVERIES.items():
+        deliveries.add_metric([state.value], await connection.scalar(count))
     return [requests, oldest, deliveries]
 
 
