@@ -4,9 +4,10 @@ A client streams async account creations while ``asyncgate serve`` is killed wit
 restarted on the same database; afterwards every request that got a 202 has succeeded exactly
 once: one account, one outbox event, and a second attempt only where a crash cut the first
 short. A worker killed while a callout is in flight leaves it to the next worker, which sends
-it again once the lease has expired. API processes and ``asyncgate worker`` processes also run apart on one database (two and
-two on PostgreSQL), and on PostgreSQL a worker hears of a new request at once (LISTEN/NOTIFY)
-rather than at its next poll, also after its listening connection was cut.
+it again once the lease has expired. API processes and ``asyncgate worker`` processes also run
+apart on one database (two and two on PostgreSQL), and on PostgreSQL a worker hears of a new
+request at once (LISTEN/NOTIFY) rather than at its next poll, also after its listening
+connection was cut.
 """
 
 from __future__ import annotations

@@ -109,7 +109,7 @@ async def cells_containing(database, needle: str) -> list[str]:
     async with database.read_transaction() as session:
         for table in metadata.sorted_tables:
             for row in (await session.execute(select(table))).all():
-                for column, value in zip(table.columns, row):
+                for column, value in zip(table.columns, row, strict=True):
                     if value is not None and needle.encode() in (
                         value if isinstance(value, bytes) else str(value).encode()
                     ):

@@ -59,7 +59,9 @@ class AcceptLatencies:
         """Every accept of the process so far: the cumulative count at or below each bound
         (``"+Inf"`` last, the count of all), and the sum of their durations, in seconds."""
         cumulative, running = [], 0
-        for bound, count in zip((*HISTOGRAM_BOUNDS, float("inf")), self._bucket_counts):
+        for bound, count in zip(
+            (*HISTOGRAM_BOUNDS, float("inf")), self._bucket_counts, strict=True
+        ):
             running += count
             cumulative.append(("+Inf" if bound == float("inf") else str(bound), running))
         return cumulative, self._total_seconds

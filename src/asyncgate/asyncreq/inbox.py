@@ -253,7 +253,7 @@ class Inbox:
             if self._lanes:
                 return
             lanes = []
-            for index, (file, connect) in enumerate(zip(self.files, self._connectors)):
+            for index, (file, connect) in enumerate(zip(self.files, self._connectors, strict=True)):
                 writer = await connect()
                 async with writer.write_transaction() as cursor:
                     if cursor.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
@@ -294,7 +294,10 @@ class Inbox:
         await self.open()
         assert lane == KEYED_LANE or all(row["idempotency_key"] is None for row in rows)
         stored_rows = [
-            tuple(process(row[name]) for name, process in zip(ACCEPTED_COLUMNS, self._to_stored))
+            tuple(
+                process(row[name])
+                for name, process in zip(ACCEPTED_COLUMNS, self._to_stored, strict=True)
+            )
             for row in rows
         ]
         into = self._lanes[lane]
@@ -404,7 +407,9 @@ class Inbox:
     def _claimed(self, stored: tuple[Any, ...]) -> ClaimedRequest:
         values = {
             name: process(value)
-            for name, process, value in zip(ACCEPTED_COLUMNS, self._from_stored, stored)
+            for name, process, value in zip(
+                ACCEPTED_COLUMNS, self._from_stored, stored, strict=True
+            )
         }
         return ClaimedRequest(**{name: values[name] for name in _CLAIMED_ACCEPTED}, attempts=1)
 
@@ -458,7 +463,7 @@ class Inbox:
                 values = {
                     name: process(value)
                     for name, process, value in zip(
-                        ACCEPTED_COLUMNS, self._from_stored, found[0][1:]
+                        ACCEPTED_COLUMNS, self._from_stored, found[0][1:], strict=True
                     )
                 }
                 return AsyncRequest(**values, state=State.QUEUED.value, attempts=0)

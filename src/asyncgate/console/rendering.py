@@ -36,7 +36,9 @@ NOTICES = {
     "deleted": "The notification was deleted.",
     "settings-saved": "The callout settings were saved.",
     "cancelled": "The request was cancelled.",
-    "client-revoked": "The client was revoked: it gets no new tokens, and its tokens stopped working.",
+    "client-revoked": (
+        "The client was revoked: it gets no new tokens, and its tokens stopped working."
+    ),
     "user-created": "The user was created.",
     "role-changed": "The role was changed.",
     "user-disabled": "The user was disabled: their sessions have ended.",

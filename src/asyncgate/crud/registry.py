@@ -2,9 +2,10 @@
 
 Adding an object type is one :class:`ObjectType` entry in :data:`OBJECT_TYPES`: its model, its
 Zuora field names with the model attribute each maps to (plus any fields a write takes but no
-read returns), and how to create, update and delete one. Those go through the object's own service (usually via :func:`through_schema`, which
-validates the values with the service's input schema), so the rules live in one place. Reads
-need no service: they select the tenant's rows of the model directly.
+read returns), and how to create, update and delete one. Those go through the object's own
+service (usually via :func:`through_schema`, which validates the values with the service's
+input schema), so the rules live in one place. Reads need no service: they select the tenant's
+rows of the model directly.
 
 Zuora treats object and field names case-insensitively; so does every look-up here. Answers
 spell names as Zuora does.

@@ -89,7 +89,7 @@ class QuotaCounter:
         windows = self._windows.get(key) or self._add(key)
         tightest: Quota | None = None
         least_remaining, least_end, refused = 0, 0.0, False
-        for quota, window in zip(self.quotas, windows):
+        for quota, window in zip(self.quotas, windows, strict=True):
             if now >= window[0]:
                 window[0] = (now // quota.seconds + 1) * quota.seconds
                 window[1] = 0

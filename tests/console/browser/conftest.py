@@ -4,10 +4,11 @@
 One server and one browser per test process; each test gets a fresh browser context (its own
 cookies). Playwright's asyncio API (pytest-playwright-asyncio), on the test run's one event
 loop: the sync API would hold an event loop running in the test process for as long as the
-browser lives, and no asyncio test of the same process could run after it. The server serves the console over plain HTTP on loopback, so its cookies are not
-marked Secure there (``ASYNCGATE_CONSOLE_SECURE_COOKIES=false``); its callout rules are the
-strict ones but for loopback addresses, so the form's inline errors for ``http://`` and for a
-port are the real ones. Screenshots of every page go to ``test-artifacts/console/``.
+browser lives, and no asyncio test of the same process could run after it. The server serves
+the console over plain HTTP on loopback, so its cookies are not marked Secure there
+(``ASYNCGATE_CONSOLE_SECURE_COOKIES=false``); its callout rules are the strict ones but for
+loopback addresses, so the form's inline errors for ``http://`` and for a port are the real
+ones. Screenshots of every page go to ``test-artifacts/console/``.
 """
 
 from __future__ import annotations
