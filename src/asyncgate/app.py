@@ -14,11 +14,10 @@ from starlette.responses import Response
 
 from asyncgate import __version__
 from asyncgate.asyncreq.accept_latency import AcceptLatencies
-from asyncgate.asyncreq.inbox import Inbox
+from asyncgate.asyncreq.queue import queue_for
 from asyncgate.asyncreq.resolver import RouteTable
 from asyncgate.asyncreq.routes import accept_route as async_accept_route
 from asyncgate.asyncreq.routes import status_router as async_status_router
-from asyncgate.asyncreq.store import GroupCommitStore
 from asyncgate.auth.dependencies import TokenCache, authenticate
 from asyncgate.auth.routes import router as oauth_router
 from asyncgate.billing.accounts.routes import router as accounts_router
@@ -149,7 +148,7 @@ def create_app(
     startup and left at shutdown, once the server has stopped accepting."""
     settings = settings or get_settings()
     database = database or Database(settings)
-    inbox = Inbox.of(database)
+    queue = queue_for(database)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -157,24 +156,21 @@ def create_app(
         # Built now, not by the first accepts: building it takes tens of milliseconds.
         app.state.route_table.entries(app)
         try:
-            if inbox is not None:
-                await inbox.open()
+            await queue.open()
             async with (
-                checkpointing(database.sqlite_file, *(inbox.files if inbox else ())),
+                checkpointing(database.sqlite_file, *queue.files),
                 alongside() if alongside else nullcontext(),
             ):
                 yield
         finally:
-            if inbox is not None:
-                inbox.close()
+            queue.close()
             await database.dispose()
 
     app = FastAPI(title="asyncgate", version=__version__, lifespan=lifespan)
     app.state.settings = settings
     app.state.database = database
     app.state.token_cache = TokenCache()
-    app.state.inbox = inbox
-    app.state.request_store = GroupCommitStore(database, inbox)
+    app.state.queue = queue
     app.state.accept_latencies = AcceptLatencies()
     app.state.route_table = RouteTable()
     app.state.rate_limits = RateLimits(settings)

@@ -168,13 +168,12 @@ def worker(
         wakes = wakeup.Wakes(
             worker.wake, wakeup.Throttled(sender.wake, wakeup.SENDER_WAKE_INTERVAL)
         )
-        inbox = executor.state.inbox
-        if inbox is not None:
-            await inbox.open()  # before the wake-ups watch it
+        queue = executor.state.queue
+        await queue.open()  # before the wake-ups watch it
         tune_for_serving()
         try:
             async with (
-                checkpointing(database.sqlite_file, *(inbox.files if inbox else ())),
+                checkpointing(database.sqlite_file, *queue.files),
                 stopped_with_parent(stop) if until_stdin_closes else nullcontext(),
             ):
                 typer.echo(f"{worker.owner} is executing async requests", err=True)
@@ -183,12 +182,11 @@ def worker(
                     worker.run(stop),
                     dispatcher.run(stop),
                     sender.run(stop),
-                    wakeup.listen(database, wakes, stop),
+                    queue.listen(wakes, stop),
                 )
         finally:
             await client.aclose()
-            if inbox is not None:
-                inbox.close()
+            queue.close()
         typer.echo(f"{worker.owner} stopped", err=True)
 
     # Accepts come first: a worker's writes wait for the API's (see ``Database``), and its

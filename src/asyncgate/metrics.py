@@ -16,18 +16,16 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Iterator
-from datetime import datetime
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
-from sqlalchemy import bindparam, func, select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from asyncgate.asyncreq.inbox import Inbox
-from asyncgate.asyncreq.models import AsyncRequest, State
+from asyncgate.asyncreq.queue import RequestQueue
 from asyncgate.db.base import utcnow
 from asyncgate.db.engine import Database
 from asyncgate.http.errors import AuthenticationFailed, NotFound
@@ -38,13 +36,6 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 router = APIRouter(tags=["System"])
 
-_QUEUED = select(func.count(), func.min(AsyncRequest.run_after)).where(
-    AsyncRequest.state == State.QUEUED, AsyncRequest.run_after <= bindparam("now")
-)
-_RETRYING = select(func.count()).where(
-    AsyncRequest.state == State.QUEUED, AsyncRequest.run_after > bindparam("now")
-)
-_RUNNING = select(func.count()).where(AsyncRequest.state == State.RUNNING)
 _DELIVERIES = {
     state: select(func.count()).where(CalloutDelivery.state == state)
     for state in (DeliveryState.PENDING, DeliveryState.DELIVERING)
@@ -67,7 +58,7 @@ async def metrics(request: Request) -> Response:
     _authorize(request)
     database: Database = request.app.state.database
     async with database.read_transaction() as session:
-        queue = await _queue_families(await session.connection(), request.app.state.inbox)
+        queue = await _queue_families(session, request.app.state.queue)
     buckets, total_seconds = request.app.state.accept_latencies.histogram()
     accepts = HistogramMetricFamily(
         "asyncgate_async_accept_seconds",
@@ -90,24 +81,19 @@ def _authorize(request: Request) -> None:
         raise AuthenticationFailed("A valid metrics token is required")
 
 
-async def _queue_families(
-    connection: AsyncConnection, inbox: Inbox | None
-) -> list[GaugeMetricFamily]:
+async def _queue_families(session: AsyncSession, queue: RequestQueue) -> list[GaugeMetricFamily]:
     now = utcnow()
-    due, first_due = (await connection.execute(_QUEUED, {"now": now})).one()
-    if inbox is not None:
-        waiting, first_waiting = await inbox.backlog(connection)
-        due += waiting
-        first_due = _earliest(first_due, first_waiting)
+    backlog = await queue.backlog(session, now)
     requests = GaugeMetricFamily(
         "asyncgate_async_requests",
         "Async requests not finished, by state: queued (due now), retrying (queued, due "
         "later) and running.",
         labels=["state"],
     )
-    requests.add_metric(["queued"], due)
-    requests.add_metric(["retrying"], await connection.scalar(_RETRYING, {"now": now}))
-    requests.add_metric(["running"], await connection.scalar(_RUNNING))
+    requests.add_metric(["queued"], backlog.queued)
+    requests.add_metric(["retrying"], backlog.retrying)
+    requests.add_metric(["running"], backlog.running)
+    first_due = backlog.first_due
     oldest = GaugeMetricFamily(
         "asyncgate_async_requests_queued_seconds",
         "How long the queued request due first has waited for a worker (0 when none waits).",
@@ -119,10 +105,5 @@ async def _queue_families(
         labels=["state"],
     )
     for state, count in _DELIVERIES.items():
-        deliveries.add_metric([state.value], await connection.scalar(count))
+        deliveries.add_metric([state.value], await session.scalar(count) or 0)
     return [requests, oldest, deliveries]
-
-
-def _earliest(first: datetime | None, second: datetime | None) -> datetime | None:
-    moments = [moment for moment in (first, second) if moment is not None]
-    return min(moments) if moments else None

@@ -12,17 +12,14 @@ from collections.abc import AsyncIterator, Callable
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import delete
 
 from asyncgate.app import create_app, v1_router
-from asyncgate.asyncreq.models import AsyncRequest
 from asyncgate.asyncreq.worker import Worker, WorkerConfig
 from asyncgate.config import Settings
 from asyncgate.db.engine import Database
-from asyncgate.notifications.outbox import OutboxEvent
 from tests.asyncreq import support
 from tests.factories import TenantContext, make_tenant
-from tests.support.database import database_with_schema, empty_inbox, settings_for
+from tests.support.database import database_with_schema, empty_queue, settings_for
 
 
 @pytest.fixture(scope="package")
@@ -70,11 +67,8 @@ async def fresh_tenant(database: Database) -> TenantContext:
 
 
 @pytest.fixture(autouse=True)
-async def empty_queue(database: Database) -> None:
-    await empty_inbox(database)
-    async with database.transaction() as session:
-        await session.execute(delete(OutboxEvent))
-        await session.execute(delete(AsyncRequest))
+async def emptied_queue(database: Database) -> None:
+    await empty_queue(database)
 
 
 @pytest.fixture

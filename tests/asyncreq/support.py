@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import sqlite3
 import uuid
 from datetime import timedelta
 from typing import Any, Literal
@@ -21,9 +20,8 @@ import httpx
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import func, insert, select
+from sqlalchemy import insert, select
 
-from asyncgate.asyncreq.inbox import ACCEPTED, Inbox
 from asyncgate.asyncreq.jobs import JobType, runs_as_job
 from asyncgate.asyncreq.models import AsyncRequest
 from asyncgate.asyncreq.retry import RetryPolicy
@@ -42,7 +40,7 @@ from asyncgate.http.routing import Session, UnitOfWorkRoute, declare_resource
 from asyncgate.notifications.models import CalloutAttempt, CalloutDelivery, DeliveryState
 from asyncgate.notifications.outbox import OutboxEvent
 from tests.factories import TenantContext
-from tests.support.database import take_in_everything
+from tests.support.database import count_requests, find_request
 
 ASYNC_TRIALS = "/v1/async/engine-trials"
 # Retries a test can wait out.
@@ -54,6 +52,8 @@ FAST_RETRY = RetryPolicy(
 )
 
 calls: collections.Counter[str] = collections.Counter()
+# The tenant of every request ``accept`` sent, by request ID.
+tenants_of: dict[str, str] = {}
 router = APIRouter(route_class=UnitOfWorkRoute)
 
 Failure = Literal["contention", "temporary", "limit", "rule", "answered-503", "slow"]
@@ -131,21 +131,25 @@ async def accept(
         method, path, json=body, headers={**tenant.headers, **(headers or {})}
     )
     assert response.status_code == 202, response.text
-    return response.json()["requestId"]
+    request_id = response.json()["requestId"]
+    tenants_of[request_id] = tenant.tenant_id
+    return request_id
 
 
-async def stored(database: Database, request_id: str) -> AsyncRequest:
-    """A stored request, as the queue has it."""
-    await take_in_everything(database)
-    async with database.transaction() as session:
-        return await session.get_one(AsyncRequest, request_id)
+async def stored(
+    database: Database, request_id: str, tenant: TenantContext | None = None
+) -> AsyncRequest:
+    """A request of ``tenant`` (by default the one ``accept`` sent it for), as the queue has
+    it."""
+    tenant_id = tenants_of[request_id] if tenant is None else tenant.tenant_id
+    found = await find_request(database, tenant_id, request_id)
+    assert found is not None, f"request {request_id} is not stored"
+    return found
 
 
 async def stored_count(database: Database) -> int:
     """How many requests are stored, wherever they wait."""
-    await take_in_everything(database)
-    async with database.transaction() as session:
-        return await session.scalar(select(func.count()).select_from(AsyncRequest))
+    return await count_requests(database)
 
 
 async def events_of(database: Database, request_id: str) -> list[OutboxEvent]:
@@ -159,15 +163,6 @@ async def wait_until_due(database: Database, request_id: str) -> None:
     request = await stored(database, request_id)
     delay = (request.run_after - utcnow()).total_seconds()
     await asyncio.sleep(max(delay, 0) + 0.005)
-
-
-def in_inbox(inbox: Inbox) -> set[str]:
-    """The IDs every lane of the inbox holds."""
-    ids = set()
-    for file in inbox.files:
-        with sqlite3.connect(file) as connection:
-            ids |= {row[0] for row in connection.execute(f"SELECT id FROM {ACCEPTED.name}")}
-    return ids
 
 
 async def delivered_once(database, request_id: str, state: DeliveryState) -> None:

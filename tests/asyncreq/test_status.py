@@ -8,7 +8,6 @@ import uuid
 import orjson
 import pytest
 
-from asyncgate.asyncreq import inbox
 from asyncgate.asyncreq.models import State
 from tests.asyncreq.support import (
     ASYNC_TRIALS,
@@ -121,10 +120,9 @@ class TestCancelling:
         assert await tally_of(database, tenant.tenant_id, body["key"]) == 0
         assert await events_of(database, request_id) == []
 
-    async def test_a_request_behind_a_backlog_in_the_inbox_is_cancelled(
-        self, client, tenant, database, monkeypatch
+    async def test_a_request_behind_a_backlog_is_cancelled_and_the_backlog_left_queued(
+        self, client, tenant, database
     ):
-        monkeypatch.setattr(inbox, "TAKE_IN_BATCH", 2)  # a take-in moves two per lane
         backlog = [await accept(client, tenant, ASYNC_TRIALS, trial()) for _ in range(5)]
         request_id = await accept(client, tenant, ASYNC_TRIALS, trial())
 

@@ -14,8 +14,6 @@ from pathlib import Path
 import pytest
 
 from asyncgate.asyncreq import wakeup
-from asyncgate.config import Settings
-from asyncgate.db.engine import Database
 
 # Far above the polling interval, with room for a loaded machine.
 WAKE_LIMIT_SECONDS = 2.0
@@ -39,17 +37,13 @@ def other_process(database_file: Path) -> Iterator[sqlite3.Connection]:
 async def listening(
     database_file: Path, other_process: sqlite3.Connection
 ) -> AsyncIterator[asyncio.Event]:
-    """The wake event of a running ``wakeup.listen`` on the database file."""
-    database = Database(
-        Settings(database_url=f"sqlite+aiosqlite:///{database_file}", _env_file=None)
-    )
+    """The wake event of a running ``wakeup.watch_commits`` on the database file."""
     wake, stop = asyncio.Event(), asyncio.Event()
-    listener = asyncio.create_task(wakeup.listen(database, wake, stop))
+    listener = asyncio.create_task(wakeup.watch_commits((str(database_file),), wake, stop))
     await asyncio.sleep(0.05)  # it has read the current version
     yield wake
     stop.set()
     await asyncio.wait_for(listener, WAKE_LIMIT_SECONDS)
-    await database.dispose()
 
 
 async def woken_within(wake: asyncio.Event, seconds: float) -> bool:

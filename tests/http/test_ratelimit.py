@@ -38,7 +38,7 @@ from asyncgate.http.routing import UnitOfWorkRoute
 from tests.billing.api import account_body
 from tests.factories import TenantContext, make_tenant
 from tests.http.assertions import assert_zuora_error
-from tests.support.database import take_in_everything
+from tests.support.database import find_request, queue_of
 
 PER_MINUTE = 5
 PER_HOUR = 8
@@ -190,13 +190,14 @@ async def accounts_of(database: Database, tenant: TenantContext) -> int:
 
 
 async def async_requests_of(database: Database, tenant: TenantContext) -> int:
-    await take_in_everything(database)
-    async with database.transaction() as session:
-        return await session.scalar(
+    """The tenant's requests: those listed, and those not listed yet."""
+    async with queue_of(database) as queue, database.read_transaction() as session:
+        listed = await session.scalar(
             select(func.count())
             .select_from(AsyncRequest)
             .where(AsyncRequest.tenant_id == tenant.tenant_id)
         )
+        return listed + await queue.not_yet_listed(session, tenant.tenant_id)
 
 
 class TestRateLimitHeaders:
@@ -522,7 +523,7 @@ class TestWorkerWaitsOutTheLimit:
 
             started = utcnow()
             assert await worker.run_once() == 1
-            waiting = await self._request(worker_database, request_id)
+            waiting = await find_request(worker_database, tenant.tenant_id, request_id)
 
             assert waiting.state == State.QUEUED
             assert waiting.attempts == 0
@@ -536,18 +537,12 @@ class TestWorkerWaitsOutTheLimit:
             clock.advance(30)
             await self._make_due(worker_database, request_id)
             assert await worker.run_once() == 1
-            done = await self._request(worker_database, request_id)
+            done = await find_request(worker_database, tenant.tenant_id, request_id)
 
         assert done.state == State.SUCCEEDED
         assert done.attempts == 1
         assert done.response_status == 200
         assert await accounts_of(worker_database, tenant) == 1
-
-    @staticmethod
-    async def _request(database: Database, request_id: str) -> AsyncRequest:
-        await take_in_everything(database)
-        async with database.transaction() as session:
-            return await session.get(AsyncRequest, request_id)
 
     @staticmethod
     async def _make_due(database: Database, request_id: str) -> None:

@@ -1,5 +1,5 @@
-"""A test database: settings for a URL, a Database with the schema created, and the SQLite
-inbox of accepted requests moved into the queue or emptied."""
+"""A test database: settings for a URL, a Database with the schema created, and the requests
+its queue holds, read and cleared through the queue's interface."""
 
 from __future__ import annotations
 
@@ -8,10 +8,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from asyncgate.asyncreq.inbox import ACCEPTED, Inbox
+from sqlalchemy import delete, func, select
+
+from asyncgate.asyncreq.models import FINISHED_STATES, AsyncRequest
+from asyncgate.asyncreq.queue import RequestQueue, queue_for
 from asyncgate.config import Settings
+from asyncgate.db.base import utcnow
 from asyncgate.db.engine import Database
 from asyncgate.db.models import metadata
+from asyncgate.notifications.outbox import OutboxEvent
 
 
 def settings_for(database_url: str, data_dir: Path) -> Settings:
@@ -30,27 +35,48 @@ async def database_with_schema(settings: Settings) -> AsyncIterator[Database]:
         await database.dispose()
 
 
-async def take_in_everything(database: Database) -> None:
-    """On SQLite, move every request waiting in the inbox into the queue, as claims do."""
-    inbox = Inbox.of(database)
-    if inbox is None:
-        return
+@asynccontextmanager
+async def queue_of(database: Database) -> AsyncIterator[RequestQueue]:
+    """A queue of ``database`` of the test's own, as another process would have."""
+    queue = queue_for(database)
+    await queue.open()
     try:
-        async with database.core_transaction() as connection:
-            while await inbox.take_in(connection):
-                pass
+        yield queue
     finally:
-        inbox.close()
+        queue.close()
 
 
-async def empty_inbox(database: Database) -> None:
-    inbox = Inbox.of(database)
-    if inbox is None:
-        return
-    try:
-        await inbox.open()
-        for file in inbox.files:
+async def find_request(database: Database, tenant_id: str, request_id: str) -> AsyncRequest | None:
+    """A tenant's request as the status resource finds it."""
+    async with queue_of(database) as queue, database.read_transaction() as session:
+        return await queue.find(session, tenant_id, request_id)
+
+
+async def count_requests(database: Database) -> int:
+    """How many requests are stored, wherever they wait: the unfinished ones as the queue
+    counts them, and the finished ones."""
+    finished = select(func.count()).where(AsyncRequest.state.in_(FINISHED_STATES))
+    async with queue_of(database) as queue, database.read_transaction() as session:
+        backlog = await queue.backlog(session, utcnow())
+        return (
+            backlog.queued
+            + backlog.retrying
+            + backlog.running
+            + (await session.scalar(finished) or 0)
+        )
+
+
+async def empty_queue(database: Database) -> None:
+    """Delete every request and event, and whatever the queue keeps in files of its own."""
+    async with queue_of(database) as queue:
+        for file in queue.files:
             with sqlite3.connect(file) as connection:
-                connection.execute(f"DELETE FROM {ACCEPTED.name}")
-    finally:
-        inbox.close()
+                tables = connection.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' "
+                    "AND name NOT LIKE 'sqlite_%'"
+                ).fetchall()
+                for (table,) in tables:
+                    connection.execute(f"DELETE FROM {table}")
+    async with database.transaction() as session:
+        await session.execute(delete(OutboxEvent))
+        await session.execute(delete(AsyncRequest))

@@ -1,8 +1,8 @@
 """``/v1/async/<path>``: accept any POST/PUT/DELETE for later execution; and the status resource.
 
 Accepting authenticates, counts the accept against the tenant's quota, validates the envelope
-(JSON only), resolves the synchronous target in the route table, stores the request through the
-group-commit store and answers ``202`` only once it is committed. Nothing is stored for a request
+(JSON only), resolves the synchronous target in the route table, stores the request in the queue and
+answers ``202`` only once it is committed. Nothing is stored for a request
 that is refused.
 
 Accepting is the hottest path of the service and takes no parameter a framework would parse, so
@@ -119,7 +119,7 @@ async def accept(request: Request) -> Response:
     _check_body(request.method, headers.get("content-type"), body)
     key = _idempotency_key(headers.get(idempotency.HEADER))
     now = utcnow()
-    request_id = await request.app.state.request_store.enqueue(
+    request_id = await request.app.state.queue.accept(
         {
             "id": new_uuid(),
             "tenant_id": principal.tenant_id,
@@ -186,16 +186,16 @@ def _status(request) -> AsyncRequestStatus:
 async def get_async_request(
     request_id: str, request: Request, session: Session, principal: CurrentPrincipal
 ) -> AsyncRequestStatus:
-    inbox = request.app.state.inbox
-    return _status(await service.get_request(session, inbox, principal.tenant_id, request_id))
+    queue = request.app.state.queue
+    return _status(await service.get_request(queue, session, principal.tenant_id, request_id))
 
 
 @status_router.delete("/async-requests/{request_id}", response_model_by_alias=True)
 async def cancel_async_request(
     request_id: str, request: Request, session: Session, principal: CurrentPrincipal
 ) -> AsyncRequestStatus:
-    inbox = request.app.state.inbox
-    return _status(await service.cancel_request(session, inbox, principal.tenant_id, request_id))
+    queue = request.app.state.queue
+    return _status(await service.cancel_request(queue, session, principal.tenant_id, request_id))
 
 
 @status_router.get("/async-jobs/{job_id}")
@@ -204,9 +204,10 @@ async def get_async_job(
 ) -> dict[str, Any]:
     """A job (see ``asyncreq.jobs``): an async request whose route Zuora runs as a job. Any
     other request, or another tenant's, is no job at all."""
-    inbox = request.app.state.inbox
     try:
-        stored = await service.get_request(session, inbox, principal.tenant_id, job_id)
+        stored = await service.get_request(
+            request.app.state.queue, session, principal.tenant_id, job_id
+        )
     except NotFound:
         stored = None
     job_type = None if stored is None else _job_type(request, stored)

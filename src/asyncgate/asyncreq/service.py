@@ -6,14 +6,14 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
 
-from asyncgate.asyncreq.inbox import Inbox
 from asyncgate.asyncreq.models import AsyncRequest, State
+from asyncgate.asyncreq.queue import RequestQueue
+from asyncgate.asyncreq.queue.table import not_found
 from asyncgate.db.base import utcnow
-from asyncgate.http.errors import BusinessRuleViolated, NotFound, Resource
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,73 +29,36 @@ class RequestQuery:
     limit: int = 50
 
 
-def _not_found(request_id: str) -> NotFound:
-    return NotFound(f"Async request {request_id} does not exist", resource=Resource.ASYNC_REQUEST)
-
-
-async def get_request(
-    session: AsyncSession, inbox: Inbox | None, tenant_id: str, request_id: str
-) -> AsyncRequest:
-    """A tenant's request, from the queue or, not taken in yet, from the inbox."""
+def _checked(request_id: str) -> str:
+    """A request ID that can exist: anything but a UUID is no request at all."""
     try:
         uuid.UUID(request_id)
     except ValueError:
-        raise _not_found(request_id) from None
-    request = await _in_queue(session, tenant_id, request_id)
-    if request is None and inbox is not None:
-        # Looked for in the queue again when gone from the inbox: taken in meanwhile.
-        connection = await session.connection()
-        request = await inbox.find(connection, tenant_id, request_id) or await _in_queue(
-            session, tenant_id, request_id
-        )
+        raise not_found(request_id) from None
+    return request_id
+
+
+async def get_request(
+    queue: RequestQueue, session: AsyncSession, tenant_id: str, request_id: str
+) -> AsyncRequest:
+    request = await queue.find(session, tenant_id, _checked(request_id))
     if request is None:
-        raise _not_found(request_id)
+        raise not_found(request_id)
     return request
-
-
-async def _in_queue(session: AsyncSession, tenant_id: str, request_id: str) -> AsyncRequest | None:
-    return await session.scalar(
-        select(AsyncRequest).where(
-            AsyncRequest.id == request_id, AsyncRequest.tenant_id == tenant_id
-        )
-    )
 
 
 async def cancel_request(
-    session: AsyncSession, inbox: Inbox | None, tenant_id: str, request_id: str
+    queue: RequestQueue, session: AsyncSession, tenant_id: str, request_id: str
 ) -> AsyncRequest:
-    """Cancel a request still waiting in the queue; one already running or finished is a 409.
-    One still in the inbox is taken in first (with those accepted before it), in this
-    transaction."""
-    if inbox is not None:
-        connection = await session.connection()
-        while await _in_queue(session, tenant_id, request_id) is None:
-            if not await inbox.take_in(connection):
-                break
-    request = await get_request(session, None, tenant_id, request_id)
-    result = await session.execute(
-        update(AsyncRequest)
-        .where(AsyncRequest.id == request.id, AsyncRequest.state == State.QUEUED)
-        .values(state=State.CANCELLED, completed_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
-        await session.refresh(request)
-        raise BusinessRuleViolated(
-            f"Async request {request_id} is {request.state} and can no longer be cancelled",
-            resource=Resource.ASYNC_REQUEST,
-            status=409,
-        )
-    await session.refresh(request)
-    return request
+    """Cancel a queued request; one already running or finished is a 409."""
+    return await queue.cancel(session, tenant_id, _checked(request_id), utcnow())
 
 
 async def list_requests(
     session: AsyncSession, tenant_id: str, query: RequestQuery
 ) -> list[AsyncRequest]:
-    """The tenant's requests in the queue, newest first (ties by ID), without their bodies.
-    On SQLite, requests accepted moments ago may still wait in the inbox: see
-    :meth:`Inbox.waiting`."""
+    """The tenant's requests, newest first (ties by ID), without their bodies. Requests
+    accepted moments ago may not be listed yet: see ``RequestQueue.not_yet_listed``."""
     statement = (
         select(AsyncRequest)
         .where(AsyncRequest.tenant_id == tenant_id)

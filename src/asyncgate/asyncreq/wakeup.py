@@ -3,18 +3,18 @@
 The accepting process wakes its own workers directly; workers in other processes (``serve``'s
 worker process, ``asyncgate worker``) would only see new requests at their next poll. So every
 worker process also keeps one dedicated database connection that tells it of commits made
-elsewhere:
+elsewhere; each queue picks its way (``RequestQueue.listen``):
 
-- On PostgreSQL the group-commit store announces new requests with ``NOTIFY`` inside the
-  transaction that stores them (PostgreSQL delivers it only when, and only if, that transaction
-  commits), and the connection LISTENs and sets the wake event. Polling remains the fallback:
-  while the listening connection is down nothing is announced, so it reconnects with backoff
-  and, once listening again, wakes its workers at once to pick up what was accepted meanwhile.
-- On SQLite, which has no notifications, a connection per file (the database, and the inbox
-  lanes accepts commit to) reads ``PRAGMA data_version`` every few milliseconds: the value changes
-  whenever another connection, of any process, has committed.
-  Any commit wakes the workers (they then claim and may find nothing): far cheaper than telling
-  commits apart, and a read of the WAL index costs microseconds. ``announce`` does nothing.
+- On PostgreSQL the queue announces new requests with ``NOTIFY`` inside the transaction that
+  stores them (PostgreSQL delivers it only when, and only if, that transaction commits), and
+  the connection LISTENs and sets the wake event. Polling remains the fallback: while the
+  listening connection is down nothing is announced, so it reconnects with backoff and, once
+  listening again, wakes its workers at once to pick up what was accepted meanwhile.
+- On SQLite, which has no notifications, a connection per file (the database, and the files
+  the queue keeps beside it) reads ``PRAGMA data_version`` every few milliseconds: the value
+  changes whenever another connection, of any process, has committed. Any commit wakes the
+  workers (they then claim and may find nothing): far cheaper than telling commits apart, and
+  a read of the WAL index costs microseconds. ``announce`` does nothing.
 
 The same wake-ups serve the callout sender of a worker process (``Wakes`` sets several events),
 so that a resend accepted by an API process starts within ``SENDER_WAKE_INTERVAL``.
@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+from collections.abc import Awaitable
 from contextlib import suppress
 from datetime import timedelta
 from pathlib import Path
@@ -34,7 +35,6 @@ import asyncpg
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from asyncgate.asyncreq.inbox import inbox_files
 from asyncgate.db.engine import Database
 
 log = logging.getLogger("asyncgate.wakeup")
@@ -111,38 +111,32 @@ async def wait_for_wake(stop: asyncio.Event, wake: asyncio.Event, timeout: timed
             waiter.cancel()
 
 
-def _on_postgres(bind: Any) -> bool:
-    return bind.dialect.name == "postgresql"
-
-
 async def announce(connection: AsyncConnection) -> None:
-    """Tell listening workers that requests were stored, when ``connection``'s transaction
-    commits."""
-    if _on_postgres(connection):
+    """Tell listening workers that work was stored, when ``connection``'s transaction commits
+    (PostgreSQL; SQLite's watchers see every commit)."""
+    if connection.dialect.name == "postgresql":
         await connection.execute(text(f"NOTIFY {CHANNEL}"))
 
 
-async def listen(database: Database, wake: Settable, stop: asyncio.Event) -> None:
-    """Set ``wake`` whenever other processes may have stored requests, until ``stop`` is set."""
-    if _on_postgres(database.engine):
-        relaying = _relay_forever(_connect_arguments(database), wake)
-    elif database.sqlite_file is not None:
-        # Accepts commit to the inbox, everything else to the database.
-        files = (database.sqlite_file, *inbox_files(database.sqlite_file))
-        relaying = _watch_sqlite_files(files, wake)
-    else:
-        return  # a database no other process can open
-    relay = asyncio.create_task(relaying)
+async def listen_for_notifications(database: Database, wake: Settable, stop: asyncio.Event) -> None:
+    """On PostgreSQL, set ``wake`` at every announcement, until ``stop`` is set."""
+    await _until(stop, _relay_forever(_connect_arguments(database), wake))
+
+
+async def watch_commits(files: tuple[str, ...], wake: Settable, stop: asyncio.Event) -> None:
+    """Set ``wake`` at every commit to SQLite ``files`` of any process, until ``stop`` is
+    set."""
+    await _until(stop, asyncio.gather(*(_watch_sqlite_commits(file, wake) for file in files)))
+
+
+async def _until(stop: asyncio.Event, relaying: Awaitable[object]) -> None:
+    relay = asyncio.ensure_future(relaying)
     try:
         await stop.wait()
     finally:
         relay.cancel()
         with suppress(asyncio.CancelledError):
             await relay
-
-
-async def _watch_sqlite_files(files: tuple[str, ...], wake: Settable) -> None:
-    await asyncio.gather(*(_watch_sqlite_commits(file, wake) for file in files))
 
 
 async def _watch_sqlite_commits(path: str, wake: Settable) -> None:

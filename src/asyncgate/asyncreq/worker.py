@@ -31,9 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import ASGIApp
 
 from asyncgate.asyncreq.executor import execute
-from asyncgate.asyncreq.inbox import Inbox, Lease
 from asyncgate.asyncreq.models import (
-    CLAIMED_COLUMNS,
     AsyncRequest,
     ClaimedRequest,
     State,
@@ -44,6 +42,7 @@ from asyncgate.asyncreq.outcomes import (
     process_id_of,
     resource_id_of,
 )
+from asyncgate.asyncreq.queue import Lease, RequestQueue
 from asyncgate.asyncreq.retention import prune_finished
 from asyncgate.asyncreq.retry import Outcome, RetryPolicy, classify
 from asyncgate.asyncreq.wakeup import wait_for_wake
@@ -131,48 +130,17 @@ class Worker:
         self._in_flight: set[str] = set()
         self._contended_at = -CONTENTION_MEMORY_SECONDS
         self._postgres = database.engine.dialect.name == "postgresql"
-        # On SQLite, accepted requests wait in the inbox until a claim takes them in.
-        self.inbox: Inbox | None = app.state.inbox
+        self.queue: RequestQueue = app.state.queue
 
     # -- one step each, callable directly (tests drive these without sleeping) -----------------
 
     async def claim(self, limit: int) -> list[ClaimedRequest]:
-        """Take up to ``limit`` due requests under a lease: those of the queue first (retries
-        and a backlog), then, on SQLite, those the inbox holds, which enter the queue claimed.
-
-        With an inbox (a SQLite file), where they are found is read first, without the write
-        lock (and without SQLAlchemy): the worker wakes up at every commit of any process, and
-        a claim that finds nothing would hold up the writers it woke up for."""
+        """Take up to ``limit`` due requests under this worker's lease."""
         now = utcnow()
-        expires_at = now + self.config.lease
-        if self.inbox is None:
-            in_queue, in_inbox = True, False
-        else:
-            stored_now = self.inbox.stored_time(now)
-            in_queue = bool(self.database.poll(_ANY_DUE_ON_SQLITE, (stored_now,)))
-            in_inbox = await self.inbox.pending()
-        if not (in_queue or in_inbox):
-            return []
-        claimed: list[ClaimedRequest] = []
-        # Unsynced: the execution's commit, synced, makes the claim durable with it; a claim
-        # lost with the machine leaves its requests to be claimed again, none executed.
-        async with self.database.core_transaction(synced=False) as connection:
-            if in_queue:
-                rows = await connection.execute(
-                    _CLAIM[self._postgres],
-                    {
-                        "now": now,
-                        "limit": limit,
-                        "owner": self.owner,
-                        "lease_expires_at": expires_at,
-                    },
-                )
-                claimed = [ClaimedRequest(*row) for row in rows]
-            if in_inbox:
-                lease = Lease(self.owner, expires_at, now, room=limit - len(claimed))
-                claimed += await self.inbox.claim(connection, lease)
+        lease = Lease(self.owner, now + self.config.lease)
+        claimed = await self.queue.claim(lease, limit, now)
         self._in_flight.update(request.id for request in claimed)
-        return sorted(claimed, key=lambda request: request.run_after)
+        return claimed
 
     async def execute_batch(self, requests: list[ClaimedRequest]) -> None:
         try:
@@ -187,11 +155,7 @@ class Worker:
         claimed = await self.claim(self.config.batch_size)
         if claimed:
             await self.execute_batch(claimed)
-        if self.inbox is not None:
-            try:
-                await self.inbox.prune()
-            except Exception:
-                log.exception("pruning the inbox failed; it is tried again later")
+        await self.queue.tidy()
         return len(claimed)
 
     async def reap_expired_leases(self) -> int:
@@ -276,7 +240,7 @@ class Worker:
             try:
                 await self.extend_leases()
                 await self.reap_expired_leases()
-                await prune_finished(self.database, self.inbox, self.config.retention)
+                await prune_finished(self.queue, self.config.retention)
             except Exception:
                 log.exception("housekeeping failed")
             with suppress(TimeoutError):
@@ -518,37 +482,6 @@ class Worker:
 
 
 _TABLE = AsyncRequest.__table__
-
-
-def _claim_statement(*, skip_locked: bool) -> Update:
-    """Take the due requests (``:limit`` at most) under a lease of ``:owner``, built once."""
-    due = (
-        select(_TABLE.c.id)
-        .where(_TABLE.c.state == State.QUEUED.value, _TABLE.c.run_after <= bindparam("now"))
-        .order_by(_TABLE.c.run_after)
-        .limit(bindparam("limit"))
-    )
-    if skip_locked:
-        due = due.with_for_update(skip_locked=True)
-    return (
-        update(_TABLE)
-        .where(_TABLE.c.id.in_(due.scalar_subquery()))
-        .values(
-            state=State.RUNNING.value,
-            attempts=_TABLE.c.attempts + 1,
-            lease_owner=bindparam("owner"),
-            lease_expires_at=bindparam("lease_expires_at"),
-            started_at=bindparam("now"),
-        )
-        .returning(*(_TABLE.c[name] for name in CLAIMED_COLUMNS))
-    )
-
-
-# By whether the database skips locked rows (PostgreSQL).
-_CLAIM = {True: _claim_statement(skip_locked=True), False: _claim_statement(skip_locked=False)}
-_ANY_DUE_ON_SQLITE = (
-    f"SELECT 1 FROM {_TABLE.name} WHERE state = '{State.QUEUED.value}' AND run_after <= ? LIMIT 1"
-)
 
 
 @functools.cache

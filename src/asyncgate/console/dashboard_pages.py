@@ -21,11 +21,9 @@ REFRESH_SECONDS = 10
 @router.get("")
 async def dashboard(request: Request, session: Session, user: CurrentUser) -> Response:
     now = utcnow()
-    inbox = request.app.state.inbox
-    connection = await session.connection()
     context = {
         "queue": await stats.queue_figures(session, user.tenant_id, now),
-        "waiting": await inbox.waiting(connection, user.tenant_id) if inbox else 0,
+        "waiting": await request.app.state.queue.not_yet_listed(session, user.tenant_id),
         "callouts": await history.attempt_counts(session, user.tenant_id, now - stats.WINDOW),
         "accept_p99": request.app.state.accept_latencies.p99(user.tenant_id),
         "refresh_seconds": REFRESH_SECONDS,

@@ -58,8 +58,7 @@ async def requests_page(request: Request, session: Session, user: CurrentUser) -
         limit=paging.limit,
     )
     found = await service.list_requests(session, user.tenant_id, query)
-    inbox = request.app.state.inbox
-    waiting = await inbox.waiting(await session.connection(), user.tenant_id) if inbox else 0
+    waiting = await request.app.state.queue.not_yet_listed(session, user.tenant_id)
     context = {
         "requests": found[:PAGE_SIZE],
         "filters": filters,
@@ -75,7 +74,7 @@ async def requests_page(request: Request, session: Session, user: CurrentUser) -
 async def request_page(
     request_id: str, request: Request, session: Session, user: CurrentUser
 ) -> Response:
-    stored = await service.get_request(session, request.app.state.inbox, user.tenant_id, request_id)
+    stored = await service.get_request(request.app.state.queue, session, user.tenant_id, request_id)
     now = utcnow()
     callouts = await history.list_history(
         session,
@@ -105,5 +104,5 @@ async def request_page(
 async def cancel_request(
     request_id: str, request: Request, session: Session, user: Changer
 ) -> Response:
-    await service.cancel_request(session, request.app.state.inbox, user.tenant_id, request_id)
+    await service.cancel_request(request.app.state.queue, session, user.tenant_id, request_id)
     return RedirectResponse(f"{PREFIX}/requests/{request_id}?notice=cancelled", status_code=303)

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sqlite3
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
@@ -94,7 +92,6 @@ class Database:
         # None on PostgreSQL and for in-memory SQLite.
         self.sqlite_file = _sqlite_file(settings.database_url) if settings.is_sqlite else None
         self._writer_turns = WriterTurns(self.sqlite_file) if self.sqlite_file else None
-        self._poller: sqlite3.Connection | None = None
         connect_sqlite = (
             sqlite_on_loop.connector(
                 settings.database_url,
@@ -166,19 +163,6 @@ class Database:
         async with self.read_sessionmaker() as session, session.begin():
             yield session
 
-    def poll(self, sql: str, parameters: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        """One read of SQLite's file on the driver itself, inline and outside any transaction
-        (it sees the last commit): for checks made at every wake-up, which would spend ten
-        times as long in SQLAlchemy's connection handling as in the read. SQLite files only;
-        ``sql`` is SQLite's, and its values are in stored form."""
-        if self._poller is None:
-            assert self.sqlite_file is not None, "SQLite files only"
-            self._poller = sqlite3.connect(
-                self.sqlite_file, isolation_level=None, check_same_thread=False
-            )
-            self._poller.execute("PRAGMA query_only=ON")
-        return self._poller.execute(sql, parameters).fetchall()
-
     async def let_waiting_writers_in(self) -> None:
         """On SQLite, waits (briefly) while another process waits for the write lock: call it
         between the transactions of a long run of writes, so that they take turns."""
@@ -197,9 +181,6 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
-        if self._poller is not None:
-            self._poller.close()
-            self._poller = None
         if self._writer_turns is not None:
             self._writer_turns.close()
 

@@ -10,18 +10,19 @@ from pathlib import Path
 
 import orjson
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 
 from asyncgate.app import create_app
-from asyncgate.asyncreq.inbox import ACCEPTED, KEYED_LANE, Inbox
 from asyncgate.asyncreq.models import AsyncRequest, State
+from asyncgate.asyncreq.queue import Lease
+from asyncgate.asyncreq.queue.inbox import ACCEPTED, KEYED_LANE, SCHEMA_VERSION, Inbox
 from asyncgate.asyncreq.worker import Worker, WorkerConfig
 from asyncgate.auth.models import Tenant
 from asyncgate.db import sqlite_on_loop
 from asyncgate.db.base import utcnow
 from asyncgate.db.engine import Database
 from asyncgate.db.models import metadata
-from tests.asyncreq.support import ASYNC_TRIALS, accept, in_inbox, trial
+from tests.asyncreq.support import ASYNC_TRIALS, accept, trial
 from tests.conftest import BACKEND
 from tests.factories import make_tenant
 from tests.support.database import database_with_schema, settings_for
@@ -38,6 +39,11 @@ async def in_queue(database) -> set[str]:
 def in_lane(inbox: Inbox, lane: int) -> set[str]:
     with sqlite3.connect(inbox.files[lane]) as connection:
         return {row[0] for row in connection.execute(f"SELECT id FROM {ACCEPTED.name}")}
+
+
+def in_inbox(inbox: Inbox) -> set[str]:
+    """The IDs every lane of the inbox holds."""
+    return set().union(*(in_lane(inbox, lane) for lane in range(len(inbox.files))))
 
 
 def accepted_row(tenant, **values) -> dict:
@@ -61,9 +67,12 @@ def accepted_row(tenant, **values) -> dict:
     return row | values
 
 
-async def take_in(database, inbox: Inbox) -> int:
+async def take_in(database, inbox: Inbox, room: int = 1000) -> int:
+    """Take in up to ``room`` requests, claimed by nobody in particular; returns how many."""
+    now = utcnow()
     async with database.core_transaction() as connection:
-        return await inbox.take_in(connection)
+        lease = Lease("taking-in", now + timedelta(minutes=1))
+        return len(await inbox.claim(connection, lease, room, now))
 
 
 class TestTakingIn:
@@ -71,7 +80,7 @@ class TestTakingIn:
         self, app, client, tenant, database, worker
     ):
         request_id = await accept(client, tenant, ASYNC_TRIALS, trial())
-        assert request_id in in_inbox(app.state.inbox)
+        assert request_id in in_inbox(app.state.queue.inbox)
         assert request_id not in await in_queue(database)
 
         claimed = await worker.claim(10)
@@ -82,13 +91,17 @@ class TestTakingIn:
             assert (stored.state, stored.attempts) == (State.RUNNING, 1)
             assert stored.lease_owner == worker.owner
             assert stored.lease_expires_at > stored.started_at
-            assert not await app.state.inbox.pending()
+            assert not await app.state.queue.inbox.pending()
 
     async def test_a_claim_takes_the_queue_first_and_fills_up_from_the_inbox(
         self, app, client, tenant, database, worker
     ):
         waiting = await accept(client, tenant, ASYNC_TRIALS, trial())
-        await take_in(database, app.state.inbox)  # in the queue, as a retry would be
+        await take_in(database, app.state.queue.inbox)
+        async with database.transaction() as session:  # queued again, as a retry would be
+            await session.execute(
+                update(AsyncRequest).where(AsyncRequest.id == waiting).values(state=State.QUEUED)
+            )
         accepted = [await accept(client, tenant, ASYNC_TRIALS, trial()) for _ in range(3)]
 
         first = await worker.claim(2)
@@ -105,7 +118,7 @@ class TestTakingIn:
     async def test_a_claim_takes_the_requests_due_first_whichever_lane_holds_them(
         self, app, tenant, database, worker
     ):
-        inbox, now = app.state.inbox, utcnow()
+        inbox, now = app.state.queue.inbox, utcnow()
         earliest, middle, latest = (
             accepted_row(tenant, run_after=now + timedelta(milliseconds=n)) for n in (1, 2, 3)
         )
@@ -117,8 +130,8 @@ class TestTakingIn:
 
     async def test_each_request_is_taken_in_once(self, app, client, tenant, database):
         request_id = await accept(client, tenant, ASYNC_TRIALS, trial())
-        assert await take_in(database, app.state.inbox) == 1
-        assert await take_in(database, app.state.inbox) == 0
+        assert await take_in(database, app.state.queue.inbox) == 1
+        assert await take_in(database, app.state.queue.inbox) == 0
         async with database.read_transaction() as session:
             count = await session.scalar(select(func.count()).where(AsyncRequest.id == request_id))
         assert count == 1
@@ -129,11 +142,12 @@ class TestTakingIn:
         request_id = await accept(client, tenant, ASYNC_TRIALS, trial())
         with pytest.raises(RuntimeError):
             async with database.core_transaction() as connection:
-                await app.state.inbox.take_in(connection)
+                lease = Lease("doomed", utcnow() + timedelta(minutes=1))
+                await app.state.queue.inbox.claim(connection, lease, 10, utcnow())
                 raise RuntimeError("the worker died before its commit")
         assert request_id not in await in_queue(database)
 
-        assert await take_in(database, app.state.inbox) == 1
+        assert await take_in(database, app.state.queue.inbox) == 1
         assert request_id in await in_queue(database)
 
     async def test_requests_of_a_tenant_deleted_before_they_are_taken_in_go_with_it(
@@ -146,7 +160,7 @@ class TestTakingIn:
         async with database.transaction() as session:
             await session.execute(delete(Tenant).where(Tenant.id == doomed.tenant_id))
 
-        assert await take_in(database, app.state.inbox) == 2
+        assert await take_in(database, app.state.queue.inbox) == 1
         queue = await in_queue(database)
         assert kept in queue
         assert dropped not in queue
@@ -159,7 +173,7 @@ class TestLanes:
     def keyed_lane_open(self, app, monkeypatch):
         """Commits to the keyed lane go through while this event is set (it starts set);
         commits to the other lane always do. ``committing`` lists the lanes commits went to."""
-        inbox = app.state.inbox
+        inbox = app.state.queue.inbox
         append = inbox.append
         keyed_lane_open = asyncio.Event()
         keyed_lane_open.set()
@@ -195,12 +209,12 @@ class TestLanes:
         assert not stuck.done()
         keyed_lane_open.set()
         first = await stuck
-        assert first in in_lane(app.state.inbox, KEYED_LANE)
-        assert second in in_lane(app.state.inbox, 1)
+        assert first in in_lane(app.state.queue.inbox, KEYED_LANE)
+        assert second in in_lane(app.state.queue.inbox, 1)
         # Both are taken in, once each.
-        await take_in(database, app.state.inbox)
+        await take_in(database, app.state.queue.inbox)
         assert {first, second} <= await in_queue(database)
-        assert await take_in(database, app.state.inbox) == 0
+        assert await take_in(database, app.state.queue.inbox) == 0
 
     async def test_a_request_with_an_idempotency_key_waits_for_the_keyed_lane(
         self, app, client, tenant, keyed_lane_open
@@ -216,7 +230,7 @@ class TestLanes:
         keyed_lane_open.set()
         await stuck
         keyed_id = await keyed
-        assert keyed_id in in_lane(app.state.inbox, KEYED_LANE)
+        assert keyed_id in in_lane(app.state.queue.inbox, KEYED_LANE)
         assert await accept(client, tenant, ASYNC_TRIALS, body, headers=key) == keyed_id
 
 
@@ -235,7 +249,7 @@ class TestPruning:
     async def test_requests_taken_in_are_pruned_but_keyed_ones_stay(
         self, app, client, tenant, database
     ):
-        inbox = app.state.inbox
+        inbox = app.state.queue.inbox
         plain = await accept(client, tenant, ASYNC_TRIALS, trial())
         key = {"Idempotency-Key": uuid.uuid4().hex}
         body = trial()
@@ -254,7 +268,7 @@ class TestPruning:
     ):
         # Claims commit unsynced: a row is deleted only once the claim that took it in is on
         # disk, or the machine's crash could lose both copies.
-        inbox, steps = app.state.inbox, []
+        inbox, steps = app.state.queue.inbox, []
         await accept(client, tenant, ASYNC_TRIALS, trial())
         await take_in(database, inbox)
         sync_log = Database.sync_log
@@ -271,14 +285,14 @@ class TestPruning:
 
     async def test_nothing_is_pruned_before_it_is_taken_in(self, app, client, tenant):
         request_id = await accept(client, tenant, ASYNC_TRIALS, trial())
-        await app.state.inbox.prune(force=True)
-        assert request_id in in_inbox(app.state.inbox)
+        await app.state.queue.inbox.prune(force=True)
+        assert request_id in in_inbox(app.state.queue.inbox)
 
     async def test_requests_accepted_after_a_prune_are_taken_in(
         self, app, client, tenant, database
     ):
         # Numbers freed by the prune are never handed out again, so none falls behind the mark.
-        inbox = app.state.inbox
+        inbox = app.state.queue.inbox
         for _ in range(3):
             await accept(client, tenant, ASYNC_TRIALS, trial())
         await take_in(database, inbox)
@@ -303,17 +317,17 @@ async def test_a_new_inbox_starts_with_the_keys_the_queue_holds(tmp_path):
             await connection.execute(metadata.tables[AsyncRequest.__tablename__].insert(), first)
         app = create_app(settings, database)
         try:
-            store = app.state.request_store
+            queue = app.state.queue
             repeat = first | {"id": str(uuid.uuid4())}
-            assert await store.enqueue(repeat) == first["id"]
+            assert await queue.accept(repeat) == first["id"]
             different = repeat | {"id": str(uuid.uuid4()), "body": b'{"name": "Other"}'}
             with pytest.raises(Exception, match="already used for a different request"):
-                await store.enqueue(different)
+                await queue.accept(different)
             # The new lane holds a copy of the queue's request: it is still claimed once.
             worker = Worker(app, database, WorkerConfig())
             assert [request.id for request in await worker.claim(10)] == [first["id"]]
         finally:
-            app.state.inbox.close()
+            app.state.queue.close()
 
 
 async def test_a_new_inbox_numbers_its_requests_after_those_taken_in_before(
@@ -323,13 +337,91 @@ async def test_a_new_inbox_numbers_its_requests_after_those_taken_in_before(
     one's requests are still taken in."""
     for _ in range(3):
         await accept(client, tenant, ASYNC_TRIALS, trial())
-    await take_in(database, app.state.inbox)
-    app.state.inbox.close()
-    for file in app.state.inbox.files:
+    await take_in(database, app.state.queue.inbox)
+    app.state.queue.inbox.close()
+    for file in app.state.queue.inbox.files:
         for suffix in ("", "-wal", "-shm"):
             Path(file + suffix).unlink(missing_ok=True)
 
     later = await accept(client, tenant, ASYNC_TRIALS, trial())
 
-    assert await take_in(database, app.state.inbox) == 1
+    assert await take_in(database, app.state.queue.inbox) == 1
     assert later in await in_queue(database)
+
+
+class TestCancelling:
+    async def test_a_waiting_request_is_marked_without_taking_in_what_came_before(
+        self, app, client, tenant, database, worker, monkeypatch
+    ):
+        inbox = app.state.queue.inbox
+        backlog = [await accept(client, tenant, ASYNC_TRIALS, trial()) for _ in range(5)]
+        request_id = await accept(client, tenant, ASYNC_TRIALS, trial())
+        claims = []
+        monkeypatch.setattr(inbox, "claim", lambda *args: claims.append(args))
+
+        response = await client.delete(f"/v1/async-requests/{request_id}", headers=tenant.headers)
+
+        assert response.status_code == 200, response.text
+        assert response.json()["state"] == "cancelled"
+        assert claims == []  # nothing was taken in
+        assert await in_queue(database) == set()
+        monkeypatch.undo()
+        # Taken in as cancelled by the claim that reaches it, and never claimed.
+        claimed = await worker.claim(10)
+        assert [request.id for request in claimed] == backlog
+        async with database.read_transaction() as session:
+            cancelled = await session.get(AsyncRequest, request_id)
+        assert (cancelled.state, cancelled.attempts) == (State.CANCELLED, 0)
+        assert cancelled.completed_at is not None
+
+    async def test_a_marked_request_is_counted_nowhere(self, app, client, tenant, database):
+        queue = app.state.queue
+        request_id = await accept(client, tenant, ASYNC_TRIALS, trial())
+        await client.delete(f"/v1/async-requests/{request_id}", headers=tenant.headers)
+        async with database.read_transaction() as session:
+            assert await queue.not_yet_listed(session, tenant.tenant_id) == 0
+            assert (await queue.backlog(session, utcnow())).queued == 0
+
+
+async def test_an_inbox_of_the_first_version_gains_cancellation_marks(tmp_path):
+    """An inbox created by a version without cancels: requests waiting in it can be
+    cancelled once it is opened again."""
+    settings = settings_for(f"sqlite+aiosqlite:///{tmp_path / 'older.db'}", tmp_path / "data")
+    async with database_with_schema(settings) as database:
+        tenant = await make_tenant(database)
+        app = create_app(settings, database)
+        queue = app.state.queue
+        waiting = accepted_row(tenant)
+        await queue.accept(waiting)
+        queue.close()
+        for file in queue.files:  # as the first version left it
+            with sqlite3.connect(file) as connection:
+                connection.execute(f"ALTER TABLE {ACCEPTED.name} DROP COLUMN cancelled_at")
+                connection.execute("PRAGMA user_version=1")
+
+        app = create_app(settings, database)
+        queue = app.state.queue
+        try:
+            async with database.transaction() as session:
+                now = utcnow()
+                cancelled = await queue.cancel(session, tenant.tenant_id, waiting["id"], now)
+            assert cancelled.state == State.CANCELLED
+            for file in queue.files:
+                with sqlite3.connect(file) as connection:
+                    assert connection.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
+        finally:
+            queue.close()
+
+
+async def test_a_deleted_request_is_not_found_in_the_inbox_it_was_taken_from(
+    app, client, tenant, database, worker
+):
+    request_id = await accept(client, tenant, ASYNC_TRIALS, trial())
+    await worker.claim(10)  # taken in; the inbox prunes its copy later
+    async with database.transaction() as session:
+        await session.execute(delete(AsyncRequest).where(AsyncRequest.id == request_id))
+    assert request_id in in_inbox(app.state.queue.inbox)
+
+    response = await client.get(f"/v1/async-requests/{request_id}", headers=tenant.headers)
+
+    assert response.status_code == 404

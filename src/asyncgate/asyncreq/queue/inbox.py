@@ -3,8 +3,8 @@
 SQLite lets one connection write a file at a time. Were accepts committed to the main database,
 every group of them would wait for whatever the worker process was writing at that moment (a
 run of executions and their outcomes, milliseconds each), and the accept latency would carry
-the worker's. So on SQLite the group-commit store appends accepted requests to the *inbox*:
-SQLite files beside the database, which nothing else writes but the occasional prune. Their
+the worker's. So on SQLite the queue appends accepted requests to the *inbox*: SQLite files
+beside the database, which nothing else writes but cancels and the occasional prune. Their
 commits are as durable as the database's (WAL, ``synchronous=FULL``): the 202 still goes out
 only once the request is on disk.
 
@@ -23,14 +23,15 @@ to the queue once rather than inserted and then updated. A crash before the comm
 rows to be taken in again; as the rows and the numbers commit together, every accepted request
 enters the queue exactly once. Numbers are ``AUTOINCREMENT``: a number freed by a prune is
 never handed out again (a reused one at or below the progress mark would never be taken in).
-:meth:`Inbox.take_in` moves requests into the queue as ``queued`` instead (a cancel does,
-to find the request it cancels there).
+
+A request cancelled while it waits here is marked (:meth:`Inbox.cancel`, one row written
+whatever the backlog), and taken in as ``cancelled``, never claimed. The mark is written while
+the canceller holds the database's write lock, which every claim takes before it reads the
+lanes: no claim can take the request in between the check and the mark.
 
 Rows taken in are deleted later (:meth:`Inbox.prune`), except those with an idempotency key:
 the inbox is where an accept finds the request first stored under its key, so they stay as
-long as the queue keeps its requests (:meth:`Inbox.forget`). The status resource looks in the
-queue first and among the rows not taken in second. On PostgreSQL, whose writers do not exclude
-each other, there is no inbox.
+long as the queue keeps its requests (:meth:`Inbox.forget`).
 """
 
 from __future__ import annotations
@@ -40,10 +41,11 @@ import heapq
 import itertools
 import sqlite3
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from sqlalchemy import Column, Index, Integer, MetaData, Table, text
 from sqlalchemy.dialects import sqlite
@@ -58,8 +60,11 @@ from asyncgate.asyncreq.models import (
     InboxProgress,
     State,
 )
+from asyncgate.asyncreq.queue.base import Lease
+from asyncgate.asyncreq.queue.table import IDENTITY_COLUMNS
 from asyncgate.auth.models import Tenant
 from asyncgate.db import sqlite_on_loop
+from asyncgate.db.base import UTCDateTime
 from asyncgate.db.engine import SQLITE_PRAGMAS, Database
 
 # The columns an accept sets; the others start as the queue's defaults when taken in.
@@ -78,8 +83,6 @@ ACCEPTED_COLUMNS = (
     "run_after",
     "created_at",
 )
-# What makes a repeat the same request as the one first stored under its idempotency key.
-IDENTITY_COLUMNS = ("method", "path", "query_string", "body")
 # At most this many requests per lane are taken in per claim: a backlog moves in a few claims,
 # and no claim holds the database's write lock for long.
 TAKE_IN_BATCH = 500
@@ -89,7 +92,8 @@ TAKE_IN_BATCH = 500
 PRUNE_BATCH = 200
 PRUNE_PAUSE_SECONDS = 0.005
 PRUNE_INTERVAL_SECONDS = 2.0
-SCHEMA_VERSION = 1
+# 2: ``cancelled_at``.
+SCHEMA_VERSION = 2
 # Files, hence group commits in flight at once. Fixed: a lane dropped by a smaller number
 # would keep the requests it holds from ever being taken in. Two take most of the wait away: a
 # model fed with measured commit times gives an accept p99 of 13.3 ms with one, 7.3 with two,
@@ -111,6 +115,7 @@ ACCEPTED = Table(
         Column(name, _QUEUE.c[name].type, nullable=_QUEUE.c[name].nullable, unique=name == "id")
         for name in ACCEPTED_COLUMNS
     ),
+    Column("cancelled_at", UTCDateTime, nullable=True),
     Index(
         "uq_accepted_requests_idempotency",
         "tenant_id",
@@ -121,32 +126,39 @@ ACCEPTED = Table(
     sqlite_autoincrement=True,
 )
 
-_TENANT = 1 + ACCEPTED_COLUMNS.index("tenant_id")  # in a row read with its seq
-# Likewise; stored as text that sorts as the time does.
-_RUN_AFTER = 1 + ACCEPTED_COLUMNS.index("run_after")
+# Positions in a row read with its seq (first) and its cancellation mark (last).
+_TENANT = 1 + ACCEPTED_COLUMNS.index("tenant_id")
+_RUN_AFTER = 1 + ACCEPTED_COLUMNS.index("run_after")  # stored as text that sorts as time does
+_CANCELLED_AT = 1 + len(ACCEPTED_COLUMNS)
 # What a claimed request carries from the inbox: all but its attempt number.
 _CLAIMED_ACCEPTED = tuple(name for name in CLAIMED_COLUMNS if name != "attempts")
 _COLUMN_LIST = ", ".join(ACCEPTED_COLUMNS)
 _PLACES = ", ".join("?" for _ in ACCEPTED_COLUMNS)
+_READ_LIST = f"seq, {_COLUMN_LIST}, cancelled_at"
 _APPEND = f"INSERT INTO {ACCEPTED.name} ({_COLUMN_LIST}) VALUES ({_PLACES}) ON CONFLICT DO NOTHING"
 _APPEND_NUMBERED = f"INSERT INTO {ACCEPTED.name} (seq, {_COLUMN_LIST}) VALUES (?, {_PLACES})"
-_AFTER = f"SELECT seq, {_COLUMN_LIST} FROM {ACCEPTED.name} WHERE seq > ? ORDER BY seq LIMIT ?"
+_AFTER = f"SELECT {_READ_LIST} FROM {ACCEPTED.name} WHERE seq > ? ORDER BY seq LIMIT ?"
 _LAST_SEQ = f"SELECT max(seq) FROM {ACCEPTED.name}"
-_WAITING = f"SELECT count(*) FROM {ACCEPTED.name} WHERE seq > ? AND tenant_id = ?"
-_BACKLOG = f"SELECT count(*), min(run_after) FROM {ACCEPTED.name} WHERE seq > ?"
-_BY_ID = f"SELECT seq, {_COLUMN_LIST} FROM {ACCEPTED.name} WHERE id = ? AND tenant_id = ?"
+_WAITING = (
+    f"SELECT count(*) FROM {ACCEPTED.name} WHERE seq > ? AND tenant_id = ? AND cancelled_at IS NULL"
+)
+_BACKLOG = (
+    f"SELECT count(*), min(run_after) FROM {ACCEPTED.name} WHERE seq > ? AND cancelled_at IS NULL"
+)
+_BY_ID = f"SELECT {_READ_LIST} FROM {ACCEPTED.name} WHERE id = ? AND tenant_id = ?"
 _BY_KEY = (
     f"SELECT {', '.join(IDENTITY_COLUMNS)}, id FROM {ACCEPTED.name} "
     "WHERE tenant_id = ? AND idempotency_key = ?"
 )
+_CANCEL = f"UPDATE {ACCEPTED.name} SET cancelled_at = ? WHERE id = ? AND cancelled_at IS NULL"
 _PRUNE = (
     f"DELETE FROM {ACCEPTED.name} WHERE seq IN (SELECT seq FROM {ACCEPTED.name} "
     "WHERE seq <= ? AND idempotency_key IS NULL ORDER BY seq LIMIT ?)"
 )
 _FORGET = f"DELETE FROM {ACCEPTED.name} WHERE id = ?"
-_INTO_QUEUE = (
-    f"INSERT INTO {_QUEUE.name} ({_COLUMN_LIST}, state, attempts) "
-    f"VALUES ({_PLACES}, '{State.QUEUED.value}', 0) ON CONFLICT DO NOTHING"
+_INTO_QUEUE_CANCELLED = (
+    f"INSERT INTO {_QUEUE.name} ({_COLUMN_LIST}, state, attempts, completed_at) "
+    f"VALUES ({_PLACES}, '{State.CANCELLED.value}', 0, ?) ON CONFLICT DO NOTHING"
 )
 _INTO_QUEUE_RUNNING = (
     f"INSERT INTO {_QUEUE.name} "
@@ -154,20 +166,13 @@ _INTO_QUEUE_RUNNING = (
     f"VALUES ({_PLACES}, '{State.RUNNING.value}', 1, ?, ?, ?) ON CONFLICT DO NOTHING"
 )
 # A lane's row of the progress table is its index plus one.
+_ADD_CANCELLED_AT = f"ALTER TABLE {ACCEPTED.name} ADD COLUMN cancelled_at DATETIME"  # version 2
 _MARKS = f"SELECT id - 1, taken_in_through FROM {_PROGRESS.name}"
 _ADVANCE = (
     f"INSERT INTO {_PROGRESS.name} (id, taken_in_through) VALUES (? + 1, ?) "
     "ON CONFLICT (id) DO UPDATE SET taken_in_through = excluded.taken_in_through"
 )
-
-
-class Lease(NamedTuple):
-    """Who claims the requests taken in (:meth:`Inbox.claim`), until when, and how many."""
-
-    owner: str
-    expires_at: datetime
-    now: datetime
-    room: int
+_Row = tuple[Any, ...]
 
 
 def inbox_files(sqlite_file: str) -> tuple[str, ...]:
@@ -191,19 +196,45 @@ def _unchanged(value: Any) -> Any:
     return value
 
 
+class FileReader:
+    """Reads of one SQLite file on the driver itself, inline and outside any transaction (each
+    sees the last commit): for checks made at every wake-up, which would spend ten times as
+    long in SQLAlchemy's connection handling as in the read. In WAL mode a read neither waits
+    for the writer nor holds it up."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self._connection: sqlite3.Connection | None = None  # opened by the first read
+
+    def read(self, sql: str, parameters: Sequence[Any] = ()) -> list[_Row]:
+        if self._connection is None:
+            self._connection = sqlite3.connect(
+                self.file, isolation_level=None, check_same_thread=False
+            )
+            self._connection.execute("PRAGMA query_only=ON")
+        return self._connection.execute(sql, parameters).fetchall()
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+
 class _Lane:
-    """One file of the inbox: a writer (opened on the loop, see ``sqlite_on_loop``) and a
-    reader."""
+    """One file of the inbox: a writer (opened on the loop, see ``sqlite_on_loop``) whose
+    transactions take turns, and a reader."""
 
     def __init__(self, index: int, file: str, writer: sqlite_on_loop.Connection) -> None:
         self.index = index
         self.writer = writer
-        self.reader = sqlite3.connect(file, isolation_level=None, check_same_thread=False)
-        self.reader.execute("PRAGMA query_only=ON")
+        self.reader = FileReader(file)
+        self._writing = asyncio.Lock()
 
-    def read(self, sql: str, parameters: Sequence[Any]) -> list[tuple[Any, ...]]:
-        """One read, inline: in WAL mode it neither waits for the writer nor holds it up."""
-        return self.reader.execute(sql, parameters).fetchall()
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[sqlite3.Cursor]:
+        """A write transaction of this lane's, once no other one of this process is open."""
+        async with self._writing, self.writer.write_transaction() as cursor:
+            yield cursor
 
     def close(self) -> None:
         self.writer.stop()
@@ -211,12 +242,14 @@ class _Lane:
 
 
 class Inbox:
-    """The inbox of one SQLite database, for one process. Its connections open on first use."""
+    """The inbox of one SQLite database, for one process. Its connections open on first use;
+    ``database_reader`` reads the database's own file."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, database_reader: FileReader) -> None:
         assert database.sqlite_file is not None, "SQLite files only"
         self.database = database
         self.files = inbox_files(database.sqlite_file)
+        self._database_reader = database_reader
         self._connectors = [
             sqlite_on_loop.connector(
                 f"sqlite:///{file}",
@@ -237,11 +270,6 @@ class Inbox:
         self._pruned_at = -PRUNE_INTERVAL_SECONDS
         self._taken_in_since_prune = False
 
-    @classmethod
-    def of(cls, database: Database) -> Inbox | None:
-        """The inbox of ``database``; None on PostgreSQL."""
-        return cls(database) if database.sqlite_file is not None else None
-
     async def open(self) -> None:
         """Create the lanes when missing. A new lane (beside a database that had one before,
         say) numbers its requests after its progress mark, or they would never be taken in;
@@ -256,8 +284,14 @@ class Inbox:
             for index, (file, connect) in enumerate(zip(self.files, self._connectors, strict=True)):
                 writer = await connect()
                 async with writer.write_transaction() as cursor:
-                    if cursor.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
+                    version = cursor.execute("PRAGMA user_version").fetchone()[0]
+                    if version == 0:
                         self._create(cursor, index)
+                    elif version < SCHEMA_VERSION:
+                        cursor.execute(
+                            f"ALTER TABLE {ACCEPTED.name} ADD COLUMN cancelled_at DATETIME"
+                        )
+                    cursor.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
                 lanes.append(_Lane(index, file, writer))
             self._lanes = tuple(lanes)
 
@@ -265,25 +299,20 @@ class Inbox:
         cursor.execute(str(CreateTable(ACCEPTED, if_not_exists=True).compile(dialect=_DIALECT)))
         for index in ACCEPTED.indexes:
             cursor.execute(str(CreateIndex(index, if_not_exists=True).compile(dialect=_DIALECT)))
-        queue = sqlite3.connect(f"file:{self.database.sqlite_file}?mode=ro", uri=True)
-        try:
-            through = dict(queue.execute(_MARKS).fetchall()).get(lane, 0)
-            keyed = (
-                queue.execute(
-                    f"SELECT {_COLUMN_LIST} FROM {_QUEUE.name} WHERE idempotency_key IS NOT NULL"
-                ).fetchall()
-                if lane == KEYED_LANE
-                else []
+        through = dict(self._database_reader.read(_MARKS)).get(lane, 0)
+        keyed = (
+            self._database_reader.read(
+                f"SELECT {_COLUMN_LIST} FROM {_QUEUE.name} WHERE idempotency_key IS NOT NULL"
             )
-        finally:
-            queue.close()
+            if lane == KEYED_LANE
+            else []
+        )
         cursor.execute(
             "INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)", (ACCEPTED.name, through)
         )
         # Numbered at or below the mark: the queue holds them, so they are never taken in.
         first = through - len(keyed) + 1
         cursor.executemany(_APPEND_NUMBERED, [(first + n, *row) for n, row in enumerate(keyed)])
-        cursor.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     # -- accepting --------------------------------------------------------------------------
 
@@ -301,22 +330,22 @@ class Inbox:
             for row in rows
         ]
         into = self._lanes[lane]
-        async with into.writer.write_transaction() as cursor:
+        async with into.write() as cursor:
             cursor.executemany(_APPEND, stored_rows)
             stored = cursor.rowcount
         ids = [row["id"] for row in rows]
         if stored == len(rows):
             return set(ids)
-        found = into.read(
+        found = into.reader.read(
             f"SELECT id FROM {ACCEPTED.name} WHERE id IN ({', '.join('?' for _ in ids)})", ids
         )
         return {request_id for (request_id,) in found}
 
-    async def first_under_key(self, tenant_id: str, key: str) -> tuple[Any, ...] | None:
+    async def first_under_key(self, tenant_id: str, key: str) -> _Row | None:
         """The identity (:data:`IDENTITY_COLUMNS`) and ID of the request stored first under a
         tenant's idempotency key."""
         await self.open()
-        found = self._lanes[KEYED_LANE].read(_BY_KEY, (tenant_id, key))
+        found = self._lanes[KEYED_LANE].reader.read(_BY_KEY, (tenant_id, key))
         return found[0] if found else None
 
     # -- taking in ----------------------------------------------------------------------------
@@ -325,92 +354,65 @@ class Inbox:
         """Whether the inbox holds requests the queue has not taken in. Read outside any
         transaction: the marks may have moved on since, never back."""
         await self.open()
-        marks = dict(self.database.poll(_MARKS))
+        marks = dict(self._database_reader.read(_MARKS))
         for lane in self._lanes:
-            last = lane.read(_LAST_SEQ, ())[0][0]
+            last = lane.reader.read(_LAST_SEQ)[0][0]
             if last is not None and last > marks.get(lane.index, 0):
                 return True
         return False
 
-    async def waiting(self, connection: AsyncConnection, tenant_id: str) -> int:
-        """How many of a tenant's requests wait to be taken into the queue."""
-        await self.open()
-        marks = await _taken_in_through(connection)
-        return sum(
-            lane.read(_WAITING, (marks.get(lane.index, 0), tenant_id))[0][0] for lane in self._lanes
-        )
-
-    async def backlog(self, connection: AsyncConnection) -> tuple[int, datetime | None]:
-        """How many requests of any tenant wait to be taken into the queue, and since when
-        the first of them has been due."""
-        await self.open()
-        marks = await _taken_in_through(connection)
-        waiting, first_due = 0, None
-        for lane in self._lanes:
-            count, due = lane.read(_BACKLOG, (marks.get(lane.index, 0),))[0]
-            waiting += count
-            if due is not None:
-                due = self._read_time(due)
-                first_due = due if first_due is None else min(first_due, due)
-        return waiting, first_due
-
-    async def take_in(self, connection: AsyncConnection) -> int:
-        """Insert the requests the queue has not taken in yet (:data:`TAKE_IN_BATCH` at most
-        per lane) into the queue as ``queued``, within ``connection``'s write transaction;
-        returns how many."""
-        taken, _ = await self._take_in(connection, None)
-        return taken
-
-    async def claim(self, connection: AsyncConnection, lease: Lease) -> list[ClaimedRequest]:
-        """Take in the ``lease.room`` requests accepted first, and only those, straight into
-        the queue as ``running`` under the lease (within ``connection``'s write transaction);
-        returns them. A claim of what was just accepted thus writes each row once, instead of
-        inserting it and then updating it, and a backlog waits here rather than in the
-        queue."""
-        _, claimed = await self._take_in(connection, lease)
-        return claimed
-
-    async def _take_in(
-        self, connection: AsyncConnection, lease: Lease | None
-    ) -> tuple[int, list[ClaimedRequest]]:
-        limit = TAKE_IN_BATCH if lease is None else min(lease.room, TAKE_IN_BATCH)
+    async def claim(
+        self, connection: AsyncConnection, lease: Lease, room: int, now: datetime
+    ) -> list[ClaimedRequest]:
+        """Take in the ``room`` requests due first, and only those, within ``connection``'s
+        write transaction: straight into the queue as ``running`` under ``lease`` (and
+        returned), or as ``cancelled`` when marked so. A claim of what was just accepted
+        thus writes each row once, instead of inserting it and then updating it, and a backlog
+        waits here rather than in the queue."""
+        limit = min(room, TAKE_IN_BATCH)
         if limit <= 0:
-            return 0, []
+            return []
         await self.open()
         marks = await _taken_in_through(connection)
-        new = {
-            lane.index: rows
-            for lane in self._lanes
-            if (rows := lane.read(_AFTER, (marks.get(lane.index, 0), limit)))
-        }
-        if lease is not None:
-            new = _first_accepted(new, limit)
+        new = _first_accepted(
+            {
+                lane.index: rows
+                for lane in self._lanes
+                if (rows := lane.reader.read(_AFTER, (marks.get(lane.index, 0), limit)))
+            },
+            limit,
+        )
         if not new:
-            return 0, []
+            return []
         rows = [row for lane_rows in new.values() for row in lane_rows]
         # A tenant deleted meanwhile took its requests with it, as it does in the queue.
         tenants = await _existing_tenants(connection, {row[_TENANT] for row in rows})
-        kept = [row[1:] for row in rows if row[_TENANT] in tenants]
-        if kept and lease is None:
-            await connection.exec_driver_sql(_INTO_QUEUE, kept)
-        elif kept:
-            leased = (lease.owner, self.stored_time(lease.expires_at))
-            started = self.stored_time(lease.now)
+        kept = [row for row in rows if row[_TENANT] in tenants]
+        claimed = [row[1:_CANCELLED_AT] for row in kept if row[_CANCELLED_AT] is None]
+        cancelled = [row[1:] for row in kept if row[_CANCELLED_AT] is not None]
+        if claimed:
+            leased = (lease.owner, self.stored_time(lease.expires_at), self.stored_time(now))
             await connection.exec_driver_sql(
-                _INTO_QUEUE_RUNNING, [(*row, *leased, started) for row in kept]
+                _INTO_QUEUE_RUNNING, [(*row, *leased) for row in claimed]
             )
+        if cancelled:
+            await connection.exec_driver_sql(_INTO_QUEUE_CANCELLED, cancelled)
         advanced = [(lane, lane_rows[-1][0]) for lane, lane_rows in new.items()]
         await connection.exec_driver_sql(_ADVANCE, advanced)
         self._taken_in_since_prune = True
-        return len(rows), [] if lease is None else [self._claimed(row) for row in kept]
+        return [self._claimed(row) for row in claimed]
 
-    def _claimed(self, stored: tuple[Any, ...]) -> ClaimedRequest:
-        values = {
+    def _values(self, stored: Sequence[Any]) -> dict[str, Any]:
+        """The accepted columns of a row in stored form, as the queue's columns read them."""
+        return {
             name: process(value)
             for name, process, value in zip(
                 ACCEPTED_COLUMNS, self._from_stored, stored, strict=True
             )
         }
+
+    def _claimed(self, stored: Sequence[Any]) -> ClaimedRequest:
+        values = self._values(stored)
         return ClaimedRequest(**{name: values[name] for name in _CLAIMED_ACCEPTED}, attempts=1)
 
     async def prune(self, *, force: bool = False) -> int:
@@ -424,14 +426,13 @@ class Inbox:
         self._pruned_at, self._taken_in_since_prune = started, False
         await self.open()
         # The committed marks: a row is deleted only once the queue's copy is on disk, which
-        # the claim that took it in does not wait for (see ``Worker.claim``).
-        async with self.database.read_transaction() as session:
-            marks = await _taken_in_through(await session.connection())
+        # the claim that took it in does not wait for (see ``SqliteQueue.claim``).
+        marks = dict(self._database_reader.read(_MARKS))
         await self.database.sync_log()
         deleted = 0
         for lane in self._lanes:
             while True:
-                async with lane.writer.write_transaction() as cursor:
+                async with lane.write() as cursor:
                     cursor.execute(_PRUNE, (marks.get(lane.index, 0), PRUNE_BATCH))
                     count = cursor.rowcount
                 deleted += count
@@ -441,33 +442,75 @@ class Inbox:
         return deleted
 
     async def forget(self, request_ids: list[str]) -> None:
-        """Delete the rows of requests the queue no longer keeps (see ``asyncreq.retention``):
-        their idempotency keys may then be used again."""
+        """Delete the rows of requests the queue no longer keeps: their idempotency keys may
+        then be used again."""
         await self.open()
-        async with self._lanes[KEYED_LANE].writer.write_transaction() as cursor:
+        async with self._lanes[KEYED_LANE].write() as cursor:
             cursor.executemany(_FORGET, [(request_id,) for request_id in request_ids])
 
-    # -- reading ------------------------------------------------------------------------------
+    # -- reading and cancelling ---------------------------------------------------------------
 
     async def find(
         self, connection: AsyncConnection, tenant_id: str, request_id: str
     ) -> AsyncRequest | None:
-        """A tenant's request still waiting to be taken in, as a queued request. One the queue
-        has taken in (by ``connection``'s marks) is not: the queue holds it, or held it and
-        deleted it (``asyncreq.retention``)."""
+        """A tenant's request still waiting to be taken in, as a queued (or cancelled) request.
+        One the queue has taken in (by ``connection``'s marks) is not: the queue holds it, or
+        held it and deleted it."""
+        found = await self._waiting(connection, tenant_id, request_id)
+        return None if found is None else found[1]
+
+    async def cancel(self, connection: AsyncConnection, request: AsyncRequest) -> None:
+        """Mark ``request`` (:meth:`find` found it queued) cancelled. ``connection`` must hold
+        the database's write lock, as when it found it: no claim takes the request in
+        meanwhile."""
+        found = await self._waiting(connection, request.tenant_id, request.id)
+        assert found is not None, "the request was taken in while its canceller held the lock"
+        lane, _ = found
+        assert request.completed_at is not None
+        async with lane.write() as cursor:
+            cursor.execute(_CANCEL, (self.stored_time(request.completed_at), request.id))
+
+    async def _waiting(
+        self, connection: AsyncConnection, tenant_id: str, request_id: str
+    ) -> tuple[_Lane, AsyncRequest] | None:
         await self.open()
         marks = await _taken_in_through(connection)
         for lane in self._lanes:
-            found = lane.read(_BY_ID, (request_id, tenant_id))
+            found = lane.reader.read(_BY_ID, (request_id, tenant_id))
             if found and found[0][0] > marks.get(lane.index, 0):
-                values = {
-                    name: process(value)
-                    for name, process, value in zip(
-                        ACCEPTED_COLUMNS, self._from_stored, found[0][1:], strict=True
-                    )
-                }
-                return AsyncRequest(**values, state=State.QUEUED.value, attempts=0)
+                row = found[0]
+                cancelled_at = row[_CANCELLED_AT]
+                request = AsyncRequest(
+                    **self._values(row[1:_CANCELLED_AT]),
+                    state=State.QUEUED if cancelled_at is None else State.CANCELLED,
+                    attempts=0,
+                    completed_at=None if cancelled_at is None else self._read_time(cancelled_at),
+                )
+                return lane, request
         return None
+
+    async def waiting(self, connection: AsyncConnection, tenant_id: str) -> int:
+        """How many of a tenant's requests wait to be taken into the queue."""
+        await self.open()
+        marks = await _taken_in_through(connection)
+        return sum(
+            lane.reader.read(_WAITING, (marks.get(lane.index, 0), tenant_id))[0][0]
+            for lane in self._lanes
+        )
+
+    async def backlog(self, connection: AsyncConnection) -> tuple[int, datetime | None]:
+        """How many requests of any tenant wait to be taken into the queue, and since when
+        the first of them has been due."""
+        await self.open()
+        marks = await _taken_in_through(connection)
+        waiting, first_due = 0, None
+        for lane in self._lanes:
+            count, due = lane.reader.read(_BACKLOG, (marks.get(lane.index, 0),))[0]
+            waiting += count
+            if due is not None:
+                due = self._read_time(due)
+                first_due = due if first_due is None else min(first_due, due)
+        return waiting, first_due
 
     def close(self) -> None:
         for lane in self._lanes:
@@ -483,9 +526,7 @@ async def _existing_tenants(connection: AsyncConnection, tenant_ids: set[str]) -
     return set(found.scalars())
 
 
-def _first_accepted(
-    by_lane: dict[int, list[tuple[Any, ...]]], limit: int
-) -> dict[int, list[tuple[Any, ...]]]:
+def _first_accepted(by_lane: dict[int, list[_Row]], limit: int) -> dict[int, list[_Row]]:
     """The ``limit`` rows (read with their seq, in seq order per lane) due first across the
     lanes, as a prefix of each lane's rows: a lane's progress mark moves past none it skips."""
     taken = dict.fromkeys(by_lane, 0)
@@ -499,4 +540,4 @@ def _first_accepted(
 
 async def _taken_in_through(connection: AsyncConnection) -> dict[int, int]:
     """Per lane index, the last number the queue has taken in (lanes never taken from: none)."""
-    return dict((await connection.exec_driver_sql(_MARKS)).all())
+    return dict((await connection.exec_driver_sql(_MARKS)).all())  # type: ignore[arg-type]
