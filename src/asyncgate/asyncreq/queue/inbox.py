@@ -143,7 +143,8 @@ _WAITING = (
     f"SELECT count(*) FROM {ACCEPTED.name} WHERE seq > ? AND tenant_id = ? AND cancelled_at IS NULL"
 )
 _BACKLOG = (
-    f"SELECT count(*), min(run_after) FROM {ACCEPTED.name} WHERE seq > ? AND cancelled_at IS NULL"
+    "SELECT coalesce(sum(run_after <= ?), 0), coalesce(sum(run_after > ?), 0), min(run_after) "
+    f"FROM {ACCEPTED.name} WHERE seq > ? AND cancelled_at IS NULL"
 )
 _BY_ID = f"SELECT {_READ_LIST} FROM {ACCEPTED.name} WHERE id = ? AND tenant_id = ?"
 _BY_KEY = (
@@ -156,6 +157,10 @@ _PRUNE = (
     "WHERE seq <= ? AND idempotency_key IS NULL ORDER BY seq LIMIT ?)"
 )
 _FORGET = f"DELETE FROM {ACCEPTED.name} WHERE id = ?"
+_INTO_QUEUE = (
+    f"INSERT INTO {_QUEUE.name} ({_COLUMN_LIST}, state, attempts) "
+    f"VALUES ({_PLACES}, '{State.QUEUED.value}', 0) ON CONFLICT DO NOTHING"
+)
 _INTO_QUEUE_CANCELLED = (
     f"INSERT INTO {_QUEUE.name} ({_COLUMN_LIST}, state, attempts, completed_at) "
     f"VALUES ({_PLACES}, '{State.CANCELLED.value}', 0, ?) ON CONFLICT DO NOTHING"
@@ -366,8 +371,9 @@ class Inbox:
     ) -> list[ClaimedRequest]:
         """Take in the ``room`` requests due first, and only those, within ``connection``'s
         write transaction: straight into the queue as ``running`` under ``lease`` (and
-        returned), or as ``cancelled`` when marked so. A claim of what was just accepted
-        thus writes each row once, instead of inserting it and then updating it, and a backlog
+        returned), as ``cancelled`` when marked so, or as ``queued`` when due after ``now``
+        (the queue's claims take them when due). A claim of what was just accepted thus
+        writes each row once, instead of inserting it and then updating it, and a backlog
         waits here rather than in the queue."""
         limit = min(room, TAKE_IN_BATCH)
         if limit <= 0:
@@ -387,14 +393,24 @@ class Inbox:
         rows = [row for lane_rows in new.values() for row in lane_rows]
         # A tenant deleted meanwhile took its requests with it, as it does in the queue.
         tenants = await _existing_tenants(connection, {row[_TENANT] for row in rows})
-        kept = [row for row in rows if row[_TENANT] in tenants]
-        claimed = [row[1:_CANCELLED_AT] for row in kept if row[_CANCELLED_AT] is None]
-        cancelled = [row[1:] for row in kept if row[_CANCELLED_AT] is not None]
+        stored_now = self.stored_time(now)
+        claimed, later, cancelled = [], [], []
+        for row in rows:
+            if row[_TENANT] not in tenants:
+                continue
+            if row[_CANCELLED_AT] is not None:
+                cancelled.append(row[1:])
+            elif row[_RUN_AFTER] > stored_now:
+                later.append(row[1:_CANCELLED_AT])
+            else:
+                claimed.append(row[1:_CANCELLED_AT])
         if claimed:
-            leased = (lease.owner, self.stored_time(lease.expires_at), self.stored_time(now))
+            leased = (lease.owner, self.stored_time(lease.expires_at), stored_now)
             await connection.exec_driver_sql(
                 _INTO_QUEUE_RUNNING, [(*row, *leased) for row in claimed]
             )
+        if later:
+            await connection.exec_driver_sql(_INTO_QUEUE, later)
         if cancelled:
             await connection.exec_driver_sql(_INTO_QUEUE_CANCELLED, cancelled)
         advanced = [(lane, lane_rows[-1][0]) for lane, lane_rows in new.items()]
@@ -498,19 +514,23 @@ class Inbox:
             for lane in self._lanes
         )
 
-    async def backlog(self, connection: AsyncConnection) -> tuple[int, datetime | None]:
-        """How many requests of any tenant wait to be taken into the queue, and since when
-        the first of them has been due."""
+    async def backlog(
+        self, connection: AsyncConnection, now: datetime
+    ) -> tuple[int, int, datetime | None]:
+        """How many requests of any tenant wait to be taken into the queue, due by ``now`` and
+        due later, and since when the first of them has been due."""
         await self.open()
         marks = await _taken_in_through(connection)
-        waiting, first_due = 0, None
+        stored_now = self.stored_time(now)
+        due, later, first_due = 0, 0, None
         for lane in self._lanes:
-            count, due = lane.reader.read(_BACKLOG, (marks.get(lane.index, 0),))[0]
-            waiting += count
-            if due is not None:
-                due = self._read_time(due)
-                first_due = due if first_due is None else min(first_due, due)
-        return waiting, first_due
+            parameters = (stored_now, stored_now, marks.get(lane.index, 0))
+            lane_due, lane_later, lane_first = lane.reader.read(_BACKLOG, parameters)[0]
+            due, later = due + lane_due, later + lane_later
+            if lane_first is not None and lane_due:
+                moment = self._read_time(lane_first)
+                first_due = moment if first_due is None else min(first_due, moment)
+        return due, later, first_due
 
     def close(self) -> None:
         for lane in self._lanes:

@@ -132,11 +132,11 @@ class SqliteQueue(TableQueue):
 
     async def backlog(self, session: AsyncSession, now: datetime) -> Backlog:
         in_table = await super().backlog(session, now)
-        waiting, first_waiting = await self.inbox.backlog(await session.connection())
+        due, later, first_waiting = await self.inbox.backlog(await session.connection(), now)
         moments = [moment for moment in (in_table.first_due, first_waiting) if moment is not None]
         return Backlog(
-            queued=in_table.queued + waiting,
-            retrying=in_table.retrying,
+            queued=in_table.queued + due,
+            retrying=in_table.retrying + later,
             running=in_table.running,
             first_due=min(moments, default=None),
         )
