@@ -156,7 +156,7 @@ async def accept(request: Request) -> Response:
 accept_route = Route("/v1/async/{target:path}", accept, methods=ASYNC_METHODS)
 
 
-def _status(request) -> AsyncRequestStatus:
+def _status(request: AsyncRequest) -> AsyncRequestStatus:
     response = None
     if request.response_status is not None:
         body = request.response_body or b""
@@ -211,7 +211,7 @@ async def get_async_job(
     except NotFound:
         stored = None
     job_type = None if stored is None else _job_type(request, stored)
-    if job_type is None:
+    if stored is None or job_type is None:
         raise NotFound(f"Job {job_id} does not exist", resource=Resource.ASYNC_JOB)
     return jobs.job_answer(stored, job_type)
 

@@ -177,7 +177,7 @@ def _connect_arguments(database: Database) -> dict[str, Any]:
     _, arguments = engine.dialect.create_connect_args(engine.url)
     for name in ADAPTER_ONLY_ARGUMENTS:
         arguments.pop(name, None)
-    return arguments | {"server_settings": {"application_name": APPLICATION_NAME}}
+    return {**arguments, "server_settings": {"application_name": APPLICATION_NAME}}
 
 
 async def _relay_forever(arguments: dict[str, Any], wake: Settable) -> None:

@@ -48,8 +48,9 @@ async def requests_page(request: Request, session: Session, user: CurrentUser) -
     filters = Filters(request)
     path = filters.text("path")
     paging = Paging.of(request, PAGE_SIZE)
+    state = filters.choice("state", STATES)
     query = service.RequestQuery(
-        state=filters.choice("state", STATES),
+        state=None if state is None else State(state),
         created_from=filters.moment("created_from", "From"),
         created_to=filters.moment("created_to", "To"),
         path=target_path(path) if path and path.startswith("/v1/async/") else path,

@@ -15,7 +15,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from sqlalchemy import event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -61,7 +61,7 @@ def create_engine(
         engine = create_async_engine(url, pool_size=5, max_overflow=0, async_creator=connect)
 
         @event.listens_for(engine.sync_engine, "begin")
-        def _on_begin(connection) -> None:
+        def _on_begin(connection: Connection) -> None:
             options = connection.get_execution_options()
             # Readers begin deferred: in WAL mode they neither wait for nor block the writer.
             if options.get(READ_ONLY, False):

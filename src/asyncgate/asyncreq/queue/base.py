@@ -79,9 +79,8 @@ class RequestQueue(ABC):
 
     @abstractmethod
     async def claim(self, lease: Lease, limit: int, now: datetime) -> list[ClaimedRequest]:
-        """Up to ``limit`` requests due at ``now``, each claimed by exactly one caller: now
-        ``running`` under ``lease`` with their attempt counted: retries by when they
-        became due, then accepted requests in the order they came."""
+        """Up to ``limit`` requests due at ``now``, each claimed by exactly one caller, now
+        ``running`` under ``lease`` with their attempt counted; those due longest first."""
 
     @abstractmethod
     async def tidy(self) -> None:

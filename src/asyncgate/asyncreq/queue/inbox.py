@@ -45,7 +45,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Column, Index, Integer, MetaData, Table, text
 from sqlalchemy.dialects import sqlite
@@ -103,8 +103,8 @@ LANES = 2
 # The lane that stores every request with an idempotency key.
 KEYED_LANE = 0
 
-_QUEUE = AsyncRequest.__table__
-_PROGRESS = InboxProgress.__table__
+_QUEUE = cast(Table, AsyncRequest.__table__)
+_PROGRESS = cast(Table, InboxProgress.__table__)
 _TENANTS = Tenant.__tablename__
 _DIALECT = sqlite.dialect()
 ACCEPTED = Table(
@@ -188,12 +188,18 @@ def inbox_files(sqlite_file: str) -> tuple[str, ...]:
     return tuple(str(path.with_name(name + path.suffix)) for name in names)
 
 
-def _processors(dialect: Dialect) -> tuple[list[Callable[[Any], Any]], ...]:
+def _processors(
+    dialect: Dialect,
+) -> tuple[list[Callable[[Any], Any]], list[Callable[[Any], Any]]]:
     """Per accepted column, what SQLAlchemy does to a value on its way in and on its way out:
     the inbox holds exactly what the queue's columns would."""
     columns = [_QUEUE.c[name].type.dialect_impl(dialect) for name in ACCEPTED_COLUMNS]
-    to_stored = [column.bind_processor(dialect) or _unchanged for column in columns]
-    from_stored = [column.result_processor(dialect, None) or _unchanged for column in columns]
+    to_stored: list[Callable[[Any], Any]] = [
+        column.bind_processor(dialect) or _unchanged for column in columns
+    ]
+    from_stored: list[Callable[[Any], Any]] = [
+        column.result_processor(dialect, None) or _unchanged for column in columns
+    ]
     return to_stored, from_stored
 
 
@@ -304,7 +310,8 @@ class Inbox:
         cursor.execute(str(CreateTable(ACCEPTED, if_not_exists=True).compile(dialect=_DIALECT)))
         for index in ACCEPTED.indexes:
             cursor.execute(str(CreateIndex(index, if_not_exists=True).compile(dialect=_DIALECT)))
-        through = dict(self._database_reader.read(_MARKS)).get(lane, 0)
+        marks: dict[int, int] = dict(self._database_reader.read(_MARKS))
+        through = marks.get(lane, 0)
         keyed = (
             self._database_reader.read(
                 f"SELECT {_COLUMN_LIST} FROM {_QUEUE.name} WHERE idempotency_key IS NOT NULL"
@@ -359,7 +366,7 @@ class Inbox:
         """Whether the inbox holds requests the queue has not taken in. Read outside any
         transaction: the marks may have moved on since, never back."""
         await self.open()
-        marks = dict(self._database_reader.read(_MARKS))
+        marks: dict[int, int] = dict(self._database_reader.read(_MARKS))
         for lane in self._lanes:
             last = lane.reader.read(_LAST_SEQ)[0][0]
             if last is not None and last > marks.get(lane.index, 0):
@@ -443,7 +450,7 @@ class Inbox:
         await self.open()
         # The committed marks: a row is deleted only once the queue's copy is on disk, which
         # the claim that took it in does not wait for (see ``SqliteQueue.claim``).
-        marks = dict(self._database_reader.read(_MARKS))
+        marks: dict[int, int] = dict(self._database_reader.read(_MARKS))
         await self.database.sync_log()
         deleted = 0
         for lane in self._lanes:

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
-    Delete,
     Select,
+    Table,
     Update,
     bindparam,
     delete,
@@ -20,6 +20,8 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.sql.dml import ReturningDelete
 
 from asyncgate.asyncreq.models import (
     CLAIMED_COLUMNS,
@@ -33,7 +35,7 @@ from asyncgate.auth.models import Tenant
 from asyncgate.db.engine import Database
 from asyncgate.http.errors import BusinessRuleViolated, NotFound, Resource
 
-TABLE = AsyncRequest.__table__
+TABLE = cast(Table, AsyncRequest.__table__)
 # What makes a repeat the same request as the one first stored under its idempotency key.
 IDENTITY_COLUMNS = ("method", "path", "query_string", "body")
 
@@ -75,7 +77,9 @@ def _claim_statement(*, skip_locked: bool) -> Update:
 _CLAIM = {skip: _claim_statement(skip_locked=skip) for skip in (False, True)}
 
 
-def _finished_before(tenant_id: ColumnElement[str], kept: ColumnElement[bool]) -> Select:
+def _finished_before(
+    tenant_id: ColumnElement[str] | InstrumentedAttribute[str], kept: ColumnElement[bool]
+) -> Select[str]:
     return select(AsyncRequest.id).where(
         AsyncRequest.tenant_id == tenant_id,
         AsyncRequest.created_at < bindparam("cutoff"),
@@ -84,7 +88,9 @@ def _finished_before(tenant_id: ColumnElement[str], kept: ColumnElement[bool]) -
     )
 
 
-def _delete_finished_statement(kept: ColumnElement[bool], *, skip_locked: bool) -> Delete:
+def _delete_finished_statement(
+    kept: ColumnElement[bool], *, skip_locked: bool
+) -> ReturningDelete[str, str | None]:
     old = _finished_before(bindparam("tenant_id"), kept).limit(bindparam("limit"))
     if skip_locked:  # workers deleting at once skip each other's rows
         old = old.with_for_update(skip_locked=True)
