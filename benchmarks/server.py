@@ -24,7 +24,7 @@ from pathlib import Path
 import httpx
 from machine import process_cpu_seconds
 
-from asyncgate.asyncreq.inbox import inbox_files
+from asyncgate.asyncreq.queue.inbox import inbox_files
 
 READY_TIMEOUT_SECONDS = 30
 STOP_TIMEOUT_SECONDS = 15
