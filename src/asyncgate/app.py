@@ -85,7 +85,8 @@ def _install_error_handlers(app: FastAPI) -> None:
         if error.status_code == 405:
             # Starlette names the allowed methods in ``Allow``; Zuora's clients may read it.
             return _render(
-                request, UnsupportedMethod(f"{route} is not supported", headers=error.headers)
+                request,
+                UnsupportedMethod(f"{route} is not supported", headers=dict(error.headers or {})),
             )
         if error.status_code == 404:
             return _render(request, NotFound(f"No resource matches {route}"))

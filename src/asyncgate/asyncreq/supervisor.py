@@ -20,6 +20,7 @@ import sys
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager, suppress
+from typing import Any
 
 log = logging.getLogger("asyncgate.supervisor")
 
@@ -83,8 +84,9 @@ class WorkerProcess:
 
 async def _until_either(exited: asyncio.Future[int], stopping: asyncio.Event) -> None:
     stop_asked = asyncio.ensure_future(stopping.wait())
+    either: list[asyncio.Future[Any]] = [exited, stop_asked]
     try:
-        await asyncio.wait({exited, stop_asked}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
     finally:
         stop_asked.cancel()
 
