@@ -17,8 +17,7 @@ error raised by the handler, an idempotent replay or the 429 itself.
 from __future__ import annotations
 
 import math
-import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -26,6 +25,7 @@ from fastapi import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from asyncgate.auth.dependencies import CurrentPrincipal
+from asyncgate.clock import SYSTEM_CLOCK, Clock
 from asyncgate.config import Settings
 from asyncgate.http.errors import LimitExceeded, Resource
 
@@ -35,8 +35,6 @@ HOUR = 60 * MINUTE
 DAY = 24 * HOUR
 SWEEP_MIN_KEYS = 1024
 MAX_CLIENT_ID_LENGTH = 64  # longer ones are no client's: per-address counting still applies
-
-Clock = Callable[[], float]
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +71,7 @@ class QuotaCounter:
     keys whose windows have all ended are dropped: memory follows the recent callers.
     """
 
-    def __init__(self, quotas: Sequence[Quota], clock: Clock) -> None:
+    def __init__(self, quotas: Sequence[Quota], clock: Clock = SYSTEM_CLOCK) -> None:
         self.quotas = tuple(quota for quota in quotas if quota.limit > 0)
         self.clock = clock
         # key -> [end of the current window, count in it] per quota
@@ -85,7 +83,7 @@ class QuotaCounter:
         return bool(self.quotas)
 
     def check(self, key: str) -> Verdict:
-        now = self.clock()
+        now = self.clock.epoch()
         windows = self._windows.get(key) or self._add(key)
         tightest: Quota | None = None
         least_remaining, least_end, refused = 0, 0.0, False
@@ -120,7 +118,7 @@ class QuotaCounter:
 
     def _sweep(self) -> None:
         """Forget keys whose every window has ended: their counts no longer matter."""
-        now = self.clock()
+        now = self.clock.epoch()
         self._windows = {
             key: windows
             for key, windows in self._windows.items()
@@ -167,7 +165,7 @@ class RateLimited(LimitExceeded):
 class RateLimits:
     """This process's limits and counters; one per application (``app.state.rate_limits``)."""
 
-    def __init__(self, settings: Settings, clock: Clock = time.time) -> None:
+    def __init__(self, settings: Settings, clock: Clock = SYSTEM_CLOCK) -> None:
         self.concurrency = ConcurrencyLimit(settings.tenant_concurrent_requests)
         self.concurrency_retry_after = max(
             1, math.ceil(settings.tenant_concurrent_retry_after.total_seconds())
