@@ -27,6 +27,7 @@ from asyncgate.db.checkpoints import checkpointing
 from asyncgate.db.engine import Database
 from asyncgate.db.migrate import upgrade_to_head
 from asyncgate.http.errors import ZuoraError
+from asyncgate.notifications.leftover_events import dispatch_leftover_events
 from asyncgate.notifications.urls import CalloutUrlRules
 from asyncgate.runtime import tune_for_serving, yield_to_the_api
 
@@ -53,7 +54,7 @@ def _run_with_database(
     async def main() -> T:
         database = Database(settings, gives_way=gives_way)
         try:
-            await upgrade_to_head(database.engine)
+            await _bring_up_to_date(database, settings)
             return await work(database)
         finally:
             await database.dispose()
@@ -66,6 +67,13 @@ def _run_with_database(
         where = make_url(settings.database_url).render_as_string(hide_password=True)
         detail = str(getattr(error, "orig", None) or error).splitlines()[0]
         _fail(f"the database {where} failed: {detail}")
+
+
+async def _bring_up_to_date(database: Database, settings: Settings) -> None:
+    """The schema migrated to the newest version, then the callout deliveries made of events
+    that earlier versions recorded without them."""
+    await upgrade_to_head(database.engine)
+    await dispatch_leftover_events(database, settings)
 
 
 def _fail(message: str) -> NoReturn:
@@ -142,7 +150,6 @@ def worker(
     from asyncgate.asyncreq import wakeup
     from asyncgate.asyncreq.worker import Worker, WorkerConfig
     from asyncgate.notifications.callout_client import CalloutClient
-    from asyncgate.notifications.dispatcher import Dispatcher
     from asyncgate.notifications.sender import Sender
 
     settings = get_settings()
@@ -156,15 +163,6 @@ def worker(
         worker = Worker(executor, database, WorkerConfig.from_settings(settings))
         client = CalloutClient.from_settings(settings, max_connections=settings.callout_concurrency)
         sender = Sender(database, settings, executor.state.secret_box, client)
-        dispatcher = Dispatcher(
-            database,
-            settings,
-            poll_interval=settings.callout_poll_interval,
-            on_deliveries=sender.wake.set,
-        )
-        # The dispatcher needs no wake-ups: the workers of this process make each event's
-        # deliveries as they record it, and wake the sender themselves; it polls for events
-        # recorded without them (by earlier builds).
         wakes = wakeup.Wakes(
             worker.wake, wakeup.Throttled(sender.wake, wakeup.SENDER_WAKE_INTERVAL)
         )
@@ -181,7 +179,6 @@ def worker(
                 typer.echo(f"{sender.owner} is delivering callouts", err=True)
                 await asyncio.gather(
                     worker.run(stop),
-                    dispatcher.run(stop),
                     sender.run(stop),
                     wakeup.listen(database, wakes, stop),
                 )
@@ -256,7 +253,8 @@ def _announce_bootstrap(created) -> None:
 
 @app.command()
 def migrate() -> None:
-    """Apply database migrations up to the newest."""
+    """Apply database migrations up to the newest, and make the callout deliveries of events an
+    earlier version left without them."""
 
     async def nothing(database: Database) -> None:
         return None

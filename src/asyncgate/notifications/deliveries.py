@@ -1,9 +1,9 @@
 """Which callout deliveries an outbox event makes: one ``pending`` delivery per definition of
 its tenant and event type that is active, has ``calloutActive`` and an active callout.
 
-Events are dispatched in the transaction that records them (:func:`record_and_dispatch`, the
-async engine's way), or later by the dispatcher (events recorded by ``outbox.record_events``,
-and those of versions that always left dispatching to it).
+Events are dispatched in the transaction that records them (:func:`record_and_dispatch`);
+those earlier versions recorded without their deliveries, as the database is brought up to date
+(``leftover_events``).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ async def record_and_dispatch(
     session: AsyncSession, events: list[dict[str, object]], settings: Settings
 ) -> None:
     """Record ``events`` (``outbox.event_values``) and make their deliveries, in the session's
-    transaction: an event then needs no dispatcher, and is written once."""
+    transaction: an event is written once, already dispatched."""
     dispatched = await record_dispatched_events(session, events)
     if await make_deliveries(session, dispatched, settings):
         wake_senders_after_commit(session)
