@@ -10,7 +10,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from contextlib import nullcontext
 from typing import Annotated, NoReturn, TypeVar
 
@@ -20,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from asyncgate.asyncreq.supervisor import WorkerProcess, stopped_with_parent
 from asyncgate.auth import service
-from asyncgate.auth.bootstrap import bootstrap_if_empty
+from asyncgate.auth.bootstrap import BootstrapCredentials, bootstrap_if_empty
 from asyncgate.auth.roles import Role
 from asyncgate.config import Settings, get_settings
 from asyncgate.db.checkpoints import checkpointing
@@ -123,7 +123,7 @@ def serve(
     )
 
 
-def _worker_process(overrides: dict[str, object]) -> WorkerProcess:
+def _worker_process(overrides: Mapping[str, object]) -> WorkerProcess:
     """``asyncgate worker`` as ``serve``'s child, with ``serve``'s settings: the same
     environment, working folder and ``.env``, plus the options given on the command line."""
     command = [sys.executable, "-m", "asyncgate", "worker", "--until-stdin-closes"]
@@ -238,7 +238,7 @@ def _stop_on_signals() -> asyncio.Event:
     return stop
 
 
-def _announce_bootstrap(created) -> None:
+def _announce_bootstrap(created: BootstrapCredentials) -> None:
     lines = [
         "First start: created tenant 'default'.",
         f"  OAuth client_id:     {created.client_id}",
@@ -300,6 +300,7 @@ def revoke_client(client_id: str) -> None:
     async def work(database: Database) -> dict[str, str]:
         async with database.transaction() as session:
             client = await service.revoke_client(session, client_id)
+            assert client.revoked_at is not None  # revoking sets it
             return {"client_id": client.client_id, "revoked_at": client.revoked_at.isoformat()}
 
     typer.echo(json.dumps(_run_with_database(get_settings(), work)))

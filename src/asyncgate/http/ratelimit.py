@@ -63,6 +63,14 @@ class Verdict(NamedTuple):
         ]
 
 
+@dataclass(slots=True)
+class _Window:
+    """One quota's current window for one key."""
+
+    end: float = 0.0  # when it ends, in seconds since the epoch
+    count: int = 0  # requests counted in it
+
+
 class QuotaCounter:
     """Counts requests per key against fixed-window quotas.
 
@@ -74,8 +82,8 @@ class QuotaCounter:
     def __init__(self, quotas: Sequence[Quota], clock: Clock = SYSTEM_CLOCK) -> None:
         self.quotas = tuple(quota for quota in quotas if quota.limit > 0)
         self.clock = clock
-        # key -> [end of the current window, count in it] per quota
-        self._windows: dict[str, list[list[float]]] = {}
+        # key -> its window of each quota
+        self._windows: dict[str, list[_Window]] = {}
         self._sweep_at = SWEEP_MIN_KEYS
 
     @property
@@ -88,31 +96,32 @@ class QuotaCounter:
         tightest: Quota | None = None
         least_remaining, least_end, refused = 0, 0.0, False
         for quota, window in zip(self.quotas, windows, strict=True):
-            if now >= window[0]:
-                window[0] = (now // quota.seconds + 1) * quota.seconds
-                window[1] = 0
-            remaining = quota.limit - window[1]
+            if now >= window.end:
+                window.end = (now // quota.seconds + 1) * quota.seconds
+                window.count = 0
+            remaining = quota.limit - window.count
             if remaining <= 0:
                 # Refused until every exhausted window has ended: report the one ending last.
-                if not refused or window[0] > least_end:
-                    tightest, least_remaining, least_end, refused = quota, 0, window[0], True
+                if not refused or window.end > least_end:
+                    tightest, least_remaining, least_end, refused = quota, 0, window.end, True
             elif not refused and (
                 tightest is None
                 or remaining < least_remaining
-                or (remaining == least_remaining and window[0] < least_end)
+                or (remaining == least_remaining and window.end < least_end)
             ):
-                tightest, least_remaining, least_end = quota, remaining, window[0]
+                tightest, least_remaining, least_end = quota, remaining, window.end
+        assert tightest is not None, "checked without a quota (see enabled)"
         reset = max(1, math.ceil(least_end - now))
         return Verdict(tightest, least_remaining, reset, reset if refused else 0)
 
     def count(self, key: str) -> None:
         for window in self._windows[key]:
-            window[1] += 1
+            window.count += 1
 
-    def _add(self, key: str) -> list[list[float]]:
+    def _add(self, key: str) -> list[_Window]:
         if len(self._windows) >= self._sweep_at:
             self._sweep()
-        windows = [[0.0, 0] for _ in self.quotas]
+        windows = [_Window() for _ in self.quotas]
         self._windows[key] = windows
         return windows
 
@@ -122,7 +131,7 @@ class QuotaCounter:
         self._windows = {
             key: windows
             for key, windows in self._windows.items()
-            if any(now < end for end, _ in windows)
+            if any(now < window.end for window in windows)
         }
         self._sweep_at = max(SWEEP_MIN_KEYS, 2 * len(self._windows))
 

@@ -9,9 +9,9 @@ those earlier versions recorded without their deliveries, as the database is bro
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Row, insert, select
+from sqlalchemy import Row, Table, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from asyncgate.config import Settings
@@ -25,7 +25,7 @@ from asyncgate.notifications.models import (
 )
 from asyncgate.notifications.outbox import record_dispatched_events, wake_senders_after_commit
 
-_INSERT_DELIVERIES = insert(CalloutDelivery.__table__)
+_INSERT_DELIVERIES = insert(cast(Table, CalloutDelivery.__table__))
 # Per transaction, the definitions already looked up, by tenant: a worker's transaction
 # records the events of many requests, often of one tenant.
 _DEFINITIONS = "asyncgate.definitions_by_tenant"

@@ -38,7 +38,7 @@ async def dispatch_leftover_events(database: Database, settings: Settings) -> in
     while True:
         async with database.transaction() as session:
             events = await _take(session, skip_locked)
-            await make_deliveries(session, [event._mapping for event in events], settings)
+            await make_deliveries(session, [event._asdict() for event in events], settings)
         dispatched += len(events)
         # A short batch: the rest, if any, is another process's to dispatch.
         if len(events) < BATCH_SIZE:

@@ -17,9 +17,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import JSON, Index, String, event, insert, text
+from sqlalchemy import JSON, Index, String, Table, event, insert, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -66,7 +66,7 @@ def event_values(
 
 # Core rather than ORM objects: a worker writes many events per commit, and the ORM's unit of
 # work costs more than the inserts.
-_INSERT = insert(OutboxEvent.__table__)
+_INSERT = insert(cast(Table, OutboxEvent.__table__))
 
 # What this process's senders wait on.
 _SENDER_WAKES: set[asyncio.Event] = set()

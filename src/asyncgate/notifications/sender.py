@@ -19,12 +19,12 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import orjson
-from sqlalchemy import insert, select, update
+from sqlalchemy import CursorResult, Table, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from asyncgate.asyncreq.wakeup import wait_for_wake
@@ -50,7 +50,7 @@ from asyncgate.secretbox import SecretBox
 log = logging.getLogger("asyncgate.sender")
 
 LEASE_EXPIRED = "the sender's lease expired before it recorded the attempt; sending again"
-_INSERT_ATTEMPTS = insert(CalloutAttempt.__table__)
+_INSERT_ATTEMPTS = insert(cast(Table, CalloutAttempt.__table__))
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,7 +183,7 @@ class Sender:
                     .values(**values)
                     .execution_options(synchronize_session=False)
                 )
-                if (await session.execute(fenced)).rowcount != 1:
+                if cast(CursorResult[Any], await session.execute(fenced)).rowcount != 1:
                     log.warning(
                         "lease of delivery %s was lost; its attempt is not recorded", delivery.id
                     )
@@ -192,7 +192,7 @@ class Sender:
                 if item.outcome is not None:
                     attempt_rows.append(_attempt_row(delivery, item.outcome))
                 retry_at = values.get("next_attempt_at")
-                if retry_at is not None:
+                if isinstance(retry_at, datetime):
                     self._next_retry = min(self._next_retry or retry_at, retry_at)
             if attempt_rows:
                 await session.execute(_INSERT_ATTEMPTS, attempt_rows)
@@ -224,7 +224,7 @@ class Sender:
                 )
                 .execution_options(synchronize_session=False)
             )
-        return result.rowcount
+        return cast(CursorResult[Any], result).rowcount
 
     async def extend_leases(self) -> None:
         if not self._in_flight:
@@ -312,24 +312,25 @@ class Sender:
         tenant_settings: CalloutSettings,
     ) -> ClaimedDelivery:
         """What the delivery's next attempt sends, secrets decrypted."""
-        claimed = {
-            "id": delivery.id,
-            "tenant_id": delivery.tenant_id,
-            "attempts": delivery.attempts,
-            "policy": CalloutRetryPolicy.of(
+        claimed = ClaimedDelivery(
+            id=delivery.id,
+            tenant_id=delivery.tenant_id,
+            attempts=delivery.attempts,
+            policy=CalloutRetryPolicy.of(
                 delivery.max_attempts, tenant_settings, self.config.interval_unit
             ),
-            "notification_name": None if definition is None else definition.name,
-        }
+            notification_name=None if definition is None else definition.name,
+            request=None,
+        )
         unsendable = _unsendable(definition, callout)
         if unsendable is not None:
-            return ClaimedDelivery(**claimed, request=None, unsendable=unsendable)
+            return replace(claimed, unsendable=unsendable)
         assert callout is not None
         try:
             request = self._request(delivery, payload, callout, tenant_settings)
         except ValueError as undecryptable:  # the SecretBox's: the secret key changed
-            return ClaimedDelivery(**claimed, request=None, unsendable=str(undecryptable))
-        return ClaimedDelivery(**claimed, request=request)
+            return replace(claimed, unsendable=str(undecryptable))
+        return replace(claimed, request=request)
 
     def _request(
         self,
