@@ -10,7 +10,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from contextlib import nullcontext
 from typing import Annotated, NoReturn, TypeVar
 
@@ -20,13 +20,14 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from asyncgate.asyncreq.supervisor import WorkerProcess, stopped_with_parent
 from asyncgate.auth import service
-from asyncgate.auth.bootstrap import bootstrap_if_empty
+from asyncgate.auth.bootstrap import BootstrapCredentials, bootstrap_if_empty
 from asyncgate.auth.roles import Role
 from asyncgate.config import Settings, get_settings
 from asyncgate.db.checkpoints import checkpointing
 from asyncgate.db.engine import Database
 from asyncgate.db.migrate import upgrade_to_head
 from asyncgate.http.errors import ZuoraError
+from asyncgate.notifications.leftover_events import dispatch_leftover_events
 from asyncgate.notifications.urls import CalloutUrlRules
 from asyncgate.runtime import tune_for_serving, yield_to_the_api
 
@@ -53,7 +54,7 @@ def _run_with_database(
     async def main() -> T:
         database = Database(settings, gives_way=gives_way)
         try:
-            await upgrade_to_head(database.engine)
+            await _bring_up_to_date(database, settings)
             return await work(database)
         finally:
             await database.dispose()
@@ -66,6 +67,13 @@ def _run_with_database(
         where = make_url(settings.database_url).render_as_string(hide_password=True)
         detail = str(getattr(error, "orig", None) or error).splitlines()[0]
         _fail(f"the database {where} failed: {detail}")
+
+
+async def _bring_up_to_date(database: Database, settings: Settings) -> None:
+    """The schema migrated to the newest version, then the callout deliveries made of events
+    that earlier versions recorded without them."""
+    await upgrade_to_head(database.engine)
+    await dispatch_leftover_events(database, settings)
 
 
 def _fail(message: str) -> NoReturn:
@@ -115,7 +123,7 @@ def serve(
     )
 
 
-def _worker_process(overrides: dict[str, object]) -> WorkerProcess:
+def _worker_process(overrides: Mapping[str, object]) -> WorkerProcess:
     """``asyncgate worker`` as ``serve``'s child, with ``serve``'s settings: the same
     environment, working folder and ``.env``, plus the options given on the command line."""
     command = [sys.executable, "-m", "asyncgate", "worker", "--until-stdin-closes"]
@@ -142,7 +150,6 @@ def worker(
     from asyncgate.asyncreq import wakeup
     from asyncgate.asyncreq.worker import Worker, WorkerConfig
     from asyncgate.notifications.callout_client import CalloutClient
-    from asyncgate.notifications.dispatcher import Dispatcher
     from asyncgate.notifications.sender import Sender
 
     settings = get_settings()
@@ -156,15 +163,6 @@ def worker(
         worker = Worker(executor, database, WorkerConfig.from_settings(settings))
         client = CalloutClient.from_settings(settings, max_connections=settings.callout_concurrency)
         sender = Sender(database, settings, executor.state.secret_box, client)
-        dispatcher = Dispatcher(
-            database,
-            settings,
-            poll_interval=settings.callout_poll_interval,
-            on_deliveries=sender.wake.set,
-        )
-        # The dispatcher needs no wake-ups: the workers of this process make each event's
-        # deliveries as they record it, and wake the sender themselves; it polls for events
-        # recorded without them (by earlier builds).
         wakes = wakeup.Wakes(
             worker.wake, wakeup.Throttled(sender.wake, wakeup.SENDER_WAKE_INTERVAL)
         )
@@ -180,7 +178,6 @@ def worker(
                 typer.echo(f"{sender.owner} is delivering callouts", err=True)
                 await asyncio.gather(
                     worker.run(stop),
-                    dispatcher.run(stop),
                     sender.run(stop),
                     queue.listen(wakes, stop),
                 )
@@ -239,7 +236,7 @@ def _stop_on_signals() -> asyncio.Event:
     return stop
 
 
-def _announce_bootstrap(created) -> None:
+def _announce_bootstrap(created: BootstrapCredentials) -> None:
     lines = [
         "First start: created tenant 'default'.",
         f"  OAuth client_id:     {created.client_id}",
@@ -254,7 +251,8 @@ def _announce_bootstrap(created) -> None:
 
 @app.command()
 def migrate() -> None:
-    """Apply database migrations up to the newest."""
+    """Apply database migrations up to the newest, and make the callout deliveries of events an
+    earlier version left without them."""
 
     async def nothing(database: Database) -> None:
         return None
@@ -300,6 +298,7 @@ def revoke_client(client_id: str) -> None:
     async def work(database: Database) -> dict[str, str]:
         async with database.transaction() as session:
             client = await service.revoke_client(session, client_id)
+            assert client.revoked_at is not None  # revoking sets it
             return {"client_id": client.client_id, "revoked_at": client.revoked_at.isoformat()}
 
     typer.echo(json.dumps(_run_with_database(get_settings(), work)))

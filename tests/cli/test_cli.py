@@ -1,4 +1,5 @@
-"""The ``asyncgate`` command, run as a real process on a temporary SQLite database."""
+"""The ``asyncgate`` command, run as a real process on a temporary SQLite database (and on the
+test backend where the database itself is what a test is about)."""
 
 from __future__ import annotations
 
@@ -11,15 +12,23 @@ import sys
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import insert, select
 
 from asyncgate.app import create_app
 from asyncgate.cli import _announce_dev_mode as announce_dev_mode
 from asyncgate.config import Settings
+from asyncgate.db.base import new_id, utcnow
 from asyncgate.db.engine import Database
+from asyncgate.notifications.leftover_events import BATCH_SIZE as LEFTOVER_BATCH_SIZE
+from asyncgate.notifications.models import CalloutDelivery
+from asyncgate.notifications.outbox import OutboxEvent
+from tests.factories import TenantContext, make_tenant
+from tests.notifications.api import SUCCEEDED, callout_body, create_definition
 
 ASYNCGATE = Path(sys.executable).parent / "asyncgate"
 
@@ -115,6 +124,76 @@ class TestMigrate:
         result = cli.run("migrate")
 
         assert result.returncode == 0, result.stderr
+
+
+def old_event(tenant: TenantContext, dispatched_at: datetime | None = None) -> dict[str, object]:
+    """An outbox event as older versions wrote it: alone, its deliveries left to a dispatcher
+    (``dispatched_at`` null until it ran)."""
+    request_id = str(uuid.uuid4())
+    return {
+        "id": new_id(),
+        "tenant_id": tenant.tenant_id,
+        "event_type": SUCCEEDED,
+        "object_id": request_id,
+        "payload": {"state": "succeeded", "request": {"id": request_id}},
+        "created_at": utcnow(),
+        "dispatched_at": dispatched_at,
+    }
+
+
+async def deliveries_made(database: Database) -> list[tuple[str, str, int]]:
+    """Every delivery, as (event, definition, attempts allowed)."""
+    async with database.read_transaction() as session:
+        rows = await session.execute(
+            select(
+                CalloutDelivery.event_id,
+                CalloutDelivery.definition_id,
+                CalloutDelivery.max_attempts,
+            )
+        )
+        return sorted(tuple(row) for row in rows)
+
+
+class TestMigrateDispatchesLeftoverEvents:
+    """Events an older version recorded without their callout deliveries get them when the
+    database is brought up to date, once."""
+
+    async def test_each_left_event_gets_its_deliveries_once(self, fresh_database_url, tmp_path):
+        cli = Cli(tmp_path, fresh_database_url("leftover_events"))
+        assert cli.run("migrate").returncode == 0
+        settings = Settings(
+            database_url=cli.database_url, data_dir=tmp_path / "data", _env_file=None
+        )
+        database = Database(settings)
+        try:
+            tenant = await make_tenant(database)
+            transport = httpx.ASGITransport(app=create_app(settings, database))
+            async with httpx.AsyncClient(transport=transport, base_url="http://t.test") as client:
+                retried = await create_definition(client, tenant)
+                once = await create_definition(
+                    client, tenant, name="once", callout=callout_body(calloutRetry=False)
+                )
+            # More than a batch, and one event an older version had dispatched already.
+            left = [old_event(tenant) for _ in range(LEFTOVER_BATCH_SIZE + 1)]
+            async with database.transaction() as session:
+                await session.execute(
+                    insert(OutboxEvent.__table__), [*left, old_event(tenant, utcnow())]
+                )
+
+            first = cli.run("migrate")
+            made = await deliveries_made(database)
+            second = cli.run("migrate")
+            made_again = await deliveries_made(database)
+        finally:
+            await database.dispose()
+
+        assert first.returncode == second.returncode == 0, first.stderr + second.stderr
+        assert made == sorted(
+            (event["id"], definition, attempts)
+            for event in left
+            for definition, attempts in ((retried["id"], 3), (once["id"], 1))
+        )
+        assert made_again == made
 
 
 class TestTenants:

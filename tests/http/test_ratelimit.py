@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -38,6 +38,7 @@ from asyncgate.http.routing import UnitOfWorkRoute
 from tests.billing.api import account_body
 from tests.factories import TenantContext, make_tenant
 from tests.http.assertions import assert_zuora_error
+from tests.support.clock import ManualClock
 from tests.support.database import find_request, queue_of
 
 PER_MINUTE = 5
@@ -48,22 +49,11 @@ ACCEPTS_PER_MINUTE = 3
 TOKENS_PER_CLIENT = 3
 TOKENS_PER_IP = 4
 # 30 s into a minute (and into an hour and a day): the minute window resets in 30 s.
-START = 1_699_920_000 + 30
+START = datetime(2023, 11, 14, 0, 0, 30, tzinfo=UTC)
 HELD = "/v1/limit-test/held"
 FAILING = "/v1/limit-test/failing"
 MISSING = "/v1/limit-test/missing"
 TOKEN = "/oauth/token"
-
-
-class FakeClock:
-    def __init__(self, now: float = START) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 class Hold:
@@ -147,21 +137,21 @@ def limited_app(settings: Settings, database: Database) -> FastAPI:
 
 
 @pytest.fixture
-def clock(limited_app: FastAPI) -> FakeClock:
+def clock(limited_app: FastAPI) -> ManualClock:
     """A fresh set of counters for each test, on a clock the test moves."""
-    clock = FakeClock()
+    clock = ManualClock(START)
     limited_app.state.rate_limits = RateLimits(limited_app.state.settings, clock=clock)
     limited_app.state.hold = Hold()
     return clock
 
 
 @pytest.fixture
-def hold(limited_app: FastAPI, clock: FakeClock) -> Hold:
+def hold(limited_app: FastAPI, clock: ManualClock) -> Hold:
     return limited_app.state.hold
 
 
 @pytest.fixture
-async def limited(limited_app: FastAPI, clock: FakeClock) -> AsyncIterator[httpx.AsyncClient]:
+async def limited(limited_app: FastAPI, clock: ManualClock) -> AsyncIterator[httpx.AsyncClient]:
     async with client_on(limited_app) as client:
         yield client
 
@@ -511,7 +501,7 @@ class TestWorkerWaitsOutTheLimit:
             limited_settings(worker_database.settings, tenant_requests_per_hour=0),
             worker_database,
         )
-        clock = FakeClock()
+        clock = ManualClock(START)
         app.state.rate_limits = RateLimits(app.state.settings, clock=clock)
         tenant = await make_tenant(worker_database)
         worker = Worker(app, worker_database, WorkerConfig())
@@ -553,7 +543,7 @@ class TestWorkerWaitsOutTheLimit:
 
 class TestCounterMemory:
     def test_forgetting_old_callers_keeps_the_counts_of_current_ones(self):
-        clock = FakeClock()
+        clock = ManualClock(START)
         counter = QuotaCounter([Quota(2, 60)], clock)
         for index in range(SWEEP_MIN_KEYS + 100):  # last minute's callers
             counter.check(f"old-{index}")

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -20,7 +21,7 @@ def alembic_config() -> Config:
 async def upgrade_to_head(engine: AsyncEngine) -> None:
     config = alembic_config()
 
-    def run(connection) -> None:
+    def run(connection: Connection) -> None:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 

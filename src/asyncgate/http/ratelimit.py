@@ -17,8 +17,7 @@ error raised by the handler, an idempotent replay or the 429 itself.
 from __future__ import annotations
 
 import math
-import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -26,6 +25,7 @@ from fastapi import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from asyncgate.auth.dependencies import CurrentPrincipal
+from asyncgate.clock import SYSTEM_CLOCK, Clock
 from asyncgate.config import Settings
 from asyncgate.http.errors import LimitExceeded, Resource
 
@@ -35,8 +35,6 @@ HOUR = 60 * MINUTE
 DAY = 24 * HOUR
 SWEEP_MIN_KEYS = 1024
 MAX_CLIENT_ID_LENGTH = 64  # longer ones are no client's: per-address counting still applies
-
-Clock = Callable[[], float]
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +63,14 @@ class Verdict(NamedTuple):
         ]
 
 
+@dataclass(slots=True)
+class _Window:
+    """One quota's current window for one key."""
+
+    end: float = 0.0  # when it ends, in seconds since the epoch
+    count: int = 0  # requests counted in it
+
+
 class QuotaCounter:
     """Counts requests per key against fixed-window quotas.
 
@@ -73,11 +79,11 @@ class QuotaCounter:
     keys whose windows have all ended are dropped: memory follows the recent callers.
     """
 
-    def __init__(self, quotas: Sequence[Quota], clock: Clock) -> None:
+    def __init__(self, quotas: Sequence[Quota], clock: Clock = SYSTEM_CLOCK) -> None:
         self.quotas = tuple(quota for quota in quotas if quota.limit > 0)
         self.clock = clock
-        # key -> [end of the current window, count in it] per quota
-        self._windows: dict[str, list[list[float]]] = {}
+        # key -> its window of each quota
+        self._windows: dict[str, list[_Window]] = {}
         self._sweep_at = SWEEP_MIN_KEYS
 
     @property
@@ -85,46 +91,47 @@ class QuotaCounter:
         return bool(self.quotas)
 
     def check(self, key: str) -> Verdict:
-        now = self.clock()
+        now = self.clock.epoch()
         windows = self._windows.get(key) or self._add(key)
         tightest: Quota | None = None
         least_remaining, least_end, refused = 0, 0.0, False
         for quota, window in zip(self.quotas, windows, strict=True):
-            if now >= window[0]:
-                window[0] = (now // quota.seconds + 1) * quota.seconds
-                window[1] = 0
-            remaining = quota.limit - window[1]
+            if now >= window.end:
+                window.end = (now // quota.seconds + 1) * quota.seconds
+                window.count = 0
+            remaining = quota.limit - window.count
             if remaining <= 0:
                 # Refused until every exhausted window has ended: report the one ending last.
-                if not refused or window[0] > least_end:
-                    tightest, least_remaining, least_end, refused = quota, 0, window[0], True
+                if not refused or window.end > least_end:
+                    tightest, least_remaining, least_end, refused = quota, 0, window.end, True
             elif not refused and (
                 tightest is None
                 or remaining < least_remaining
-                or (remaining == least_remaining and window[0] < least_end)
+                or (remaining == least_remaining and window.end < least_end)
             ):
-                tightest, least_remaining, least_end = quota, remaining, window[0]
+                tightest, least_remaining, least_end = quota, remaining, window.end
+        assert tightest is not None, "checked without a quota (see enabled)"
         reset = max(1, math.ceil(least_end - now))
         return Verdict(tightest, least_remaining, reset, reset if refused else 0)
 
     def count(self, key: str) -> None:
         for window in self._windows[key]:
-            window[1] += 1
+            window.count += 1
 
-    def _add(self, key: str) -> list[list[float]]:
+    def _add(self, key: str) -> list[_Window]:
         if len(self._windows) >= self._sweep_at:
             self._sweep()
-        windows = [[0.0, 0] for _ in self.quotas]
+        windows = [_Window() for _ in self.quotas]
         self._windows[key] = windows
         return windows
 
     def _sweep(self) -> None:
         """Forget keys whose every window has ended: their counts no longer matter."""
-        now = self.clock()
+        now = self.clock.epoch()
         self._windows = {
             key: windows
             for key, windows in self._windows.items()
-            if any(now < end for end, _ in windows)
+            if any(now < window.end for window in windows)
         }
         self._sweep_at = max(SWEEP_MIN_KEYS, 2 * len(self._windows))
 
@@ -167,7 +174,7 @@ class RateLimited(LimitExceeded):
 class RateLimits:
     """This process's limits and counters; one per application (``app.state.rate_limits``)."""
 
-    def __init__(self, settings: Settings, clock: Clock = time.time) -> None:
+    def __init__(self, settings: Settings, clock: Clock = SYSTEM_CLOCK) -> None:
         self.concurrency = ConcurrencyLimit(settings.tenant_concurrent_requests)
         self.concurrency_retry_after = max(
             1, math.ceil(settings.tenant_concurrent_retry_after.total_seconds())

@@ -1,17 +1,17 @@
 """Which callout deliveries an outbox event makes: one ``pending`` delivery per definition of
 its tenant and event type that is active, has ``calloutActive`` and an active callout.
 
-Events are dispatched in the transaction that records them (:func:`record_and_dispatch`, the
-async engine's way), or later by the dispatcher (events recorded by ``outbox.record_events``,
-and those of versions that always left dispatching to it).
+Events are dispatched in the transaction that records them (:func:`record_and_dispatch`);
+those earlier versions recorded without their deliveries, as the database is brought up to date
+(``leftover_events``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Row, insert, select
+from sqlalchemy import Row, Table, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from asyncgate.config import Settings
@@ -25,7 +25,7 @@ from asyncgate.notifications.models import (
 )
 from asyncgate.notifications.outbox import record_dispatched_events, wake_senders_after_commit
 
-_INSERT_DELIVERIES = insert(CalloutDelivery.__table__)
+_INSERT_DELIVERIES = insert(cast(Table, CalloutDelivery.__table__))
 # Per transaction, the definitions already looked up, by tenant: a worker's transaction
 # records the events of many requests, often of one tenant.
 _DEFINITIONS = "asyncgate.definitions_by_tenant"
@@ -35,7 +35,7 @@ async def record_and_dispatch(
     session: AsyncSession, events: list[dict[str, object]], settings: Settings
 ) -> None:
     """Record ``events`` (``outbox.event_values``) and make their deliveries, in the session's
-    transaction: an event then needs no dispatcher, and is written once."""
+    transaction: an event is written once, already dispatched."""
     dispatched = await record_dispatched_events(session, events)
     if await make_deliveries(session, dispatched, settings):
         wake_senders_after_commit(session)

@@ -1,12 +1,13 @@
 """The outbox: events written in the same commit as the outcome that caused them.
 
-The async engine records one event per finished request, with its callout deliveries
-(``deliveries.record_and_dispatch``); events recorded without them (:func:`record_events`) get
-them from the dispatcher. An event exists if and only if its outcome was committed.
+The async engine records one event per finished request together with its callout deliveries
+(``deliveries.record_and_dispatch``): an event exists if and only if its outcome was committed,
+and is dispatched (its deliveries exist) from the start. Events earlier versions recorded
+without their deliveries are dispatched as the database is brought up to date
+(``leftover_events``).
 
 The senders of the same process are woken as soon as a transaction that made deliveries
-commits (:func:`woken_by_new_deliveries`), and its dispatchers as soon as one that recorded
-events for them does (:func:`woken_by_new_events`), rather than at their next poll.
+commits (:func:`woken_by_new_deliveries`), rather than at their next poll.
 """
 
 from __future__ import annotations
@@ -16,11 +17,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import JSON, Index, String, event, insert, text
+from sqlalchemy import JSON, Index, String, Table, event, insert, text
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from asyncgate.db.base import Base, IdMixin, TenantMixin, UTCDateTime, new_id, utcnow
 
@@ -54,7 +55,7 @@ class OutboxEvent(IdMixin, TenantMixin, Base):
 def event_values(
     tenant_id: str, event_type: EventType, object_id: str, payload: dict
 ) -> dict[str, object]:
-    """The columns of one event for :func:`record_events`."""
+    """The columns of one event for :func:`record_dispatched_events`."""
     return {
         "tenant_id": tenant_id,
         "event_type": event_type,
@@ -64,46 +65,23 @@ def event_values(
 
 
 # Core rather than ORM objects: a worker writes many events per commit, and the ORM's unit of
-# work costs more than the inserts. The ID and ``created_at`` come from the column defaults,
-# as they would through the ORM, unless the events are dispatched as they are written.
-_INSERT = insert(OutboxEvent.__table__)
+# work costs more than the inserts.
+_INSERT = insert(cast(Table, OutboxEvent.__table__))
 
-# What this process's dispatchers ("events": new events) and senders ("deliveries": new
-# deliveries) wait on.
-_WAKES: dict[str, set[asyncio.Event]] = {"events": set(), "deliveries": set()}
-_WAKE_PENDING = "asyncgate.outbox_wakes_pending"
-
-
-@contextmanager
-def woken_by_new_events(wake: asyncio.Event) -> Iterator[None]:
-    """Within the block, ``wake`` is set whenever this process commits events recorded without
-    being dispatched."""
-    with _registered(wake, "events"):
-        yield
+# What this process's senders wait on.
+_SENDER_WAKES: set[asyncio.Event] = set()
+_WAKE_PENDING = "asyncgate.sender_wake_pending"
 
 
 @contextmanager
 def woken_by_new_deliveries(wake: asyncio.Event) -> Iterator[None]:
     """Within the block, ``wake`` is set whenever this process commits deliveries made as
     their events were recorded (:func:`wake_senders_after_commit`)."""
-    with _registered(wake, "deliveries"):
-        yield
-
-
-@contextmanager
-def _registered(wake: asyncio.Event, kind: str) -> Iterator[None]:
-    _WAKES[kind].add(wake)
+    _SENDER_WAKES.add(wake)
     try:
         yield
     finally:
-        _WAKES[kind].discard(wake)
-
-
-async def record_events(session: AsyncSession, events: list[dict[str, object]]) -> None:
-    """Writes ``events`` (:func:`event_values`) in one statement, for the dispatcher."""
-    if events:
-        await session.execute(_INSERT, events)
-        _wake_after_commit(session, "events")
+        _SENDER_WAKES.discard(wake)
 
 
 async def record_dispatched_events(
@@ -123,22 +101,14 @@ async def record_dispatched_events(
 
 def wake_senders_after_commit(session: AsyncSession) -> None:
     """The senders of this process wake once the session's transaction commits: it made
-    deliveries."""
-    _wake_after_commit(session, "deliveries")
-
-
-def _wake_after_commit(session: AsyncSession, kind: str) -> None:
-    """Sets the ``kind`` wakes once the session's transaction commits (once, however often
-    called)."""
-    if not _WAKES[kind]:
+    deliveries. Once per transaction, however often called."""
+    if not _SENDER_WAKES or session.info.get(_WAKE_PENDING):
         return
-    pending: set[str] = session.info.setdefault(_WAKE_PENDING, set())
-    if not pending:
-        event.listen(session.sync_session, "after_commit", _wake, once=True)
-    pending.add(kind)
+    session.info[_WAKE_PENDING] = True
+    event.listen(session.sync_session, "after_commit", _wake, once=True)
 
 
-def _wake(session) -> None:
-    for kind in session.info.pop(_WAKE_PENDING, set()):
-        for wake in _WAKES[kind]:
-            wake.set()
+def _wake(session: Session) -> None:
+    session.info.pop(_WAKE_PENDING, None)
+    for wake in _SENDER_WAKES:
+        wake.set()

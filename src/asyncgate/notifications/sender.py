@@ -19,17 +19,18 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import orjson
-from sqlalchemy import insert, select, update
+from sqlalchemy import CursorResult, Table, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from asyncgate.asyncreq.wakeup import wait_for_wake
+from asyncgate.clock import SYSTEM_CLOCK, Clock
 from asyncgate.config import Settings
-from asyncgate.db.base import new_id, utcnow
+from asyncgate.db.base import new_id
 from asyncgate.db.engine import Database
 from asyncgate.notifications.callout_client import AttemptOutcome, CalloutClient, CalloutRequest
 from asyncgate.notifications.callout_retry import CalloutRetryPolicy
@@ -49,7 +50,7 @@ from asyncgate.secretbox import SecretBox
 log = logging.getLogger("asyncgate.sender")
 
 LEASE_EXPIRED = "the sender's lease expired before it recorded the attempt; sending again"
-_INSERT_ATTEMPTS = insert(CalloutAttempt.__table__)
+_INSERT_ATTEMPTS = insert(cast(Table, CalloutAttempt.__table__))
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,15 +99,19 @@ class Sender:
         secret_box: SecretBox,
         client: CalloutClient,
         config: SenderConfig | None = None,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.database = database
         self.settings = settings
         self.secret_box = secret_box
         self.client = client
         self.config = config or SenderConfig.from_settings(settings)
+        # What leases, due attempts and retries are measured against.
+        self.clock = clock
         self.owner = f"sender-{uuid.uuid4().hex[:12]}"
-        # Set by this process's dispatcher, by other processes' commits (``wakeup.listen``)
-        # and whenever a send ends, so that work starts without polling.
+        # Set when this process commits deliveries (``outbox.woken_by_new_deliveries``), by
+        # other processes' commits (``wakeup.listen``) and whenever a send ends, so that work
+        # starts without polling.
         self.wake = asyncio.Event()
         self._in_flight: set[str] = set()
         self._next_retry: datetime | None = None
@@ -117,7 +122,7 @@ class Sender:
 
     async def claim(self, limit: int) -> list[ClaimedDelivery]:
         """Up to ``limit`` due deliveries, now ``delivering`` under this sender's lease."""
-        now = utcnow()
+        now = self.clock.now()
         due = select(CalloutDelivery.id).where(
             CalloutDelivery.state == DeliveryState.PENDING, CalloutDelivery.next_attempt_at <= now
         )
@@ -160,7 +165,7 @@ class Sender:
             self._in_flight.difference_update(item.delivery.id for item in attempted)
 
     async def _record(self, attempted: list[Attempted]) -> int:
-        now = utcnow()
+        now = self.clock.now()
         recorded = 0
         attempt_rows = []
         async with self.database.transaction() as session:
@@ -178,7 +183,7 @@ class Sender:
                     .values(**values)
                     .execution_options(synchronize_session=False)
                 )
-                if (await session.execute(fenced)).rowcount != 1:
+                if cast(CursorResult[Any], await session.execute(fenced)).rowcount != 1:
                     log.warning(
                         "lease of delivery %s was lost; its attempt is not recorded", delivery.id
                     )
@@ -187,7 +192,7 @@ class Sender:
                 if item.outcome is not None:
                     attempt_rows.append(_attempt_row(delivery, item.outcome))
                 retry_at = values.get("next_attempt_at")
-                if retry_at is not None:
+                if isinstance(retry_at, datetime):
                     self._next_retry = min(self._next_retry or retry_at, retry_at)
             if attempt_rows:
                 await session.execute(_INSERT_ATTEMPTS, attempt_rows)
@@ -202,7 +207,7 @@ class Sender:
 
     async def reap_expired_leases(self) -> int:
         """Deliveries whose sender vanished are due again (their attempt was not recorded)."""
-        now = utcnow()
+        now = self.clock.now()
         async with self.database.transaction() as session:
             result = await session.execute(
                 update(CalloutDelivery)
@@ -219,7 +224,7 @@ class Sender:
                 )
                 .execution_options(synchronize_session=False)
             )
-        return result.rowcount
+        return cast(CursorResult[Any], result).rowcount
 
     async def extend_leases(self) -> None:
         if not self._in_flight:
@@ -232,7 +237,7 @@ class Sender:
                     CalloutDelivery.state == DeliveryState.DELIVERING,
                     CalloutDelivery.lease_owner == self.owner,
                 )
-                .values(lease_expires_at=utcnow() + self.config.lease)
+                .values(lease_expires_at=self.clock.now() + self.config.lease)
                 .execution_options(synchronize_session=False)
             )
 
@@ -290,7 +295,7 @@ class Sender:
         """The poll interval, or less when a retry this sender scheduled is due sooner."""
         wait = self.config.poll_interval
         if self._next_retry is not None:
-            until_retry = self._next_retry - utcnow()
+            until_retry = self._next_retry - self.clock.now()
             if until_retry <= wait:
                 self._next_retry = None
                 wait = max(until_retry, timedelta(0))
@@ -307,24 +312,25 @@ class Sender:
         tenant_settings: CalloutSettings,
     ) -> ClaimedDelivery:
         """What the delivery's next attempt sends, secrets decrypted."""
-        claimed = {
-            "id": delivery.id,
-            "tenant_id": delivery.tenant_id,
-            "attempts": delivery.attempts,
-            "policy": CalloutRetryPolicy.of(
+        claimed = ClaimedDelivery(
+            id=delivery.id,
+            tenant_id=delivery.tenant_id,
+            attempts=delivery.attempts,
+            policy=CalloutRetryPolicy.of(
                 delivery.max_attempts, tenant_settings, self.config.interval_unit
             ),
-            "notification_name": None if definition is None else definition.name,
-        }
+            notification_name=None if definition is None else definition.name,
+            request=None,
+        )
         unsendable = _unsendable(definition, callout)
         if unsendable is not None:
-            return ClaimedDelivery(**claimed, request=None, unsendable=unsendable)
+            return replace(claimed, unsendable=unsendable)
         assert callout is not None
         try:
             request = self._request(delivery, payload, callout, tenant_settings)
         except ValueError as undecryptable:  # the SecretBox's: the secret key changed
-            return ClaimedDelivery(**claimed, request=None, unsendable=str(undecryptable))
-        return ClaimedDelivery(**claimed, request=request)
+            return replace(claimed, unsendable=str(undecryptable))
+        return replace(claimed, request=request)
 
     def _request(
         self,
@@ -351,7 +357,7 @@ class Sender:
 
     def _signing_secrets(self, tenant_settings: CalloutSettings) -> tuple[str, ...]:
         sealed = [tenant_settings.signing_secret_sealed]
-        if tenant_settings.previous_secret_signs(utcnow()):
+        if tenant_settings.previous_secret_signs(self.clock.now()):
             sealed.append(tenant_settings.previous_signing_secret_sealed)
         return tuple(self.secret_box.decrypt(secret) for secret in sealed if secret is not None)
 

@@ -1,10 +1,9 @@
-"""Helpers of the delivery tests: events as the async engine records them, definitions whose
-callouts go to the test receiver, and reading what deliveries and attempts hold."""
+"""Helpers of the delivery tests: events recorded with their deliveries as the async engine
+records them, definitions whose callouts go to the test receiver, a sender's steps run until
+its deliveries settle, and reading what deliveries and attempts hold."""
 
 from __future__ import annotations
 
-import asyncio
-import time
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -14,21 +13,19 @@ from sqlalchemy import select
 
 from asyncgate.asyncreq.models import AsyncRequest, State
 from asyncgate.asyncreq.outcomes import finished_event
-from asyncgate.config import Settings
 from asyncgate.db.base import utcnow
 from asyncgate.db.engine import Database
 from asyncgate.notifications.deliveries import record_and_dispatch
-from asyncgate.notifications.dispatcher import Dispatcher
 from asyncgate.notifications.models import CalloutAttempt, CalloutDelivery, DeliveryState
-from asyncgate.notifications.outbox import record_events
 from asyncgate.notifications.sender import Sender
 from tests.factories import TenantContext
 from tests.notifications.api import callout_body, create_definition
+from tests.support.clock import ManualClock
 
 # A name no DNS knows: only an injected resolver leads anywhere with it.
 RECEIVER_NAME = "receiver.callouts.test"
 UNFINISHED = (DeliveryState.PENDING, DeliveryState.DELIVERING)
-SETTLE_SECONDS = 10.0
+SETTLE_ROUNDS = 20
 
 
 async def publish(
@@ -37,11 +34,9 @@ async def publish(
     *,
     succeeded: bool = True,
     track_id: str = "t-1",
-    dispatching_with: Settings | None = None,
 ) -> dict[str, Any]:
-    """Record the event of a finished async request, for the dispatcher or, with
-    ``dispatching_with`` (the settings), dispatched as the worker records it; returns its
-    payload."""
+    """Record the event of a finished async request and its deliveries, as the worker does
+    (with the settings ``database`` was opened with); returns its payload."""
     created = utcnow() - timedelta(seconds=2)
     request = AsyncRequest(
         id=str(uuid.uuid4()),
@@ -65,10 +60,7 @@ async def publish(
             process_id="0123456789ABCDEF",
         )
     async with database.transaction() as session:
-        if dispatching_with is None:
-            await record_events(session, [event])
-        else:
-            await record_and_dispatch(session, [event], dispatching_with)
+        await record_and_dispatch(session, [event], database.settings)
     return event["payload"]
 
 
@@ -111,16 +103,19 @@ async def attempts_of(database: Database, tenant: TenantContext) -> list[Callout
 
 
 async def deliver(
-    dispatcher: Dispatcher, sender: Sender, database: Database, tenant: TenantContext
+    sender: Sender, database: Database, tenant: TenantContext
 ) -> list[CalloutDelivery]:
-    """Run the dispatcher's and the sender's steps until every delivery of ``tenant`` is
-    delivered or failed (retries wait their interval); returns the deliveries."""
-    deadline = time.monotonic() + SETTLE_SECONDS
-    while True:
-        await dispatcher.dispatch_once()
+    """Run the sender's steps until every delivery of ``tenant`` is delivered or failed,
+    moving the sender's clock (a :class:`ManualClock`) on to each next attempt rather than
+    waiting for it; returns the deliveries."""
+    clock = sender.clock
+    assert isinstance(clock, ManualClock)
+    for _ in range(SETTLE_ROUNDS):
         await sender.run_once()
         deliveries = await deliveries_of(database, tenant)
         if all(delivery.state not in UNFINISHED for delivery in deliveries):
             return deliveries
-        assert time.monotonic() < deadline, f"deliveries did not settle: {deliveries}"
-        await asyncio.sleep(0.005)
+        due = [d.next_attempt_at for d in deliveries if d.state == DeliveryState.PENDING]
+        if due:
+            clock.advance(max(min(due) - clock.now(), timedelta(0)))
+    raise AssertionError(f"deliveries did not settle: {deliveries}")

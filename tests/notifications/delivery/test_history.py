@@ -49,14 +49,14 @@ async def history(client, tenant, **params) -> dict:
 
 
 @pytest.fixture
-async def one_failure_then_success(client, tenant, database, dispatcher, sender, receiver):
+async def one_failure_then_success(client, tenant, database, sender, receiver):
     """A delivered callout whose first attempt failed (500); returns its payload."""
     path = receiver.new_path()
     receiver.script(path, Reply(500, b'{"error": "boom"}'))
     await client.put(CALLOUT_SETTINGS, json={"minIntervalMinutes": 1}, headers=tenant.headers)
     await define(client, tenant, receiver.url(path))
     payload = await publish(database, tenant)
-    await deliver(dispatcher, sender, database, tenant)
+    await deliver(sender, database, tenant)
     return payload
 
 
@@ -155,13 +155,13 @@ class TestHistory:
         assert (await history(client, tenant, endTime=tomorrow))["calloutHistories"] == []
 
     async def test_pages_follow_next_page_with_the_window_fixed(
-        self, client, tenant, database, dispatcher, sender, receiver
+        self, client, tenant, database, sender, receiver
     ):
         path = receiver.new_path()
         receiver.script(path, *[Reply(500)] * 3)
         await define(client, tenant, receiver.url(path))
         await publish(database, tenant)
-        await deliver(dispatcher, sender, database, tenant)
+        await deliver(sender, database, tenant)
 
         first = await history(client, tenant, pageSize=2)
         query = parse_qs(urlsplit(first["nextPage"]).query)
@@ -205,16 +205,16 @@ class TestHistory:
 
 class TestResend:
     async def test_a_resend_makes_one_more_attempt_with_the_same_notification_id(
-        self, client, tenant, database, dispatcher, sender, receiver
+        self, client, tenant, database, sender, receiver
     ):
         path = receiver.new_path()
         await define(client, tenant, receiver.url(path))
         await publish(database, tenant)
-        await deliver(dispatcher, sender, database, tenant)
+        await deliver(sender, database, tenant)
         (attempt,) = await attempts_of(database, tenant)
 
         response = await client.post(RESEND, json=[attempt.id], headers=tenant.headers)
-        (delivery,) = await deliver(dispatcher, sender, database, tenant)
+        (delivery,) = await deliver(sender, database, tenant)
 
         assert (response.status_code, response.json()) == (202, {})
         assert (delivery.state, delivery.attempts) == (DeliveryState.DELIVERED, 2)
@@ -222,18 +222,16 @@ class TestResend:
         assert first.headers["zuora-notification-id"] == second.headers["zuora-notification-id"]
         assert [a.attempt for a in await attempts_of(database, tenant)] == [1, 2]
 
-    async def test_a_failed_resend_is_not_retried(
-        self, client, tenant, database, dispatcher, sender, receiver
-    ):
+    async def test_a_failed_resend_is_not_retried(self, client, tenant, database, sender, receiver):
         path = receiver.new_path()
         await define(client, tenant, receiver.url(path))
         await publish(database, tenant)
-        await deliver(dispatcher, sender, database, tenant)
+        await deliver(sender, database, tenant)
         receiver.script(path, Reply(500), Reply(500))
         (attempt,) = await attempts_of(database, tenant)
 
         await client.post(RESEND, json=[attempt.id], headers=tenant.headers)
-        (delivery,) = await deliver(dispatcher, sender, database, tenant)
+        (delivery,) = await deliver(sender, database, tenant)
 
         assert (delivery.state, delivery.attempts) == (DeliveryState.FAILED, 2)
 
@@ -253,7 +251,7 @@ class TestResend:
         assert elsewhere.json()[known]["message"] == f"Callout history {known} does not exist"
 
     async def test_a_callout_being_sent_is_not_resent(
-        self, client, tenant, database, dispatcher, sender, one_failure_then_success
+        self, client, tenant, database, sender, one_failure_then_success
     ):
         attempt = (await attempts_of(database, tenant))[0]
         await client.post(RESEND, json=[attempt.id], headers=tenant.headers)

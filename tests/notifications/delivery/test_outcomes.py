@@ -4,7 +4,6 @@ at send time."""
 from __future__ import annotations
 
 import ipaddress
-import itertools
 from datetime import timedelta
 
 import pytest
@@ -29,6 +28,9 @@ from tests.support.receiver import Receiver, Reply
 
 PUBLIC = ipaddress.ip_address("93.184.215.14")
 LOOPBACK = ipaddress.ip_address("127.0.0.1")
+INTERVAL = timedelta(minutes=30)  # between attempts, for tenants that did not choose
+# Longer than that interval, shorter than the longest a tenant may choose (1440 minutes).
+RETRY_AFTER_SECONDS = 2 * 3600
 
 
 async def set_callout_settings(client, tenant, **fields) -> None:
@@ -42,29 +44,35 @@ def outcomes(attempts) -> list[tuple[int, bool, int | None, str | None]]:
 
 class TestRetries:
     async def test_a_receiver_that_fails_twice_then_succeeds_gets_three_attempts(
-        self, client, tenant, database, dispatcher, sender, receiver
+        self, client, tenant, database, clock, sender, receiver
     ):
         path = receiver.new_path()
         receiver.script(path, Reply(500), Reply(502))
         await define(client, tenant, receiver.url(path))
         await publish(database, tenant)
 
-        (delivery,) = await deliver(dispatcher, sender, database, tenant)
+        # Each failed attempt is followed by another once the tenant's interval has passed.
+        for _ in range(2):
+            assert await sender.run_once() == 1
+            (delivery,) = await deliveries_of(database, tenant)
+            assert delivery.state == DeliveryState.PENDING
+            assert delivery.next_attempt_at == clock.now() + INTERVAL
+            clock.advance(INTERVAL - timedelta(seconds=1))
+            assert await sender.run_once() == 0
+            clock.advance(timedelta(seconds=1))
+        assert await sender.run_once() == 1
 
+        (delivery,) = await deliveries_of(database, tenant)
         assert (delivery.state, delivery.attempts) == (DeliveryState.DELIVERED, 3)
-        attempts = await attempts_of(database, tenant)
-        assert outcomes(attempts) == [
+        assert outcomes(await attempts_of(database, tenant)) == [
             (1, False, 500, "http_status"),
             (2, False, 502, "http_status"),
             (3, True, 200, None),
         ]
-        # 30 minutes of 10 ms each between attempts.
-        for before, after in itertools.pairwise(attempts):
-            assert after.started_at - before.completed_at >= timedelta(milliseconds=300)
         assert len(receiver.wait_for(path, 3)) == 3
 
     async def test_a_receiver_that_is_down_fails_after_the_maximum_then_a_resend_delivers(
-        self, client, tenant, database, dispatcher, sender, tls_ca
+        self, client, tenant, database, sender, tls_ca
     ):
         await set_callout_settings(client, tenant, maxAttempts=2, minIntervalMinutes=1)
         port = free_port()  # nothing listens there yet
@@ -73,7 +81,7 @@ class TestRetries:
         await define(client, tenant, down.url(path))
         await publish(database, tenant)
 
-        (delivery,) = await deliver(dispatcher, sender, database, tenant)
+        (delivery,) = await deliver(sender, database, tenant)
 
         assert (delivery.state, delivery.attempts) == (DeliveryState.FAILED, 2)
         failed = await attempts_of(database, tenant)
@@ -89,7 +97,7 @@ class TestRetries:
                 headers=tenant.headers,
             )
             assert (resent.status_code, resent.json()) == (202, {})
-            (delivery,) = await deliver(dispatcher, sender, database, tenant)
+            (delivery,) = await deliver(sender, database, tenant)
             (arrival,) = down.wait_for(path, 1)
 
         assert (delivery.state, delivery.attempts) == (DeliveryState.DELIVERED, 3)
@@ -97,64 +105,55 @@ class TestRetries:
         assert outcomes(await attempts_of(database, tenant))[-1] == (3, True, 200, None)
 
     async def test_without_callout_retry_one_failure_is_final(
-        self, client, tenant, database, dispatcher, sender, receiver
+        self, client, tenant, database, sender, receiver
     ):
         path = receiver.new_path()
         receiver.script(path, Reply(500))
         await define(client, tenant, receiver.url(path), calloutRetry=False)
         await publish(database, tenant)
 
-        (delivery,) = await deliver(dispatcher, sender, database, tenant)
+        (delivery,) = await deliver(sender, database, tenant)
 
         assert (delivery.state, delivery.attempts) == (DeliveryState.FAILED, 1)
         assert len(receiver.arrivals(path)) == 1
 
     @pytest.mark.parametrize("status", [429, 503])
     async def test_retry_after_on_429_and_503_defers_the_next_attempt(
-        self, client, tenant, database, dispatcher, sender, receiver, status
+        self, client, tenant, database, clock, sender, receiver, status
     ):
         path = receiver.new_path()
-        # Longer than the tenant's interval (30 minutes of 10 ms), shorter than the longest
-        # (1440 of them).
-        receiver.script(path, Reply(status, b"busy", {"Retry-After": "5"}))
+        receiver.script(path, Reply(status, b"busy", {"Retry-After": str(RETRY_AFTER_SECONDS)}))
         await define(client, tenant, receiver.url(path))
         await publish(database, tenant)
-        await dispatcher.dispatch_once()
 
         await sender.run_once()
 
         (delivery,) = await deliveries_of(database, tenant)
-        (attempt,) = await attempts_of(database, tenant)
         assert delivery.state == DeliveryState.PENDING
-        wait = delivery.next_attempt_at - attempt.completed_at
-        assert timedelta(seconds=4.9) < wait < timedelta(seconds=5.1)
+        assert delivery.next_attempt_at == clock.now() + timedelta(seconds=RETRY_AFTER_SECONDS)
 
     async def test_retry_after_on_other_statuses_is_ignored(
-        self, client, tenant, database, dispatcher, sender, receiver
+        self, client, tenant, database, clock, sender, receiver
     ):
         path = receiver.new_path()
-        receiver.script(path, Reply(500, b"", {"Retry-After": "5"}))
+        receiver.script(path, Reply(500, b"", {"Retry-After": str(RETRY_AFTER_SECONDS)}))
         await define(client, tenant, receiver.url(path))
         await publish(database, tenant)
-        await dispatcher.dispatch_once()
 
         await sender.run_once()
 
         (delivery,) = await deliveries_of(database, tenant)
-        (attempt,) = await attempts_of(database, tenant)
-        assert delivery.next_attempt_at - attempt.completed_at < timedelta(seconds=1)
+        assert delivery.next_attempt_at == clock.now() + INTERVAL
 
 
 class TestAnswers:
-    async def test_a_redirect_is_not_followed(
-        self, client, tenant, database, dispatcher, sender, receiver
-    ):
+    async def test_a_redirect_is_not_followed(self, client, tenant, database, sender, receiver):
         path, elsewhere = receiver.new_path(), receiver.new_path()
         receiver.script(path, Reply(302, b"", {"Location": receiver.url(elsewhere)}))
         await define(client, tenant, receiver.url(path), calloutRetry=False)
         await publish(database, tenant)
 
-        (delivery,) = await deliver(dispatcher, sender, database, tenant)
+        (delivery,) = await deliver(sender, database, tenant)
 
         assert delivery.state == DeliveryState.FAILED
         assert outcomes(await attempts_of(database, tenant)) == [(1, False, 302, "http_status")]
@@ -170,7 +169,7 @@ class TestAnswers:
         ],
     )
     async def test_parsing_the_answer_needs_success_true(
-        self, client, tenant, database, dispatcher, sender, receiver, body, delivered
+        self, client, tenant, database, sender, receiver, body, delivered
     ):
         await set_callout_settings(client, tenant, parseResponseContent=True)
         path = receiver.new_path()
@@ -178,7 +177,7 @@ class TestAnswers:
         await define(client, tenant, receiver.url(path), calloutRetry=False)
         await publish(database, tenant)
 
-        (delivery,) = await deliver(dispatcher, sender, database, tenant)
+        (delivery,) = await deliver(sender, database, tenant)
 
         (attempt,) = await attempts_of(database, tenant)
         assert attempt.succeeded is delivered
@@ -186,33 +185,31 @@ class TestAnswers:
         assert delivery.state == (DeliveryState.DELIVERED if delivered else DeliveryState.FAILED)
 
     async def test_without_parsing_any_2xx_is_delivered(
-        self, client, tenant, database, dispatcher, sender, receiver
+        self, client, tenant, database, sender, receiver
     ):
         path = receiver.new_path()
         receiver.script(path, Reply(204, b"", {}))
         await define(client, tenant, receiver.url(path))
         await publish(database, tenant)
 
-        (delivery,) = await deliver(dispatcher, sender, database, tenant)
+        (delivery,) = await deliver(sender, database, tenant)
 
         assert delivery.state == DeliveryState.DELIVERED
 
-    async def test_the_answer_is_kept_up_to_60_kb(
-        self, client, tenant, database, dispatcher, sender, receiver
-    ):
+    async def test_the_answer_is_kept_up_to_60_kb(self, client, tenant, database, sender, receiver):
         path = receiver.new_path()
         receiver.script(path, Reply(200, b"x" * 100_000, {"Content-Type": "text/plain"}))
         await define(client, tenant, receiver.url(path))
         await publish(database, tenant)
 
-        await deliver(dispatcher, sender, database, tenant)
+        await deliver(sender, database, tenant)
 
         (attempt,) = await attempts_of(database, tenant)
         assert attempt.response_content == "x" * RESPONSE_CONTENT_LIMIT
         assert RESPONSE_CONTENT_LIMIT == 60 * 1024
 
     async def test_no_answer_in_time_is_a_timeout(
-        self, client, tenant, database, dispatcher, make_sender, receiver
+        self, client, tenant, database, make_sender, receiver
     ):
         sender = make_sender(callout_timeout=timedelta(seconds=0.3))
         path = receiver.new_path()
@@ -220,14 +217,14 @@ class TestAnswers:
         await define(client, tenant, receiver.url(path), calloutRetry=False)
         await publish(database, tenant)
 
-        await deliver(dispatcher, sender, database, tenant)
+        await deliver(sender, database, tenant)
 
         (attempt,) = await attempts_of(database, tenant)
         assert (attempt.succeeded, attempt.error_class) == (False, "timeout")
         assert attempt.duration_ms < 1000
 
     async def test_a_certificate_of_an_unknown_authority_is_a_tls_error(
-        self, client, tenant, database, dispatcher, sender
+        self, client, tenant, database, sender
     ):
         stranger = trustme.CA().issue_cert("127.0.0.1")
         with Receiver("127.0.0.1", 0, stranger) as impostor:
@@ -235,7 +232,7 @@ class TestAnswers:
             await define(client, tenant, impostor.url(path), calloutRetry=False)
             await publish(database, tenant)
 
-            await deliver(dispatcher, sender, database, tenant)
+            await deliver(sender, database, tenant)
 
         (attempt,) = await attempts_of(database, tenant)
         assert (attempt.error_class, attempt.response_code) == ("tls_error", None)
@@ -245,14 +242,14 @@ class TestAnswers:
 
 class TestUrlGuardAtSend:
     async def test_a_url_the_rules_now_refuse_is_not_sent(
-        self, client, tenant, database, dispatcher, make_sender, receiver
+        self, client, tenant, database, make_sender, receiver
     ):
         path = receiver.new_path()
         await define(client, tenant, receiver.url(path), calloutRetry=False)
         await publish(database, tenant)
         strict = make_sender(callout_allow_private_addresses=False)
 
-        (delivery,) = await deliver(dispatcher, strict, database, tenant)
+        (delivery,) = await deliver(strict, database, tenant)
 
         assert delivery.state == DeliveryState.FAILED
         (attempt,) = await attempts_of(database, tenant)
@@ -261,7 +258,7 @@ class TestUrlGuardAtSend:
         assert receiver.arrivals(path) == []
 
     async def test_a_name_vetted_at_save_that_now_resolves_privately_is_refused(
-        self, client, tenant, database, dispatcher, make_sender, receiver
+        self, client, tenant, database, make_sender, receiver
     ):
         url = f"https://{RECEIVER_NAME}:{receiver.port}/rebound"
         strict = CalloutUrlRules(allow_private_addresses=False, allow_ports=True)
@@ -275,7 +272,7 @@ class TestUrlGuardAtSend:
         await publish(database, tenant)
         sender = make_sender(resolve=rebinding, callout_allow_private_addresses=False)
 
-        (delivery,) = await deliver(dispatcher, sender, database, tenant)
+        (delivery,) = await deliver(sender, database, tenant)
 
         assert delivery.state == DeliveryState.FAILED
         (attempt,) = await attempts_of(database, tenant)
@@ -283,7 +280,7 @@ class TestUrlGuardAtSend:
         assert receiver.arrivals("/rebound") == []
 
     async def test_the_sender_connects_to_the_vetted_address_under_the_urls_name(
-        self, client, tenant, database, dispatcher, make_sender, receiver
+        self, client, tenant, database, make_sender, receiver
     ):
         # The name resolves nowhere but through the guard: the connection goes where the guard
         # looked, and TLS verifies the certificate for the name.
@@ -299,7 +296,7 @@ class TestUrlGuardAtSend:
         await publish(database, tenant)
         sender = make_sender(resolve=resolve)
 
-        (delivery,) = await deliver(dispatcher, sender, database, tenant)
+        (delivery,) = await deliver(sender, database, tenant)
 
         assert delivery.state == DeliveryState.DELIVERED
         assert asked == [RECEIVER_NAME]
@@ -309,7 +306,7 @@ class TestUrlGuardAtSend:
 
 class TestUnsendable:
     async def test_secrets_another_key_sealed_fail_the_delivery_unsent(
-        self, client, tenant, database, dispatcher, sender, receiver
+        self, client, tenant, database, sender, receiver
     ):
         path = receiver.new_path()
         auth = {"username": "receiver", "password": "sealed-with-the-apps-key"}
@@ -317,7 +314,7 @@ class TestUnsendable:
         await publish(database, tenant)
         sender.secret_box = SecretBox("another key than the one that sealed them")
 
-        (delivery,) = await deliver(dispatcher, sender, database, tenant)
+        (delivery,) = await deliver(sender, database, tenant)
 
         assert delivery.state == DeliveryState.FAILED
         assert "ASYNCGATE_SECRET_KEY" in delivery.last_error
@@ -325,18 +322,17 @@ class TestUnsendable:
         assert receiver.arrivals(path) == []
 
     async def test_a_delivery_whose_definition_was_deactivated_is_dropped_unsent(
-        self, client, tenant, database, dispatcher, sender, receiver
+        self, client, tenant, database, sender, receiver
     ):
         path = receiver.new_path()
         definition = await define(client, tenant, receiver.url(path))
         await publish(database, tenant)
-        await dispatcher.dispatch_once()
         response = await client.put(
             f"{DEFINITIONS}/{definition['id']}", json={"active": False}, headers=tenant.headers
         )
         assert response.status_code == 200
 
-        (delivery,) = await deliver(dispatcher, sender, database, tenant)
+        (delivery,) = await deliver(sender, database, tenant)
 
         assert delivery.state == DeliveryState.FAILED
         assert "deactivated" in delivery.last_error

@@ -6,11 +6,9 @@ import uuid
 from datetime import timedelta
 
 import orjson
-from sqlalchemy import update
 from standardwebhooks import Webhook
 
-from asyncgate.db.base import utcnow
-from asyncgate.notifications.models import CalloutSettings, DeliveryState
+from asyncgate.notifications.models import DeliveryState
 from tests.notifications.api import SIGNING_SECRET, cells_containing, get_definition
 from tests.notifications.delivery.support import (
     attempts_of,
@@ -35,13 +33,13 @@ async def new_secret(client, tenant) -> str:
 
 class TestPayload:
     async def test_the_body_is_the_seeds_success_payload_as_json(
-        self, client, tenant, database, dispatcher, sender, receiver
+        self, client, tenant, database, sender, receiver
     ):
         path = receiver.new_path()
         await define(client, tenant, receiver.url(path))
         payload = await publish(database, tenant, track_id="track-7")
 
-        await deliver(dispatcher, sender, database, tenant)
+        await deliver(sender, database, tenant)
 
         (arrival,) = receiver.wait_for(path, 1)
         assert arrival.method == "POST"
@@ -53,13 +51,13 @@ class TestPayload:
         assert sent["request"]["trackId"] == "track-7"
 
     async def test_a_failure_carries_its_reasons_and_process_id(
-        self, client, tenant, database, dispatcher, sender, receiver
+        self, client, tenant, database, sender, receiver
     ):
         path = receiver.new_path()
         await define(client, tenant, receiver.url(path), eventTypeName="Async Request Failed")
         await publish(database, tenant, succeeded=False)
 
-        await deliver(dispatcher, sender, database, tenant)
+        await deliver(sender, database, tenant)
 
         sent = orjson.loads(receiver.wait_for(path, 1)[0].body)
         assert list(sent) == [*SEED_KEYS, "reasons", "processId"]
@@ -68,7 +66,7 @@ class TestPayload:
         assert sent["processId"] == "0123456789ABCDEF"
 
     async def test_callout_params_are_query_parameters_with_merge_fields(
-        self, client, tenant, database, dispatcher, sender, receiver
+        self, client, tenant, database, sender, receiver
     ):
         path = receiver.new_path()
         await define(
@@ -79,7 +77,7 @@ class TestPayload:
         )
         payload = await publish(database, tenant)
 
-        await deliver(dispatcher, sender, database, tenant)
+        await deliver(sender, database, tenant)
 
         (arrival,) = receiver.wait_for(path, 1)
         assert arrival.query == {"requestId": [payload["request"]["id"]], "source": ["asyncgate"]}
@@ -89,14 +87,14 @@ class TestPayload:
         )
 
     async def test_get_sends_no_body_and_put_and_delete_do(
-        self, client, tenant, database, dispatcher, sender, receiver
+        self, client, tenant, database, sender, receiver
     ):
         paths = {method: receiver.new_path() for method in ("GET", "PUT", "DELETE")}
         for method, path in paths.items():
             await define(client, tenant, receiver.url(path), httpMethod=method)
         payload = await publish(database, tenant)
 
-        await deliver(dispatcher, sender, database, tenant)
+        await deliver(sender, database, tenant)
 
         (got,) = receiver.wait_for(paths["GET"], 1)
         assert (got.method, got.body, got.headers.get("content-type")) == ("GET", b"", None)
@@ -108,14 +106,14 @@ class TestPayload:
 
 class TestHeaders:
     async def test_the_notification_id_is_stable_and_the_request_id_new_per_attempt(
-        self, client, tenant, database, dispatcher, sender, receiver
+        self, client, tenant, database, sender, receiver
     ):
         path = receiver.new_path()
         receiver.script(path, Reply(500))
         await define(client, tenant, receiver.url(path))
         await publish(database, tenant)
 
-        (delivery,) = await deliver(dispatcher, sender, database, tenant)
+        (delivery,) = await deliver(sender, database, tenant)
 
         arrivals = receiver.wait_for(path, 2)
         assert [a.headers["zuora-notification-id"] for a in arrivals] == [delivery.id] * 2
@@ -124,19 +122,19 @@ class TestHeaders:
         assert {a.headers["content-type"] for a in arrivals} == {"application/json"}
 
     async def test_without_a_signing_secret_there_are_no_webhook_headers(
-        self, client, tenant, database, dispatcher, sender, receiver
+        self, client, tenant, database, sender, receiver
     ):
         path = receiver.new_path()
         await define(client, tenant, receiver.url(path))
         await publish(database, tenant)
 
-        await deliver(dispatcher, sender, database, tenant)
+        await deliver(sender, database, tenant)
 
         (arrival,) = receiver.wait_for(path, 1)
         assert not {"webhook-id", "webhook-timestamp", "webhook-signature"} & set(arrival.headers)
 
     async def test_a_signed_callout_verifies_with_the_current_and_the_rotated_out_secret(
-        self, client, tenant, database, dispatcher, sender, receiver
+        self, client, tenant, database, sender, receiver
     ):
         path = receiver.new_path()
         await define(client, tenant, receiver.url(path))
@@ -144,7 +142,7 @@ class TestHeaders:
         current = await new_secret(client, tenant)
         await publish(database, tenant)
 
-        (delivery,) = await deliver(dispatcher, sender, database, tenant)
+        (delivery,) = await deliver(sender, database, tenant)
 
         (arrival,) = receiver.wait_for(path, 1)
         assert arrival.headers["webhook-id"] == delivery.id
@@ -153,21 +151,16 @@ class TestHeaders:
             assert Webhook(secret).verify(arrival.body, arrival.headers)["state"] == "succeeded"
 
     async def test_a_rotated_out_secret_stops_signing_after_its_grace(
-        self, client, tenant, database, dispatcher, sender, receiver
+        self, client, tenant, database, settings, clock, sender, receiver
     ):
         path = receiver.new_path()
         await define(client, tenant, receiver.url(path))
         await new_secret(client, tenant)
         current = await new_secret(client, tenant)
-        async with database.transaction() as session:
-            await session.execute(
-                update(CalloutSettings)
-                .where(CalloutSettings.tenant_id == tenant.tenant_id)
-                .values(previous_signing_secret_expires_at=utcnow() - timedelta(seconds=1))
-            )
+        clock.advance(settings.callout_signing_grace + timedelta(minutes=1))  # past it
         await publish(database, tenant)
 
-        await deliver(dispatcher, sender, database, tenant)
+        await deliver(sender, database, tenant)
 
         (arrival,) = receiver.wait_for(path, 1)
         assert len(arrival.headers["webhook-signature"].split(" ")) == 1
@@ -176,21 +169,21 @@ class TestHeaders:
 
 class TestBasicAuth:
     async def test_preemptive_auth_sends_credentials_at_once(
-        self, client, tenant, database, dispatcher, sender, receiver
+        self, client, tenant, database, sender, receiver
     ):
         path = receiver.new_path()
         receiver.require_basic_auth(path, "receiver", PASSWORD)
         await define(client, tenant, receiver.url(path), requiredAuth=True, calloutAuth=AUTH)
         await publish(database, tenant)
 
-        (delivery,) = await deliver(dispatcher, sender, database, tenant)
+        (delivery,) = await deliver(sender, database, tenant)
 
         assert delivery.state == DeliveryState.DELIVERED
         (arrival,) = receiver.wait_for(path, 1)
         assert arrival.credentials() == ("receiver", PASSWORD)
 
     async def test_a_challenge_is_answered_once_with_credentials_in_one_attempt(
-        self, client, tenant, database, dispatcher, sender, receiver
+        self, client, tenant, database, sender, receiver
     ):
         path = receiver.new_path()
         receiver.require_basic_auth(path, "receiver", PASSWORD)
@@ -198,7 +191,7 @@ class TestBasicAuth:
         await define(client, tenant, receiver.url(path), requiredAuth=True, calloutAuth=auth)
         await publish(database, tenant)
 
-        (delivery,) = await deliver(dispatcher, sender, database, tenant)
+        (delivery,) = await deliver(sender, database, tenant)
 
         assert delivery.state == DeliveryState.DELIVERED
         first, second = receiver.wait_for(path, 2)
@@ -210,7 +203,7 @@ class TestBasicAuth:
         ]
 
     async def test_a_401_without_a_challenge_is_a_failed_attempt(
-        self, client, tenant, database, dispatcher, sender, receiver
+        self, client, tenant, database, sender, receiver
     ):
         path = receiver.new_path()
         receiver.script(path, Reply(401, b"no", {}))
@@ -225,26 +218,26 @@ class TestBasicAuth:
         )
         await publish(database, tenant)
 
-        (delivery,) = await deliver(dispatcher, sender, database, tenant)
+        (delivery,) = await deliver(sender, database, tenant)
 
         assert delivery.state == DeliveryState.FAILED
         assert [a.credentials() for a in receiver.wait_for(path, 1)] == [None]
 
     async def test_without_required_auth_no_credentials_are_ever_sent(
-        self, client, tenant, database, dispatcher, sender, receiver
+        self, client, tenant, database, sender, receiver
     ):
         path = receiver.new_path()
         receiver.require_basic_auth(path, "receiver", PASSWORD)
         await define(client, tenant, receiver.url(path), calloutRetry=False)
         await publish(database, tenant)
 
-        (delivery,) = await deliver(dispatcher, sender, database, tenant)
+        (delivery,) = await deliver(sender, database, tenant)
 
         assert delivery.state == DeliveryState.FAILED
         assert [a.credentials() for a in receiver.wait_for(path, 1)] == [None]
 
     async def test_credentials_are_in_no_answer_and_in_clear_nowhere(
-        self, client, tenant, database, dispatcher, sender, receiver
+        self, client, tenant, database, sender, receiver
     ):
         path = receiver.new_path()
         receiver.require_basic_auth(path, "receiver", PASSWORD)
@@ -253,7 +246,7 @@ class TestBasicAuth:
         )
         await publish(database, tenant)
 
-        await deliver(dispatcher, sender, database, tenant)
+        await deliver(sender, database, tenant)
 
         history = await client.get(
             "/v1/notification-history/callout",
