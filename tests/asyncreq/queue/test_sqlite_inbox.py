@@ -120,7 +120,7 @@ class TestTakingIn:
     ):
         inbox, now = app.state.queue.inbox, utcnow()
         earliest, middle, latest = (
-            accepted_row(tenant, run_after=now + timedelta(milliseconds=n)) for n in (1, 2, 3)
+            accepted_row(tenant, run_after=now - timedelta(milliseconds=n)) for n in (3, 2, 1)
         )
         await inbox.append([earliest, latest], lane=KEYED_LANE)
         await inbox.append([middle], lane=KEYED_LANE + 1)
