@@ -91,6 +91,9 @@ class Database:
         self._gives_way = gives_way
         # None on PostgreSQL and for in-memory SQLite.
         self.sqlite_file = _sqlite_file(settings.database_url) if settings.is_sqlite else None
+        # Whether writers of several processes work at once (PostgreSQL; SQLite has one
+        # writer): claimers then skip rows another holds locked (see ``db.leases``).
+        self.concurrent_writers = not settings.is_sqlite
         self._writer_turns = WriterTurns(self.sqlite_file) if self.sqlite_file else None
         connect_sqlite = (
             sqlite_on_loop.connector(

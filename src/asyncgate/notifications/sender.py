@@ -1,11 +1,11 @@
 """The callout sender: claims due deliveries under a lease, sends them, records the attempts.
 
-Claiming (``pending`` -> ``delivering``, with a lease) is a short transaction of its own, like
-the async worker's claim (``FOR UPDATE SKIP LOCKED`` on PostgreSQL). Sending happens outside
-any transaction: on SQLite no write lock is ever held across network I/O. The attempt and the
+Deliveries are leased work (``db.leases``), as async requests are: claiming (``pending`` ->
+``delivering``, with a lease) is a short transaction of its own. Sending happens outside any
+transaction: on SQLite no write lock is ever held across network I/O. The attempt and the
 delivery's next state are then recorded together in one short transaction (attempts that end
-together share it), fenced on ``(id, state='delivering', lease_owner, attempts)``: a sender
-whose lease was lost records nothing.
+together share it, ``db.group_commit``), fenced on the lease: a sender whose lease was lost
+records nothing.
 
 Delivery is at least once. A sender that dies after sending and before recording leaves its
 lease to expire; the delivery is then due again and sent again, with the same
@@ -18,13 +18,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, cast
 
 import orjson
-from sqlalchemy import CursorResult, Table, insert, select, update
+from sqlalchemy import CursorResult, Table, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from asyncgate.asyncreq.wakeup import wait_for_wake
@@ -32,6 +31,8 @@ from asyncgate.clock import SYSTEM_CLOCK, Clock
 from asyncgate.config import Settings
 from asyncgate.db.base import new_id
 from asyncgate.db.engine import Database
+from asyncgate.db.group_commit import GroupCommit
+from asyncgate.db.leases import LeasedTable, Leases
 from asyncgate.notifications.callout_client import AttemptOutcome, CalloutClient, CalloutRequest
 from asyncgate.notifications.callout_retry import CalloutRetryPolicy
 from asyncgate.notifications.callout_settings import settings_of_tenants
@@ -51,6 +52,38 @@ log = logging.getLogger("asyncgate.sender")
 
 LEASE_EXPIRED = "the sender's lease expired before it recorded the attempt; sending again"
 _INSERT_ATTEMPTS = insert(cast(Table, CalloutAttempt.__table__))
+_DELIVERIES = cast(Table, CalloutDelivery.__table__)
+LEASED_DELIVERIES = LeasedTable(
+    _DELIVERIES,
+    waiting=DeliveryState.PENDING,
+    held=DeliveryState.DELIVERING,
+    due="next_attempt_at",
+)
+_CLAIMED_COLUMNS = tuple(column.name for column in _DELIVERIES.columns)
+_ANY_DUE = (
+    select(CalloutDelivery.id)
+    .where(
+        CalloutDelivery.state == DeliveryState.PENDING,
+        CalloutDelivery.next_attempt_at <= bindparam("now"),
+    )
+    .limit(1)
+)
+# Deliveries whose sender vanished: due again, their attempt not recorded.
+_DUE_AGAIN = (
+    update(_DELIVERIES)
+    .where(
+        _DELIVERIES.c.id.in_(bindparam("ids", expanding=True)),
+        _DELIVERIES.c.state == DeliveryState.DELIVERING,
+    )
+    .values(
+        state=DeliveryState.PENDING,
+        lease_owner=None,
+        lease_expires_at=None,
+        next_attempt_at=bindparam("now"),
+        last_error=LEASE_EXPIRED,
+    )
+)
+REAP_BATCH = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,41 +146,32 @@ class Sender:
         # other processes' commits (``wakeup.listen``) and whenever a send ends, so that work
         # starts without polling.
         self.wake = asyncio.Event()
-        self._in_flight: set[str] = set()
+        self.leases = Leases(LEASED_DELIVERIES, database, self.owner, self.config.lease, clock)
         self._next_retry: datetime | None = None
-        self._recorder = _GroupRecorder(self.record)
-        self._postgres = database.engine.dialect.name == "postgresql"
+        self._recorder: GroupCommit[Attempted, bool] = GroupCommit(self._record_group)
 
     # -- one step each, callable directly (tests drive these without the loops) ---------------
 
     async def claim(self, limit: int) -> list[ClaimedDelivery]:
         """Up to ``limit`` due deliveries, now ``delivering`` under this sender's lease."""
         now = self.clock.now()
-        due = select(CalloutDelivery.id).where(
-            CalloutDelivery.state == DeliveryState.PENDING, CalloutDelivery.next_attempt_at <= now
-        )
         # A read first: it costs no write lock when, as usual, nothing is due.
         async with self.database.read_transaction() as session:
-            if await session.scalar(due.limit(1)) is None:
+            if await session.scalar(_ANY_DUE, {"now": now}) is None:
                 return []
-        due = due.order_by(CalloutDelivery.next_attempt_at).limit(limit)
-        if self._postgres:
-            due = due.with_for_update(skip_locked=True)
-        statement = (
-            update(CalloutDelivery)
-            .where(CalloutDelivery.id.in_(due.scalar_subquery()))
-            .values(
-                state=DeliveryState.DELIVERING,
-                lease_owner=self.owner,
-                lease_expires_at=now + self.config.lease,
-            )
-            .returning(CalloutDelivery)
-            .execution_options(synchronize_session=False)
+        claiming = select(CalloutDelivery).from_statement(
+            self.leases.claim_statement(returning=_CLAIMED_COLUMNS)
         )
+        parameters = {
+            "now": now,
+            "limit": limit,
+            "owner": self.owner,
+            "lease_expires_at": self.leases.expiry(now),
+        }
         async with self.database.transaction() as session:
-            deliveries = list((await session.scalars(statement)).all())
+            deliveries = list((await session.scalars(claiming, parameters)).all())
             loaded = await _load(session, deliveries, self.settings)
-        self._in_flight.update(delivery.id for delivery in deliveries)
+        self.leases.took(delivery.id for delivery in deliveries)
         return [self._prepare(delivery, *loaded[delivery.id]) for delivery in deliveries]
 
     async def attempt(self, claimed: ClaimedDelivery) -> Attempted:
@@ -159,44 +183,43 @@ class Sender:
     async def record(self, attempted: list[Attempted]) -> int:
         """Record attempts and the deliveries' next states in one transaction; returns how
         many were recorded (the others' leases were lost, and they are sent again)."""
-        try:
-            return await self._record(attempted)
-        finally:
-            self._in_flight.difference_update(item.delivery.id for item in attempted)
+        return len(await self._record(attempted))
 
-    async def _record(self, attempted: list[Attempted]) -> int:
+    async def _record_group(self, attempted: list[Attempted], lane: int) -> list[bool | Exception]:
+        recorded = await self._record(attempted)
+        return [item.delivery.id in recorded for item in attempted]
+
+    async def _record(self, attempted: list[Attempted]) -> set[str]:
+        """The IDs of the deliveries whose attempts were recorded."""
         now = self.clock.now()
-        recorded = 0
+        recorded: set[str] = set()
         attempt_rows = []
-        async with self.database.transaction() as session:
-            for item in attempted:
-                delivery = item.delivery
-                values = self._transition(item, now)
-                fenced = (
-                    update(CalloutDelivery)
-                    .where(
-                        CalloutDelivery.id == delivery.id,
-                        CalloutDelivery.state == DeliveryState.DELIVERING,
-                        CalloutDelivery.lease_owner == self.owner,
-                        CalloutDelivery.attempts == delivery.attempts,
-                    )
-                    .values(**values)
-                    .execution_options(synchronize_session=False)
-                )
-                if cast(CursorResult[Any], await session.execute(fenced)).rowcount != 1:
-                    log.warning(
-                        "lease of delivery %s was lost; its attempt is not recorded", delivery.id
-                    )
-                    continue
-                recorded += 1
-                if item.outcome is not None:
-                    attempt_rows.append(_attempt_row(delivery, item.outcome))
-                retry_at = values.get("next_attempt_at")
-                if isinstance(retry_at, datetime):
-                    self._next_retry = min(self._next_retry or retry_at, retry_at)
-            if attempt_rows:
-                await session.execute(_INSERT_ATTEMPTS, attempt_rows)
+        try:
+            async with self.database.transaction() as session:
+                for item in attempted:
+                    if await self._record_one(session, item, now):
+                        recorded.add(item.delivery.id)
+                        if item.outcome is not None:
+                            attempt_rows.append(_attempt_row(item.delivery, item.outcome))
+                if attempt_rows:
+                    await session.execute(_INSERT_ATTEMPTS, attempt_rows)
+        finally:
+            self.leases.gave_up(item.delivery.id for item in attempted)
         return recorded
+
+    async def _record_one(self, session: AsyncSession, item: Attempted, now: datetime) -> bool:
+        """The delivery's next state, fenced on its lease; False when the lease was lost."""
+        delivery = item.delivery
+        values = self._transition(item, now)
+        fenced = update(_DELIVERIES).where(LEASED_DELIVERIES.fence).values(**values)
+        parameters = self.leases.fenced(delivery.id, delivery.attempts)
+        if cast(CursorResult[Any], await session.execute(fenced, parameters)).rowcount != 1:
+            log.warning("lease of delivery %s was lost; its attempt is not recorded", delivery.id)
+            return False
+        retry_at = values.get("next_attempt_at")
+        if isinstance(retry_at, datetime):
+            self._next_retry = min(self._next_retry or retry_at, retry_at)
+        return True
 
     async def run_once(self) -> int:
         """Claim, send and record one batch; returns how many deliveries it took."""
@@ -208,38 +231,17 @@ class Sender:
     async def reap_expired_leases(self) -> int:
         """Deliveries whose sender vanished are due again (their attempt was not recorded)."""
         now = self.clock.now()
-        async with self.database.transaction() as session:
-            result = await session.execute(
-                update(CalloutDelivery)
-                .where(
-                    CalloutDelivery.state == DeliveryState.DELIVERING,
-                    CalloutDelivery.lease_expires_at < now,
-                )
-                .values(
-                    state=DeliveryState.PENDING,
-                    lease_owner=None,
-                    lease_expires_at=None,
-                    next_attempt_at=now,
-                    last_error=LEASE_EXPIRED,
-                )
-                .execution_options(synchronize_session=False)
+        async with self.database.core_transaction() as connection:
+            expired = await connection.execute(
+                self.leases.expired_statement(), {"now": now, "limit": REAP_BATCH}
             )
-        return cast(CursorResult[Any], result).rowcount
+            ids = [row.id for row in expired]
+            if ids:
+                await connection.execute(_DUE_AGAIN, {"ids": ids, "now": now})
+        return len(ids)
 
     async def extend_leases(self) -> None:
-        if not self._in_flight:
-            return
-        async with self.database.transaction() as session:
-            await session.execute(
-                update(CalloutDelivery)
-                .where(
-                    CalloutDelivery.id.in_(list(self._in_flight)),
-                    CalloutDelivery.state == DeliveryState.DELIVERING,
-                    CalloutDelivery.lease_owner == self.owner,
-                )
-                .values(lease_expires_at=self.clock.now() + self.config.lease)
-                .execution_options(synchronize_session=False)
-            )
+        await self.leases.extend()
 
     # -- the loops ------------------------------------------------------------------------------
 
@@ -273,10 +275,12 @@ class Sender:
     async def _deliver(self, claimed: ClaimedDelivery) -> None:
         """Send, and leave the attempt to be recorded: the slot is free for the next send."""
         try:
-            self._recorder.submit(await self.attempt(claimed))
+            recording = self._recorder.submit(await self.attempt(claimed))
         except Exception:
             log.exception("delivering %s failed; its lease will expire", claimed.id)
-            self._in_flight.discard(claimed.id)
+            self.leases.gave_up([claimed.id])
+        else:
+            recording.add_done_callback(_log_failed_record)
         finally:
             self.wake.set()
 
@@ -448,33 +452,6 @@ def _attempt_row(delivery: ClaimedDelivery, outcome: AttemptOutcome) -> dict[str
     }
 
 
-class _GroupRecorder:
-    """Records attempts in the background: those that end while a record is being committed
-    share the next commit. A record that fails is logged; its leases then expire, and the
-    deliveries are sent again."""
-
-    def __init__(self, record: Callable[[list[Attempted]], Awaitable[int]]) -> None:
-        self._record = record
-        self._pending: list[Attempted] = []
-        self._flusher: asyncio.Task[None] | None = None
-
-    def submit(self, item: Attempted) -> None:
-        self._pending.append(item)
-        if self._flusher is None:
-            self._flusher = asyncio.create_task(self._flush_until_empty())
-
-    async def flushed(self) -> None:
-        """Return once everything submitted is recorded (or failed to be)."""
-        while self._flusher is not None:
-            await asyncio.shield(self._flusher)
-
-    async def _flush_until_empty(self) -> None:
-        try:
-            while self._pending:
-                group, self._pending = self._pending, []
-                try:
-                    await self._record(group)
-                except Exception:
-                    log.exception("recording %d callout attempts failed", len(group))
-        finally:
-            self._flusher = None
+def _log_failed_record(recording: asyncio.Future[bool]) -> None:
+    if not recording.cancelled() and (error := recording.exception()) is not None:
+        log.error("recording a callout attempt failed; it is sent again", exc_info=error)

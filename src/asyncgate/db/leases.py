@@ -1,0 +1,167 @@
+"""Leased work: rows that workers claim under a lease, hold while they work, then give up.
+
+The request worker (``async_requests``) and the callout sender (``callout_deliveries``) follow
+one protocol, built here once for any table with ``state``, ``attempts``, ``lease_owner`` and
+``lease_expires_at`` columns and a column saying when a waiting row is due:
+
+- **claim**: one ``UPDATE`` moves up to ``:limit`` due rows (due longest first) from the
+  waiting state to the held one, under ``:owner`` until ``:lease_expires_at``, and returns
+  them. Where writers of several processes work at once (PostgreSQL), rows another claimer
+  holds locked are skipped (``FOR UPDATE SKIP LOCKED``), so every row goes to one claimer.
+- **extend**: a live holder pushes the expiry of what it holds forward (:class:`Leases`).
+- **fence**: every change to a held row matches ``(id, held state, owner, attempts)``, so a
+  holder whose lease was lost (it stalled past the expiry, and the row was rescued and claimed
+  again) changes nothing and learns so from the row count.
+- **rescue**: rows whose lease expired are selected (skipping rows another rescuer holds) for
+  the caller to decide what becomes of them.
+
+Statements are built once per table and shape: building one costs more than running it.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Table,
+    Update,
+    and_,
+    bindparam,
+    select,
+    update,
+)
+
+from asyncgate.clock import Clock
+from asyncgate.db.engine import Database
+
+
+@dataclass(frozen=True, eq=False)
+class LeasedTable:
+    """A table of leased work: ``waiting`` rows become ``held`` ones when claimed."""
+
+    table: Table
+    waiting: str
+    held: str
+    due: str  # the column saying when a waiting row is due
+    # What else a claim sets, by column: an attempt counted, a start time (``:now``).
+    claim_sets: Mapping[str, Any] = field(default_factory=dict)
+
+    @functools.cached_property
+    def fence(self) -> ColumnElement[bool]:
+        """Matches a row only while ``:fence_owner`` holds it on attempt ``:fence_attempts``."""
+        columns = self.table.c
+        return and_(
+            columns.id == bindparam("fence_id"),
+            columns.state == self.held,
+            columns.lease_owner == bindparam("fence_owner"),
+            columns.attempts == bindparam("fence_attempts"),
+        )
+
+    @functools.cache  # noqa: B019 - one per table and shape, built once, kept with the table
+    def claim(self, *, skip_locked: bool, returning: tuple[str, ...]) -> Update:
+        """Claim up to ``:limit`` rows due at ``:now`` for ``:owner`` until
+        ``:lease_expires_at``; returns the ``returning`` columns of the rows claimed."""
+        columns = self.table.c
+        due = (
+            select(columns.id)
+            .where(columns.state == self.waiting, columns[self.due] <= bindparam("now"))
+            .order_by(columns[self.due])
+            .limit(bindparam("limit"))
+        )
+        if skip_locked:
+            due = due.with_for_update(skip_locked=True)
+        return (
+            update(self.table)
+            .where(columns.id.in_(due.scalar_subquery()))
+            .values(
+                state=self.held,
+                lease_owner=bindparam("owner"),
+                lease_expires_at=bindparam("lease_expires_at"),
+                **self.claim_sets,
+            )
+            .returning(*(columns[name] for name in returning))
+        )
+
+    @functools.cached_property
+    def extend(self) -> Update:
+        """Push the expiry of ``:ids`` that ``:owner`` still holds to ``:lease_expires_at``."""
+        columns = self.table.c
+        return (
+            update(self.table)
+            .where(
+                columns.id.in_(bindparam("ids", expanding=True)),
+                columns.state == self.held,
+                columns.lease_owner == bindparam("owner"),
+            )
+            .values(lease_expires_at=bindparam("lease_expires_at"))
+        )
+
+    @functools.cache  # noqa: B019 - as ``claim``
+    def expired(self, *, skip_locked: bool) -> Select[Any]:
+        """Up to ``:limit`` held rows whose lease expired before ``:now``, whole."""
+        columns = self.table.c
+        statement = (
+            select(self.table)
+            .where(columns.state == self.held, columns.lease_expires_at < bindparam("now"))
+            .limit(bindparam("limit"))
+        )
+        return statement.with_for_update(skip_locked=True) if skip_locked else statement
+
+
+class Leases:
+    """What one holder (``owner``) holds of a leased table, and the leases it renews."""
+
+    def __init__(
+        self,
+        table: LeasedTable,
+        database: Database,
+        owner: str,
+        length: timedelta,
+        clock: Clock,
+    ) -> None:
+        self.table = table
+        self.database = database
+        self.owner = owner
+        self.length = length
+        self.clock = clock
+        self.held: set[str] = set()
+        # Skip rows others hold locked where others claim at the same moment.
+        self.skip_locked = database.concurrent_writers
+
+    def expiry(self, now: datetime) -> datetime:
+        return now + self.length
+
+    def claim_statement(self, returning: tuple[str, ...]) -> Update:
+        return self.table.claim(skip_locked=self.skip_locked, returning=returning)
+
+    def expired_statement(self) -> Select[Any]:
+        return self.table.expired(skip_locked=self.skip_locked)
+
+    def took(self, ids: Iterable[str]) -> None:
+        self.held.update(ids)
+
+    def gave_up(self, ids: Iterable[str]) -> None:
+        self.held.difference_update(ids)
+
+    def fenced(self, row_id: str, attempts: int) -> dict[str, object]:
+        """The parameters of :attr:`LeasedTable.fence` for a row held on attempt
+        ``attempts``."""
+        return {"fence_id": row_id, "fence_owner": self.owner, "fence_attempts": attempts}
+
+    async def extend(self) -> None:
+        """Renew the leases of everything held (call well within the lease's length)."""
+        if not self.held:
+            return
+        parameters = {
+            "ids": list(self.held),
+            "owner": self.owner,
+            "lease_expires_at": self.expiry(self.clock.now()),
+        }
+        async with self.database.core_transaction() as connection:
+            await connection.execute(self.table.extend, parameters)
