@@ -11,10 +11,10 @@ import orjson
 import pytest
 from sqlalchemy import select
 
-from asyncgate.asyncreq import worker as worker_module
+from asyncgate.asyncreq import transitions
 from asyncgate.asyncreq.models import AsyncRequest, State
 from asyncgate.asyncreq.retry import RetryPolicy
-from asyncgate.asyncreq.worker import LEASE_REASON, TIMEOUT_REASON
+from asyncgate.asyncreq.transitions import LEASE_REASON, TIMEOUT_REASON
 from asyncgate.billing.accounts.models import Account
 from asyncgate.db.base import utcnow
 from tests.asyncreq.support import (
@@ -345,14 +345,14 @@ class TestBatches:
         doomed_id = await accept(client, fresh_tenant, "/v1/async/accounts", account_body())
         neighbour = trial()
         neighbour_id = await accept(client, fresh_tenant, ASYNC_TRIALS, neighbour)
-        finished_event = worker_module.finished_event
+        finished_event = transitions.finished_event
 
         def event_unless_doomed(request, **kwargs) -> dict[str, object]:
             if request.id == doomed_id:
                 raise RuntimeError("the outbox is unavailable")
             return finished_event(request, **kwargs)
 
-        monkeypatch.setattr(worker_module, "finished_event", event_unless_doomed)
+        monkeypatch.setattr(transitions, "finished_event", event_unless_doomed)
         assert await make_worker(lease=TINY_LEASE).run_once() == 2
 
         assert await accounts_of(database, fresh_tenant) == 0

@@ -22,13 +22,24 @@ import functools
 import logging
 import time
 import uuid
+from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
+from typing import Any, cast
 
-from sqlalchemy import Update, and_, bindparam, select, update
+from sqlalchemy import (
+    BindParameter,
+    CursorResult,
+    Table,
+    Update,
+    and_,
+    bindparam,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.types import ASGIApp
+from starlette.applications import Starlette
 
 from asyncgate.asyncreq.executor import execute
 from asyncgate.asyncreq.inbox import Inbox, Lease
@@ -38,14 +49,14 @@ from asyncgate.asyncreq.models import (
     ClaimedRequest,
     State,
 )
-from asyncgate.asyncreq.outcomes import (
-    default_process_id,
-    finished_event,
-    process_id_of,
-    resource_id_of,
-)
 from asyncgate.asyncreq.retention import prune_finished
-from asyncgate.asyncreq.retry import Outcome, RetryPolicy, classify
+from asyncgate.asyncreq.retry import RetryPolicy
+from asyncgate.asyncreq.transitions import (
+    AfterAttempt,
+    Transition,
+    after_attempt,
+    after_lease_expired,
+)
 from asyncgate.asyncreq.wakeup import wait_for_wake
 from asyncgate.config import Settings
 from asyncgate.db.base import utcnow
@@ -73,16 +84,7 @@ BULK_RUN_SIZE = 50
 CONTENDED_RUN_SIZE = 4
 CONTENTION_MEMORY_SECONDS = 1.0
 
-DEFAULT_LIMIT_WAIT = timedelta(seconds=1)
 REAP_BATCH = 100
-TIMEOUT_REASON: dict[str, object] = {
-    "code": 50003060,
-    "message": "The request did not complete within its time limit",
-}
-LEASE_REASON: dict[str, object] = {
-    "code": 50003060,
-    "message": "The worker executing the request stopped before it finished",
-}
 
 
 @dataclass(frozen=True)
@@ -117,7 +119,7 @@ class WorkerConfig:
 class Worker:
     def __init__(
         self,
-        app: ASGIApp,
+        app: Starlette,
         database: Database,
         config: WorkerConfig,
         wake: asyncio.Event | None = None,
@@ -208,25 +210,13 @@ class Worker:
             requests = list((await session.scalars(expired)).all())
             events = []
             for request in requests:
+                transition = after_lease_expired(request, self.config.retry, now)
                 request.lease_owner = None
                 request.lease_expires_at = None
-                if request.attempts < self.config.retry.max_attempts:
-                    request.state = State.QUEUED
-                    request.run_after = now
-                    request.last_error = "the worker's lease expired before it finished"
-                    continue
-                request.state = State.FAILED
-                request.completed_at = now
-                request.process_id = default_process_id(request)
-                events.append(
-                    finished_event(
-                        request,
-                        state=State.FAILED,
-                        completed_at=now,
-                        reasons=[LEASE_REASON],
-                        process_id=request.process_id,
-                    )
-                )
+                for column, value in transition.columns().items():
+                    setattr(request, column, value)
+                if (event := transition.event(request)) is not None:
+                    events.append(event)
             await record_and_dispatch(session, events, self.app.state.settings)
         return len(requests)
 
@@ -316,7 +306,7 @@ class Worker:
             late = timed_out.request
             log.warning("request %s timed out; the rest of its batch runs again", late.id)
             async with self.database.transaction() as session:
-                await self._settle(session, late, None, self._transition(late, None, utcnow()))
+                await self._settle(session, late, self._after_attempt(late, None))
             return [request for request in requests if request is not late]
         return []
 
@@ -356,12 +346,12 @@ class Worker:
             answers = await handler(session, tenant_id, [request.body for request in admitted])
             now = utcnow()
             executed = [
-                (request, answer, self._transition(request, answer, now))
+                (request, after_attempt(request, answer, self.config.retry, now))
                 for request, answer in zip(admitted, answers, strict=True)
                 if answer is not None
             ]
             if not await self._settle_all(session, executed):
-                raise _LeaseLost(*(request.id for request, _, _ in executed))
+                raise _LeaseLost(*(request.id for request, _ in executed))
             await effects.commit()
         except Exception:
             if effects.is_active:
@@ -371,7 +361,7 @@ class Worker:
         finally:
             for _ in admitted:
                 limits.finish_request(tenant_id)
-        taken = {request.id for request, _, _ in executed}
+        taken = {request.id for request, _ in executed}
         return [request for request in run if request.id not in taken]
 
     async def _execute_one(self, session: AsyncSession, request: ClaimedRequest) -> None:
@@ -384,12 +374,11 @@ class Worker:
         """
         effects = await session.begin_nested()
         try:
-            answer = await self._attempt(session, request)
-            transition = self._transition(request, answer, utcnow())
-            if transition["state"] != State.SUCCEEDED:
+            transition = self._after_attempt(request, await self._attempt(session, request))
+            if not transition.succeeded:
                 await effects.rollback()
                 effects = await session.begin_nested()
-            if await self._settle(session, request, answer, transition):
+            if await self._settle(session, request, transition):
                 await effects.commit()
             else:
                 await effects.rollback()
@@ -410,114 +399,54 @@ class Worker:
         # Raised outside the handler: chained to the cancellation, it would keep that alive.
         raise _TimedOut(request)
 
+    def _after_attempt(self, request: ClaimedRequest, answer: Answer | None) -> AfterAttempt:
+        return after_attempt(request, answer, self.config.retry, utcnow())
+
     async def _settle(
-        self,
-        session: AsyncSession,
-        request: ClaimedRequest,
-        answer: Answer | None,
-        transition: dict[str, object],
+        self, session: AsyncSession, request: ClaimedRequest, transition: Transition
     ) -> bool:
         """Record the outcome of this attempt; False when the lease was lost meanwhile."""
-        return await self._settle_all(session, [(request, answer, transition)])
+        return await self._settle_all(session, [(request, transition)])
 
     async def _settle_all(
-        self,
-        session: AsyncSession,
-        attempts: list[tuple[ClaimedRequest, Answer | None, dict[str, object]]],
+        self, session: AsyncSession, settled: Sequence[tuple[ClaimedRequest, Transition]]
     ) -> bool:
-        """Record the outcomes of ``attempts`` and the events of those that finished; False
-        when the lease of any of them was lost meanwhile (the caller then undoes them all).
+        """Apply the transitions of ``settled`` and record the events of the requests they
+        finished; False when the lease of any of them was lost meanwhile (the caller then
+        undoes them all).
 
-        Outcomes of one shape share one executemany, and the events another: a bulk run costs
-        two statements rather than two per request (more where the driver cannot count)."""
-        shapes: dict[frozenset[str], list[dict[str, object]]] = {}
+        Transitions of one kind share one executemany, and the events another: a bulk run
+        costs two statements rather than two per request (more where the driver cannot
+        count)."""
+        kinds: dict[type[Transition], tuple[Update, list[dict[str, object]]]] = {}
         events = []
-        for request, answer, transition in attempts:
-            parameters = {f"new_{column}": value for column, value in transition.items()}
+        for request, transition in settled:
+            columns = transition.columns()
+            if (kind := type(transition)) not in kinds:
+                kinds[kind] = (_settle_statement(frozenset(columns)), [])
+            parameters = {f"new_{column}": value for column, value in columns.items()}
             parameters |= {
                 "fence_id": request.id,
                 "fence_owner": self.owner,
                 "fence_attempts": request.attempts,
             }
-            shapes.setdefault(frozenset(transition), []).append(parameters)
-            if transition["state"] == State.SUCCEEDED:
-                events.append(
-                    finished_event(
-                        request,
-                        state=State.SUCCEEDED,
-                        completed_at=transition["completed_at"],
-                        resource_id=transition["resource_id"],
-                    )
-                )
-            elif transition["state"] == State.FAILED:
-                events.append(
-                    finished_event(
-                        request,
-                        state=State.FAILED,
-                        completed_at=transition["completed_at"],
-                        reasons=answer.reasons() if answer is not None else [TIMEOUT_REASON],
-                        process_id=transition["process_id"],
-                    )
-                )
+            kinds[kind][1].append(parameters)
+            if (event := transition.event(request)) is not None:
+                events.append(event)
         # The fence holds when every row matched. A driver that cannot count the rows of an
         # executemany (asyncpg) gets one statement per row.
-        counted = session.bind.dialect.supports_sane_multi_rowcount
-        for columns, rows in shapes.items():
+        counted = self.database.engine.dialect.supports_sane_multi_rowcount
+        for statement, rows in kinds.values():
             for fenced in [rows] if counted else [[row] for row in rows]:
                 with session.no_autoflush:
-                    result = await session.execute(_settle_statement(columns), fenced)
-                if result.rowcount != len(fenced):
+                    result = await session.execute(statement, fenced)
+                if cast(CursorResult[Any], result).rowcount != len(fenced):
                     return False
         await record_and_dispatch(session, events, self.app.state.settings)
         return True
 
-    def _transition(
-        self, request: ClaimedRequest, answer: Answer | None, now: datetime
-    ) -> dict[str, object]:
-        """The columns this attempt's outcome sets: the one place a claimed request's state
-        changes."""
-        # The latest attempt's answer; none when it timed out.
-        values: dict[str, object] = {
-            "response_status": None if answer is None else answer.status,
-            "response_body": None if answer is None else answer.body,
-        }
-        outcome = (
-            Outcome.TRANSIENT
-            if answer is None
-            else classify(answer.status, answer.reason_categories())
-        )
-        if outcome == Outcome.SUCCEEDED:
-            return values | {
-                "state": State.SUCCEEDED,
-                "completed_at": now,
-                "resource_id": resource_id_of(answer),
-            }
-        if outcome == Outcome.LIMITED:
-            # Waiting out the tenant's limit is not a failed attempt: give the attempt back.
-            wait = DEFAULT_LIMIT_WAIT if answer.retry_after is None else answer.retry_after
-            return values | {
-                "state": State.QUEUED,
-                "attempts": request.attempts - 1,
-                "run_after": now + wait,
-                "last_error": "the tenant's request limit was reached; waiting",
-            }
-        failed = {
-            "state": State.FAILED,
-            "completed_at": now,
-            "process_id": (
-                default_process_id(request) if answer is None else process_id_of(answer, request)
-            ),
-        }
-        if outcome == Outcome.FAILED:
-            return values | failed
-        error = "timed out" if answer is None else f"transient failure: HTTP {answer.status}"
-        next_run = self.config.retry.next_run(request.attempts, now)
-        if next_run is None:
-            return values | failed | {"last_error": error}
-        return values | {"state": State.QUEUED, "run_after": next_run, "last_error": error}
 
-
-_TABLE = AsyncRequest.__table__
+_TABLE = cast(Table, AsyncRequest.__table__)
 
 
 def _claim_statement(*, skip_locked: bool) -> Update:
@@ -561,7 +490,9 @@ def _settle_statement(columns: frozenset[str]) -> Update:
         _TABLE.c.lease_owner == bindparam("fence_owner"),
         _TABLE.c.attempts == bindparam("fence_attempts"),
     )
-    values = {column: bindparam(f"new_{column}") for column in sorted(columns)}
+    values: dict[str, BindParameter[Any]] = {
+        column: bindparam(f"new_{column}") for column in sorted(columns)
+    }
     return update(_TABLE).where(fence).values(lease_owner=None, lease_expires_at=None, **values)
 
 
