@@ -17,6 +17,7 @@ from sqlalchemy import delete
 from asyncgate.app import create_app, v1_router
 from asyncgate.asyncreq.models import AsyncRequest
 from asyncgate.asyncreq.worker import Worker, WorkerConfig
+from asyncgate.clock import SYSTEM_CLOCK, Clock
 from asyncgate.config import Settings
 from asyncgate.db.engine import Database
 from asyncgate.notifications.outbox import OutboxEvent
@@ -79,11 +80,13 @@ async def empty_queue(database: Database) -> None:
 
 @pytest.fixture
 def make_worker(app: FastAPI, database: Database) -> Callable[..., Worker]:
-    """``make_worker(lease=..., request_timeout=...)``: a worker on the test app with the fast
-    retry policy unless told otherwise."""
+    """``make_worker(lease=..., request_timeout=..., clock=...)``: a worker on the test app
+    with the fast retry policy unless told otherwise, on the system's clock unless given
+    another."""
 
-    def make(**config) -> Worker:
-        return Worker(app, database, WorkerConfig(**{"retry": support.FAST_RETRY, **config}))
+    def make(clock: Clock = SYSTEM_CLOCK, **config) -> Worker:
+        config = {"retry": support.FAST_RETRY, **config}
+        return Worker(app, database, WorkerConfig(**config), clock=clock)
 
     return make
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import time
 import uuid
 from collections.abc import Sequence
 from contextlib import suppress
@@ -58,8 +57,8 @@ from asyncgate.asyncreq.transitions import (
     after_lease_expired,
 )
 from asyncgate.asyncreq.wakeup import wait_for_wake
+from asyncgate.clock import SYSTEM_CLOCK, Clock
 from asyncgate.config import Settings
-from asyncgate.db.base import utcnow
 from asyncgate.db.engine import Database
 from asyncgate.http import bulk
 from asyncgate.http.answer import Answer
@@ -123,10 +122,12 @@ class Worker:
         database: Database,
         config: WorkerConfig,
         wake: asyncio.Event | None = None,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.app = app
         self.database = database
         self.config = config
+        self.clock = clock
         self.owner = f"worker-{uuid.uuid4().hex[:12]}"
         # Set by this process's accepts as they commit, so new work starts without polling.
         self.wake = wake or asyncio.Event()
@@ -145,7 +146,7 @@ class Worker:
         With an inbox (a SQLite file), where they are found is read first, without the write
         lock (and without SQLAlchemy): the worker wakes up at every commit of any process, and
         a claim that finds nothing would hold up the writers it woke up for."""
-        now = utcnow()
+        now = self.clock.now()
         expires_at = now + self.config.lease
         if self.inbox is None:
             in_queue, in_inbox = True, False
@@ -198,7 +199,7 @@ class Worker:
 
     async def reap_expired_leases(self) -> int:
         """Return requests whose worker vanished to the queue, or fail them when spent."""
-        now = utcnow()
+        now = self.clock.now()
         expired = (
             select(AsyncRequest)
             .where(AsyncRequest.state == State.RUNNING, AsyncRequest.lease_expires_at < now)
@@ -231,7 +232,7 @@ class Worker:
                     AsyncRequest.state == State.RUNNING,
                     AsyncRequest.lease_owner == self.owner,
                 )
-                .values(lease_expires_at=utcnow() + self.config.lease)
+                .values(lease_expires_at=self.clock.now() + self.config.lease)
                 .execution_options(synchronize_session=False)
             )
 
@@ -284,7 +285,7 @@ class Worker:
         may have struck mid-statement, which breaks the connection, so the transaction is
         abandoned (the work done in it so far is lost, not the leases) and the late attempt is
         recorded in a transaction of its own."""
-        started = time.monotonic()
+        started = self.clock.monotonic()
         try:
             async with self.database.transaction() as session:
                 done = 0
@@ -300,7 +301,7 @@ class Worker:
                     done += len(run)
                     if self._others_waiting_to_write():
                         return requests[done:]
-                    if time.monotonic() - started > TRANSACTION_TIME_BUDGET:
+                    if self.clock.monotonic() - started > TRANSACTION_TIME_BUDGET:
                         return requests[done:]
         except _TimedOut as timed_out:
             late = timed_out.request
@@ -315,14 +316,14 @@ class Worker:
         lately (they will again: each accept group of the API does)."""
         if (
             self._others_waiting_to_write()
-            or time.monotonic() - self._contended_at < CONTENTION_MEMORY_SECONDS
+            or self.clock.monotonic() - self._contended_at < CONTENTION_MEMORY_SECONDS
         ):
             return CONTENDED_RUN_SIZE
         return BULK_RUN_SIZE
 
     def _others_waiting_to_write(self) -> bool:
         if self.database.others_waiting_to_write():
-            self._contended_at = time.monotonic()
+            self._contended_at = self.clock.monotonic()
             return True
         return False
 
@@ -344,7 +345,7 @@ class Worker:
         effects = await session.begin_nested()
         try:
             answers = await handler(session, tenant_id, [request.body for request in admitted])
-            now = utcnow()
+            now = self.clock.now()
             executed = [
                 (request, after_attempt(request, answer, self.config.retry, now))
                 for request, answer in zip(admitted, answers, strict=True)
@@ -400,7 +401,7 @@ class Worker:
         raise _TimedOut(request)
 
     def _after_attempt(self, request: ClaimedRequest, answer: Answer | None) -> AfterAttempt:
-        return after_attempt(request, answer, self.config.retry, utcnow())
+        return after_attempt(request, answer, self.config.retry, self.clock.now())
 
     async def _settle(
         self, session: AsyncSession, request: ClaimedRequest, transition: Transition
