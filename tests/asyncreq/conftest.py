@@ -81,11 +81,11 @@ async def empty_queue(database: Database) -> None:
 @pytest.fixture
 def make_worker(app: FastAPI, database: Database) -> Callable[..., Worker]:
     """``make_worker(lease=..., request_timeout=..., clock=...)``: a worker on the test app
-    with the fast retry policy unless told otherwise, on the system's clock unless given
+    with ``support.EXACT_RETRY`` unless told otherwise, on the system's clock unless given
     another."""
 
     def make(clock: Clock = SYSTEM_CLOCK, **config) -> Worker:
-        config = {"retry": support.FAST_RETRY, **config}
+        config = {"retry": support.EXACT_RETRY, **config}
         return Worker(app, database, WorkerConfig(**config), clock=clock)
 
     return make

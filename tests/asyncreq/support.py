@@ -47,11 +47,12 @@ from tests.support.clock import ManualClock
 from tests.support.database import take_in_everything
 
 ASYNC_TRIALS = "/v1/async/engine-trials"
-# Retries without jitter: a test on a manual clock knows when each is due.
-FAST_RETRY = RetryPolicy(
+# Retries without jitter, so a test on a manual clock knows when each is due; and far off, so
+# none falls due during a test on the system's clock.
+EXACT_RETRY = RetryPolicy(
     max_attempts=3,
-    base_delay=timedelta(milliseconds=40),
-    max_delay=timedelta(milliseconds=60),
+    base_delay=timedelta(seconds=10),
+    max_delay=timedelta(minutes=1),
     jitter=0.0,
 )
 

@@ -23,7 +23,7 @@ from asyncgate.asyncreq.transitions import LEASE_REASON, TIMEOUT_REASON
 from asyncgate.billing.accounts.models import Account
 from tests.asyncreq.support import (
     ASYNC_TRIALS,
-    FAST_RETRY,
+    EXACT_RETRY,
     accept,
     advance_until_due,
     calls,
@@ -179,16 +179,16 @@ class TestTransientFailures:
         request_id = await accept(client, tenant, ASYNC_TRIALS, body)
         clock = ManualClock()
         worker = make_worker(clock=clock)
-        for _ in range(FAST_RETRY.max_attempts - 1):
+        for _ in range(EXACT_RETRY.max_attempts - 1):
             await worker.run_once()
             assert await events_of(database, request_id) == []
             await advance_until_due(clock, database, request_id)
         await worker.run_once()
 
         request = await stored(database, request_id)
-        assert (request.state, request.attempts) == (State.FAILED, FAST_RETRY.max_attempts)
+        assert (request.state, request.attempts) == (State.FAILED, EXACT_RETRY.max_attempts)
         assert request.response_status == 503
-        assert calls[body["key"]] == FAST_RETRY.max_attempts
+        assert calls[body["key"]] == EXACT_RETRY.max_attempts
         assert await tally_of(database, tenant.tenant_id, body["key"]) == 0
         [event] = await events_of(database, request_id)
         assert event.payload["state"] == "failed"
@@ -197,9 +197,9 @@ class TestTransientFailures:
     async def test_a_rate_limit_is_waited_out_without_using_an_attempt(
         self, client, tenant, database, worker
     ):
-        body = trial(failures=FAST_RETRY.max_attempts + 1, error="limit")
+        body = trial(failures=EXACT_RETRY.max_attempts + 1, error="limit")
         request_id = await accept(client, tenant, ASYNC_TRIALS, body)
-        for _ in range(FAST_RETRY.max_attempts + 1):
+        for _ in range(EXACT_RETRY.max_attempts + 1):
             assert await worker.run_once() == 1  # Retry-After: 0, so due again at once
             request = await stored(database, request_id)
             assert (request.state, request.attempts) == (State.QUEUED, 0)
@@ -234,7 +234,7 @@ class TestTransientFailures:
     async def test_a_request_that_always_times_out_fails_with_a_timeout_reason(
         self, client, tenant, database, make_worker
     ):
-        policy = replace(FAST_RETRY, max_attempts=2)
+        policy = replace(EXACT_RETRY, max_attempts=2)
         request_id = await accept(client, tenant, ASYNC_TRIALS, trial(failures=99, error="slow"))
         clock = ManualClock()
         worker = make_worker(request_timeout=TIME_LIMIT, retry=policy, clock=clock)
@@ -303,13 +303,13 @@ class TestLeases:
         request_id = await accept(client, tenant, ASYNC_TRIALS, trial())
         clock = ManualClock()
         reaper = make_worker(clock=clock)
-        for _ in range(FAST_RETRY.max_attempts):
+        for _ in range(EXACT_RETRY.max_attempts):
             assert len(await make_worker(lease=LEASE, clock=clock).claim(10)) == 1
             let_lease_expire(clock)
             assert await reaper.reap_expired_leases() == 1
 
         request = await stored(database, request_id)
-        assert (request.state, request.attempts) == (State.FAILED, FAST_RETRY.max_attempts)
+        assert (request.state, request.attempts) == (State.FAILED, EXACT_RETRY.max_attempts)
         [event] = await events_of(database, request_id)
         assert event.payload["reasons"] == [LEASE_REASON]
         assert event.payload["processId"] == request.process_id
