@@ -15,6 +15,7 @@ from fastapi import FastAPI
 
 from asyncgate.app import create_app, v1_router
 from asyncgate.asyncreq.worker import Worker, WorkerConfig
+from asyncgate.clock import SYSTEM_CLOCK, Clock
 from asyncgate.config import Settings
 from asyncgate.db.engine import Database
 from tests.asyncreq import support
@@ -73,11 +74,13 @@ async def emptied_queue(database: Database) -> None:
 
 @pytest.fixture
 def make_worker(app: FastAPI, database: Database) -> Callable[..., Worker]:
-    """``make_worker(lease=..., request_timeout=...)``: a worker on the test app with the fast
-    retry policy unless told otherwise."""
+    """``make_worker(lease=..., request_timeout=..., clock=...)``: a worker on the test app
+    with ``support.EXACT_RETRY`` unless told otherwise, on the system's clock unless given
+    another."""
 
-    def make(**config) -> Worker:
-        return Worker(app, database, WorkerConfig(**{"retry": support.FAST_RETRY, **config}))
+    def make(clock: Clock = SYSTEM_CLOCK, **config) -> Worker:
+        config = {"retry": support.EXACT_RETRY, **config}
+        return Worker(app, database, WorkerConfig(**config), clock=clock)
 
     return make
 

@@ -1,5 +1,6 @@
-"""The engine's test kit: a router of trial routes that fail on demand, a fast retry policy,
-and helpers that read what the queue and the outbox hold.
+"""The engine's test kit: a router of trial routes that fail on demand, a retry policy
+without jitter, helpers that read what the queue and the outbox hold, and one that moves a
+manual clock on to when a retry is due.
 
 A trial (``POST /v1/engine-trials``) performs one effect, a per-tenant counter named by its
 ``key`` (``tally_of``), then fails its first ``failures`` calls in the way ``error`` names
@@ -40,14 +41,16 @@ from asyncgate.http.routing import Session, UnitOfWorkRoute, declare_resource
 from asyncgate.notifications.models import CalloutAttempt, CalloutDelivery, DeliveryState
 from asyncgate.notifications.outbox import OutboxEvent
 from tests.factories import TenantContext
+from tests.support.clock import ManualClock
 from tests.support.database import count_requests, find_request
 
 ASYNC_TRIALS = "/v1/async/engine-trials"
-# Retries a test can wait out.
-FAST_RETRY = RetryPolicy(
+# Retries without jitter, so a test on a manual clock knows when each is due; and far off, so
+# none falls due during a test on the system's clock.
+EXACT_RETRY = RetryPolicy(
     max_attempts=3,
-    base_delay=timedelta(milliseconds=40),
-    max_delay=timedelta(milliseconds=60),
+    base_delay=timedelta(seconds=10),
+    max_delay=timedelta(minutes=1),
     jitter=0.0,
 )
 
@@ -158,11 +161,10 @@ async def events_of(database: Database, request_id: str) -> list[OutboxEvent]:
         return list(rows)
 
 
-async def wait_until_due(database: Database, request_id: str) -> None:
-    """Sleep until a request waiting for a retry may be claimed again."""
+async def advance_until_due(clock: ManualClock, database: Database, request_id: str) -> None:
+    """Move ``clock`` on to when a request waiting for a retry may be claimed again."""
     request = await stored(database, request_id)
-    delay = (request.run_after - utcnow()).total_seconds()
-    await asyncio.sleep(max(delay, 0) + 0.005)
+    clock.advance(max(request.run_after - clock.now(), timedelta(0)))
 
 
 async def delivered_once(database, request_id: str, state: DeliveryState) -> None:

@@ -14,12 +14,13 @@ from asyncgate.notifications.outbox import EventType
 from tests.asyncreq.support import (
     ASYNC_TRIALS,
     accept,
+    advance_until_due,
     events_of,
     stored,
     trial,
-    wait_until_due,
 )
 from tests.billing.api import account_body
+from tests.support.clock import ManualClock
 
 ZULU_SECONDS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 PROCESS_ID = re.compile(r"^[0-9A-F]{16}$")
@@ -114,14 +115,15 @@ class TestOneEventPerFinishedRequest:
     async def test_no_event_while_a_request_waits_or_retries(
         self, client, tenant, database, make_worker
     ):
-        policy = RetryPolicy(max_attempts=3, base_delay=timedelta(milliseconds=20), jitter=0.0)
-        worker = make_worker(retry=policy)
+        policy = RetryPolicy(max_attempts=3, base_delay=timedelta(seconds=1), jitter=0.0)
         request_id = await accept(client, tenant, ASYNC_TRIALS, trial(failures=2))
+        clock = ManualClock()
+        worker = make_worker(retry=policy, clock=clock)
         assert await events_of(database, request_id) == []
         for _ in range(2):
             await worker.run_once()
             assert await events_of(database, request_id) == []
-            await wait_until_due(database, request_id)
+            await advance_until_due(clock, database, request_id)
         await worker.run_once()
         await worker.run_once()
         assert len(await events_of(database, request_id)) == 1

@@ -1,5 +1,10 @@
 """Executing queued requests with the worker's steps (claim, execute_batch, run_once,
-reap_expired_leases): exactly-once effects, failures, retries, limits, timeouts and leases."""
+reap_expired_leases): exactly-once effects, failures, retries, limits, timeouts and leases.
+
+Where time drives what happens (retries falling due, leases expiring), the worker runs on a
+manual clock that the test moves on. It starts once the requests are accepted: they are due
+from then, by the real clock.
+"""
 
 from __future__ import annotations
 
@@ -11,36 +16,36 @@ import orjson
 import pytest
 from sqlalchemy import select
 
-from asyncgate.asyncreq import worker as worker_module
+from asyncgate.asyncreq import transitions
 from asyncgate.asyncreq.models import AsyncRequest, State
 from asyncgate.asyncreq.retry import RetryPolicy
-from asyncgate.asyncreq.worker import LEASE_REASON, TIMEOUT_REASON
+from asyncgate.asyncreq.transitions import LEASE_REASON, TIMEOUT_REASON
 from asyncgate.billing.accounts.models import Account
-from asyncgate.db.base import utcnow
 from tests.asyncreq.support import (
     ASYNC_TRIALS,
-    FAST_RETRY,
+    EXACT_RETRY,
     accept,
+    advance_until_due,
     calls,
     events_of,
     stored,
     trial,
-    wait_until_due,
 )
 from tests.billing.api import account_body, stored_rows
 from tests.http.probe import tally_of
+from tests.support.clock import ManualClock
 
-TINY_LEASE = timedelta(milliseconds=1)
+LEASE = timedelta(seconds=30)
 # Ample for a quick request on a fresh connection, short beside a slow trial.
-TIME_LIMIT = timedelta(milliseconds=300)
+TIME_LIMIT = timedelta(milliseconds=150)
 
 
 async def accounts_of(database, tenant) -> int:
     return (await stored_rows(database, tenant))[0]
 
 
-async def let_lease_expire() -> None:
-    await asyncio.sleep(0.01)
+def let_lease_expire(clock: ManualClock) -> None:
+    clock.advance(LEASE + timedelta(milliseconds=1))
 
 
 class TestSuccess:
@@ -122,17 +127,19 @@ class TestDeterministicFailures:
 class TestTransientFailures:
     @pytest.mark.parametrize("error", ["contention", "temporary", "answered-503"])
     async def test_retried_until_it_succeeds_with_its_effect_once(
-        self, client, tenant, database, worker, error
+        self, client, tenant, database, make_worker, error
     ):
         body = trial(failures=1, error=error)
         request_id = await accept(client, tenant, ASYNC_TRIALS, body)
+        clock = ManualClock()
+        worker = make_worker(clock=clock)
         await worker.run_once()
 
         request = await stored(database, request_id)
         assert (request.state, request.attempts) == (State.QUEUED, 1)
         assert request.completed_at is None
         assert await events_of(database, request_id) == []
-        await wait_until_due(database, request_id)
+        await advance_until_due(clock, database, request_id)
         await worker.run_once()
 
         request = await stored(database, request_id)
@@ -145,41 +152,43 @@ class TestTransientFailures:
         self, client, tenant, database, make_worker
     ):
         policy = RetryPolicy(
-            max_attempts=3,
-            base_delay=timedelta(milliseconds=200),
-            max_delay=timedelta(milliseconds=300),
+            max_attempts=4,
+            base_delay=timedelta(seconds=10),
+            max_delay=timedelta(seconds=30),
             jitter=0.0,
         )
-        worker = make_worker(retry=policy)
-        request_id = await accept(client, tenant, ASYNC_TRIALS, trial(failures=2))
-
-        for attempt, delay in [(1, policy.base_delay), (2, policy.max_delay)]:
-            before = utcnow()
+        request_id = await accept(client, tenant, ASYNC_TRIALS, trial(failures=3))
+        clock = ManualClock()
+        worker = make_worker(retry=policy, clock=clock)
+        delays = [timedelta(seconds=seconds) for seconds in (10, 20, 30)]
+        for attempt, delay in enumerate(delays, start=1):
             await worker.run_once()
-            after = utcnow()
             request = await stored(database, request_id)
             assert (request.state, request.attempts) == (State.QUEUED, attempt)
-            assert before + delay <= request.run_after <= after + delay
+            assert request.run_after == clock.now() + delay
+            clock.advance(delay - timedelta(milliseconds=1))
             assert await worker.run_once() == 0  # not due yet
-            await wait_until_due(database, request_id)
+            clock.advance(timedelta(milliseconds=1))
         await worker.run_once()
         assert (await stored(database, request_id)).state == State.SUCCEEDED
 
     async def test_a_request_that_never_recovers_fails_after_the_last_attempt(
-        self, client, tenant, database, worker
+        self, client, tenant, database, make_worker
     ):
         body = trial(failures=99, error="temporary")
         request_id = await accept(client, tenant, ASYNC_TRIALS, body)
-        for _ in range(FAST_RETRY.max_attempts - 1):
+        clock = ManualClock()
+        worker = make_worker(clock=clock)
+        for _ in range(EXACT_RETRY.max_attempts - 1):
             await worker.run_once()
             assert await events_of(database, request_id) == []
-            await wait_until_due(database, request_id)
+            await advance_until_due(clock, database, request_id)
         await worker.run_once()
 
         request = await stored(database, request_id)
-        assert (request.state, request.attempts) == (State.FAILED, FAST_RETRY.max_attempts)
+        assert (request.state, request.attempts) == (State.FAILED, EXACT_RETRY.max_attempts)
         assert request.response_status == 503
-        assert calls[body["key"]] == FAST_RETRY.max_attempts
+        assert calls[body["key"]] == EXACT_RETRY.max_attempts
         assert await tally_of(database, tenant.tenant_id, body["key"]) == 0
         [event] = await events_of(database, request_id)
         assert event.payload["state"] == "failed"
@@ -188,9 +197,9 @@ class TestTransientFailures:
     async def test_a_rate_limit_is_waited_out_without_using_an_attempt(
         self, client, tenant, database, worker
     ):
-        body = trial(failures=FAST_RETRY.max_attempts + 1, error="limit")
+        body = trial(failures=EXACT_RETRY.max_attempts + 1, error="limit")
         request_id = await accept(client, tenant, ASYNC_TRIALS, body)
-        for _ in range(FAST_RETRY.max_attempts + 1):
+        for _ in range(EXACT_RETRY.max_attempts + 1):
             assert await worker.run_once() == 1  # Retry-After: 0, so due again at once
             request = await stored(database, request_id)
             assert (request.state, request.attempts) == (State.QUEUED, 0)
@@ -204,9 +213,10 @@ class TestTransientFailures:
     async def test_a_timed_out_attempt_is_retried_and_its_effects_undone(
         self, client, tenant, database, make_worker
     ):
-        worker = make_worker(request_timeout=TIME_LIMIT)
         body = trial(failures=1, error="slow")
         request_id = await accept(client, tenant, ASYNC_TRIALS, body)
+        clock = ManualClock()
+        worker = make_worker(request_timeout=TIME_LIMIT, clock=clock)
         await worker.run_once()
 
         request = await stored(database, request_id)
@@ -216,7 +226,7 @@ class TestTransientFailures:
         assert calls[body["key"]] == 1
         assert await tally_of(database, tenant.tenant_id, body["key"]) == 0
 
-        await wait_until_due(database, request_id)
+        await advance_until_due(clock, database, request_id)
         await worker.run_once()
         assert (await stored(database, request_id)).state == State.SUCCEEDED
         assert await tally_of(database, tenant.tenant_id, body["key"]) == 1
@@ -224,11 +234,12 @@ class TestTransientFailures:
     async def test_a_request_that_always_times_out_fails_with_a_timeout_reason(
         self, client, tenant, database, make_worker
     ):
-        policy = replace(FAST_RETRY, max_attempts=2)
-        worker = make_worker(request_timeout=TIME_LIMIT, retry=policy)
+        policy = replace(EXACT_RETRY, max_attempts=2)
         request_id = await accept(client, tenant, ASYNC_TRIALS, trial(failures=99, error="slow"))
+        clock = ManualClock()
+        worker = make_worker(request_timeout=TIME_LIMIT, retry=policy, clock=clock)
         for _ in range(policy.max_attempts):
-            await wait_until_due(database, request_id)
+            await advance_until_due(clock, database, request_id)
             await worker.run_once()
 
         request = await stored(database, request_id)
@@ -241,11 +252,11 @@ class TestLeases:
     async def test_a_worker_that_lost_its_lease_changes_nothing(
         self, client, fresh_tenant, database, make_worker
     ):
-        slow = make_worker(lease=TINY_LEASE)
-        other = make_worker()
         request_id = await accept(client, fresh_tenant, "/v1/async/accounts", account_body())
+        clock = ManualClock()
+        slow, other = make_worker(lease=LEASE, clock=clock), make_worker(clock=clock)
         stale = await slow.claim(10)
-        await let_lease_expire()
+        let_lease_expire(clock)
 
         assert await other.reap_expired_leases() == 1
         assert await other.run_once() == 1
@@ -267,13 +278,14 @@ class TestLeases:
     async def test_a_request_whose_worker_crashed_is_run_by_another(
         self, client, fresh_tenant, database, make_worker
     ):
-        crashed = make_worker(lease=TINY_LEASE)
         request_id = await accept(client, fresh_tenant, "/v1/async/accounts", account_body())
+        clock = ManualClock()
+        crashed = make_worker(lease=LEASE, clock=clock)
         assert len(await crashed.claim(10)) == 1
         del crashed
-        await let_lease_expire()
+        let_lease_expire(clock)
 
-        survivor = make_worker()
+        survivor = make_worker(clock=clock)
         assert await survivor.run_once() == 0  # still leased until reaped
         assert await survivor.reap_expired_leases() == 1
         request = await stored(database, request_id)
@@ -289,26 +301,28 @@ class TestLeases:
         self, client, tenant, database, make_worker
     ):
         request_id = await accept(client, tenant, ASYNC_TRIALS, trial())
-        reaper = make_worker()
-        for _ in range(FAST_RETRY.max_attempts):
-            assert len(await make_worker(lease=TINY_LEASE).claim(10)) == 1
-            await let_lease_expire()
+        clock = ManualClock()
+        reaper = make_worker(clock=clock)
+        for _ in range(EXACT_RETRY.max_attempts):
+            assert len(await make_worker(lease=LEASE, clock=clock).claim(10)) == 1
+            let_lease_expire(clock)
             assert await reaper.reap_expired_leases() == 1
 
         request = await stored(database, request_id)
-        assert (request.state, request.attempts) == (State.FAILED, FAST_RETRY.max_attempts)
+        assert (request.state, request.attempts) == (State.FAILED, EXACT_RETRY.max_attempts)
         [event] = await events_of(database, request_id)
         assert event.payload["reasons"] == [LEASE_REASON]
         assert event.payload["processId"] == request.process_id
 
     async def test_a_live_worker_keeps_its_leases(self, client, tenant, database, make_worker):
-        worker = make_worker(lease=timedelta(seconds=5))
         request_id = await accept(client, tenant, ASYNC_TRIALS, trial())
+        clock = ManualClock()
+        worker = make_worker(lease=LEASE, clock=clock)
         await worker.claim(10)
         leased_until = (await stored(database, request_id)).lease_expires_at
-        await asyncio.sleep(0.01)
+        clock.advance(LEASE / 3)
         await worker.extend_leases()
-        assert (await stored(database, request_id)).lease_expires_at > leased_until
+        assert (await stored(database, request_id)).lease_expires_at == leased_until + LEASE / 3
 
 
 class TestBatches:
@@ -345,15 +359,16 @@ class TestBatches:
         doomed_id = await accept(client, fresh_tenant, "/v1/async/accounts", account_body())
         neighbour = trial()
         neighbour_id = await accept(client, fresh_tenant, ASYNC_TRIALS, neighbour)
-        finished_event = worker_module.finished_event
+        finished_event = transitions.finished_event
 
         def event_unless_doomed(request, **kwargs) -> dict[str, object]:
             if request.id == doomed_id:
                 raise RuntimeError("the outbox is unavailable")
             return finished_event(request, **kwargs)
 
-        monkeypatch.setattr(worker_module, "finished_event", event_unless_doomed)
-        assert await make_worker(lease=TINY_LEASE).run_once() == 2
+        monkeypatch.setattr(transitions, "finished_event", event_unless_doomed)
+        clock = ManualClock()
+        assert await make_worker(lease=LEASE, clock=clock).run_once() == 2
 
         assert await accounts_of(database, fresh_tenant) == 0
         assert (await stored(database, doomed_id)).state == State.RUNNING
@@ -362,8 +377,8 @@ class TestBatches:
         assert await tally_of(database, fresh_tenant.tenant_id, neighbour["key"]) == 1
 
         monkeypatch.undo()
-        await let_lease_expire()
-        worker = make_worker()
+        let_lease_expire(clock)
+        worker = make_worker(clock=clock)
         await worker.reap_expired_leases()
         await worker.run_once()
         assert (await stored(database, doomed_id)).state == State.SUCCEEDED

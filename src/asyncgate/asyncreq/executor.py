@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.types import ASGIApp, Message
+from starlette.types import ASGIApp, Message, Scope
 
 from asyncgate.asyncreq.models import ClaimedRequest
 from asyncgate.auth.principal import Principal
@@ -24,7 +24,7 @@ async def execute(app: ASGIApp, session: AsyncSession, request: ClaimedRequest) 
     headers = [
         (name.encode("latin-1"), value.encode("latin-1")) for name, value in request.headers.items()
     ]
-    scope = {
+    scope: Scope = {
         "type": "http",
         "asgi": {"version": "3.0", "spec_version": "2.3"},
         "http_version": "1.1",

@@ -20,15 +20,25 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import time
 import uuid
+from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
+from typing import Any, cast
 
-from sqlalchemy import Update, and_, bindparam, select, update
+from sqlalchemy import (
+    BindParameter,
+    CursorResult,
+    Table,
+    Update,
+    and_,
+    bindparam,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.types import ASGIApp
+from starlette.applications import Starlette
 
 from asyncgate.asyncreq.executor import execute
 from asyncgate.asyncreq.models import (
@@ -36,18 +46,18 @@ from asyncgate.asyncreq.models import (
     ClaimedRequest,
     State,
 )
-from asyncgate.asyncreq.outcomes import (
-    default_process_id,
-    finished_event,
-    process_id_of,
-    resource_id_of,
-)
 from asyncgate.asyncreq.queue import Lease, RequestQueue
 from asyncgate.asyncreq.retention import prune_finished
-from asyncgate.asyncreq.retry import Outcome, RetryPolicy, classify
+from asyncgate.asyncreq.retry import RetryPolicy
+from asyncgate.asyncreq.transitions import (
+    AfterAttempt,
+    Transition,
+    after_attempt,
+    after_lease_expired,
+)
 from asyncgate.asyncreq.wakeup import wait_for_wake
+from asyncgate.clock import SYSTEM_CLOCK, Clock
 from asyncgate.config import Settings
-from asyncgate.db.base import utcnow
 from asyncgate.db.engine import Database
 from asyncgate.http import bulk
 from asyncgate.http.answer import Answer
@@ -62,7 +72,7 @@ log = logging.getLogger("asyncgate.worker")
 TRANSACTION_TIME_BUDGET = 0.025
 # At most this many requests per bulk run: the larger the run, the less each request costs,
 # and the fewer pages (and fsyncs) the disk sees per request. Accepts no longer wait for the
-# worker's transactions (see ``inbox``), so runs need not be short for them: runs of 50 rather
+# worker's transactions (see ``queue.inbox``), so runs need not be short for them: runs of 50 rather
 # than 20 took the accept p99 at 1,000/s from 8.8 and 11.6 ms to 6.9 and 8.6 ms (median of 6
 # windows, alternating runs).
 BULK_RUN_SIZE = 50
@@ -72,16 +82,7 @@ BULK_RUN_SIZE = 50
 CONTENDED_RUN_SIZE = 4
 CONTENTION_MEMORY_SECONDS = 1.0
 
-DEFAULT_LIMIT_WAIT = timedelta(seconds=1)
 REAP_BATCH = 100
-TIMEOUT_REASON: dict[str, object] = {
-    "code": 50003060,
-    "message": "The request did not complete within its time limit",
-}
-LEASE_REASON: dict[str, object] = {
-    "code": 50003060,
-    "message": "The worker executing the request stopped before it finished",
-}
 
 
 @dataclass(frozen=True)
@@ -116,14 +117,16 @@ class WorkerConfig:
 class Worker:
     def __init__(
         self,
-        app: ASGIApp,
+        app: Starlette,
         database: Database,
         config: WorkerConfig,
         wake: asyncio.Event | None = None,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.app = app
         self.database = database
         self.config = config
+        self.clock = clock
         self.owner = f"worker-{uuid.uuid4().hex[:12]}"
         # Set by this process's accepts as they commit, so new work starts without polling.
         self.wake = wake or asyncio.Event()
@@ -136,7 +139,7 @@ class Worker:
 
     async def claim(self, limit: int) -> list[ClaimedRequest]:
         """Take up to ``limit`` due requests under this worker's lease."""
-        now = utcnow()
+        now = self.clock.now()
         lease = Lease(self.owner, now + self.config.lease)
         claimed = await self.queue.claim(lease, limit, now)
         self._in_flight.update(request.id for request in claimed)
@@ -160,7 +163,7 @@ class Worker:
 
     async def reap_expired_leases(self) -> int:
         """Return requests whose worker vanished to the queue, or fail them when spent."""
-        now = utcnow()
+        now = self.clock.now()
         expired = (
             select(AsyncRequest)
             .where(AsyncRequest.state == State.RUNNING, AsyncRequest.lease_expires_at < now)
@@ -172,25 +175,13 @@ class Worker:
             requests = list((await session.scalars(expired)).all())
             events = []
             for request in requests:
+                transition = after_lease_expired(request, self.config.retry, now)
                 request.lease_owner = None
                 request.lease_expires_at = None
-                if request.attempts < self.config.retry.max_attempts:
-                    request.state = State.QUEUED
-                    request.run_after = now
-                    request.last_error = "the worker's lease expired before it finished"
-                    continue
-                request.state = State.FAILED
-                request.completed_at = now
-                request.process_id = default_process_id(request)
-                events.append(
-                    finished_event(
-                        request,
-                        state=State.FAILED,
-                        completed_at=now,
-                        reasons=[LEASE_REASON],
-                        process_id=request.process_id,
-                    )
-                )
+                for column, value in transition.columns().items():
+                    setattr(request, column, value)
+                if (event := transition.event(request)) is not None:
+                    events.append(event)
             await record_and_dispatch(session, events, self.app.state.settings)
         return len(requests)
 
@@ -205,7 +196,7 @@ class Worker:
                     AsyncRequest.state == State.RUNNING,
                     AsyncRequest.lease_owner == self.owner,
                 )
-                .values(lease_expires_at=utcnow() + self.config.lease)
+                .values(lease_expires_at=self.clock.now() + self.config.lease)
                 .execution_options(synchronize_session=False)
             )
 
@@ -258,7 +249,7 @@ class Worker:
         may have struck mid-statement, which breaks the connection, so the transaction is
         abandoned (the work done in it so far is lost, not the leases) and the late attempt is
         recorded in a transaction of its own."""
-        started = time.monotonic()
+        started = self.clock.monotonic()
         try:
             async with self.database.transaction() as session:
                 done = 0
@@ -274,13 +265,13 @@ class Worker:
                     done += len(run)
                     if self._others_waiting_to_write():
                         return requests[done:]
-                    if time.monotonic() - started > TRANSACTION_TIME_BUDGET:
+                    if self.clock.monotonic() - started > TRANSACTION_TIME_BUDGET:
                         return requests[done:]
         except _TimedOut as timed_out:
             late = timed_out.request
             log.warning("request %s timed out; the rest of its batch runs again", late.id)
             async with self.database.transaction() as session:
-                await self._settle(session, late, None, self._transition(late, None, utcnow()))
+                await self._settle(session, late, self._after_attempt(late, None))
             return [request for request in requests if request is not late]
         return []
 
@@ -289,14 +280,14 @@ class Worker:
         lately (they will again: each accept group of the API does)."""
         if (
             self._others_waiting_to_write()
-            or time.monotonic() - self._contended_at < CONTENTION_MEMORY_SECONDS
+            or self.clock.monotonic() - self._contended_at < CONTENTION_MEMORY_SECONDS
         ):
             return CONTENDED_RUN_SIZE
         return BULK_RUN_SIZE
 
     def _others_waiting_to_write(self) -> bool:
         if self.database.others_waiting_to_write():
-            self._contended_at = time.monotonic()
+            self._contended_at = self.clock.monotonic()
             return True
         return False
 
@@ -318,14 +309,14 @@ class Worker:
         effects = await session.begin_nested()
         try:
             answers = await handler(session, tenant_id, [request.body for request in admitted])
-            now = utcnow()
+            now = self.clock.now()
             executed = [
-                (request, answer, self._transition(request, answer, now))
+                (request, after_attempt(request, answer, self.config.retry, now))
                 for request, answer in zip(admitted, answers, strict=True)
                 if answer is not None
             ]
             if not await self._settle_all(session, executed):
-                raise _LeaseLost(*(request.id for request, _, _ in executed))
+                raise _LeaseLost(*(request.id for request, _ in executed))
             await effects.commit()
         except Exception:
             if effects.is_active:
@@ -335,7 +326,7 @@ class Worker:
         finally:
             for _ in admitted:
                 limits.finish_request(tenant_id)
-        taken = {request.id for request, _, _ in executed}
+        taken = {request.id for request, _ in executed}
         return [request for request in run if request.id not in taken]
 
     async def _execute_one(self, session: AsyncSession, request: ClaimedRequest) -> None:
@@ -348,12 +339,11 @@ class Worker:
         """
         effects = await session.begin_nested()
         try:
-            answer = await self._attempt(session, request)
-            transition = self._transition(request, answer, utcnow())
-            if transition["state"] != State.SUCCEEDED:
+            transition = self._after_attempt(request, await self._attempt(session, request))
+            if not transition.succeeded:
                 await effects.rollback()
                 effects = await session.begin_nested()
-            if await self._settle(session, request, answer, transition):
+            if await self._settle(session, request, transition):
                 await effects.commit()
             else:
                 await effects.rollback()
@@ -374,114 +364,54 @@ class Worker:
         # Raised outside the handler: chained to the cancellation, it would keep that alive.
         raise _TimedOut(request)
 
+    def _after_attempt(self, request: ClaimedRequest, answer: Answer | None) -> AfterAttempt:
+        return after_attempt(request, answer, self.config.retry, self.clock.now())
+
     async def _settle(
-        self,
-        session: AsyncSession,
-        request: ClaimedRequest,
-        answer: Answer | None,
-        transition: dict[str, object],
+        self, session: AsyncSession, request: ClaimedRequest, transition: Transition
     ) -> bool:
         """Record the outcome of this attempt; False when the lease was lost meanwhile."""
-        return await self._settle_all(session, [(request, answer, transition)])
+        return await self._settle_all(session, [(request, transition)])
 
     async def _settle_all(
-        self,
-        session: AsyncSession,
-        attempts: list[tuple[ClaimedRequest, Answer | None, dict[str, object]]],
+        self, session: AsyncSession, settled: Sequence[tuple[ClaimedRequest, Transition]]
     ) -> bool:
-        """Record the outcomes of ``attempts`` and the events of those that finished; False
-        when the lease of any of them was lost meanwhile (the caller then undoes them all).
+        """Apply the transitions of ``settled`` and record the events of the requests they
+        finished; False when the lease of any of them was lost meanwhile (the caller then
+        undoes them all).
 
-        Outcomes of one shape share one executemany, and the events another: a bulk run costs
-        two statements rather than two per request (more where the driver cannot count)."""
-        shapes: dict[frozenset[str], list[dict[str, object]]] = {}
+        Transitions of one kind share one executemany, and the events another: a bulk run
+        costs two statements rather than two per request (more where the driver cannot
+        count)."""
+        kinds: dict[type[Transition], tuple[Update, list[dict[str, object]]]] = {}
         events = []
-        for request, answer, transition in attempts:
-            parameters = {f"new_{column}": value for column, value in transition.items()}
+        for request, transition in settled:
+            columns = transition.columns()
+            if (kind := type(transition)) not in kinds:
+                kinds[kind] = (_settle_statement(frozenset(columns)), [])
+            parameters = {f"new_{column}": value for column, value in columns.items()}
             parameters |= {
                 "fence_id": request.id,
                 "fence_owner": self.owner,
                 "fence_attempts": request.attempts,
             }
-            shapes.setdefault(frozenset(transition), []).append(parameters)
-            if transition["state"] == State.SUCCEEDED:
-                events.append(
-                    finished_event(
-                        request,
-                        state=State.SUCCEEDED,
-                        completed_at=transition["completed_at"],
-                        resource_id=transition["resource_id"],
-                    )
-                )
-            elif transition["state"] == State.FAILED:
-                events.append(
-                    finished_event(
-                        request,
-                        state=State.FAILED,
-                        completed_at=transition["completed_at"],
-                        reasons=answer.reasons() if answer is not None else [TIMEOUT_REASON],
-                        process_id=transition["process_id"],
-                    )
-                )
+            kinds[kind][1].append(parameters)
+            if (event := transition.event(request)) is not None:
+                events.append(event)
         # The fence holds when every row matched. A driver that cannot count the rows of an
         # executemany (asyncpg) gets one statement per row.
-        counted = session.bind.dialect.supports_sane_multi_rowcount
-        for columns, rows in shapes.items():
+        counted = self.database.engine.dialect.supports_sane_multi_rowcount
+        for statement, rows in kinds.values():
             for fenced in [rows] if counted else [[row] for row in rows]:
                 with session.no_autoflush:
-                    result = await session.execute(_settle_statement(columns), fenced)
-                if result.rowcount != len(fenced):
+                    result = await session.execute(statement, fenced)
+                if cast(CursorResult[Any], result).rowcount != len(fenced):
                     return False
         await record_and_dispatch(session, events, self.app.state.settings)
         return True
 
-    def _transition(
-        self, request: ClaimedRequest, answer: Answer | None, now: datetime
-    ) -> dict[str, object]:
-        """The columns this attempt's outcome sets: the one place a claimed request's state
-        changes."""
-        # The latest attempt's answer; none when it timed out.
-        values: dict[str, object] = {
-            "response_status": None if answer is None else answer.status,
-            "response_body": None if answer is None else answer.body,
-        }
-        outcome = (
-            Outcome.TRANSIENT
-            if answer is None
-            else classify(answer.status, answer.reason_categories())
-        )
-        if outcome == Outcome.SUCCEEDED:
-            return values | {
-                "state": State.SUCCEEDED,
-                "completed_at": now,
-                "resource_id": resource_id_of(answer),
-            }
-        if outcome == Outcome.LIMITED:
-            # Waiting out the tenant's limit is not a failed attempt: give the attempt back.
-            wait = DEFAULT_LIMIT_WAIT if answer.retry_after is None else answer.retry_after
-            return values | {
-                "state": State.QUEUED,
-                "attempts": request.attempts - 1,
-                "run_after": now + wait,
-                "last_error": "the tenant's request limit was reached; waiting",
-            }
-        failed = {
-            "state": State.FAILED,
-            "completed_at": now,
-            "process_id": (
-                default_process_id(request) if answer is None else process_id_of(answer, request)
-            ),
-        }
-        if outcome == Outcome.FAILED:
-            return values | failed
-        error = "timed out" if answer is None else f"transient failure: HTTP {answer.status}"
-        next_run = self.config.retry.next_run(request.attempts, now)
-        if next_run is None:
-            return values | failed | {"last_error": error}
-        return values | {"state": State.QUEUED, "run_after": next_run, "last_error": error}
 
-
-_TABLE = AsyncRequest.__table__
+_TABLE = cast(Table, AsyncRequest.__table__)
 
 
 @functools.cache
@@ -494,7 +424,9 @@ def _settle_statement(columns: frozenset[str]) -> Update:
         _TABLE.c.lease_owner == bindparam("fence_owner"),
         _TABLE.c.attempts == bindparam("fence_attempts"),
     )
-    values = {column: bindparam(f"new_{column}") for column in sorted(columns)}
+    values: dict[str, BindParameter[Any]] = {
+        column: bindparam(f"new_{column}") for column in sorted(columns)
+    }
     return update(_TABLE).where(fence).values(lease_owner=None, lease_expires_at=None, **values)
 
 
