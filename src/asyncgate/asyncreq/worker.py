@@ -30,9 +30,7 @@ from typing import Any, cast
 from sqlalchemy import (
     BindParameter,
     CursorResult,
-    Table,
     Update,
-    and_,
     bindparam,
     select,
     update,
@@ -44,9 +42,8 @@ from asyncgate.asyncreq.executor import execute
 from asyncgate.asyncreq.models import (
     AsyncRequest,
     ClaimedRequest,
-    State,
 )
-from asyncgate.asyncreq.queue import Lease, RequestQueue
+from asyncgate.asyncreq.queue import LEASED_REQUESTS, Lease, RequestQueue
 from asyncgate.asyncreq.retention import prune_finished
 from asyncgate.asyncreq.retry import RetryPolicy
 from asyncgate.asyncreq.transitions import (
@@ -59,6 +56,7 @@ from asyncgate.asyncreq.wakeup import wait_for_wake
 from asyncgate.clock import SYSTEM_CLOCK, Clock
 from asyncgate.config import Settings
 from asyncgate.db.engine import Database
+from asyncgate.db.leases import Leases
 from asyncgate.http import bulk
 from asyncgate.http.answer import Answer
 from asyncgate.http.bulk import BulkHandler
@@ -130,9 +128,8 @@ class Worker:
         self.owner = f"worker-{uuid.uuid4().hex[:12]}"
         # Set by this process's accepts as they commit, so new work starts without polling.
         self.wake = wake or asyncio.Event()
-        self._in_flight: set[str] = set()
+        self.leases = Leases(LEASED_REQUESTS, database, self.owner, config.lease, clock)
         self._contended_at = -CONTENTION_MEMORY_SECONDS
-        self._postgres = database.engine.dialect.name == "postgresql"
         self.queue: RequestQueue = app.state.queue
 
     # -- one step each, callable directly (tests drive these without sleeping) -----------------
@@ -140,9 +137,9 @@ class Worker:
     async def claim(self, limit: int) -> list[ClaimedRequest]:
         """Take up to ``limit`` due requests under this worker's lease."""
         now = self.clock.now()
-        lease = Lease(self.owner, now + self.config.lease)
+        lease = Lease(self.owner, self.leases.expiry(now))
         claimed = await self.queue.claim(lease, limit, now)
-        self._in_flight.update(request.id for request in claimed)
+        self.leases.took(request.id for request in claimed)
         return claimed
 
     async def execute_batch(self, requests: list[ClaimedRequest]) -> None:
@@ -151,7 +148,7 @@ class Worker:
             while remaining:
                 remaining = await self._execute_together(remaining)
         finally:
-            self._in_flight.difference_update(request.id for request in requests)
+            self.leases.gave_up(request.id for request in requests)
 
     async def run_once(self) -> int:
         """Claim and execute one batch; returns how many requests it took."""
@@ -164,15 +161,10 @@ class Worker:
     async def reap_expired_leases(self) -> int:
         """Return requests whose worker vanished to the queue, or fail them when spent."""
         now = self.clock.now()
-        expired = (
-            select(AsyncRequest)
-            .where(AsyncRequest.state == State.RUNNING, AsyncRequest.lease_expires_at < now)
-            .limit(REAP_BATCH)
-        )
-        if self._postgres:
-            expired = expired.with_for_update(skip_locked=True)
+        expired = select(AsyncRequest).from_statement(self.leases.expired_statement())
         async with self.database.transaction() as session:
-            requests = list((await session.scalars(expired)).all())
+            found = await session.scalars(expired, {"now": now, "limit": REAP_BATCH})
+            requests = list(found.all())
             events = []
             for request in requests:
                 transition = after_lease_expired(request, self.config.retry, now)
@@ -186,19 +178,7 @@ class Worker:
         return len(requests)
 
     async def extend_leases(self) -> None:
-        if not self._in_flight:
-            return
-        async with self.database.transaction() as session:
-            await session.execute(
-                update(AsyncRequest)
-                .where(
-                    AsyncRequest.id.in_(list(self._in_flight)),
-                    AsyncRequest.state == State.RUNNING,
-                    AsyncRequest.lease_owner == self.owner,
-                )
-                .values(lease_expires_at=self.clock.now() + self.config.lease)
-                .execution_options(synchronize_session=False)
-            )
+        await self.leases.extend()
 
     # -- the loops ------------------------------------------------------------------------------
 
@@ -390,11 +370,7 @@ class Worker:
             if (kind := type(transition)) not in kinds:
                 kinds[kind] = (_settle_statement(frozenset(columns)), [])
             parameters = {f"new_{column}": value for column, value in columns.items()}
-            parameters |= {
-                "fence_id": request.id,
-                "fence_owner": self.owner,
-                "fence_attempts": request.attempts,
-            }
+            parameters |= self.leases.fenced(request.id, request.attempts)
             kinds[kind][1].append(parameters)
             if (event := transition.event(request)) is not None:
                 events.append(event)
@@ -411,23 +387,18 @@ class Worker:
         return True
 
 
-_TABLE = cast(Table, AsyncRequest.__table__)
-
-
 @functools.cache
 def _settle_statement(columns: frozenset[str]) -> Update:
     """The fenced update that records an outcome setting ``columns``, built once per shape:
     building it costs more than running it."""
-    fence = and_(
-        _TABLE.c.id == bindparam("fence_id"),
-        _TABLE.c.state == State.RUNNING.value,
-        _TABLE.c.lease_owner == bindparam("fence_owner"),
-        _TABLE.c.attempts == bindparam("fence_attempts"),
-    )
     values: dict[str, BindParameter[Any]] = {
         column: bindparam(f"new_{column}") for column in sorted(columns)
     }
-    return update(_TABLE).where(fence).values(lease_owner=None, lease_expires_at=None, **values)
+    return (
+        update(LEASED_REQUESTS.table)
+        .where(LEASED_REQUESTS.fence)
+        .values(lease_owner=None, lease_expires_at=None, **values)
+    )
 
 
 def _bulk_run(

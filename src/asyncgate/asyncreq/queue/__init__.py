@@ -19,9 +19,10 @@ from __future__ import annotations
 from asyncgate.asyncreq.queue.base import Backlog, Lease, RequestQueue
 from asyncgate.asyncreq.queue.postgres import PostgresQueue
 from asyncgate.asyncreq.queue.sqlite import SqliteQueue
+from asyncgate.asyncreq.queue.table import LEASED_REQUESTS
 from asyncgate.db.engine import Database
 
-__all__ = ["Backlog", "Lease", "RequestQueue", "queue_for"]
+__all__ = ["LEASED_REQUESTS", "Backlog", "Lease", "RequestQueue", "queue_for"]
 
 
 def queue_for(database: Database) -> RequestQueue:

@@ -37,8 +37,6 @@ _FIRST_UNDER_KEY = select(*(TABLE.c[name] for name in IDENTITY_COLUMNS), TABLE.c
 
 
 class PostgresQueue(TableQueue):
-    skip_locked = True
-
     def __init__(self, database: Database) -> None:
         super().__init__(database)
         self._accepts: GroupCommit[dict[str, Any], str] = GroupCommit(self._store)

@@ -12,7 +12,6 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     Table,
-    Update,
     bindparam,
     delete,
     func,
@@ -33,6 +32,7 @@ from asyncgate.asyncreq.models import (
 from asyncgate.asyncreq.queue.base import Backlog, DeleteWithThem, Lease, RequestQueue
 from asyncgate.auth.models import Tenant
 from asyncgate.db.engine import Database
+from asyncgate.db.leases import LeasedTable
 from asyncgate.http.errors import BusinessRuleViolated, NotFound, Resource
 
 TABLE = cast(Table, AsyncRequest.__table__)
@@ -48,33 +48,15 @@ _RETRYING = select(func.count()).where(
 _RUNNING = select(func.count()).where(AsyncRequest.state == State.RUNNING)
 
 
-def _claim_statement(*, skip_locked: bool) -> Update:
-    """Take the due requests (``:limit`` at most) under a lease of ``:owner``."""
-    due = (
-        select(TABLE.c.id)
-        .where(TABLE.c.state == State.QUEUED.value, TABLE.c.run_after <= bindparam("now"))
-        .order_by(TABLE.c.run_after)
-        .limit(bindparam("limit"))
-    )
-    if skip_locked:
-        due = due.with_for_update(skip_locked=True)
-    return (
-        update(TABLE)
-        .where(TABLE.c.id.in_(due.scalar_subquery()))
-        .values(
-            state=State.RUNNING.value,
-            attempts=TABLE.c.attempts + 1,
-            lease_owner=bindparam("owner"),
-            lease_expires_at=bindparam("lease_expires_at"),
-            started_at=bindparam("now"),
-        )
-        .returning(*(TABLE.c[name] for name in CLAIMED_COLUMNS))
-    )
-
-
-# Built once (building a statement costs more than running it), by whether the database skips
-# rows other transactions have locked (PostgreSQL).
-_CLAIM = {skip: _claim_statement(skip_locked=skip) for skip in (False, True)}
+# Requests are leased work (``db.leases``): claimed from ``queued`` into ``running``, each claim
+# counting an attempt; workers fence their outcomes on the lease.
+LEASED_REQUESTS = LeasedTable(
+    TABLE,
+    waiting=State.QUEUED,
+    held=State.RUNNING,
+    due="run_after",
+    claim_sets={"attempts": TABLE.c.attempts + 1, "started_at": bindparam("now")},
+)
 
 
 def _finished_before(
@@ -132,18 +114,17 @@ def same_call(first: tuple[Any, ...] | None, request: dict[str, Any]) -> str | E
 class TableQueue(RequestQueue):
     """The part of every queue that works on ``async_requests``."""
 
-    # Whether claims and deletions skip rows other transactions hold (many claiming processes).
-    skip_locked = False
-
     def __init__(self, database: Database) -> None:
         self.database = database
+        # Claims and deletions skip rows other transactions hold, where others run at once.
+        self.skip_locked = database.concurrent_writers
 
     async def claim_from_table(
         self, connection: AsyncConnection, lease: Lease, limit: int, now: datetime
     ) -> list[ClaimedRequest]:
         """Claim up to ``limit`` due rows of the table, in ``connection``'s transaction."""
         rows = await connection.execute(
-            _CLAIM[self.skip_locked],
+            LEASED_REQUESTS.claim(skip_locked=self.skip_locked, returning=CLAIMED_COLUMNS),
             {
                 "now": now,
                 "limit": limit,
