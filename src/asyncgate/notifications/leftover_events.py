@@ -33,7 +33,7 @@ async def dispatch_leftover_events(database: Database, settings: Settings) -> in
     async with database.read_transaction() as session:
         if await session.scalar(_UNDISPATCHED.limit(1)) is None:
             return 0
-    skip_locked = database.engine.dialect.name == "postgresql"
+    skip_locked = database.concurrent_writers
     dispatched = 0
     while True:
         async with database.transaction() as session:
