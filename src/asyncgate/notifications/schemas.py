@@ -53,8 +53,8 @@ class Body(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_by_alias=True, validate_by_name=False)
 
 
-class Answer(BaseModel):
-    """A response shape: built by Python name, written with Zuora's names."""
+class ResponseShape(BaseModel):
+    """A response body, or a part of one: built by Python name, written with Zuora's names."""
 
     model_config = ConfigDict(validate_by_name=True, serialize_by_alias=True)
 
@@ -134,13 +134,13 @@ class CalloutSettingsUpdate(Body):
 # -- answers --------------------------------------------------------------------------------------
 
 
-class CalloutAuthOut(Answer):
+class CalloutAuthOut(ResponseShape):
     username: str | None
     domain: str | None
     preemptive: bool
 
 
-class CalloutOut(Answer):
+class CalloutOut(ResponseShape):
     active: bool
     callout_auth: CalloutAuthOut | None = Field(alias="calloutAuth")
     callout_baseurl: str = Field(alias="calloutBaseurl")
@@ -173,7 +173,7 @@ class CalloutOut(Answer):
         )
 
 
-class NotificationDefinitionOut(Answer):
+class NotificationDefinitionOut(ResponseShape):
     """One definition, as create, get, update and list answer it."""
 
     id: str
@@ -210,7 +210,7 @@ class NotificationDefinitionOut(Answer):
         )
 
 
-class NotificationDefinitionPage(Answer):
+class NotificationDefinitionPage(ResponseShape):
     """``GET /notifications/notification-definitions``: ``next`` is the next page's URI, or
     null on the last page."""
 
@@ -218,7 +218,7 @@ class NotificationDefinitionPage(Answer):
     data: list[NotificationDefinitionOut]
 
 
-class CalloutSettingsOut(Answer):
+class CalloutSettingsOut(ResponseShape):
     max_attempts: int = Field(alias="maxAttempts")
     min_interval_minutes: int = Field(alias="minIntervalMinutes")
     parse_response_content: bool = Field(alias="parseResponseContent")
@@ -240,7 +240,7 @@ class CalloutSettingsOut(Answer):
         )
 
 
-class SigningSecretOut(Answer):
+class SigningSecretOut(ResponseShape):
     """The new signing secret, shown this once."""
 
     secret: str
@@ -248,7 +248,7 @@ class SigningSecretOut(Answer):
     previous_secret_expires_on: datetime | None = Field(alias="previousSecretExpiresOn")
 
 
-class CalloutHistoryOut(Answer):
+class CalloutHistoryOut(ResponseShape):
     """One attempt (zuora-sdk's ``GetCalloutHistoryVOType``, whose fields are all strings), with
     asyncgate's ``id`` (what resend takes), ``notificationId`` and ``error``."""
 
@@ -293,7 +293,7 @@ class CalloutHistoryOut(Answer):
         )
 
 
-class CalloutHistoryPage(Answer):
+class CalloutHistoryPage(ResponseShape):
     """``GET /v1/notification-history/callout``: ``nextPage`` only when there is one."""
 
     success: bool = True
@@ -308,7 +308,7 @@ class CalloutHistoryPage(Answer):
         return dumped
 
 
-class ResendRefusalOut(Answer):
+class ResendRefusalOut(ResponseShape):
     """Why one history ID was not resent (zuora-sdk's
     ``ResendCalloutNotificationsFailedResponseValue``)."""
 

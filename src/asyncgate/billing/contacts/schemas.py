@@ -11,7 +11,7 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import Field, StringConstraints
 
 from asyncgate.billing.contacts.models import Contact
-from asyncgate.billing.schemas import Answer, ZuoraInput, stored_values
+from asyncgate.billing.schemas import ZuoraInput, ZuoraOutput, stored_values
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 OtherPhoneType = Literal["Work", "Mobile", "Home", "Other"]
@@ -63,7 +63,7 @@ class ContactUpdate(ContactDetails):
     last_name: Name | None = Field(None, alias="lastName")
 
 
-class ContactOut(Answer):
+class ContactOut(ZuoraOutput):
     """Zuora's contact shape (``Contact`` / ``ContactResponse``); custom fields ride along."""
 
     id: str

@@ -32,11 +32,11 @@ from asyncgate.billing.orders import models
 from asyncgate.billing.orders.models import OrderActionType
 from asyncgate.billing.schemas import (
     CUSTOM_FIELD_SUFFIX,
-    Answer,
     CommonResponse,
     Currency,
     Money,
     Timestamp,
+    ZuoraOutput,
 )
 from asyncgate.billing.subscriptions.models import RenewalSetting, TermType
 
@@ -357,8 +357,9 @@ ACTION_FIELDS: dict[OrderActionType, str] = {
 """The field that holds each action type's details."""
 
 
-class OrderAction(OrderInput):
-    """One action: its ``type`` names the one details field it carries."""
+class OrderActionCreate(OrderInput):
+    """One action as an order request sends it (to place or preview the order): its ``type``
+    names the one details field it carries."""
 
     type: OrderActionType
     trigger_dates: list[TriggerDate] = Field(default_factory=list, alias="triggerDates")
@@ -371,7 +372,7 @@ class OrderAction(OrderInput):
     terms_and_conditions: TermsAndConditions | None = Field(None, alias="termsAndConditions")
 
     @model_validator(mode="after")
-    def _details_match_type(self) -> OrderAction:
+    def _details_match_type(self) -> OrderActionCreate:
         wanted = ACTION_FIELDS[self.type]
         names = {"type": self.type.value, "field": _alias(wanted)}
         if getattr(self, wanted) is None and self.type != OrderActionType.RENEW_SUBSCRIPTION:
@@ -390,7 +391,7 @@ class OrderAction(OrderInput):
 
 
 def _alias(field: str) -> str:
-    return OrderAction.model_fields[field].alias or field
+    return OrderActionCreate.model_fields[field].alias or field
 
 
 class OrderSubscription(CustomFields):
@@ -398,7 +399,7 @@ class OrderSubscription(CustomFields):
     a ``CreateSubscription``) or an existing one."""
 
     subscription_number: Number | None = Field(None, alias="subscriptionNumber")
-    order_actions: list[OrderAction] = Field(alias="orderActions", min_length=1)
+    order_actions: list[OrderActionCreate] = Field(alias="orderActions", min_length=1)
 
 
 class BillingOptions(OrderInput):
@@ -493,7 +494,7 @@ def _omitted(value: Any) -> bool:
     return value is None
 
 
-class SubscriptionOutcome(Answer):
+class SubscriptionOutcome(ZuoraOutput):
     subscription_number: str = Field(alias="subscriptionNumber")
     status: str
     subscription_id: str | None = Field(None, alias="subscriptionId", exclude_if=_omitted)
@@ -549,12 +550,12 @@ class CreateOrderResponse(CommonResponse):
         return answer
 
 
-class OrderTriggerDate(Answer):
+class OrderTriggerDate(ZuoraOutput):
     name: str
     trigger_date: date = Field(alias="triggerDate")
 
 
-class OrderActionOut(Answer):
+class OrderActionOut(ZuoraOutput):
     """An action with its details (``createSubscription`` and the rest) as extras."""
 
     id: str
@@ -579,7 +580,7 @@ class OrderActionOut(Answer):
         )
 
 
-class OrderSubscriptionOut(Answer):
+class OrderSubscriptionOut(ZuoraOutput):
     subscription_number: str = Field(alias="subscriptionNumber")
     sequence: int
     base_version: int | None = Field(alias="baseVersion")
@@ -588,7 +589,7 @@ class OrderSubscriptionOut(Answer):
     order_actions: list[OrderActionOut] = Field(alias="orderActions")
 
 
-class OrderOut(Answer):
+class OrderOut(ZuoraOutput):
     """The SDK's ``Order``."""
 
     order_number: str = Field(alias="orderNumber")
@@ -651,12 +652,12 @@ class OrderResponse(CommonResponse):
     order: OrderOut
 
 
-class PreviewItemInfo(Answer):
+class PreviewItemInfo(ZuoraOutput):
     quantity: Money
     unit_of_measure: str | None = Field(alias="unitOfMeasure")
 
 
-class PreviewInvoiceItem(Answer):
+class PreviewInvoiceItem(ZuoraOutput):
     """The SDK's ``InvoiceItemPreviewResult``."""
 
     charge_number: str = Field(alias="chargeNumber")
@@ -690,7 +691,7 @@ class PreviewInvoiceItem(Answer):
         )
 
 
-class PreviewInvoice(Answer):
+class PreviewInvoice(ZuoraOutput):
     """The SDK's ``PreviewOrderResultInvoices``."""
 
     target_date: date = Field(alias="targetDate")
@@ -711,7 +712,7 @@ class PreviewInvoice(Answer):
         )
 
 
-class MetricAmount(Answer):
+class MetricAmount(ZuoraOutput):
     """One metric of a charge (the SDK's ``PreviewChargeMetricsCmrr`` and the rest): after
     the order, and the change the order makes. Discounts do not apply."""
 
@@ -733,7 +734,7 @@ class MetricAmount(Answer):
         return cls(regular=after, regular_delta=delta)
 
 
-class ChargeMetricsOut(Answer):
+class ChargeMetricsOut(ZuoraOutput):
     """The SDK's ``PreviewChargeMetrics``."""
 
     charge_number: str = Field(alias="chargeNumber")
@@ -761,12 +762,12 @@ class ChargeMetricsOut(Answer):
         )
 
 
-class SubscriptionMetricsOut(Answer):
+class SubscriptionMetricsOut(ZuoraOutput):
     subscription_number: str = Field(alias="subscriptionNumber")
     charges: list[ChargeMetricsOut]
 
 
-class PreviewResult(Answer):
+class PreviewResult(ZuoraOutput):
     """What the preview types asked for: ``invoices`` (BillingDocs), ``chargeMetrics``."""
 
     invoices: list[PreviewInvoice] | None = Field(None, exclude_if=_omitted)

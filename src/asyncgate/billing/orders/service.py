@@ -31,16 +31,15 @@ from asyncgate.billing.invoices.metrics import total_contracted_billing
 from asyncgate.billing.invoices.models import Invoice
 from asyncgate.billing.invoices.preview import PreviewThruType, preview_through_date
 from asyncgate.billing.invoices.service import bill_subscriptions, delete_order_invoices
-from asyncgate.billing.orders import models
 from asyncgate.billing.orders.actions import (
     ActionDates,
     OrderContext,
     apply_action,
     create_subscription,
 )
-from asyncgate.billing.orders.models import Order, OrderActionType
+from asyncgate.billing.orders.models import Order, OrderAction, OrderActionType
 from asyncgate.billing.orders.schemas import (
-    OrderAction,
+    OrderActionCreate,
     OrderCreate,
     OrderFields,
     OrderPreview,
@@ -231,7 +230,7 @@ async def _latest(context: OrderContext, number: str, changes: list[Change]) -> 
 
 def _record(
     context: OrderContext,
-    action: OrderAction,
+    action: OrderActionCreate,
     position: int,
     sequence: int,
     subscription: Subscription,
@@ -239,7 +238,7 @@ def _record(
     details: dict,
 ) -> None:
     context.session.add(
-        models.OrderAction(
+        OrderAction(
             id=new_id(),
             tenant_id=context.tenant_id,
             order_id=context.order.id,

@@ -11,7 +11,7 @@ from datetime import date
 
 from pydantic import Field
 
-from asyncgate.billing.schemas import Answer, Money, Paged, plain_amount
+from asyncgate.billing.schemas import Money, Paged, ZuoraOutput, plain_amount
 from asyncgate.billing.subscriptions.models import (
     Subscription,
     SubscriptionCharge,
@@ -28,7 +28,7 @@ LIST_PRICE_BASE = "Per_Billing_Period"
 PRICE_CHANGE_OPTION = "NoChange"
 
 
-class SubscriptionChargeOut(Answer):
+class SubscriptionChargeOut(ZuoraOutput):
     id: str
     number: str
     name: str
@@ -89,7 +89,7 @@ class SubscriptionChargeOut(Answer):
         )
 
 
-class SubscriptionRatePlanOut(Answer):
+class SubscriptionRatePlanOut(ZuoraOutput):
     id: str
     original_rate_plan_id: str = Field(alias="originalRatePlanId")
     last_change_type: str | None = Field(alias="lastChangeType")
@@ -121,7 +121,7 @@ class SubscriptionRatePlanOut(Answer):
         )
 
 
-class SubscriptionOut(Answer):
+class SubscriptionOut(ZuoraOutput):
     """One version of a subscription; its custom fields ride along."""
 
     id: str
