@@ -20,6 +20,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    field_validator,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
@@ -108,8 +109,17 @@ class OrderNewAccount(AccountFields):
     bill_to_contact: OrderContact = Field(alias="billToContact")
     sold_to_contact: OrderContact | None = Field(None, alias="soldToContact")
     sold_to_same_as_bill_to: bool | None = Field(None, alias="soldToSameAsBillTo")
-    additional_email_addresses: str | None = Field(None, alias="additionalEmailAddresses")
     order_custom_fields: CustomFieldValues = Field(default_factory=dict, alias="customFields")
+
+    @field_validator("additional_email_addresses", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        """An order sends the addresses as one string, an account's own requests as a list."""
+        if value is None:
+            return None  # refused as null, like any not-nullable field
+        if not isinstance(value, str):
+            raise PydanticCustomError("string_type", "Input should be a valid string")
+        return [address.strip() for address in value.split(",")] if value else []
 
     @model_validator(mode="after")
     def _one_sold_to(self) -> OrderNewAccount:
@@ -121,21 +131,10 @@ class OrderNewAccount(AccountFields):
 
     def account_create(self) -> AccountCreate:
         """The account to create. A bill cycle day of 0 is left to the order to set."""
-        own = frozenset(
-            {
-                "bill_cycle_day",
-                "additional_email_addresses",
-                "sold_to_same_as_bill_to",
-                "order_custom_fields",
-            }
-        )
+        own = frozenset({"bill_cycle_day", "sold_to_same_as_bill_to", "order_custom_fields"})
         values = self.given_values(exclude=own)
         if self.bill_cycle_day:
             values["bill_cycle_day"] = self.bill_cycle_day
-        if self.additional_email_addresses:
-            values["additional_email_addresses"] = [
-                address.strip() for address in self.additional_email_addresses.split(",")
-            ]
         return AccountCreate.model_validate(
             {**values, **self.custom_fields, **self.order_custom_fields}, by_name=True
         )
@@ -776,7 +775,7 @@ class PreviewResult(ZuoraOutput):
     )
 
     @classmethod
-    def of(cls, previewed: PreviewedOrder, preview_types: list[str]) -> PreviewResult:
+    def of(cls, previewed: PreviewedOrder, preview_types: list[PreviewType]) -> PreviewResult:
         result = cls()
         if "BillingDocs" in preview_types:
             result.invoices = [previewed.invoice] if previewed.invoice else []
