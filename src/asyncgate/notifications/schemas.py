@@ -9,7 +9,7 @@ and ``associatedAccount`` among them, which asyncgate does not support) is an un
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import orjson
 from pydantic import (
@@ -20,8 +20,11 @@ from pydantic import (
     StrictBool,
     StrictInt,
     StringConstraints,
+    ValidationInfo,
+    field_validator,
     model_serializer,
 )
+from pydantic_core import PydanticCustomError
 
 from asyncgate.notifications.models import (
     MAX_NAME_LENGTH,
@@ -48,9 +51,18 @@ MAX_INTERVAL_MINUTES = 1440
 
 class Body(BaseModel):
     """A request body: Zuora's names only, every other field refused. Booleans and numbers
-    are strict, as the SDK declares them: ``"yes"`` is no boolean, ``"5"`` no number."""
+    are strict, as the SDK declares them: ``"yes"`` is no boolean, ``"5"`` no number. Fields
+    named in ``not_nullable`` may be left out but not sent as ``null``."""
 
     model_config = ConfigDict(extra="forbid", validate_by_alias=True, validate_by_name=False)
+    not_nullable: ClassVar[frozenset[str]] = frozenset()
+
+    @field_validator("*")
+    @classmethod
+    def _refuse_null(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None and info.field_name in cls.not_nullable:
+            raise PydanticCustomError("not_nullable", "may not be null")
+        return value
 
 
 class ResponseShape(BaseModel):
@@ -106,29 +118,34 @@ class NotificationDefinitionCreate(Body):
 
 
 class NotificationDefinitionUpdate(Body):
-    """``PUT /notifications/notification-definitions/{id}``: changes the fields sent.
+    """``PUT /notifications/notification-definitions/{id}``: changes the fields sent; only
+    ``description`` may be cleared with null."""
 
-    Fields default to None for "unchanged" but are typed without None, so an explicit null is
-    refused; ``description`` alone may be cleared with null.
-    """
+    not_nullable: ClassVar[frozenset[str]] = frozenset(
+        {"name", "active", "callout_active", "email_active", "communication_profile_id", "callout"}
+    )
 
-    name: Name = None
-    active: StrictBool = None
-    callout_active: StrictBool = Field(None, alias="calloutActive")
-    email_active: StrictBool = Field(None, alias="emailActive")
-    communication_profile_id: str = Field(None, alias="communicationProfileId")
+    name: Name | None = None
+    active: StrictBool | None = None
+    callout_active: StrictBool | None = Field(None, alias="calloutActive")
+    email_active: StrictBool | None = Field(None, alias="emailActive")
+    communication_profile_id: str | None = Field(None, alias="communicationProfileId")
     description: Description | None = None
-    callout: CalloutFields = None
+    callout: CalloutFields | None = None
 
 
 class CalloutSettingsUpdate(Body):
-    """``PUT /notifications/callout-settings``: changes the fields sent."""
+    """``PUT /notifications/callout-settings``: changes the fields sent, none to null."""
 
-    max_attempts: StrictInt = Field(None, ge=1, le=MAX_ATTEMPTS_LIMIT, alias="maxAttempts")
-    min_interval_minutes: StrictInt = Field(
+    not_nullable: ClassVar[frozenset[str]] = frozenset(
+        {"max_attempts", "min_interval_minutes", "parse_response_content"}
+    )
+
+    max_attempts: StrictInt | None = Field(None, ge=1, le=MAX_ATTEMPTS_LIMIT, alias="maxAttempts")
+    min_interval_minutes: StrictInt | None = Field(
         None, ge=1, le=MAX_INTERVAL_MINUTES, alias="minIntervalMinutes"
     )
-    parse_response_content: StrictBool = Field(None, alias="parseResponseContent")
+    parse_response_content: StrictBool | None = Field(None, alias="parseResponseContent")
 
 
 # -- answers --------------------------------------------------------------------------------------
