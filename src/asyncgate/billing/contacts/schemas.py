@@ -6,7 +6,7 @@ so services copy validated values onto rows by name.
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, ClassVar, Literal, Self
 
 from pydantic import Field, StringConstraints
 
@@ -91,7 +91,7 @@ class ContactOut(ZuoraOutput):
     fax: str | None
 
     @classmethod
-    def of(cls, contact: Contact, account_number: str) -> ContactOut:
+    def of(cls, contact: Contact, account_number: str) -> Self:
         stored = stored_values(ContactOut, contact, exclude=frozenset({"account_number"}))
         return cls(**stored, account_number=account_number, **contact.custom_fields)
 

@@ -8,6 +8,7 @@ does; its ``mrr`` and ``tcv`` are those of the whole charge (see the service).
 from __future__ import annotations
 
 from datetime import date
+from typing import Self
 
 from pydantic import Field
 
@@ -161,7 +162,7 @@ class SubscriptionOut(ZuoraOutput):
     rate_plans: list[SubscriptionRatePlanOut] = Field(alias="ratePlans")
 
     @classmethod
-    def of(cls, view: SubscriptionView) -> SubscriptionOut:
+    def of(cls, view: SubscriptionView) -> Self:
         subscription: Subscription = view.subscription
         account = subscription.account
         termed = subscription.term_type == TermType.TERMED
