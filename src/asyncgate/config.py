@@ -293,10 +293,11 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _sqlite_url_for_the_engine(cls, url: str) -> str:
-        """``sqlite:///path`` becomes the URL of SQLAlchemy's aiosqlite dialect, which compiles
-        the statements; asyncgate's own driver runs them (``db/sqlite_on_loop.py``), never the
-        aiosqlite package. ``sqlite+aiosqlite:///path``, the form of earlier releases, is the
-        same database; another SQLite driver is refused, since none would run."""
+        """``sqlite:///path`` becomes the URL SQLAlchemy's engine is made with: its aiosqlite
+        dialect compiles the statements and asyncgate's own driver (``db/sqlite_on_loop.py``)
+        runs them; the aiosqlite package runs none. ``sqlite+aiosqlite:///path``, the form of
+        earlier releases, is kept as it is; another SQLite driver is refused, since it would
+        not be the one that runs."""
         if url.startswith(SQLITE_ENGINE_SCHEME):
             return url
         if url.startswith(SQLITE_SCHEME):
