@@ -61,7 +61,7 @@ class Server:
     def env(self) -> dict[str, str]:
         env = {key: value for key, value in os.environ.items() if not key.startswith("ASYNCGATE_")}
         env.update(
-            ASYNCGATE_DATABASE_URL=f"sqlite+aiosqlite:///{self.database_path}",
+            ASYNCGATE_DATABASE_URL=f"sqlite:///{self.database_path}",
             ASYNCGATE_DATA_DIR=str(self.folder / "data"),
             ASYNCGATE_BOOTSTRAP_CLIENT_ID=self.client_id,
             ASYNCGATE_BOOTSTRAP_CLIENT_SECRET=self.client_secret,

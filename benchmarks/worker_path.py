@@ -62,7 +62,7 @@ async def main(options: argparse.Namespace) -> None:
     folder = Path(tempfile.mkdtemp(prefix="asyncgate-worker-path-"))
     settings = Settings(
         _env_file=None,
-        database_url=f"sqlite+aiosqlite:///{folder / 'asyncgate.db'}",
+        database_url=f"sqlite:///{folder / 'asyncgate.db'}",
         data_dir=folder,
         bootstrap_client_id=str(uuid.uuid4()),
         bootstrap_client_secret=CLIENT_SECRET,

@@ -41,7 +41,7 @@ def fresh_database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.
 
     def make(name: str) -> str:
         if BACKEND == "sqlite":
-            return f"sqlite+aiosqlite:///{tmp_path_factory.mktemp(name) / 'test.db'}"
+            return f"sqlite:///{tmp_path_factory.mktemp(name) / 'test.db'}"
         server = request.getfixturevalue("postgres_server")
         return server.create_database(f"{name}_{uuid.uuid4().hex[:8]}")
 

@@ -3,6 +3,10 @@
 import re
 from pathlib import Path
 
+import pytest
+from pydantic import ValidationError
+from sqlalchemy.engine import make_url
+
 from asyncgate.config import Settings
 
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -25,3 +29,26 @@ def test_durations_accept_plain_seconds_and_iso_8601(monkeypatch):
     settings = Settings(_env_file=None)
     assert settings.token_lifetime.total_seconds() == 90
     assert settings.sqlite_busy_timeout.total_seconds() == 2
+
+
+class TestDatabaseUrl:
+    def test_the_default_is_a_sqlite_file_under_var(self, monkeypatch):
+        monkeypatch.delenv("ASYNCGATE_DATABASE_URL", raising=False)
+        settings = Settings(_env_file=None)
+        assert settings.is_sqlite
+        assert make_url(settings.database_url).database == "./var/asyncgate.db"
+
+    def test_the_documented_sqlite_form_and_the_earlier_one_name_the_same_database(self):
+        documented = Settings(database_url="sqlite:///var/a.db", _env_file=None)
+        earlier = Settings(database_url="sqlite+aiosqlite:///var/a.db", _env_file=None)
+        assert documented.database_url == earlier.database_url
+        assert documented.is_sqlite
+
+    def test_a_sqlite_driver_that_would_not_run_is_refused(self):
+        with pytest.raises(ValidationError, match="sqlite:///path"):
+            Settings(database_url="sqlite+pysqlite:///var/a.db", _env_file=None)
+
+    def test_a_postgresql_url_is_taken_as_given(self):
+        url = "postgresql+asyncpg://user:pass@db.example/asyncgate"
+        settings = Settings(database_url=url, _env_file=None)
+        assert (settings.database_url, settings.is_sqlite) == (url, False)

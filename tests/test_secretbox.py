@@ -37,7 +37,7 @@ class TestSecretBox:
 def test_the_app_creates_its_key_on_first_start(tmp_path):
     from asyncgate.app import create_app
 
-    app = create_app(settings_in(tmp_path, database_url=f"sqlite+aiosqlite:///{tmp_path}/a.db"))
+    app = create_app(settings_in(tmp_path, database_url=f"sqlite:///{tmp_path}/a.db"))
     sealed = app.state.secret_box.encrypt("x")
     assert (tmp_path / "secret.key").exists()
     assert SecretBox(load_secret_key(settings_in(tmp_path))).decrypt(sealed) == "x"

@@ -10,6 +10,9 @@ from typing import Literal
 from pydantic import Field, FilePath, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+SQLITE_SCHEME = "sqlite://"
+SQLITE_ENGINE_SCHEME = "sqlite+aiosqlite://"
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
@@ -17,8 +20,8 @@ class Settings(BaseSettings):
     )
 
     database_url: str = Field(
-        default="sqlite+aiosqlite:///./var/asyncgate.db",
-        description="SQLAlchemy async URL: sqlite+aiosqlite:///path or postgresql+asyncpg://...",
+        default="sqlite:///./var/asyncgate.db",
+        description="sqlite:///path or postgresql+asyncpg://user:pass@host/db.",
     )
     host: str = Field(default="127.0.0.1", description="Address `serve` binds to.")
     port: int = Field(default=8080, description="Port `serve` listens on.")
@@ -286,6 +289,22 @@ class Settings(BaseSettings):
         if isinstance(value, str) and value.strip().replace(".", "", 1).isdigit():
             return float(value)
         return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _sqlite_url_for_the_engine(cls, url: str) -> str:
+        """``sqlite:///path`` becomes the URL SQLAlchemy's engine is made with: its aiosqlite
+        dialect compiles the statements and asyncgate's own driver (``db/sqlite_on_loop.py``)
+        runs them; the aiosqlite package runs none. ``sqlite+aiosqlite:///path``, the form of
+        earlier releases, is kept as it is; another SQLite driver is refused, since it would
+        not be the one that runs."""
+        if url.startswith(SQLITE_ENGINE_SCHEME):
+            return url
+        if url.startswith(SQLITE_SCHEME):
+            return SQLITE_ENGINE_SCHEME + url.removeprefix(SQLITE_SCHEME)
+        if url.startswith("sqlite+"):
+            raise ValueError(f"a SQLite database is {SQLITE_SCHEME}/path, not {url}")
+        return url
 
     @property
     def console_cookies_secure(self) -> bool:

@@ -19,14 +19,14 @@ async def empty_database_url(
 ) -> AsyncIterator[str]:
     """A URL of a new database with the schema and no rows, on the backend under test."""
     if settings.is_sqlite:
-        url = f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
+        url = f"sqlite:///{tmp_path / 'empty.db'}"
     else:
         name = f"empty_{uuid.uuid4().hex}"
         admin = database.engine.execution_options(isolation_level="AUTOCOMMIT")
         async with admin.connect() as connection:
             await connection.execute(text(f'CREATE DATABASE "{name}"'))
         url = make_url(settings.database_url).set(database=name).render_as_string(False)
-    schema = Database(settings.model_copy(update={"database_url": url}))
+    schema = Database(Settings.model_validate({**settings.model_dump(), "database_url": url}))
     async with schema.engine.begin() as connection:
         await connection.run_sync(metadata.create_all)
     await schema.dispose()

@@ -300,6 +300,23 @@ class TestCreateSubscription:
         assert order["customFields"] == {"Channel__c": "web"}
         assert order["subscriptions"][0]["customFields"] == {"Region__c": "EMEA"}
 
+    async def test_a_new_accounts_comma_separated_email_addresses_are_kept(self, client, tenant):
+        plan = await make_catalog_plan(client, tenant)
+        addresses = "finance@example.com, cfo@example.com"
+
+        await place(
+            client,
+            tenant,
+            [create_action(plan)],
+            newAccount=new_account(additionalEmailAddresses=addresses),
+        )
+
+        account = await get_account(client, tenant, "A00000001")
+        assert account["billingAndPayment"]["additionalEmailAddresses"] == [
+            "finance@example.com",
+            "cfo@example.com",
+        ]
+
     async def test_the_sdks_version_reads_subscriptions_with_their_status(self, client, tenant):
         plan = await make_catalog_plan(client, tenant)
         response = await client.post(
@@ -511,6 +528,20 @@ def _refusals() -> dict[str, tuple[Callable[[str], dict], int, int]]:
         ),
         "custom field without __c": (
             lambda p: order_body([create(p)], newAccount=new_account(customFields={"Region": 1})),
+            400,
+            20,
+        ),
+        "email addresses as a list": (
+            lambda p: order_body(
+                [create(p)], newAccount=new_account(additionalEmailAddresses=["a@example.com"])
+            ),
+            400,
+            20,
+        ),
+        "an empty email address": (
+            lambda p: order_body(
+                [create(p)], newAccount=new_account(additionalEmailAddresses="a@example.com,")
+            ),
             400,
             20,
         ),

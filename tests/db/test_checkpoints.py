@@ -20,9 +20,7 @@ from asyncgate.db.engine import Database
 
 async def test_commits_leave_the_log_alone_and_checkpoints_carry_it_over(tmp_path, monkeypatch):
     monkeypatch.setattr(checkpoints, "INTERVAL_SECONDS", 0.02)
-    database = Database(
-        Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'wal.db'}", _env_file=None)
-    )
+    database = Database(Settings(database_url=f"sqlite:///{tmp_path / 'wal.db'}", _env_file=None))
     try:
         async with database.transaction() as session:
             await session.execute(text("CREATE TABLE t (x BLOB)"))

@@ -12,9 +12,7 @@ from asyncgate.db.engine import Database
 
 
 async def test_a_reader_is_not_held_up_by_an_open_write_transaction(tmp_path):
-    database = Database(
-        Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'rw.db'}", _env_file=None)
-    )
+    database = Database(Settings(database_url=f"sqlite:///{tmp_path / 'rw.db'}", _env_file=None))
 
     async def count() -> int:
         async with database.read_transaction() as session:
@@ -36,7 +34,7 @@ async def test_a_reader_is_not_held_up_by_an_open_write_transaction(tmp_path):
 async def test_an_unsynced_transaction_commits_at_normal_and_the_next_at_full_again(tmp_path):
     database = Database(
         Settings(
-            database_url=f"sqlite+aiosqlite:///{tmp_path / 'sync.db'}",
+            database_url=f"sqlite:///{tmp_path / 'sync.db'}",
             db_pool_size=1,
             _env_file=None,
         )
@@ -60,9 +58,7 @@ async def test_an_unsynced_transaction_commits_at_normal_and_the_next_at_full_ag
 
 
 async def test_syncing_the_log_fsyncs_it_and_does_without_one(tmp_path, monkeypatch):
-    database = Database(
-        Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'log.db'}", _env_file=None)
-    )
+    database = Database(Settings(database_url=f"sqlite:///{tmp_path / 'log.db'}", _env_file=None))
     synced = []
     real_sync = engine_module._sync_data
     monkeypatch.setattr(engine_module, "_sync_data", lambda fd: synced.append(fd) or real_sync(fd))

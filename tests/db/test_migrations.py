@@ -43,9 +43,7 @@ async def test_migrating_twice_changes_nothing(fresh_database_url):
 
 
 async def test_sqlite_runs_in_wal_mode_with_durable_commits(tmp_path):
-    database = Database(
-        Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'wal.db'}", _env_file=None)
-    )
+    database = Database(Settings(database_url=f"sqlite:///{tmp_path / 'wal.db'}", _env_file=None))
     try:
         async with database.engine.connect() as connection:
             journal = (await connection.execute(text("PRAGMA journal_mode"))).scalar_one()

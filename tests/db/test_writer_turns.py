@@ -34,9 +34,7 @@ def test_a_waiting_writer_is_seen_by_another_until_it_stops_waiting(tmp_path):
 
 @pytest.fixture
 async def database(tmp_path):
-    database = Database(
-        Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'turns.db'}", _env_file=None)
-    )
+    database = Database(Settings(database_url=f"sqlite:///{tmp_path / 'turns.db'}", _env_file=None))
     async with database.transaction() as session:
         await session.execute(text("CREATE TABLE t (x INTEGER)"))
     yield database
@@ -87,7 +85,7 @@ async def test_a_database_that_gives_way_writes_after_other_processes_waiting_wr
 ):
     """A worker process's every write transaction lets a waiting accept of the API in first."""
     monkeypatch.setattr(engine, "GIVE_WAY_SECONDS", 5.0)
-    url = f"sqlite+aiosqlite:///{tmp_path / 'polite.db'}"
+    url = f"sqlite:///{tmp_path / 'polite.db'}"
     polite = Database(Settings(database_url=url, _env_file=None), gives_way=True)
     waiter = WriterTurns(polite.sqlite_file)
     try:

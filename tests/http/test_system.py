@@ -17,7 +17,7 @@ from tests.http.assertions import assert_request_id, assert_zuora_error
 @pytest.fixture(
     params=[
         pytest.param("postgresql+asyncpg://postgres@127.0.0.1:1/nothing", id="unreachable server"),
-        pytest.param("sqlite+aiosqlite:///{tmp}", id="sqlite path that is a folder"),
+        pytest.param("sqlite:///{tmp}", id="sqlite path that is a folder"),
     ]
 )
 async def broken_client(request, tmp_path) -> AsyncIterator[httpx.AsyncClient]:

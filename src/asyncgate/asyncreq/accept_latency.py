@@ -15,6 +15,7 @@ import time
 from array import array
 from bisect import bisect_left
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 WINDOW_MINUTES = 60
@@ -31,7 +32,7 @@ class _Minute:
 
 
 class AcceptLatencies:
-    def __init__(self, clock=time.time) -> None:
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
         self._by_tenant: dict[str, deque[_Minute]] = {}
         self._bucket_counts = [0] * (len(HISTOGRAM_BOUNDS) + 1)

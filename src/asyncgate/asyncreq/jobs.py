@@ -46,7 +46,7 @@ _job_types: dict[tuple[str, str], JobType] = {
 
 def runs_as_job(method: str, path: str, job_type: JobType) -> None:
     """Declares that the async twin of ``method path`` (a route's path template, such as
-    ``/v1/orders/{orderNumber}``) is a job of ``job_type``."""
+    ``/v1/orders/{order_number}``) is a job of ``job_type``."""
     _job_types[(method, path)] = job_type
 
 

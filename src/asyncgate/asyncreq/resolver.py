@@ -49,7 +49,7 @@ class RouteTable:
 
 
 def resolve(app: FastAPI, table: RouteTable, method: str, path: str) -> str:
-    """The path template of the route ``method path`` targets (``/v1/orders/{orderNumber}``);
+    """The path template of the route ``method path`` targets (``/v1/orders/{order_number}``);
     raises the Zuora error a caller should get when it has no async twin."""
     if path.startswith(NEVER_ASYNC_PREFIXES) or path == "/v1/async":
         raise InvalidValue(

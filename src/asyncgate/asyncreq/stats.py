@@ -10,7 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Float, cast, extract, func, select
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    SQLColumnExpression,
+    cast,
+    extract,
+    func,
+    select,
+    type_coerce,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from asyncgate.asyncreq.models import AsyncRequest, State
@@ -38,7 +47,7 @@ class QueueFigures:
     start_p99: timedelta | None
 
 
-def _minute(column: ColumnElement[datetime], dialect: str) -> ColumnElement[str]:
+def _minute(column: SQLColumnExpression[datetime | None], dialect: str) -> ColumnElement[str]:
     """The column's minute, as ``MINUTE_FORMAT`` text (stored timestamps are UTC)."""
     if dialect == "postgresql":
         return func.to_char(func.date_trunc("minute", column), 'YYYY-MM-DD"T"HH24:MI')
@@ -47,7 +56,9 @@ def _minute(column: ColumnElement[datetime], dialect: str) -> ColumnElement[str]
 
 def _start_seconds(dialect: str) -> ColumnElement[float]:
     if dialect == "postgresql":
-        return extract("epoch", AsyncRequest.started_at - AsyncRequest.created_at)
+        return type_coerce(
+            extract("epoch", AsyncRequest.started_at - AsyncRequest.created_at), Float
+        )
     return cast(
         (func.julianday(AsyncRequest.started_at) - func.julianday(AsyncRequest.created_at))
         * 86400.0,
@@ -104,5 +115,6 @@ async def queue_figures(session: AsyncSession, tenant_id: str, now: datetime) ->
             .offset(started - rank)
             .limit(1)
         )
-        p99 = timedelta(seconds=max(float(value), 0.0))
+        if value is not None:  # None only if the requests were deleted meanwhile
+            p99 = timedelta(seconds=max(float(value), 0.0))
     return QueueFigures(depth or 0, minutes, started or 0, p99)

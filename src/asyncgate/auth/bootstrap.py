@@ -45,17 +45,16 @@ async def _bootstrap(database: Database, settings: Settings) -> BootstrapCredent
         if await session.scalar(select(Tenant.id).limit(1)) is not None:
             return None
         tenant = await service.create_tenant(session, DEFAULT_TENANT)
-        password = (
-            settings.bootstrap_admin_password.get_secret_value()
-            if settings.bootstrap_admin_password
-            else None
-        )
-        generated_password = None if password else stdlib_secrets.token_urlsafe(18)
+        configured = settings.bootstrap_admin_password
+        password = configured.get_secret_value() if configured else ""
+        generated_password = None
+        if not password:
+            password = generated_password = stdlib_secrets.token_urlsafe(18)
         await service.create_user(
             session,
             tenant,
             email=settings.bootstrap_admin_email,
-            password=password or generated_password,
+            password=password,
             role=Role.TENANT_ADMINISTRATOR,
         )
         secret = (

@@ -101,13 +101,16 @@ class ZuoraInput(BaseModel):
         }
 
 
-class Answer(BaseModel):
-    """A response shape: built by Python name, written with Zuora's names, extras kept."""
+class ZuoraOutput(BaseModel):
+    """A response shape, or a part of one (``ZuoraInput``'s counterpart): built by Python name,
+    written with Zuora's names, extras (custom fields) kept."""
 
     model_config = ConfigDict(extra="allow", validate_by_name=True, serialize_by_alias=True)
 
 
-class CommonResponse(Answer):
+class CommonResponse(ZuoraOutput):
+    """A response body with Zuora's ``success`` field."""
+
     success: bool = True
 
 

@@ -112,7 +112,7 @@ class DefinitionForm:
 
     @classmethod
     def sent(cls, form: FormData) -> DefinitionForm:
-        values = {name: str(form.get(name, "")).strip() for name in TEXT_FIELDS}
+        values: dict[str, Any] = {name: str(form.get(name, "")).strip() for name in TEXT_FIELDS}
         values.update({name: _checked(form, name) for name in CHECKBOXES})
         return cls(values)
 

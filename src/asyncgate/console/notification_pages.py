@@ -203,7 +203,9 @@ async def update_callout_settings(request: Request, session: Session, user: Chan
     try:
         change = callout_settings_update(form)
     except FormInvalid as invalid:
-        values = {name: form.get(name, "") for name in ("max_attempts", "min_interval_minutes")}
+        values: dict[str, Any] = {
+            name: form.get(name, "") for name in ("max_attempts", "min_interval_minutes")
+        }
         values["parse_response_content"] = form.get("parse_response_content") == "on"
         raise RolledBack(
             await _settings_page(

@@ -123,6 +123,7 @@ def _condition(object_type: ObjectType, node: zoql.Condition) -> ColumnElement[b
             raise zoql.MalformedQuery(
                 f"LIKE applies to text fields only, and {field.name} is not one"
             )
+        assert isinstance(node.value, str)  # the parser takes a quoted pattern only
         return column.ilike(_like_pattern(node.value), escape=LIKE_ESCAPE)
     if kind is ValueKind.BOOLEAN and node.operator not in (zoql.Operator.EQ, zoql.Operator.NE):
         raise zoql.MalformedQuery(f"{field.name} is true or false: compare it with = or !=")

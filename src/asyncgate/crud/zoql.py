@@ -140,6 +140,7 @@ def tokenize(text: str) -> list[Token]:
                 f"Unexpected character '{text[position]}' at position {position + 1}"
             )
         kind = match.lastgroup
+        assert kind is not None  # every alternative of the pattern is a named group
         if kind != "space":
             tokens.append(Token(Kind(kind), match.group(), position))
         position = match.end()

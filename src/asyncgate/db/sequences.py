@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from sqlalchemy import ForeignKey, Insert, Integer, String, bindparam, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import ForeignKey, Integer, String, bindparam, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, Mapped, mapped_column
+from sqlalchemy.sql.dml import ReturningInsert
 
 from asyncgate.db.base import Base
 
@@ -23,9 +23,9 @@ class Sequence(Base):
     value: Mapped[int] = mapped_column(Integer)
 
 
-def _take_statement(insert: Callable[..., Insert]) -> Insert:
+def _take_statement(insert: postgresql.Insert | sqlite.Insert) -> ReturningInsert[int]:
     """``value += :count`` in one upsert, built once: building it costs more than running it."""
-    statement = insert(Sequence).values(
+    statement = insert.values(
         tenant_id=bindparam("tenant_id"), name=bindparam("name"), value=bindparam("count")
     )
     return statement.on_conflict_do_update(
@@ -34,13 +34,16 @@ def _take_statement(insert: Callable[..., Insert]) -> Insert:
     ).returning(Sequence.value)
 
 
-_TAKE = {"postgresql": _take_statement(pg_insert), "sqlite": _take_statement(sqlite_insert)}
+_TAKE = {
+    "postgresql": _take_statement(postgresql.insert(Sequence)),
+    "sqlite": _take_statement(sqlite.insert(Sequence)),
+}
 
 
 async def next_value(session: AsyncSession, tenant_id: str, name: str, count: int = 1) -> int:
     """Takes the next ``count`` numbers of a tenant's counter in one atomic upsert (the row lock
     serialises takers); returns the last of them."""
-    statement = _TAKE[session.bind.dialect.name]
+    statement = _TAKE[session.get_bind().dialect.name]
     parameters = {"tenant_id": tenant_id, "name": name, "count": count}
     return (await session.execute(statement, parameters)).scalar_one()
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Table
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-_INSERTS = {"postgresql": pg_insert, "sqlite": sqlite_insert}
+_INSERTS: dict[str, Callable[[Table], postgresql.Insert | sqlite.Insert]] = {
+    "postgresql": postgresql.insert,
+    "sqlite": sqlite.insert,
+}
 
 
 async def insert_unless_present(
@@ -21,5 +24,5 @@ async def insert_unless_present(
     commits, does nothing; a statement after this one then sees the winner's row. SQLite has
     one writer at a time, so there is no race there.
     """
-    insert = _INSERTS[session.bind.dialect.name]
+    insert = _INSERTS[session.get_bind().dialect.name]
     await session.execute(insert(table).values(values).on_conflict_do_nothing())

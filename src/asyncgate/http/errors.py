@@ -8,7 +8,6 @@ envelope with symbolic codes instead.
 from __future__ import annotations
 
 from enum import IntEnum
-from typing import ClassVar
 
 import orjson
 from starlette.responses import Response
@@ -99,7 +98,7 @@ class Reason:
 class ZuoraError(Exception):
     """An error the API reports to its caller. Subclasses fix the category and HTTP status."""
 
-    category: ClassVar[Category] = Category.INTERNAL_ERROR
+    category: Category = Category.INTERNAL_ERROR
     status: int = 500
 
     def __init__(
@@ -128,10 +127,10 @@ class AuthenticationFailed(ZuoraError):
     category = Category.AUTHENTICATION_FAILED
     status = 401
 
-    def __init__(self, message: str = "Authentication error", **kwargs) -> None:
-        kwargs.setdefault("resource", Resource.AUTH)
-        kwargs.setdefault("headers", {"WWW-Authenticate": "Bearer"})
-        super().__init__(message, **kwargs)
+    def __init__(
+        self, message: str = "Authentication error", *, resource: Resource = Resource.AUTH
+    ) -> None:
+        super().__init__(message, resource=resource, headers={"WWW-Authenticate": "Bearer"})
 
 
 class InvalidValue(ZuoraError):

@@ -148,11 +148,11 @@ class ZuoraConventionsMiddleware:
             if response_started:
                 raise
             log.exception("unhandled error in %s %s", scope["method"], scope["path"])
-            error = InternalError(
+            internal = InternalError(
                 f"An internal error occurred; quote processId {process_id}",
                 resource=Resource.GENERAL,
             )
-            await error_response(error, process_id, scope["path"])(
+            await error_response(internal, process_id, scope["path"])(
                 scope, receive, send_with_headers
             )
 

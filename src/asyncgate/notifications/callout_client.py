@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from enum import StrEnum
 from pathlib import Path
+from typing import TypedDict, Unpack
 
 import httpx
 import orjson
@@ -90,6 +91,16 @@ class AttemptOutcome:
         return self.error is None
 
 
+class _Ending(TypedDict, total=False):
+    """The fields of an ``AttemptOutcome`` that depend on how the attempt ended."""
+
+    response_code: int
+    response_content: str
+    error: AttemptError
+    error_message: str
+    retry_after: timedelta | None
+
+
 @dataclass(frozen=True, slots=True)
 class _Answer:
     status: int
@@ -145,13 +156,13 @@ class CalloutClient:
         url = httpx.URL(request.url).copy_merge_params(dict(request.params))
         started, clock = utcnow(), time.monotonic()
 
-        def outcome(**fields) -> AttemptOutcome:
+        def outcome(**ending: Unpack[_Ending]) -> AttemptOutcome:
             return AttemptOutcome(
                 url=str(url),
                 started_at=started,
                 completed_at=utcnow(),
                 duration_ms=round((time.monotonic() - clock) * 1000),
-                **fields,
+                **ending,
             )
 
         try:
@@ -219,9 +230,9 @@ def _headers(request: CalloutRequest) -> dict[str, str]:
     return headers | signed
 
 
-def _judged(answer: _Answer, confirm_success: bool) -> dict[str, object]:
+def _judged(answer: _Answer, confirm_success: bool) -> _Ending:
     """The outcome fields of an answer."""
-    judged: dict[str, object] = {
+    judged: _Ending = {
         "response_code": answer.status,
         "response_content": answer.content.decode("utf-8", errors="replace"),
     }
@@ -230,10 +241,11 @@ def _judged(answer: _Answer, confirm_success: bool) -> dict[str, object]:
             judged["error"] = AttemptError.UNCONFIRMED
             judged["error_message"] = 'the answer is not JSON with "success": true'
         return judged
-    judged["error"] = AttemptError.HTTP_STATUS
-    judged["error_message"] = f"the receiver answered {answer.status}"
+    message = f"the receiver answered {answer.status}"
     if 300 <= answer.status < 400:
-        judged["error_message"] += " (redirects are not followed)"
+        message += " (redirects are not followed)"
+    judged["error"] = AttemptError.HTTP_STATUS
+    judged["error_message"] = message
     if answer.status in RETRY_AFTER_STATUSES:
         judged["retry_after"] = _retry_after(answer.headers.get("retry-after"))
     return judged

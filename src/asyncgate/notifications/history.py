@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, case, func, select, update
+from sqlalchemy import CursorResult, Select, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from asyncgate.asyncreq import wakeup
@@ -149,6 +149,7 @@ async def resend(
 
 async def _make_due(session: AsyncSession, delivery_id: str, now: datetime) -> bool:
     """The resend transition; False when the delivery is being sent (and is left alone)."""
+    # A session types its results without rowcount, which an UPDATE's result has.
     finished = await session.execute(
         update(CalloutDelivery)
         .where(CalloutDelivery.id == delivery_id, CalloutDelivery.state.in_(FINISHED))
@@ -160,7 +161,7 @@ async def _make_due(session: AsyncSession, delivery_id: str, now: datetime) -> b
         )
         .execution_options(synchronize_session=False)
     )
-    if finished.rowcount == 1:
+    if cast(CursorResult, finished).rowcount == 1:
         return True
     waiting = await session.execute(
         update(CalloutDelivery)
@@ -168,7 +169,7 @@ async def _make_due(session: AsyncSession, delivery_id: str, now: datetime) -> b
         .values(next_attempt_at=now)
         .execution_options(synchronize_session=False)
     )
-    return waiting.rowcount == 1
+    return cast(CursorResult, waiting).rowcount == 1
 
 
 @dataclass(frozen=True, slots=True)

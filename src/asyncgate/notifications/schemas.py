@@ -9,7 +9,7 @@ and ``associatedAccount`` among them, which asyncgate does not support) is an un
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import orjson
 from pydantic import (
@@ -20,8 +20,11 @@ from pydantic import (
     StrictBool,
     StrictInt,
     StringConstraints,
+    ValidationInfo,
+    field_validator,
     model_serializer,
 )
+from pydantic_core import PydanticCustomError
 
 from asyncgate.notifications.models import (
     MAX_NAME_LENGTH,
@@ -48,13 +51,22 @@ MAX_INTERVAL_MINUTES = 1440
 
 class Body(BaseModel):
     """A request body: Zuora's names only, every other field refused. Booleans and numbers
-    are strict, as the SDK declares them: ``"yes"`` is no boolean, ``"5"`` no number."""
+    are strict, as the SDK declares them: ``"yes"`` is no boolean, ``"5"`` no number. Fields
+    named in ``not_nullable`` may be left out but not sent as ``null``."""
 
     model_config = ConfigDict(extra="forbid", validate_by_alias=True, validate_by_name=False)
+    not_nullable: ClassVar[frozenset[str]] = frozenset()
+
+    @field_validator("*")
+    @classmethod
+    def _refuse_null(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None and info.field_name in cls.not_nullable:
+            raise PydanticCustomError("not_nullable", "may not be null")
+        return value
 
 
-class Answer(BaseModel):
-    """A response shape: built by Python name, written with Zuora's names."""
+class ResponseShape(BaseModel):
+    """A response body, or a part of one: built by Python name, written with Zuora's names."""
 
     model_config = ConfigDict(validate_by_name=True, serialize_by_alias=True)
 
@@ -106,41 +118,46 @@ class NotificationDefinitionCreate(Body):
 
 
 class NotificationDefinitionUpdate(Body):
-    """``PUT /notifications/notification-definitions/{id}``: changes the fields sent.
+    """``PUT /notifications/notification-definitions/{id}``: changes the fields sent; only
+    ``description`` may be cleared with null."""
 
-    Fields default to None for "unchanged" but are typed without None, so an explicit null is
-    refused; ``description`` alone may be cleared with null.
-    """
+    not_nullable: ClassVar[frozenset[str]] = frozenset(
+        {"name", "active", "callout_active", "email_active", "communication_profile_id", "callout"}
+    )
 
-    name: Name = None
-    active: StrictBool = None
-    callout_active: StrictBool = Field(None, alias="calloutActive")
-    email_active: StrictBool = Field(None, alias="emailActive")
-    communication_profile_id: str = Field(None, alias="communicationProfileId")
+    name: Name | None = None
+    active: StrictBool | None = None
+    callout_active: StrictBool | None = Field(None, alias="calloutActive")
+    email_active: StrictBool | None = Field(None, alias="emailActive")
+    communication_profile_id: str | None = Field(None, alias="communicationProfileId")
     description: Description | None = None
-    callout: CalloutFields = None
+    callout: CalloutFields | None = None
 
 
 class CalloutSettingsUpdate(Body):
-    """``PUT /notifications/callout-settings``: changes the fields sent."""
+    """``PUT /notifications/callout-settings``: changes the fields sent, none to null."""
 
-    max_attempts: StrictInt = Field(None, ge=1, le=MAX_ATTEMPTS_LIMIT, alias="maxAttempts")
-    min_interval_minutes: StrictInt = Field(
+    not_nullable: ClassVar[frozenset[str]] = frozenset(
+        {"max_attempts", "min_interval_minutes", "parse_response_content"}
+    )
+
+    max_attempts: StrictInt | None = Field(None, ge=1, le=MAX_ATTEMPTS_LIMIT, alias="maxAttempts")
+    min_interval_minutes: StrictInt | None = Field(
         None, ge=1, le=MAX_INTERVAL_MINUTES, alias="minIntervalMinutes"
     )
-    parse_response_content: StrictBool = Field(None, alias="parseResponseContent")
+    parse_response_content: StrictBool | None = Field(None, alias="parseResponseContent")
 
 
 # -- answers --------------------------------------------------------------------------------------
 
 
-class CalloutAuthOut(Answer):
+class CalloutAuthOut(ResponseShape):
     username: str | None
     domain: str | None
     preemptive: bool
 
 
-class CalloutOut(Answer):
+class CalloutOut(ResponseShape):
     active: bool
     callout_auth: CalloutAuthOut | None = Field(alias="calloutAuth")
     callout_baseurl: str = Field(alias="calloutBaseurl")
@@ -173,7 +190,7 @@ class CalloutOut(Answer):
         )
 
 
-class NotificationDefinitionOut(Answer):
+class NotificationDefinitionOut(ResponseShape):
     """One definition, as create, get, update and list answer it."""
 
     id: str
@@ -210,7 +227,7 @@ class NotificationDefinitionOut(Answer):
         )
 
 
-class NotificationDefinitionPage(Answer):
+class NotificationDefinitionPage(ResponseShape):
     """``GET /notifications/notification-definitions``: ``next`` is the next page's URI, or
     null on the last page."""
 
@@ -218,7 +235,7 @@ class NotificationDefinitionPage(Answer):
     data: list[NotificationDefinitionOut]
 
 
-class CalloutSettingsOut(Answer):
+class CalloutSettingsOut(ResponseShape):
     max_attempts: int = Field(alias="maxAttempts")
     min_interval_minutes: int = Field(alias="minIntervalMinutes")
     parse_response_content: bool = Field(alias="parseResponseContent")
@@ -240,7 +257,7 @@ class CalloutSettingsOut(Answer):
         )
 
 
-class SigningSecretOut(Answer):
+class SigningSecretOut(ResponseShape):
     """The new signing secret, shown this once."""
 
     secret: str
@@ -248,7 +265,7 @@ class SigningSecretOut(Answer):
     previous_secret_expires_on: datetime | None = Field(alias="previousSecretExpiresOn")
 
 
-class CalloutHistoryOut(Answer):
+class CalloutHistoryOut(ResponseShape):
     """One attempt (zuora-sdk's ``GetCalloutHistoryVOType``, whose fields are all strings), with
     asyncgate's ``id`` (what resend takes), ``notificationId`` and ``error``."""
 
@@ -293,7 +310,7 @@ class CalloutHistoryOut(Answer):
         )
 
 
-class CalloutHistoryPage(Answer):
+class CalloutHistoryPage(ResponseShape):
     """``GET /v1/notification-history/callout``: ``nextPage`` only when there is one."""
 
     success: bool = True
@@ -308,7 +325,7 @@ class CalloutHistoryPage(Answer):
         return dumped
 
 
-class ResendRefusalOut(Answer):
+class ResendRefusalOut(ResponseShape):
     """Why one history ID was not resent (zuora-sdk's
     ``ResendCalloutNotificationsFailedResponseValue``)."""
 

@@ -153,15 +153,18 @@ async def update_definition(
     change."""
     definition = await get_definition(session, principal.tenant_id, definition_id)
     given = data.model_fields_set
-    callout_active = data.callout_active if "callout_active" in given else definition.callout_active
-    has_callout = "callout" in given or definition.callout is not None
+    # Fields but ``description`` are None only when not sent: null is refused.
+    callout_active = (
+        definition.callout_active if data.callout_active is None else data.callout_active
+    )
+    has_callout = data.callout is not None or definition.callout is not None
     _check_deliverable(callout_active, data.email_active is True, has_callout)
     async with _name_free_in_profile(session, definition):
-        if "communication_profile_id" in given:
+        if data.communication_profile_id is not None:
             definition.profile_id = await profiles.check_profile(
                 session, principal.tenant_id, data.communication_profile_id
             )
-        if "callout" in given:
+        if data.callout is not None:
             definition.callout = await _callout(data.callout, definition.callout, guards)
         for name in ("name", "description", "active", "callout_active"):
             if name in given:

@@ -6,7 +6,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from asyncgate.billing.invoices.charges import Charge, ChargeModel, ChargeType
+from asyncgate.billing.invoices.charges import Charge, ChargeType, RestChargeModel
 from asyncgate.billing.invoices.periods import BillingPeriod
 
 
@@ -15,14 +15,14 @@ def recurring(price: str = "100", **fields: Any) -> Charge:
     values: dict[str, Any] = {
         "key": "C-1",
         "charge_type": ChargeType.RECURRING,
-        "model": ChargeModel.FLAT_FEE,
+        "model": RestChargeModel.FLAT_FEE,
         "price": Decimal(price),
         "currency": "USD",
         "start": date(2024, 1, 1),
         "billing_period": BillingPeriod.MONTH,
     }
     if "quantity" in fields:
-        values["model"] = ChargeModel.PER_UNIT
+        values["model"] = RestChargeModel.PER_UNIT
     return Charge(**(values | fields))
 
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from asyncgate.billing.invoices.charges import ChargeModel
+from asyncgate.billing.invoices.charges import RestChargeModel
 from asyncgate.billing.invoices.periods import BillingPeriod
 from asyncgate.billing.invoices.rating import ItemKind, rate_charge
 from tests.billing.invoices.support import one_time, recurring
@@ -301,7 +301,7 @@ class TestChargeShape:
 
     def test_a_per_unit_charge_needs_a_decimal_quantity(self):
         with pytest.raises(ValueError, match="quantity"):
-            replace(recurring(), model=ChargeModel.PER_UNIT)
+            replace(recurring(), model=RestChargeModel.PER_UNIT)
         with pytest.raises(ValueError, match="quantity"):
             recurring(quantity=2.0)
 

@@ -14,11 +14,11 @@ from pydantic_core import PydanticCustomError
 from asyncgate.billing.accounts.models import Account, CreatedAccount
 from asyncgate.billing.contacts.schemas import ContactFields, ContactOut, ContactUpdate
 from asyncgate.billing.schemas import (
-    Answer,
     CommonResponse,
     Currency,
     Money,
     ZuoraInput,
+    ZuoraOutput,
     stored_values,
 )
 
@@ -127,7 +127,7 @@ class AccountCreateResponse(CommonResponse):
         )
 
 
-class AccountBasicInfo(Answer):
+class AccountBasicInfo(ZuoraOutput):
     """Zuora's ``basicInfo``; the account's custom fields ride along."""
 
     id: str
@@ -143,7 +143,7 @@ class AccountBasicInfo(Answer):
     purchase_order_number: str | None = Field(alias="purchaseOrderNumber")
 
 
-class AccountBillingAndPayment(Answer):
+class AccountBillingAndPayment(ZuoraOutput):
     bill_cycle_day: int = Field(alias="billCycleDay")
     currency: str
     payment_term: str = Field(alias="paymentTerm")
@@ -154,7 +154,7 @@ class AccountBillingAndPayment(Answer):
     payment_gateway: str | None = Field(alias="paymentGateway")
 
 
-class AccountMetrics(Answer):
+class AccountMetrics(ZuoraOutput):
     currency: str
     balance: Money
     total_invoice_balance: Money = Field(alias="totalInvoiceBalance")

@@ -107,8 +107,8 @@ async def create_accounts(
                 id=account["id"],
                 account_number=account["account_number"],
                 status=account["status"],
-                bill_to_contact_id=bill_to and bill_to["id"],
-                sold_to_contact_id=sold_to and sold_to["id"],
+                bill_to_contact_id=None if bill_to is None else bill_to["id"],
+                sold_to_contact_id=None if sold_to is None else sold_to["id"],
             )
         )
     await _insert(session, _INSERT_ACCOUNTS, accounts)

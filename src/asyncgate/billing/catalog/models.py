@@ -34,6 +34,9 @@ class ChargeType(StrEnum):
 
 
 class ChargeModel(StrEnum):
+    """As the object API (CRUD) writes it and the catalog stores it; the REST answers spell it
+    as ``RestChargeModel`` does (``FlatFee``)."""
+
     FLAT_FEE = "Flat Fee Pricing"
     PER_UNIT = "Per Unit Pricing"
 

@@ -27,12 +27,13 @@ from asyncgate.billing.catalog.models import (
     TriggerEvent,
     UpToPeriodsType,
 )
+from asyncgate.billing.invoices.charges import RestChargeModel
 from asyncgate.billing.schemas import (
-    Answer,
     Currency,
     Money,
     Paged,
     ZuoraInput,
+    ZuoraOutput,
     plain_amount,
     stored_values,
 )
@@ -164,11 +165,14 @@ class ChargeUpdate(ChargeFields):
 
 
 # The catalog REST answers (and subscriptions) spell these values unlike CRUD.
-REST_MODELS = {ChargeModel.FLAT_FEE: "FlatFee", ChargeModel.PER_UNIT: "PerUnit"}
+REST_MODELS = {
+    ChargeModel.FLAT_FEE: RestChargeModel.FLAT_FEE.value,
+    ChargeModel.PER_UNIT: RestChargeModel.PER_UNIT.value,
+}
 _REST_END_DATE_CONDITIONS = {EndDateCondition.SUBSCRIPTION_END: "Subscription_End"}
 
 
-class ChargePricing(Answer):
+class ChargePricing(ZuoraOutput):
     """One currency's price (the SDK's ``GetProductRatePlanChargePricingType``); the fields of
     other charge models are written as null, as Zuora does."""
 
@@ -187,7 +191,7 @@ _NOT_CHARGE_COLUMNS = frozenset(
 """The fields of a catalog charge that are not columns of the charge by the same name."""
 
 
-class CatalogCharge(Answer):
+class CatalogCharge(ZuoraOutput):
     """A charge as the catalog lists it (the SDK's ``ProductRatePlanChargeRest``)."""
 
     id: str
@@ -235,7 +239,7 @@ class CatalogCharge(Answer):
         )
 
 
-class CatalogRatePlan(Answer):
+class CatalogRatePlan(ZuoraOutput):
     """A rate plan with its charges (the SDK's ``ProductRatePlan``)."""
 
     id: str
@@ -260,7 +264,7 @@ class CatalogRatePlan(Answer):
         )
 
 
-class CatalogProduct(Answer):
+class CatalogProduct(ZuoraOutput):
     """A product (the SDK's ``Product``). Its ``productRatePlans`` are the rate plans
     themselves, or, from ``Zuora-Version`` 230.0 on, the URL that lists them."""
 

@@ -6,12 +6,12 @@ so services copy validated values onto rows by name.
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, ClassVar, Literal, Self
 
 from pydantic import Field, StringConstraints
 
 from asyncgate.billing.contacts.models import Contact
-from asyncgate.billing.schemas import Answer, ZuoraInput, stored_values
+from asyncgate.billing.schemas import ZuoraInput, ZuoraOutput, stored_values
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 OtherPhoneType = Literal["Work", "Mobile", "Home", "Other"]
@@ -63,7 +63,7 @@ class ContactUpdate(ContactDetails):
     last_name: Name | None = Field(None, alias="lastName")
 
 
-class ContactOut(Answer):
+class ContactOut(ZuoraOutput):
     """Zuora's contact shape (``Contact`` / ``ContactResponse``); custom fields ride along."""
 
     id: str
@@ -91,7 +91,7 @@ class ContactOut(Answer):
     fax: str | None
 
     @classmethod
-    def of(cls, contact: Contact, account_number: str) -> ContactOut:
+    def of(cls, contact: Contact, account_number: str) -> Self:
         stored = stored_values(ContactOut, contact, exclude=frozenset({"account_number"}))
         return cls(**stored, account_number=account_number, **contact.custom_fields)
 

@@ -17,7 +17,10 @@ class ChargeType(Enum):
     RECURRING = "Recurring"
 
 
-class ChargeModel(Enum):
+class RestChargeModel(Enum):
+    """A charge model as the REST API writes it and subscription charges store it; the
+    catalog's ``ChargeModel`` holds the object API's spelling (``Flat Fee Pricing``)."""
+
     FLAT_FEE = "FlatFee"
     PER_UNIT = "PerUnit"
 
@@ -36,7 +39,7 @@ class Charge:
 
     key: str
     charge_type: ChargeType
-    model: ChargeModel
+    model: RestChargeModel
     price: Decimal
     currency: str
     start: date
@@ -51,7 +54,7 @@ class Charge:
             raise TypeError(f"a price is a Decimal, not {type(self.price).__name__}")
         if (self.billing_period is None) != (self.charge_type is ChargeType.ONE_TIME):
             raise ValueError("recurring charges, and only they, have a billing period")
-        if self.model is ChargeModel.PER_UNIT:
+        if self.model is RestChargeModel.PER_UNIT:
             if not isinstance(self.quantity, Decimal) or self.quantity < 0:
                 raise ValueError("a PerUnit charge has a quantity: a Decimal of zero or more")
         elif self.quantity is not None:

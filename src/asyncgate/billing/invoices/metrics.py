@@ -10,6 +10,7 @@ A charge without end (evergreen) has no TCV or TCB.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
@@ -70,6 +71,17 @@ def total_contracted_billing(charge: Charge, bill_cycle_day: int) -> Decimal | N
     last_day = charge.start if charge.end is None else max(charge.start, charge.end - ONE_DAY)
     items = rate_charge(unbilled, bill_cycle_day, last_day).items
     return sum((item.amount for item in items), round_amount(0, charge.currency))
+
+
+def total_unless_evergreen(amounts: Iterable[Decimal | None], zero: Decimal) -> Decimal | None:
+    """The sum of several charges' (or segments') TCVs or TCBs, starting from ``zero``; None
+    when one of them has none (an evergreen charge)."""
+    total = zero
+    for amount in amounts:
+        if amount is None:
+            return None
+        total += amount
+    return total
 
 
 def _exact_mrr(charge: Charge) -> Fraction:

@@ -63,6 +63,7 @@ def rate_charge(charge: Charge, bill_cycle_day: int, target_date: date) -> Rated
     if charge.charge_type is ChargeType.ONE_TIME:
         return _rate_one_time(charge, target_date)
     if charge.billed_past_end:
+        assert charge.end is not None
         if target_date < charge.end:
             return RatedCharge((), charge.charged_through)
         return _credit_unused(charge, bill_cycle_day)

@@ -10,7 +10,7 @@ from decimal import Decimal
 from pydantic import Field
 
 from asyncgate.billing.invoices.models import Invoice, InvoiceItem
-from asyncgate.billing.schemas import Answer, CommonResponse, Money, Paged, Timestamp
+from asyncgate.billing.schemas import CommonResponse, Money, Paged, Timestamp, ZuoraOutput
 
 
 class InvoiceResponse(CommonResponse):
@@ -64,7 +64,7 @@ class InvoiceResponse(CommonResponse):
         )
 
 
-class InvoiceItemOut(Answer):
+class InvoiceItemOut(ZuoraOutput):
     """The SDK's ``InvoiceItem``."""
 
     id: str

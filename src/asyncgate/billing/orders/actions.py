@@ -48,7 +48,7 @@ from asyncgate.billing.orders.schemas import (
     ChargeUpdate,
     CreateSubscription,
     LastTerm,
-    OrderAction,
+    OrderActionCreate,
     PriceOverride,
     RatePlanReference,
     RatePlanSubscription,
@@ -97,7 +97,7 @@ class ActionDates:
     customer_acceptance: date
 
     @classmethod
-    def of(cls, action: OrderAction, order_date: date) -> ActionDates:
+    def of(cls, action: OrderActionCreate, order_date: date) -> ActionDates:
         effective = action.trigger_date("ContractEffective") or order_date
         return cls(
             effective,
@@ -207,7 +207,7 @@ async def _subscription_number(context: OrderContext, chosen: str | None) -> str
 
 
 async def apply_action(
-    context: OrderContext, subscription: Subscription, action: OrderAction, dates: ActionDates
+    context: OrderContext, subscription: Subscription, action: OrderActionCreate, dates: ActionDates
 ) -> dict[str, Any]:
     """Applies an action other than ``CreateSubscription`` to ``subscription`` (a new version,
     with its rate plans and charges loaded)."""

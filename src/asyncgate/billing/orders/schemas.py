@@ -20,6 +20,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    field_validator,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
@@ -32,11 +33,11 @@ from asyncgate.billing.orders import models
 from asyncgate.billing.orders.models import OrderActionType
 from asyncgate.billing.schemas import (
     CUSTOM_FIELD_SUFFIX,
-    Answer,
     CommonResponse,
     Currency,
     Money,
     Timestamp,
+    ZuoraOutput,
 )
 from asyncgate.billing.subscriptions.models import RenewalSetting, TermType
 
@@ -108,8 +109,17 @@ class OrderNewAccount(AccountFields):
     bill_to_contact: OrderContact = Field(alias="billToContact")
     sold_to_contact: OrderContact | None = Field(None, alias="soldToContact")
     sold_to_same_as_bill_to: bool | None = Field(None, alias="soldToSameAsBillTo")
-    additional_email_addresses: str | None = Field(None, alias="additionalEmailAddresses")
     order_custom_fields: CustomFieldValues = Field(default_factory=dict, alias="customFields")
+
+    @field_validator("additional_email_addresses", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        """An order sends the addresses as one string, an account's own requests as a list."""
+        if value is None:
+            return None  # refused as null, like any not-nullable field
+        if not isinstance(value, str):
+            raise PydanticCustomError("string_type", "Input should be a valid string")
+        return [address.strip() for address in value.split(",")] if value else []
 
     @model_validator(mode="after")
     def _one_sold_to(self) -> OrderNewAccount:
@@ -121,21 +131,10 @@ class OrderNewAccount(AccountFields):
 
     def account_create(self) -> AccountCreate:
         """The account to create. A bill cycle day of 0 is left to the order to set."""
-        own = frozenset(
-            {
-                "bill_cycle_day",
-                "additional_email_addresses",
-                "sold_to_same_as_bill_to",
-                "order_custom_fields",
-            }
-        )
+        own = frozenset({"bill_cycle_day", "sold_to_same_as_bill_to", "order_custom_fields"})
         values = self.given_values(exclude=own)
         if self.bill_cycle_day:
             values["bill_cycle_day"] = self.bill_cycle_day
-        if self.additional_email_addresses:
-            values["additional_email_addresses"] = [
-                address.strip() for address in self.additional_email_addresses.split(",")
-            ]
         return AccountCreate.model_validate(
             {**values, **self.custom_fields, **self.order_custom_fields}, by_name=True
         )
@@ -357,8 +356,9 @@ ACTION_FIELDS: dict[OrderActionType, str] = {
 """The field that holds each action type's details."""
 
 
-class OrderAction(OrderInput):
-    """One action: its ``type`` names the one details field it carries."""
+class OrderActionCreate(OrderInput):
+    """One action as an order request sends it (to place or preview the order): its ``type``
+    names the one details field it carries."""
 
     type: OrderActionType
     trigger_dates: list[TriggerDate] = Field(default_factory=list, alias="triggerDates")
@@ -371,7 +371,7 @@ class OrderAction(OrderInput):
     terms_and_conditions: TermsAndConditions | None = Field(None, alias="termsAndConditions")
 
     @model_validator(mode="after")
-    def _details_match_type(self) -> OrderAction:
+    def _details_match_type(self) -> OrderActionCreate:
         wanted = ACTION_FIELDS[self.type]
         names = {"type": self.type.value, "field": _alias(wanted)}
         if getattr(self, wanted) is None and self.type != OrderActionType.RENEW_SUBSCRIPTION:
@@ -390,7 +390,7 @@ class OrderAction(OrderInput):
 
 
 def _alias(field: str) -> str:
-    return OrderAction.model_fields[field].alias or field
+    return OrderActionCreate.model_fields[field].alias or field
 
 
 class OrderSubscription(CustomFields):
@@ -398,7 +398,7 @@ class OrderSubscription(CustomFields):
     a ``CreateSubscription``) or an existing one."""
 
     subscription_number: Number | None = Field(None, alias="subscriptionNumber")
-    order_actions: list[OrderAction] = Field(alias="orderActions", min_length=1)
+    order_actions: list[OrderActionCreate] = Field(alias="orderActions", min_length=1)
 
 
 class BillingOptions(OrderInput):
@@ -493,7 +493,7 @@ def _omitted(value: Any) -> bool:
     return value is None
 
 
-class SubscriptionOutcome(Answer):
+class SubscriptionOutcome(ZuoraOutput):
     subscription_number: str = Field(alias="subscriptionNumber")
     status: str
     subscription_id: str | None = Field(None, alias="subscriptionId", exclude_if=_omitted)
@@ -549,12 +549,12 @@ class CreateOrderResponse(CommonResponse):
         return answer
 
 
-class OrderTriggerDate(Answer):
+class OrderTriggerDate(ZuoraOutput):
     name: str
     trigger_date: date = Field(alias="triggerDate")
 
 
-class OrderActionOut(Answer):
+class OrderActionOut(ZuoraOutput):
     """An action with its details (``createSubscription`` and the rest) as extras."""
 
     id: str
@@ -579,7 +579,7 @@ class OrderActionOut(Answer):
         )
 
 
-class OrderSubscriptionOut(Answer):
+class OrderSubscriptionOut(ZuoraOutput):
     subscription_number: str = Field(alias="subscriptionNumber")
     sequence: int
     base_version: int | None = Field(alias="baseVersion")
@@ -588,7 +588,7 @@ class OrderSubscriptionOut(Answer):
     order_actions: list[OrderActionOut] = Field(alias="orderActions")
 
 
-class OrderOut(Answer):
+class OrderOut(ZuoraOutput):
     """The SDK's ``Order``."""
 
     order_number: str = Field(alias="orderNumber")
@@ -651,12 +651,12 @@ class OrderResponse(CommonResponse):
     order: OrderOut
 
 
-class PreviewItemInfo(Answer):
+class PreviewItemInfo(ZuoraOutput):
     quantity: Money
     unit_of_measure: str | None = Field(alias="unitOfMeasure")
 
 
-class PreviewInvoiceItem(Answer):
+class PreviewInvoiceItem(ZuoraOutput):
     """The SDK's ``InvoiceItemPreviewResult``."""
 
     charge_number: str = Field(alias="chargeNumber")
@@ -690,7 +690,7 @@ class PreviewInvoiceItem(Answer):
         )
 
 
-class PreviewInvoice(Answer):
+class PreviewInvoice(ZuoraOutput):
     """The SDK's ``PreviewOrderResultInvoices``."""
 
     target_date: date = Field(alias="targetDate")
@@ -711,7 +711,7 @@ class PreviewInvoice(Answer):
         )
 
 
-class MetricAmount(Answer):
+class MetricAmount(ZuoraOutput):
     """One metric of a charge (the SDK's ``PreviewChargeMetricsCmrr`` and the rest): after
     the order, and the change the order makes. Discounts do not apply."""
 
@@ -733,7 +733,7 @@ class MetricAmount(Answer):
         return cls(regular=after, regular_delta=delta)
 
 
-class ChargeMetricsOut(Answer):
+class ChargeMetricsOut(ZuoraOutput):
     """The SDK's ``PreviewChargeMetrics``."""
 
     charge_number: str = Field(alias="chargeNumber")
@@ -761,12 +761,12 @@ class ChargeMetricsOut(Answer):
         )
 
 
-class SubscriptionMetricsOut(Answer):
+class SubscriptionMetricsOut(ZuoraOutput):
     subscription_number: str = Field(alias="subscriptionNumber")
     charges: list[ChargeMetricsOut]
 
 
-class PreviewResult(Answer):
+class PreviewResult(ZuoraOutput):
     """What the preview types asked for: ``invoices`` (BillingDocs), ``chargeMetrics``."""
 
     invoices: list[PreviewInvoice] | None = Field(None, exclude_if=_omitted)
@@ -775,7 +775,7 @@ class PreviewResult(Answer):
     )
 
     @classmethod
-    def of(cls, previewed: PreviewedOrder, preview_types: list[str]) -> PreviewResult:
+    def of(cls, previewed: PreviewedOrder, preview_types: list[PreviewType]) -> PreviewResult:
         result = cls()
         if "BillingDocs" in preview_types:
             result.invoices = [previewed.invoice] if previewed.invoice else []

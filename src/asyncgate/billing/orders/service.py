@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Update, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -27,25 +27,26 @@ from asyncgate.auth.principal import Principal
 from asyncgate.billing.accounts.models import Account
 from asyncgate.billing.accounts.repository import find_account
 from asyncgate.billing.accounts.service import create_account, get_account
-from asyncgate.billing.invoices.metrics import total_contracted_billing
+from asyncgate.billing.invoices.metrics import total_contracted_billing, total_unless_evergreen
 from asyncgate.billing.invoices.models import Invoice
 from asyncgate.billing.invoices.preview import PreviewThruType, preview_through_date
 from asyncgate.billing.invoices.service import bill_subscriptions, delete_order_invoices
-from asyncgate.billing.orders import models
 from asyncgate.billing.orders.actions import (
     ActionDates,
     OrderContext,
     apply_action,
     create_subscription,
 )
-from asyncgate.billing.orders.models import Order, OrderActionType
+from asyncgate.billing.orders.models import Order, OrderAction, OrderActionType
 from asyncgate.billing.orders.schemas import (
-    OrderAction,
+    BillingOptions,
+    OrderActionCreate,
     OrderCreate,
     OrderFields,
     OrderPreview,
     PreviewInvoice,
     PreviewOptions,
+    ProcessingOptions,
 )
 from asyncgate.billing.subscriptions.models import (
     Subscription,
@@ -113,19 +114,18 @@ async def create_order(
             resource=_ORDER,
         ) from None
     invoice = None
-    options = data.processing_options
-    billed = options is not None and options.run_billing
-    if billed:
-        billing = options.billing_options
+    options = data.processing_options or ProcessingOptions()
+    if options.run_billing:
+        billing = options.billing_options or BillingOptions()
         invoice = await bill_subscriptions(
             session,
             account,
             [change.subscription for change in changes],
-            target_date=(billing and billing.target_date) or today,
-            invoice_date=(billing and billing.document_date) or today,
+            target_date=billing.target_date or today,
+            invoice_date=billing.document_date or today,
             order_id=order.id,
         )
-    return PlacedOrder(order, account, changes, billed, invoice)
+    return PlacedOrder(order, account, changes, options.run_billing, invoice)
 
 
 async def _new_account(session: AsyncSession, tenant_id: str, data: OrderCreate) -> Account:
@@ -231,7 +231,7 @@ async def _latest(context: OrderContext, number: str, changes: list[Change]) -> 
 
 def _record(
     context: OrderContext,
-    action: OrderAction,
+    action: OrderActionCreate,
     position: int,
     sequence: int,
     subscription: Subscription,
@@ -239,7 +239,7 @@ def _record(
     details: dict,
 ) -> None:
     context.session.add(
-        models.OrderAction(
+        OrderAction(
             id=new_id(),
             tenant_id=context.tenant_id,
             order_id=context.order.id,
@@ -406,11 +406,13 @@ def _figures(subscription: Subscription, bill_cycle_day: int) -> dict[str, _Figu
     figures = {}
     for rate_plan in subscription_view(subscription).rate_plans:
         for charge in rate_plan.charges:
-            tcbs = [
-                total_contracted_billing(segment.to_charge(), bill_cycle_day)
-                for segment in charge.segments
-            ]
-            tcb = None if None in tcbs else sum(tcbs, Decimal(0))  # type: ignore[arg-type]
+            tcb = total_unless_evergreen(
+                (
+                    total_contracted_billing(segment.to_charge(), bill_cycle_day)
+                    for segment in charge.segments
+                ),
+                Decimal(0),
+            )
             figures[charge.last.charge_number] = _FiguredCharge(
                 rate_plan.rate_plan, charge.last, ChargeFigures(charge.mrr, charge.tcv, tcb)
             )
@@ -494,7 +496,7 @@ async def _check_nothing_builds_on(
         )
 
 
-def _restore(version: Subscription):
+def _restore(version: Subscription) -> Update:
     """Makes the version before ``version`` the latest again."""
     return (
         update(Subscription)

@@ -26,7 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from asyncgate.billing.catalog.models import CATALOG_DECIMAL, ProductRatePlan
-from asyncgate.billing.invoices.charges import Charge, ChargeModel, ChargeType
+from asyncgate.billing.invoices.charges import Charge, ChargeType, RestChargeModel
 from asyncgate.billing.invoices.periods import BillingPeriod
 from asyncgate.db.base import Base, IdMixin, TenantMixin, TimestampMixin
 
@@ -190,7 +190,7 @@ class SubscriptionCharge(IdMixin, TenantMixin, TimestampMixin, Base):
         return Charge(
             key=self.id,
             charge_type=ChargeType(self.charge_type),
-            model=ChargeModel(self.charge_model),
+            model=RestChargeModel(self.charge_model),
             price=self.price,
             currency=self.currency,
             start=self.effective_start_date,

@@ -8,10 +8,11 @@ does; its ``mrr`` and ``tcv`` are those of the whole charge (see the service).
 from __future__ import annotations
 
 from datetime import date
+from typing import Self
 
 from pydantic import Field
 
-from asyncgate.billing.schemas import Answer, Money, Paged, plain_amount
+from asyncgate.billing.schemas import Money, Paged, ZuoraOutput, plain_amount
 from asyncgate.billing.subscriptions.models import (
     Subscription,
     SubscriptionCharge,
@@ -28,7 +29,7 @@ LIST_PRICE_BASE = "Per_Billing_Period"
 PRICE_CHANGE_OPTION = "NoChange"
 
 
-class SubscriptionChargeOut(Answer):
+class SubscriptionChargeOut(ZuoraOutput):
     id: str
     number: str
     name: str
@@ -89,7 +90,7 @@ class SubscriptionChargeOut(Answer):
         )
 
 
-class SubscriptionRatePlanOut(Answer):
+class SubscriptionRatePlanOut(ZuoraOutput):
     id: str
     original_rate_plan_id: str = Field(alias="originalRatePlanId")
     last_change_type: str | None = Field(alias="lastChangeType")
@@ -121,7 +122,7 @@ class SubscriptionRatePlanOut(Answer):
         )
 
 
-class SubscriptionOut(Answer):
+class SubscriptionOut(ZuoraOutput):
     """One version of a subscription; its custom fields ride along."""
 
     id: str
@@ -161,7 +162,7 @@ class SubscriptionOut(Answer):
     rate_plans: list[SubscriptionRatePlanOut] = Field(alias="ratePlans")
 
     @classmethod
-    def of(cls, view: SubscriptionView) -> SubscriptionOut:
+    def of(cls, view: SubscriptionView) -> Self:
         subscription: Subscription = view.subscription
         account = subscription.account
         termed = subscription.term_type == TermType.TERMED

@@ -19,7 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from asyncgate.billing.accounts.models import Account
 from asyncgate.billing.accounts.service import get_account
-from asyncgate.billing.invoices.metrics import monthly_recurring_revenue, total_contract_value
+from asyncgate.billing.invoices.metrics import (
+    monthly_recurring_revenue,
+    total_contract_value,
+    total_unless_evergreen,
+)
 from asyncgate.billing.invoices.money import round_amount
 from asyncgate.billing.subscriptions import repository
 from asyncgate.billing.subscriptions.models import (
@@ -144,19 +148,19 @@ def subscription_view(subscription: Subscription) -> SubscriptionView:
         ]
         rate_plans.append(RatePlanView(rate_plan, charges, sum((c.mrr for c in charges), zero)))
     charges = [charge for rate_plan in rate_plans for charge in rate_plan.charges]
-    tcvs = [charge.tcv for charge in charges]
     return SubscriptionView(
         subscription,
         rate_plans,
         mrr=sum((charge.mrr for charge in charges), zero),
-        tcv=None if None in tcvs else sum(tcvs, zero),  # type: ignore[arg-type]
+        tcv=total_unless_evergreen((charge.tcv for charge in charges), zero),
     )
 
 
 def _charge_view(segments: list[SubscriptionCharge], *, stopped: bool, zero: Decimal) -> ChargeView:
-    tcvs = [total_contract_value(segment.to_charge()) for segment in segments]
     return ChargeView(
         segments,
         mrr=zero if stopped else monthly_recurring_revenue(segments[-1].to_charge()),
-        tcv=None if None in tcvs else sum(tcvs, zero),  # type: ignore[arg-type]
+        tcv=total_unless_evergreen(
+            (total_contract_value(segment.to_charge()) for segment in segments), zero
+        ),
     )

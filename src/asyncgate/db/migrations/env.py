@@ -1,9 +1,10 @@
 from alembic import context
+from sqlalchemy.engine import Connection
 
 from asyncgate.db.models import metadata
 
 
-def run_migrations(connection) -> None:
+def run_migrations(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=metadata,
