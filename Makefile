@@ -24,10 +24,11 @@ test: lint
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
 
-# Part of `make test`: the rules in pyproject.toml, and the code as ruff formats it.
+# Part of `make test`: the rules in pyproject.toml, the code as ruff formats it, and the types.
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests
 	$(VENV)/bin/ruff format --check src tests
+	$(VENV)/bin/mypy
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis src/*.egg-info

@@ -41,7 +41,8 @@ class TestDatabaseUrl:
     def test_the_documented_sqlite_form_and_the_earlier_one_name_the_same_database(self):
         documented = Settings(database_url="sqlite:///var/a.db", _env_file=None)
         earlier = Settings(database_url="sqlite+aiosqlite:///var/a.db", _env_file=None)
-        assert documented.database_url == earlier.database_url
+        assert documented.engine_url == earlier.engine_url == "sqlite+aiosqlite:///var/a.db"
+        assert documented.database_url == "sqlite:///var/a.db"  # as the operator wrote it
         assert documented.is_sqlite
 
     def test_a_sqlite_driver_that_would_not_run_is_refused(self):
@@ -51,4 +52,4 @@ class TestDatabaseUrl:
     def test_a_postgresql_url_is_taken_as_given(self):
         url = "postgresql+asyncpg://user:pass@db.example/asyncgate"
         settings = Settings(database_url=url, _env_file=None)
-        assert (settings.database_url, settings.is_sqlite) == (url, False)
+        assert (settings.database_url, settings.engine_url, settings.is_sqlite) == (url, url, False)

@@ -292,19 +292,21 @@ class Settings(BaseSettings):
 
     @field_validator("database_url")
     @classmethod
-    def _sqlite_url_for_the_engine(cls, url: str) -> str:
-        """``sqlite:///path`` becomes the URL SQLAlchemy's engine is made with: its aiosqlite
-        dialect compiles the statements and asyncgate's own driver (``db/sqlite_on_loop.py``)
-        runs them; the aiosqlite package runs none. ``sqlite+aiosqlite:///path``, the form of
-        earlier releases, is kept as it is; another SQLite driver is refused, since it would
-        not be the one that runs."""
-        if url.startswith(SQLITE_ENGINE_SCHEME):
-            return url
-        if url.startswith(SQLITE_SCHEME):
-            return SQLITE_ENGINE_SCHEME + url.removeprefix(SQLITE_SCHEME)
-        if url.startswith("sqlite+"):
+    def _no_other_sqlite_driver(cls, url: str) -> str:
+        """``sqlite+aiosqlite:///path``, the form of earlier releases, still names the same
+        database; another SQLite driver is refused, since it would not be the one that runs."""
+        if url.startswith("sqlite+") and not url.startswith(SQLITE_ENGINE_SCHEME):
             raise ValueError(f"a SQLite database is {SQLITE_SCHEME}/path, not {url}")
         return url
+
+    @property
+    def engine_url(self) -> str:
+        """The URL SQLAlchemy's engine is made with. On SQLite its aiosqlite dialect compiles
+        the statements and asyncgate's own driver (``db/sqlite_on_loop.py``) runs them; the
+        aiosqlite package runs none."""
+        if self.database_url.startswith(SQLITE_SCHEME):
+            return SQLITE_ENGINE_SCHEME + self.database_url.removeprefix(SQLITE_SCHEME)
+        return self.database_url
 
     @property
     def console_cookies_secure(self) -> bool:

@@ -56,7 +56,7 @@ def create_engine(
     settings: Settings, connect: Callable[[], Awaitable[sqlite_on_loop.Connection]] | None
 ) -> AsyncEngine:
     """The engine of ``settings``' database; on SQLite, its connections come from ``connect``."""
-    url = settings.database_url
+    url = settings.engine_url
     if connect is not None:
         engine = create_async_engine(url, pool_size=5, max_overflow=0, async_creator=connect)
 

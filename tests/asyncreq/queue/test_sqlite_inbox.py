@@ -307,7 +307,7 @@ class TestPruning:
 
 async def test_a_new_inbox_starts_with_the_keys_the_queue_holds(tmp_path):
     """A request stored under a key before the inbox existed is still the key's first."""
-    settings = settings_for(f"sqlite+aiosqlite:///{tmp_path / 'older.db'}", tmp_path / "data")
+    settings = settings_for(f"sqlite:///{tmp_path / 'older.db'}", tmp_path / "data")
     async with database_with_schema(settings) as database:
         tenant = await make_tenant(database)
         first = accepted_row(
@@ -386,7 +386,7 @@ class TestCancelling:
 async def test_an_inbox_of_the_first_version_gains_cancellation_marks(tmp_path):
     """An inbox created by a version without cancels: requests waiting in it can be
     cancelled once it is opened again."""
-    settings = settings_for(f"sqlite+aiosqlite:///{tmp_path / 'older.db'}", tmp_path / "data")
+    settings = settings_for(f"sqlite:///{tmp_path / 'older.db'}", tmp_path / "data")
     async with database_with_schema(settings) as database:
         tenant = await make_tenant(database)
         app = create_app(settings, database)
