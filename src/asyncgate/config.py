@@ -228,8 +228,7 @@ class Settings(BaseSettings):
     )
     callout_poll_interval: timedelta = Field(
         default=timedelta(seconds=1),
-        description="How often idle callout dispatchers and senders look for work they were "
-        "not woken for.",
+        description="How often idle callout senders look for work they were not woken for.",
     )
     callout_signing_grace: timedelta = Field(
         default=timedelta(hours=24),
