@@ -10,6 +10,7 @@ from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
+    CursorResult,
     Select,
     Table,
     bindparam,
@@ -162,7 +163,7 @@ class TableQueue(RequestQueue):
             .execution_options(synchronize_session=False)
         )
         await session.refresh(request)
-        if result.rowcount != 1:  # type: ignore[attr-defined]  # an UPDATE's CursorResult
+        if cast(CursorResult[Any], result).rowcount != 1:
             raise not_cancellable(request)
         return request
 
