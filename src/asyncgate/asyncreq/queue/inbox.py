@@ -568,4 +568,4 @@ def _first_accepted(by_lane: dict[int, list[_Row]], limit: int) -> dict[int, lis
 async def _taken_in_through(connection: AsyncConnection) -> dict[int, int]:
     """Per lane index, the last number the queue has taken in (lanes never taken from: none)."""
     marks = await connection.exec_driver_sql(_MARKS)
-    return {row[0]: row[1] for row in marks.all()}
+    return dict(cast(list[tuple[int, int]], marks.all()))
