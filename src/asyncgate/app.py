@@ -26,6 +26,7 @@ from asyncgate.billing.contacts.routes import router as contacts_router
 from asyncgate.billing.invoices.routes import router as invoices_router
 from asyncgate.billing.orders.routes import router as orders_router
 from asyncgate.billing.subscriptions.routes import router as subscriptions_router
+from asyncgate.clock import SYSTEM_CLOCK, Clock
 from asyncgate.config import Settings, get_settings
 from asyncgate.console.mount import mount_console
 from asyncgate.crud.actions import router as actions_router
@@ -143,10 +144,12 @@ def create_app(
     database: Database | None = None,
     *,
     alongside: Callable[[], AbstractAsyncContextManager[object]] | None = None,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> FastAPI:
     """The application. It never executes async requests itself: workers replay them through
     it (see ``asyncreq.worker``). ``alongside`` (``serve``'s worker process) is entered at
-    startup and left at shutdown, once the server has stopped accepting."""
+    startup and left at shutdown, once the server has stopped accepting. Token expiry and the
+    rate limits read ``clock``."""
     settings = settings or get_settings()
     database = database or Database(settings)
     queue = queue_for(database)
@@ -170,11 +173,11 @@ def create_app(
     app = FastAPI(title="asyncgate", version=__version__, lifespan=lifespan)
     app.state.settings = settings
     app.state.database = database
-    app.state.token_cache = TokenCache()
+    app.state.token_cache = TokenCache(clock)
     app.state.queue = queue
     app.state.accept_latencies = AcceptLatencies()
     app.state.route_table = RouteTable()
-    app.state.rate_limits = RateLimits(settings)
+    app.state.rate_limits = RateLimits(settings, clock)
     # Loaded at start, so a missing or unreadable key fails here rather than at first use.
     app.state.secret_box = SecretBox(load_secret_key(settings))
 

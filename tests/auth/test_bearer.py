@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import timedelta
 
+import httpx
 import pytest
 
 from asyncgate.auth import service
@@ -13,7 +13,8 @@ from asyncgate.http.errors import Category
 from tests.factories import make_tenant
 from tests.http.assertions import assert_action_fault, assert_request_id, assert_zuora_error
 from tests.http.endpoints import api_endpoints
-from tests.http.probe import TALLIES, tally_of
+from tests.http.probe import TALLIES, build_probe_app, tally_of
+from tests.support.clock import ManualClock
 
 
 def assert_unauthenticated(response) -> None:
@@ -92,16 +93,23 @@ class TestCredentials:
         assert await tally_of(database, expired.tenant_id, "c") == 0
 
     async def test_a_token_stops_working_when_it_expires_even_if_recently_used(
-        self, probe, database
+        self, settings, database
     ):
-        short_lived = await make_tenant(database, token_lifetime=timedelta(seconds=1))
-        used = await probe.get("/v1/probe/padding?size=1", headers=short_lived.headers)
-        assert used.status_code == 200
+        short_lived = await make_tenant(database, token_lifetime=timedelta(seconds=10))
+        clock = ManualClock()  # not before the token was issued
+        transport = httpx.ASGITransport(app=build_probe_app(settings, database, clock))
+        async with httpx.AsyncClient(transport=transport, base_url="http://probe.test") as probe:
 
-        await asyncio.sleep(1.1)
+            async def padding() -> httpx.Response:
+                return await probe.get("/v1/probe/padding?size=1", headers=short_lived.headers)
 
-        again = await probe.get("/v1/probe/padding?size=1", headers=short_lived.headers)
-        assert_unauthenticated(again)
+            assert (await padding()).status_code == 200  # and its principal is cached
+            clock.advance(9)
+            assert (await padding()).status_code == 200
+
+            clock.advance(1)
+
+            assert_unauthenticated(await padding())
 
     async def test_the_token_of_a_revoked_client_is_refused(self, probe, database):
         revoked = await make_tenant(database)

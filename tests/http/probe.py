@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from asyncgate.app import create_app, v1_router
 from asyncgate.auth.dependencies import CurrentPrincipal
+from asyncgate.clock import SYSTEM_CLOCK, Clock
 from asyncgate.config import Settings
 from asyncgate.db.engine import Database
 from asyncgate.db.sequences import Sequence, next_value
@@ -74,8 +75,8 @@ async def padding(size: int, principal: CurrentPrincipal) -> dict:
     return {"success": True, "padding": "x" * size}
 
 
-def build_probe_app(settings: Settings, database: Database) -> FastAPI:
-    app = create_app(settings, database)
+def build_probe_app(settings: Settings, database: Database, clock: Clock = SYSTEM_CLOCK) -> FastAPI:
+    app = create_app(settings, database, clock=clock)
     app.include_router(v1_router(router))
     return app
 

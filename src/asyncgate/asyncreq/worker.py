@@ -211,7 +211,7 @@ class Worker:
             try:
                 await self.extend_leases()
                 await self.reap_expired_leases()
-                await prune_finished(self.queue, self.config.retention)
+                await prune_finished(self.queue, self.config.retention, self.clock)
             except Exception:
                 log.exception("housekeeping failed")
             with suppress(TimeoutError):

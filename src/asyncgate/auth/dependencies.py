@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import datetime
 from typing import Annotated
 
@@ -10,7 +9,7 @@ from fastapi import Depends, Request
 
 from asyncgate.auth import service
 from asyncgate.auth.principal import Principal
-from asyncgate.db.base import utcnow
+from asyncgate.clock import SYSTEM_CLOCK, Clock
 from asyncgate.http.errors import AuthenticationFailed, PermissionDenied, Resource
 from asyncgate.http.routing import SCOPE_PRINCIPAL
 
@@ -24,7 +23,10 @@ class TokenCache:
     is therefore refused by every process within ``ttl``.
     """
 
-    def __init__(self, ttl: float = 30.0, max_entries: int = 10_000) -> None:
+    def __init__(
+        self, clock: Clock = SYSTEM_CLOCK, ttl: float = 30.0, max_entries: int = 10_000
+    ) -> None:
+        self.clock = clock
         self.ttl = ttl
         self.max_entries = max_entries
         self._entries: dict[str, tuple[Principal, float]] = {}
@@ -34,7 +36,7 @@ class TokenCache:
         if entry is None:
             return None
         principal, valid_until = entry
-        if time.monotonic() >= valid_until:
+        if self.clock.monotonic() >= valid_until:
             del self._entries[token]
             return None
         return principal
@@ -42,8 +44,8 @@ class TokenCache:
     def put(self, token: str, principal: Principal, expires_at: datetime) -> None:
         if len(self._entries) >= self.max_entries:
             self._entries.clear()
-        remaining = (expires_at - utcnow()).total_seconds()
-        self._entries[token] = (principal, time.monotonic() + min(self.ttl, remaining))
+        remaining = (expires_at - self.clock.now()).total_seconds()
+        self._entries[token] = (principal, self.clock.monotonic() + min(self.ttl, remaining))
 
     def clear(self) -> None:
         self._entries.clear()
@@ -74,7 +76,9 @@ async def _principal_for_bearer(request: Request) -> Principal:
     if principal is None:
         # A short read of its own: a token lookup must not hold up, or wait for, writers.
         async with request.app.state.database.read_transaction() as session:
-            principal, expires_at = await service.principal_for_token(session, token)
+            principal, expires_at = await service.principal_for_token(
+                session, token, cache.clock.now()
+            )
         cache.put(token, principal, expires_at)
     return principal
 

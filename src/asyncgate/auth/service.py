@@ -287,12 +287,15 @@ async def issue_token(
     )
 
 
-async def principal_for_token(session: AsyncSession, token: str) -> tuple[Principal, datetime]:
-    """The caller a bearer token stands for, and when the token stops being valid."""
+async def principal_for_token(
+    session: AsyncSession, token: str, now: datetime
+) -> tuple[Principal, datetime]:
+    """The caller a bearer token stands for at ``now``, and when the token stops being
+    valid."""
     record = await session.scalar(
         select(AccessToken).where(AccessToken.token_hash == secrets.token_digest(token))
     )
-    if record is None or record.expires_at <= utcnow():
+    if record is None or record.expires_at <= now:
         raise AuthenticationFailed()
     principal = Principal(
         tenant_id=record.tenant_id, role=Role(record.role), client_id=record.client_id
