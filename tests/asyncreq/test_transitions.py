@@ -38,7 +38,7 @@ TEMPORARY = {"success": False, "reasons": [{"code": 50000061, "message": "try la
 
 
 @pytest.fixture(autouse=True)
-def empty_queue() -> None:
+def emptied_queue() -> None:
     """No database here, so no queue to empty (the package's fixture would open one)."""
 
 
