@@ -107,14 +107,3 @@ class ClaimedRequest:
 CLAIMED_COLUMNS = tuple(field.name for field in fields(ClaimedRequest))
 # A request as the worker's outcome helpers read it: claimed, or loaded by the lease reaper.
 StoredRequest = AsyncRequest | ClaimedRequest
-
-
-class InboxProgress(Base):
-    """How far the queue has taken in the SQLite inbox (see ``asyncreq.inbox``): a row per
-    lane (``id``: the lane's index plus one), written in the same commit as the requests it
-    took in. Unused on PostgreSQL."""
-
-    __tablename__ = "async_request_inbox_progress"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    taken_in_through: Mapped[int] = mapped_column(Integer)

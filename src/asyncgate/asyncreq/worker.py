@@ -69,10 +69,10 @@ log = logging.getLogger("asyncgate.worker")
 # so that no transaction holds SQLite's only write lock for long.
 TRANSACTION_TIME_BUDGET = 0.025
 # At most this many requests per bulk run: the larger the run, the less each request costs,
-# and the fewer pages (and fsyncs) the disk sees per request. Accepts no longer wait for the
-# worker's transactions (see ``queue.inbox``), so runs need not be short for them: runs of 50 rather
-# than 20 took the accept p99 at 1,000/s from 8.8 and 11.6 ms to 6.9 and 8.6 ms (median of 6
-# windows, alternating runs).
+# and the fewer pages (and fsyncs) the disk sees per request. Accepts do not wait for the
+# worker's transactions (the queue stores them apart), so runs need not be short for them: runs
+# of 50 rather than 20 took the accept p99 at 1,000/s from 8.8 and 11.6 ms to 6.9 and 8.6 ms
+# (median of 6 windows, alternating runs).
 BULK_RUN_SIZE = 50
 # On SQLite a transaction commits after the run in progress as soon as another process waits
 # for the write lock (see ``db.writer_turns``): an accept then waits for about one run. So

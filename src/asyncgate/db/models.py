@@ -1,6 +1,7 @@
 """Imports every table module so ``Base.metadata`` is complete (for Alembic and tests)."""
 
 from asyncgate.asyncreq import models as async_request_models  # noqa: F401
+from asyncgate.asyncreq.queue import inbox as async_request_inbox  # noqa: F401
 from asyncgate.auth import models as auth_models  # noqa: F401
 from asyncgate.billing.accounts import models as account_models  # noqa: F401
 from asyncgate.billing.catalog import models as catalog_models  # noqa: F401

@@ -51,21 +51,27 @@ from sqlalchemy import Column, Index, Integer, MetaData, Table, text
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.schema import CreateIndex, CreateTable
 
-from asyncgate.asyncreq.models import (
-    CLAIMED_COLUMNS,
-    AsyncRequest,
-    ClaimedRequest,
-    InboxProgress,
-    State,
-)
+from asyncgate.asyncreq.models import CLAIMED_COLUMNS, AsyncRequest, ClaimedRequest, State
 from asyncgate.asyncreq.queue.base import Lease
 from asyncgate.asyncreq.queue.table import IDENTITY_COLUMNS
 from asyncgate.auth.models import Tenant
 from asyncgate.db import sqlite_on_loop
-from asyncgate.db.base import UTCDateTime
+from asyncgate.db.base import Base, UTCDateTime
 from asyncgate.db.engine import SQLITE_PRAGMAS, Database
+
+
+class InboxProgress(Base):
+    """How far the queue has taken in each lane: a row per lane (``id``: the lane's index plus
+    one), written in the same commit as the requests it took in. Unused on PostgreSQL."""
+
+    __tablename__ = "async_request_inbox_progress"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    taken_in_through: Mapped[int] = mapped_column(Integer)
+
 
 # The columns an accept sets; the others start as the queue's defaults when taken in.
 ACCEPTED_COLUMNS = (
