@@ -2,9 +2,9 @@
 
 Whoever submits while a commit is in flight joins the next one. An idle committer commits a
 lone item at once, so grouping adds no latency; a busy one turns many fsyncs into one. Up to
-``lanes`` commits may be in flight at once, each on a lane of its own (SQLite's inbox has a file
-per lane): an item that arrives while every lane commits joins the group of whichever frees
-first. Items pinned to the first lane wait for it.
+``lanes`` commits may be in flight at once, each on a lane of its own (a file that takes one
+writer at a time, say): an item that arrives while every lane commits joins the group of
+whichever frees first. Items pinned to the first lane wait for it.
 
 A group whose commit raises is committed again item by item, so that an item the database
 refuses fails its own caller only, never the others of its group.
