@@ -210,7 +210,9 @@ class TestCancelling:
             cancelled = await queue.cancel(session, tenant.tenant_id, request["id"], utcnow())
         assert (cancelled.state, cancelled.attempts) == (State.CANCELLED, 1)
 
-    @pytest.mark.parametrize("state", [State.RUNNING, State.SUCCEEDED, State.CANCELLED])
+    @pytest.mark.parametrize(
+        "state", [State.RUNNING, State.SUCCEEDED, State.FAILED, State.CANCELLED]
+    )
     async def test_a_request_no_longer_queued_is_not_cancelled(
         self, queue, database, tenant, state
     ):
@@ -221,12 +223,12 @@ class TestCancelling:
                 await queue.cancel(session, tenant.tenant_id, request["id"], utcnow())
         else:
             await claim_all(queue)
-        if state == State.SUCCEEDED:
+        if state in (State.SUCCEEDED, State.FAILED):
             async with database.transaction() as session:
                 await session.execute(
                     update(AsyncRequest)
                     .where(AsyncRequest.id == request["id"])
-                    .values(state=State.SUCCEEDED, completed_at=utcnow())
+                    .values(state=state, completed_at=utcnow())
                 )
 
         with pytest.raises(BusinessRuleViolated) as refused:
