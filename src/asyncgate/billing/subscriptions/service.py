@@ -32,6 +32,7 @@ from asyncgate.billing.subscriptions.models import (
     SubscriptionRatePlan,
     SubscriptionStatus,
 )
+from asyncgate.db.base import Base
 from asyncgate.http.errors import NotFound, Resource
 
 _NOT_COPIED = frozenset({"id", "created_at", "updated_at"})
@@ -83,8 +84,8 @@ def next_version(base: Subscription, order_id: str) -> Subscription:
     )
 
 
-def _columns(row: object, *, exclude: set[str]) -> dict[str, object]:
-    table = type(row).__table__  # type: ignore[attr-defined]
+def _columns(row: Base, *, exclude: set[str]) -> dict[str, object]:
+    table = type(row).__table__
     return {
         column.key: getattr(row, column.key)
         for column in table.columns
