@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
@@ -15,11 +15,11 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
-    ValidationInfo,
-    field_validator,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
+
+from asyncgate.http.validation import NullRefusing
 
 CUSTOM_FIELD_SUFFIX = "__c"
 
@@ -58,7 +58,7 @@ def stored_values(
     return {name: getattr(row, name) for name in schema.model_fields if name not in exclude}
 
 
-class ZuoraInput(BaseModel):
+class ZuoraInput(NullRefusing):
     """A request body: declared fields by their Zuora names only, plus tenant custom fields.
 
     As in Zuora, a Python spelling (``bill_cycle_day`` for ``billCycleDay``) is an unknown
@@ -69,7 +69,6 @@ class ZuoraInput(BaseModel):
     """
 
     model_config = ConfigDict(extra="allow", validate_by_alias=True, validate_by_name=False)
-    not_nullable: ClassVar[frozenset[str]] = frozenset()
 
     @model_validator(mode="after")
     def _only_custom_extras(self) -> ZuoraInput:
@@ -79,13 +78,6 @@ class ZuoraInput(BaseModel):
                     "extra_forbidden", "Unknown field: {field}", {"field": name}
                 )
         return self
-
-    @field_validator("*")
-    @classmethod
-    def _refuse_null(cls, value: Any, info: ValidationInfo) -> Any:
-        if value is None and info.field_name in cls.not_nullable:
-            raise PydanticCustomError("not_nullable", "may not be null")
-        return value
 
     @property
     def custom_fields(self) -> dict[str, Any]:

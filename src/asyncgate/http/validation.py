@@ -7,9 +7,26 @@ query or header parameter 23, and any other bad value 20.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
 from asyncgate.http.errors import Category, Reason, RequestInvalid
+
+
+class NullRefusing(BaseModel):
+    """A request body whose fields named in ``not_nullable`` may be left out but not sent as
+    ``null`` (category 20, "may not be null")."""
+
+    not_nullable: ClassVar[frozenset[str]] = frozenset()
+
+    @field_validator("*")
+    @classmethod
+    def _refuse_null(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None and info.field_name in cls.not_nullable:
+            raise PydanticCustomError("not_nullable", "may not be null")
+        return value
 
 
 def _field_name(location: Sequence[Any]) -> str:

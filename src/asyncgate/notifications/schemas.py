@@ -9,7 +9,7 @@ and ``associatedAccount`` among them, which asyncgate does not support) is an un
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
 import orjson
 from pydantic import (
@@ -20,12 +20,10 @@ from pydantic import (
     StrictBool,
     StrictInt,
     StringConstraints,
-    ValidationInfo,
-    field_validator,
     model_serializer,
 )
-from pydantic_core import PydanticCustomError
 
+from asyncgate.http.validation import NullRefusing
 from asyncgate.notifications.models import (
     MAX_NAME_LENGTH,
     MAX_URL_LENGTH,
@@ -49,20 +47,12 @@ MAX_ATTEMPTS_LIMIT = 5
 MAX_INTERVAL_MINUTES = 1440
 
 
-class Body(BaseModel):
+class Body(NullRefusing):
     """A request body: Zuora's names only, every other field refused. Booleans and numbers
     are strict, as the SDK declares them: ``"yes"`` is no boolean, ``"5"`` no number. Fields
     named in ``not_nullable`` may be left out but not sent as ``null``."""
 
     model_config = ConfigDict(extra="forbid", validate_by_alias=True, validate_by_name=False)
-    not_nullable: ClassVar[frozenset[str]] = frozenset()
-
-    @field_validator("*")
-    @classmethod
-    def _refuse_null(cls, value: Any, info: ValidationInfo) -> Any:
-        if value is None and info.field_name in cls.not_nullable:
-            raise PydanticCustomError("not_nullable", "may not be null")
-        return value
 
 
 class ResponseShape(BaseModel):
