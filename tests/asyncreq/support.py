@@ -18,16 +18,17 @@ from datetime import timedelta
 from typing import Any, Literal
 
 import httpx
+import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import insert, select
 
 from asyncgate.asyncreq.jobs import JobType, runs_as_job
-from asyncgate.asyncreq.models import AsyncRequest
+from asyncgate.asyncreq.models import AsyncRequest, State
 from asyncgate.asyncreq.retry import RetryPolicy
 from asyncgate.auth.dependencies import CurrentPrincipal
-from asyncgate.db.base import new_id, utcnow
+from asyncgate.db.base import new_id, new_uuid, utcnow
 from asyncgate.db.engine import Database
 from asyncgate.db.sequences import next_value
 from asyncgate.http.errors import (
@@ -137,6 +138,28 @@ async def accept(
     request_id = response.json()["requestId"]
     tenants_of[request_id] = tenant.tenant_id
     return request_id
+
+
+def accepted_row(tenant: TenantContext, **values: Any) -> dict[str, Any]:
+    """A request as an accept hands it to the queue."""
+    now = utcnow()
+    return {
+        "id": new_uuid(),
+        "tenant_id": tenant.tenant_id,
+        "method": "POST",
+        "path": "/v1/engine-trials",
+        "query_string": "",
+        "headers": {"content-type": "application/json"},
+        "body": orjson.dumps(trial()),
+        "track_id": None,
+        "idempotency_key": None,
+        "role": "tenant-administrator",
+        "client_id": None,
+        "state": State.QUEUED.value,
+        "attempts": 0,
+        "run_after": now,
+        "created_at": now,
+    } | values
 
 
 async def stored(

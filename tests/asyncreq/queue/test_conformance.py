@@ -13,44 +13,22 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
-import orjson
 import pytest
 from sqlalchemy import delete, false, update
 
 from asyncgate.asyncreq.models import AsyncRequest, State
-from asyncgate.asyncreq.queue import Lease, RequestQueue, queue_for
+from asyncgate.asyncreq.queue import Lease, RequestQueue
 from asyncgate.config import Settings
 from asyncgate.db.base import new_uuid, utcnow
 from asyncgate.db.engine import Database
 from asyncgate.http.errors import BusinessRuleViolated, NotFound
 from asyncgate.notifications.outbox import OutboxEvent
-from tests.asyncreq.support import ASYNC_TRIALS, accept, trial
+from tests.asyncreq.support import ASYNC_TRIALS, accept, accepted_row, trial
 from tests.factories import TenantContext
+from tests.support.database import queue_of
 
 LEASE = timedelta(minutes=1)
 NOTHING_KEPT = false()
-
-
-def accepted(tenant: TenantContext, **values: Any) -> dict[str, Any]:
-    """A request as an accept hands it to the queue."""
-    now = utcnow()
-    return {
-        "id": new_uuid(),
-        "tenant_id": tenant.tenant_id,
-        "method": "POST",
-        "path": "/v1/engine-trials",
-        "query_string": "",
-        "headers": {"content-type": "application/json"},
-        "body": orjson.dumps(trial()),
-        "track_id": None,
-        "idempotency_key": None,
-        "role": "tenant-administrator",
-        "client_id": None,
-        "state": State.QUEUED.value,
-        "attempts": 0,
-        "run_after": now,
-        "created_at": now,
-    } | values
 
 
 def lease(owner: str = "worker-a") -> Lease:
@@ -66,12 +44,10 @@ def queue(app: Any) -> RequestQueue:
 async def other_process(settings: Settings) -> AsyncIterator[RequestQueue]:
     """The queue as another process (a second worker, a restarted server) has it."""
     database = Database(settings)
-    queue = queue_for(database)
-    await queue.open()
     try:
-        yield queue
+        async with queue_of(database) as queue:
+            yield queue
     finally:
-        queue.close()
         await database.dispose()
 
 
@@ -90,7 +66,7 @@ class TestAcceptAndFind:
     async def test_an_accepted_request_is_found_queued_by_its_tenant_only(
         self, queue, database, tenant, other_tenant
     ):
-        request = accepted(tenant, track_id="track-1")
+        request = accepted_row(tenant, track_id="track-1")
         assert await queue.accept(request) == request["id"]
 
         found = await find(queue, database, tenant, request["id"])
@@ -101,7 +77,7 @@ class TestAcceptAndFind:
         assert await find(queue, database, tenant, str(uuid.uuid4())) is None
 
     async def test_a_claimed_request_is_found_running(self, queue, database, tenant):
-        request = accepted(tenant)
+        request = accepted_row(tenant)
         await queue.accept(request)
         await claim_all(queue)
         found = await find(queue, database, tenant, request["id"])
@@ -112,7 +88,7 @@ class TestAcceptAndFind:
         self, queue, tenant, other_process
     ):
         # The accepting process stops before any worker took the request: nothing is lost.
-        request = accepted(tenant)
+        request = accepted_row(tenant)
         await queue.accept(request)
         queue.close()
 
@@ -123,8 +99,8 @@ class TestAcceptAndFind:
 class TestClaiming:
     async def test_claims_take_due_requests_first_and_at_most_the_limit(self, queue, tenant):
         now = utcnow()
-        sooner, later = (accepted(tenant, run_after=now - timedelta(seconds=s)) for s in (2, 1))
-        for request in (sooner, later, accepted(tenant, run_after=now + timedelta(hours=1))):
+        sooner, later = (accepted_row(tenant, run_after=now - timedelta(seconds=s)) for s in (2, 1))
+        for request in (sooner, later, accepted_row(tenant, run_after=now + timedelta(hours=1))):
             await queue.accept(request)
 
         first = await queue.claim(lease(), 1, utcnow())
@@ -134,7 +110,7 @@ class TestClaiming:
     async def test_concurrent_claims_take_each_request_exactly_once(
         self, queue, tenant, other_process
     ):
-        requests = [accepted(tenant) for _ in range(40)]
+        requests = [accepted_row(tenant) for _ in range(40)]
         await asyncio.gather(*(queue.accept(request) for request in requests))
 
         async def claim_until_empty(claiming: RequestQueue, owner: str) -> list[str]:
@@ -149,7 +125,7 @@ class TestClaiming:
         assert sorted(mine + theirs) == sorted(request["id"] for request in requests)
 
     async def test_tidying_keeps_every_unclaimed_request(self, queue, tenant):
-        claimed, waiting = accepted(tenant), accepted(tenant, run_after=utcnow())
+        claimed, waiting = accepted_row(tenant), accepted_row(tenant, run_after=utcnow())
         await queue.accept(claimed)
         await queue.claim(lease(), 1, utcnow())
         await queue.accept(waiting)
@@ -185,7 +161,7 @@ class TestFencing:
 
 class TestCancelling:
     async def test_a_queued_request_is_cancelled_and_never_claimed(self, queue, database, tenant):
-        request = accepted(tenant)
+        request = accepted_row(tenant)
         await queue.accept(request)
         async with database.transaction() as session:
             cancelled = await queue.cancel(session, tenant.tenant_id, request["id"], utcnow())
@@ -197,7 +173,7 @@ class TestCancelling:
         assert found is not None and found.state == State.CANCELLED
 
     async def test_a_retrying_request_is_cancelled(self, queue, database, tenant):
-        request = accepted(tenant)
+        request = accepted_row(tenant)
         await queue.accept(request)
         await claim_all(queue)
         async with database.transaction() as session:  # its attempt failed; a retry is due later
@@ -216,7 +192,7 @@ class TestCancelling:
     async def test_a_request_no_longer_queued_is_not_cancelled(
         self, queue, database, tenant, state
     ):
-        request = accepted(tenant)
+        request = accepted_row(tenant)
         await queue.accept(request)
         if state == State.CANCELLED:
             async with database.transaction() as session:
@@ -241,7 +217,7 @@ class TestCancelling:
     async def test_another_tenants_or_an_unknown_request_is_not_found(
         self, queue, database, tenant, other_tenant
     ):
-        request = accepted(tenant)
+        request = accepted_row(tenant)
         await queue.accept(request)
         for tenant_id, request_id in (
             (other_tenant.tenant_id, request["id"]),
@@ -255,20 +231,20 @@ class TestCancelling:
 
 class TestIdempotencyKeys:
     async def test_a_repeat_gets_the_first_request_and_stores_nothing(self, queue, tenant):
-        first = accepted(tenant, idempotency_key="key-1")
+        first = accepted_row(tenant, idempotency_key="key-1")
         repeat = first | {"id": new_uuid()}
         assert await queue.accept(first) == first["id"]
         assert await queue.accept(repeat) == first["id"]
         assert await claim_all(queue) == [first["id"]]
 
     async def test_a_key_used_for_a_different_call_is_refused(self, queue, tenant):
-        await queue.accept(accepted(tenant, idempotency_key="key-2"))
+        await queue.accept(accepted_row(tenant, idempotency_key="key-2"))
         with pytest.raises(BusinessRuleViolated) as refused:
-            await queue.accept(accepted(tenant, idempotency_key="key-2", body=b"{}"))
+            await queue.accept(accepted_row(tenant, idempotency_key="key-2", body=b"{}"))
         assert refused.value.status == 409
 
     async def test_repeats_at_once_store_one_request(self, queue, tenant):
-        first = accepted(tenant, idempotency_key="key-3")
+        first = accepted_row(tenant, idempotency_key="key-3")
         ids = await asyncio.gather(
             *(queue.accept(first | {"id": new_uuid()}) for _ in range(10)), queue.accept(first)
         )
@@ -276,8 +252,8 @@ class TestIdempotencyKeys:
         assert await claim_all(queue) == ids[:1]
 
     async def test_keys_are_per_tenant(self, queue, tenant, other_tenant):
-        mine = accepted(tenant, idempotency_key="key-4")
-        theirs = accepted(other_tenant, idempotency_key="key-4", body=mine["body"])
+        mine = accepted_row(tenant, idempotency_key="key-4")
+        theirs = accepted_row(other_tenant, idempotency_key="key-4", body=mine["body"])
         assert await queue.accept(mine) == mine["id"]
         assert await queue.accept(theirs) == theirs["id"]
 
@@ -285,12 +261,12 @@ class TestIdempotencyKeys:
 class TestBacklog:
     async def test_unfinished_requests_are_counted_by_state(self, queue, database, tenant):
         now = utcnow()
-        await queue.accept(accepted(tenant, run_after=now - timedelta(minutes=2)))
+        await queue.accept(accepted_row(tenant, run_after=now - timedelta(minutes=2)))
         await queue.claim(lease(), 1, utcnow())
         for request in (
-            accepted(tenant, run_after=now - timedelta(minutes=1)),
-            accepted(tenant),
-            accepted(tenant, run_after=now + timedelta(hours=1)),
+            accepted_row(tenant, run_after=now - timedelta(minutes=1)),
+            accepted_row(tenant),
+            accepted_row(tenant, run_after=now + timedelta(hours=1)),
         ):
             await queue.accept(request)
         async with database.read_transaction() as session:
@@ -311,7 +287,7 @@ class TestBacklog:
     async def test_requests_not_yet_listed_are_counted_per_tenant(
         self, queue, database, tenant, other_tenant
     ):
-        await queue.accept(accepted(tenant))
+        await queue.accept(accepted_row(tenant))
         async with database.read_transaction() as session:
             mine = await queue.not_yet_listed(session, tenant.tenant_id)
             theirs = await queue.not_yet_listed(session, other_tenant.tenant_id)
@@ -333,11 +309,11 @@ class TestRetention:
             )
 
     async def test_old_finished_requests_go_with_what_they_caused(self, queue, database, tenant):
-        old = accepted(tenant, created_at=utcnow() - timedelta(days=8), idempotency_key="key-5")
-        recent = accepted(tenant)
+        old = accepted_row(tenant, created_at=utcnow() - timedelta(days=8), idempotency_key="key-5")
+        recent = accepted_row(tenant)
         for request in (old, recent):
             await self.finished(queue, database, request)
-        unfinished = accepted(tenant, created_at=utcnow() - timedelta(days=8))
+        unfinished = accepted_row(tenant, created_at=utcnow() - timedelta(days=8))
         await queue.accept(unfinished)
         cutoff = utcnow() - timedelta(days=7)
         caused: list[list[str]] = []
@@ -362,7 +338,7 @@ class TestRetention:
         assert await queue.accept(again) == again["id"]
 
     async def test_a_kept_request_stays_however_old(self, queue, database, tenant):
-        old = accepted(tenant, created_at=utcnow() - timedelta(days=8))
+        old = accepted_row(tenant, created_at=utcnow() - timedelta(days=8))
         await self.finished(queue, database, old)
         kept = AsyncRequest.id == old["id"]
 

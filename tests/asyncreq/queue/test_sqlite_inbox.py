@@ -8,7 +8,6 @@ import uuid
 from datetime import timedelta
 from pathlib import Path
 
-import orjson
 import pytest
 from sqlalchemy import delete, func, select, update
 
@@ -22,7 +21,7 @@ from asyncgate.db import sqlite_on_loop
 from asyncgate.db.base import utcnow
 from asyncgate.db.engine import Database
 from asyncgate.db.models import metadata
-from tests.asyncreq.support import ASYNC_TRIALS, accept, trial
+from tests.asyncreq.support import ASYNC_TRIALS, accept, accepted_row, trial
 from tests.conftest import BACKEND
 from tests.factories import make_tenant
 from tests.support.database import database_with_schema, settings_for
@@ -44,27 +43,6 @@ def in_lane(inbox: Inbox, lane: int) -> set[str]:
 def in_inbox(inbox: Inbox) -> set[str]:
     """The IDs every lane of the inbox holds."""
     return set().union(*(in_lane(inbox, lane) for lane in range(len(inbox.files))))
-
-
-def accepted_row(tenant, **values) -> dict:
-    """A request as an accept stores it."""
-    now = utcnow()
-    row = {
-        "id": str(uuid.uuid4()),
-        "tenant_id": tenant.tenant_id,
-        "method": "POST",
-        "path": "/v1/engine-trials",
-        "query_string": "",
-        "headers": {"content-type": "application/json"},
-        "body": orjson.dumps(trial()),
-        "track_id": None,
-        "idempotency_key": None,
-        "role": "tenant-administrator",
-        "client_id": None,
-        "run_after": now,
-        "created_at": now,
-    }
-    return row | values
 
 
 async def take_in(database, inbox: Inbox, room: int = 1000) -> int:
