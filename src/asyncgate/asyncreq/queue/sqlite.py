@@ -14,12 +14,11 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from asyncgate.asyncreq import wakeup
 from asyncgate.asyncreq.models import AsyncRequest, ClaimedRequest, State
-from asyncgate.asyncreq.queue.base import Backlog, DeleteWithThem, Lease, Settable
+from asyncgate.asyncreq.queue.base import Backlog, Lease, Settable
 from asyncgate.asyncreq.queue.inbox import LANES, FileReader, Inbox
 from asyncgate.asyncreq.queue.table import (
     TABLE,
@@ -146,20 +145,10 @@ class SqliteQueue(TableQueue):
 
     # -- retention ----------------------------------------------------------------------------
 
-    async def delete_finished(
-        self,
-        tenant_id: str,
-        cutoff: datetime,
-        kept: ColumnElement[bool],
-        limit: int,
-        with_them: DeleteWithThem,
-    ) -> int:
+    async def forget_keys(self, request_ids: list[str]) -> None:
         """The inbox keeps keyed rows for as long as the table keeps their requests (it is
-        where a key is checked): they go after the table's deletion commits. A crash in between
-        leaves a key that still answers with its deleted request's ID, never one that lets a
-        repeat through while the request is kept."""
-        deleted = await self.delete_from_table(tenant_id, cutoff, kept, limit, with_them)
-        keyed = [request_id for request_id, key in deleted if key is not None]
-        if keyed:
-            await self.inbox.forget(keyed)
-        return len(deleted)
+        where a key is checked): they go once the table's deletion has committed. A crash in
+        between leaves a key that still answers with its deleted request's ID, never one that
+        lets a repeat through while the request is kept."""
+        if request_ids:
+            await self.inbox.forget(request_ids)

@@ -192,25 +192,18 @@ class TableQueue(RequestQueue):
         limit: int,
         with_them: DeleteWithThem,
     ) -> int:
-        deleted = await self.delete_from_table(tenant_id, cutoff, kept, limit, with_them)
-        return len(deleted)
-
-    async def delete_from_table(
-        self,
-        tenant_id: str,
-        cutoff: datetime,
-        kept: ColumnElement[bool],
-        limit: int,
-        with_them: DeleteWithThem,
-    ) -> list[tuple[str, str | None]]:
-        """:meth:`delete_finished`, returning the deleted requests' IDs and keys."""
         statement = _delete_finished_statement(kept, skip_locked=self.skip_locked)
         parameters = {"tenant_id": tenant_id, "cutoff": cutoff, "limit": limit}
         async with self.database.core_transaction() as connection:
             deleted = [(row[0], row[1]) for row in await connection.execute(statement, parameters)]
             if deleted:
                 await with_them(connection, [request_id for request_id, _ in deleted])
-        return deleted
+        await self.forget_keys([request_id for request_id, key in deleted if key is not None])
+        return len(deleted)
+
+    async def forget_keys(self, request_ids: list[str]) -> None:
+        """After their deletion has committed: what else the queue keeps of requests that had
+        an idempotency key (nothing, where the table is where keys are checked)."""
 
 
 def in_stored_order(claimed: Iterable[ClaimedRequest]) -> list[ClaimedRequest]:
