@@ -143,8 +143,8 @@ class Sender:
         self.clock = clock
         self.owner = f"sender-{uuid.uuid4().hex[:12]}"
         # Set when this process commits deliveries (``outbox.woken_by_new_deliveries``), by
-        # other processes' commits (``RequestQueue.listen``) and whenever a send ends, so that work
-        # starts without polling.
+        # other processes' commits (``RequestQueue.listen``) and whenever a send ends, so that
+        # work starts without polling.
         self.wake = asyncio.Event()
         self.leases = Leases(LEASED_DELIVERIES, database, self.owner, self.config.lease, clock)
         self._next_retry: datetime | None = None
