@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select, update
+from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select
 
 from asyncgate.db.base import UTCDateTime
 from asyncgate.db.engine import Database
@@ -139,12 +139,15 @@ async def test_a_fenced_change_needs_the_holder_and_its_attempt(database, clock)
     await add(database, clock, "r")
     mine = holder(database, clock, "me")
     await claim(mine)
-    finish = update(TRIALS).where(LEASED.fence).values(state="done", lease_owner=None)
+    finish = LEASED.settle(frozenset({"state"}))
+    done = {"state": "done"}
 
     async with database.core_transaction() as connection:
-        stranger = await connection.execute(finish, holder(database, clock, "x").fenced("r", 1))
-        stale = await connection.execute(finish, mine.fenced("r", 0))
-        owned = await connection.execute(finish, mine.fenced("r", 1))
+        stranger = await connection.execute(
+            finish, holder(database, clock, "x").settled("r", 1, done)
+        )
+        stale = await connection.execute(finish, mine.settled("r", 0, done))
+        owned = await connection.execute(finish, mine.settled("r", 1, done))
 
     assert (stranger.rowcount, stale.rowcount, owned.rowcount) == (0, 0, 1)
 

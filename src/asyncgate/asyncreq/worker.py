@@ -18,7 +18,6 @@ and the others run again in a new one (see ``Worker._execute_together``).
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import uuid
 from collections.abc import Sequence
@@ -28,12 +27,9 @@ from datetime import timedelta
 from typing import Any, cast
 
 from sqlalchemy import (
-    BindParameter,
     CursorResult,
     Update,
-    bindparam,
     select,
-    update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.applications import Starlette
@@ -368,10 +364,8 @@ class Worker:
         for request, transition in settled:
             columns = transition.columns()
             if (kind := type(transition)) not in kinds:
-                kinds[kind] = (_settle_statement(frozenset(columns)), [])
-            parameters = {f"new_{column}": value for column, value in columns.items()}
-            parameters |= self.leases.fenced(request.id, request.attempts)
-            kinds[kind][1].append(parameters)
+                kinds[kind] = (LEASED_REQUESTS.settle(frozenset(columns)), [])
+            kinds[kind][1].append(self.leases.settled(request.id, request.attempts, columns))
             if (event := transition.event(request)) is not None:
                 events.append(event)
         # The fence holds when every row matched. A driver that cannot count the rows of an
@@ -385,20 +379,6 @@ class Worker:
                     return False
         await record_and_dispatch(session, events, self.app.state.settings)
         return True
-
-
-@functools.cache
-def _settle_statement(columns: frozenset[str]) -> Update:
-    """The fenced update that records an outcome setting ``columns``, built once per shape:
-    building it costs more than running it."""
-    values: dict[str, BindParameter[Any]] = {
-        column: bindparam(f"new_{column}") for column in sorted(columns)
-    }
-    return (
-        update(LEASED_REQUESTS.table)
-        .where(LEASED_REQUESTS.fence)
-        .values(lease_owner=None, lease_expires_at=None, **values)
-    )
 
 
 def _bulk_run(

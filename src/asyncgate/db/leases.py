@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     Select,
     Table,
@@ -86,6 +87,19 @@ class LeasedTable:
                 **self.claim_sets,
             )
             .returning(*(columns[name] for name in returning))
+        )
+
+    @functools.cache  # noqa: B019 - as ``claim``
+    def settle(self, columns: frozenset[str]) -> Update:
+        """Give up a row :attr:`fence` matches, setting ``columns`` (each from
+        ``:new_<column>``): one statement per shape of outcome, built once."""
+        values: dict[str, BindParameter[Any]] = {
+            column: bindparam(f"new_{column}") for column in sorted(columns)
+        }
+        return (
+            update(self.table)
+            .where(self.fence)
+            .values(lease_owner=None, lease_expires_at=None, **values)
         )
 
     @functools.cached_property
@@ -149,10 +163,17 @@ class Leases:
     def gave_up(self, ids: Iterable[str]) -> None:
         self.held.difference_update(ids)
 
-    def fenced(self, row_id: str, attempts: int) -> dict[str, object]:
-        """The parameters of :attr:`LeasedTable.fence` for a row held on attempt
-        ``attempts``."""
-        return {"fence_id": row_id, "fence_owner": self.owner, "fence_attempts": attempts}
+    def settled(
+        self, row_id: str, attempts: int, columns: Mapping[str, object]
+    ) -> dict[str, object]:
+        """The parameters of :meth:`LeasedTable.settle` for a row held on attempt
+        ``attempts``, given up with ``columns``."""
+        parameters = {f"new_{column}": value for column, value in columns.items()}
+        return parameters | {
+            "fence_id": row_id,
+            "fence_owner": self.owner,
+            "fence_attempts": attempts,
+        }
 
     async def extend(self) -> None:
         """Renew the leases of everything held (call well within the lease's length)."""

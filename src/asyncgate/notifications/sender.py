@@ -211,8 +211,8 @@ class Sender:
         """The delivery's next state, fenced on its lease; False when the lease was lost."""
         delivery = item.delivery
         values = self._transition(item, now)
-        fenced = update(_DELIVERIES).where(LEASED_DELIVERIES.fence).values(**values)
-        parameters = self.leases.fenced(delivery.id, delivery.attempts)
+        fenced = LEASED_DELIVERIES.settle(frozenset(values))
+        parameters = self.leases.settled(delivery.id, delivery.attempts, values)
         if cast(CursorResult[Any], await session.execute(fenced, parameters)).rowcount != 1:
             log.warning("lease of delivery %s was lost; its attempt is not recorded", delivery.id)
             return False
@@ -369,15 +369,14 @@ class Sender:
         """The columns a recorded attempt sets: the one place a claimed delivery's state
         changes."""
         delivery, outcome = item.delivery, item.outcome
-        values: dict[str, object] = {"lease_owner": None, "lease_expires_at": None}
         if outcome is None:
-            return values | {
+            return {
                 "state": DeliveryState.FAILED,
                 "completed_at": now,
                 "last_error": delivery.unsendable,
             }
         attempt = delivery.attempts + 1
-        values["attempts"] = attempt
+        values: dict[str, object] = {"attempts": attempt}
         if outcome.succeeded:
             return values | {
                 "state": DeliveryState.DELIVERED,
