@@ -82,17 +82,19 @@ class Succeeded(Transition):
         )
 
 
-@dataclass(frozen=True)
-class Failed(Transition):
-    """The attempt failed the way it would fail again (a deterministic failure): the request
-    is done at once."""
+class _FailsTheRequest(Transition):
+    """A transition that ends the request, failed, and announces why. Its dataclass declares
+    the two fields below in the order its constructor takes them."""
 
-    answer: Answer
     completed_at: datetime
     process_id: str
 
-    def columns(self) -> dict[str, object]:
-        return _answer_columns(self.answer) | {
+    @abstractmethod
+    def reasons(self) -> list[dict[str, object]]:
+        """Why the request failed, as the Async Request Failed event says."""
+
+    def failed_columns(self) -> dict[str, object]:
+        return {
             "state": State.FAILED,
             "completed_at": self.completed_at,
             "process_id": self.process_id,
@@ -103,13 +105,29 @@ class Failed(Transition):
             request,
             state=State.FAILED,
             completed_at=self.completed_at,
-            reasons=self.answer.reasons(),
+            reasons=self.reasons(),
             process_id=self.process_id,
         )
 
 
 @dataclass(frozen=True)
-class OutOfAttempts(Transition):
+class Failed(_FailsTheRequest):
+    """The attempt failed the way it would fail again (a deterministic failure): the request
+    is done at once."""
+
+    answer: Answer
+    completed_at: datetime
+    process_id: str
+
+    def reasons(self) -> list[dict[str, object]]:
+        return self.answer.reasons()
+
+    def columns(self) -> dict[str, object]:
+        return _answer_columns(self.answer) | self.failed_columns()
+
+
+@dataclass(frozen=True)
+class OutOfAttempts(_FailsTheRequest):
     """A transient failure, or a timeout (no answer), on the last attempt: the request is done,
     failed, with the last error."""
 
@@ -118,21 +136,12 @@ class OutOfAttempts(Transition):
     process_id: str
     last_error: str
 
-    def columns(self) -> dict[str, object]:
-        return _answer_columns(self.answer) | {
-            "state": State.FAILED,
-            "completed_at": self.completed_at,
-            "process_id": self.process_id,
-            "last_error": self.last_error,
-        }
+    def reasons(self) -> list[dict[str, object]]:
+        return [TIMEOUT_REASON] if self.answer is None else self.answer.reasons()
 
-    def event(self, request: StoredRequest) -> dict[str, object]:
-        return finished_event(
-            request,
-            state=State.FAILED,
-            completed_at=self.completed_at,
-            reasons=[TIMEOUT_REASON] if self.answer is None else self.answer.reasons(),
-            process_id=self.process_id,
+    def columns(self) -> dict[str, object]:
+        return (
+            _answer_columns(self.answer) | self.failed_columns() | {"last_error": self.last_error}
         )
 
 
@@ -187,27 +196,17 @@ class Requeued(Transition):
 
 
 @dataclass(frozen=True)
-class Abandoned(Transition):
+class Abandoned(_FailsTheRequest):
     """The lease expired on the last attempt: the request is done, failed."""
 
     completed_at: datetime
     process_id: str
 
-    def columns(self) -> dict[str, object]:
-        return {
-            "state": State.FAILED,
-            "completed_at": self.completed_at,
-            "process_id": self.process_id,
-        }
+    def reasons(self) -> list[dict[str, object]]:
+        return [LEASE_REASON]
 
-    def event(self, request: StoredRequest) -> dict[str, object]:
-        return finished_event(
-            request,
-            state=State.FAILED,
-            completed_at=self.completed_at,
-            reasons=[LEASE_REASON],
-            process_id=self.process_id,
-        )
+    def columns(self) -> dict[str, object]:
+        return self.failed_columns()
 
 
 AfterAttempt = Succeeded | Failed | OutOfAttempts | RetryAt | WaitOutLimit
