@@ -488,16 +488,21 @@ class Inbox:
         found = await self._waiting(connection, tenant_id, request_id)
         return None if found is None else found[1]
 
-    async def cancel(self, connection: AsyncConnection, request: AsyncRequest) -> None:
-        """Mark ``request`` (:meth:`find` found it queued) cancelled. ``connection`` must hold
-        the database's write lock, as when it found it: no claim takes the request in
-        meanwhile."""
-        found = await self._waiting(connection, request.tenant_id, request.id)
-        assert found is not None, "the request was taken in while its canceller held the lock"
-        lane, _ = found
-        assert request.completed_at is not None
-        async with lane.write() as cursor:
-            cursor.execute(_CANCEL, (self.stored_time(request.completed_at), request.id))
+    async def cancel(
+        self, connection: AsyncConnection, tenant_id: str, request_id: str, now: datetime
+    ) -> AsyncRequest | None:
+        """Mark a tenant's request still waiting here cancelled at ``now``, if it is queued;
+        returns it as it stood before (one already cancelled stays as it was), or None when the
+        queue holds it. ``connection`` must hold the database's write lock: no claim takes the
+        request in meanwhile."""
+        found = await self._waiting(connection, tenant_id, request_id)
+        if found is None:
+            return None
+        lane, request = found
+        if request.state == State.QUEUED:
+            async with lane.write() as cursor:
+                cursor.execute(_CANCEL, (self.stored_time(now), request_id))
+        return request
 
     async def _waiting(
         self, connection: AsyncConnection, tenant_id: str, request_id: str

@@ -118,13 +118,12 @@ class SqliteQueue(TableQueue):
         before it. ``session``'s write transaction holds the database's write lock, which
         every claim takes before it reads the inbox: none takes the request in meanwhile."""
         connection = await session.connection()
-        waiting = await self.inbox.find(connection, tenant_id, request_id)
+        waiting = await self.inbox.cancel(connection, tenant_id, request_id, now)
         if waiting is None:
             return await super().cancel(session, tenant_id, request_id, now)
         if waiting.state != State.QUEUED:
             raise not_cancellable(waiting)
         waiting.state, waiting.completed_at = State.CANCELLED, now
-        await self.inbox.cancel(connection, waiting)
         return waiting
 
     # -- counting -----------------------------------------------------------------------------
