@@ -32,7 +32,7 @@ from pathlib import Path
 import httpx
 import orjson
 from machine import describe
-from run import ACCOUNT, SERVER_ENV, _setting
+from run import ACCOUNT, SERVER_ENV, parse_setting
 from server import Server, free_port
 from stats import distribution_ms
 
@@ -165,7 +165,7 @@ def main() -> None:
         "ASYNCGATE_CALLOUT_ALLOW_PRIVATE_ADDRESSES": "true",
         "ASYNCGATE_CALLOUT_ALLOW_PORTS": "true",
         "ASYNCGATE_CALLOUT_CA_BUNDLE": str(ca_path),
-        **dict(map(_setting, options.set)),
+        **dict(map(parse_setting, options.set)),
     }
     server = Server(folder, extra_env=settings)
     accepting: dict[str, float] = {}
