@@ -1,218 +1,313 @@
 """Callout delivery under load: ``.venv/bin/python benchmarks/callouts.py``.
 
-Starts ``asyncgate serve`` on loopback (a fresh SQLite database, durable commits) and a local
-HTTPS receiver in a process of its own (a trustme certificate the server trusts through
-``ASYNCGATE_CALLOUT_CA_BUNDLE``), makes a tenant's notification definition send every
-``Async Request Succeeded`` to the receiver, signed (the tenant has a signing secret), and runs
-two phases of async account creations, each until all their callouts have arrived:
+Starts ``asyncgate serve`` on loopback (a fresh database, durable commits, the default settings
+but for the tenant quotas) and a fast HTTPS receiver in a process of its own (``receiver.py``,
+its trustme CA trusted through ``ASYNCGATE_CALLOUT_CA_BUNDLE``), gives the tenant a signing
+secret and a notification definition that sends every ``Async Request Succeeded`` to the
+receiver, then runs three phases of async account creations, each until all their callouts
+have arrived:
 
-- backlog: N creations sent as fast as the server accepts them, so the worker process executes
-  a backlog while it sends callouts;
-- steady: M creations offered at a fixed rate the worker keeps up with.
+- backlog: N creations sent as fast as the server accepts them (closed loop), so that the
+  worker executes a backlog while it sends callouts;
+- steady: creations offered at a fixed rate for a fixed time (open loop);
+- fan-out 2: the backlog again, with a second definition for the same event.
 
-Per phase it prints delivered callouts per second (first to last arrival) and the time from
-each request's completion (its ``completed_at``, the ``completeTime`` of its callout at full
-precision) to the arrival of its callout at the receiver.
+Per phase it prints accepts/s and accept p99, the drain (completions per second, first to
+last), callouts delivered per second (first to last arrival), how many arrived twice (by
+``Zuora-Notification-Id``), the time from each request's completion (``completed_at`` at full
+precision) to its callouts' arrival, and the CPU time per delivered callout of the worker
+process(es), the API process and the receiver.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import multiprocessing
+import json
 import shutil
 import sys
 import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Any
 
 import httpx
-import orjson
-from machine import describe
+from loadgen import LoadGenerators, build_request
+from machine import children, describe, own_cpu_seconds
+from receiver import Arrival, ReceiverProcess
 from run import ACCOUNT, SERVER_ENV, parse_setting
-from server import Server, free_port
-from stats import distribution_ms
+from server import Server
+from stats import distribution_ms, percentile
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests.support.receiver import Receiver
-
-PATH = "/bench"
+RESULTS = Path(__file__).parent / "results" / "callouts-latest.json"
+CALLOUTS_TARGET_RATE = 1000.0
+DRAIN_TARGET_RATE = 2000.0
+STEADY_P50_TARGET_MS = 10.0
+STEADY_P99_TARGET_MS = 50.0
+CPU_PER_CALLOUT_TARGET_MS = 0.8
 
 
 @dataclass(frozen=True)
 class Phase:
     name: str
-    requests: int
-    rate: float | None  # offered per second; None: as fast as accepted
+    fanout: int
+    requests: int | None = None  # closed loop: this many, as fast as accepted
+    rate: float | None = None  # open loop: offered per second ...
+    duration: float | None = None  # ... for this long
 
     @property
     def track_id(self) -> str:
-        return f"callouts-{self.name}"
+        return f"callouts-{self.name.replace(' ', '-')}"
 
 
 def parse_options() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--backlog", type=int, default=2000, help="creations of the backlog phase")
-    parser.add_argument("--steady", type=int, default=500, help="creations of the steady phase")
-    parser.add_argument("--rate", type=float, default=40, help="offered/s in the steady phase")
-    parser.add_argument("--connections", type=int, default=16, help="concurrent accepts")
+    parser.add_argument("--backlog", type=int, default=20_000, help="creations of a backlog")
+    parser.add_argument("--rate", type=float, default=500, help="offered/s in the steady phase")
+    parser.add_argument("--duration", type=float, default=30, help="seconds of the steady phase")
+    parser.add_argument("--connections", type=int, default=32, help="concurrent accepts")
     parser.add_argument("--timeout", type=float, default=300, help="seconds to wait per phase")
+    parser.add_argument(
+        "--phases",
+        default="backlog,steady,fan-out 2",
+        help="which phases to run, comma-separated, in this order",
+    )
     parser.add_argument(
         "--set", action="append", default=[], metavar="NAME=VALUE", help="a server setting"
     )
     return parser.parse_args()
 
 
-def receive(port: int, ca_path: str, expected: int, timeout: float, results: Connection) -> None:
-    """The receiver process: writes its CA for the server, says it is ready, and sends back
-    ``(request ID, arrival time)`` of every callout once ``expected`` have arrived."""
-    import trustme
+class CalloutBench:
+    def __init__(self, server: Server, receiver: ReceiverProcess, load: LoadGenerators) -> None:
+        self.server = server
+        self.receiver = receiver
+        self.load = load
+        self.token = server.token()
+        self.definitions = 0
 
-    ca = trustme.CA()
-    ca.cert_pem.write_to_path(ca_path)
-    with Receiver("127.0.0.1", port, ca.issue_cert("127.0.0.1")) as receiver:
-        results.send("ready")
-        try:
-            arrivals = receiver.wait_for(PATH, expected, timeout=timeout)
-        except AssertionError:
-            arrivals = receiver.arrivals(PATH)
-        results.send([(orjson.loads(a.body)["request"]["id"], a.at) for a in arrivals])
-
-
-async def push(server: Server, token: str, phase: Phase, connections: int) -> float:
-    """Send the phase's creations; returns how long accepting them took."""
-    headers = {
-        "Authorization": f"Bearer {token}",
-        "Zuora-Track-Id": phase.track_id,
-        "Content-Type": "application/json",
-    }
-    limits = httpx.Limits(max_connections=connections)
-    started = time.monotonic()
-    async with httpx.AsyncClient(base_url=server.base_url, limits=limits, timeout=30) as http:
-
-        async def one(number: int) -> None:
-            if phase.rate is not None:
-                await asyncio.sleep(max(0.0, started + number / phase.rate - time.monotonic()))
-            answer = await http.post("/v1/async/accounts", content=ACCOUNT, headers=headers)
-            answer.raise_for_status()
-
-        if phase.rate is None:
-            numbers = iter(range(phase.requests))
-
-            async def one_connection() -> None:
-                for number in numbers:
-                    await one(number)
-
-            await asyncio.gather(*(one_connection() for _ in range(connections)))
-        else:
-            await asyncio.gather(*(one(number) for number in range(phase.requests)))
-    return time.monotonic() - started
-
-
-def define_callout(server: Server, token: str, url: str) -> None:
-    headers = {"Authorization": f"Bearer {token}"}
-    with httpx.Client(base_url=server.base_url, headers=headers) as api:
-        api.post("/notifications/callout-settings/signing-secret").raise_for_status()
-        api.post(
-            "/notifications/notification-definitions",
-            json={
-                "name": "benchmark",
-                "eventTypeName": "Async Request Succeeded",
-                "calloutActive": True,
-                "callout": {
-                    "name": "benchmark",
+    def add_definition(self) -> None:
+        """One more definition of the tenant's, to a path of its own on the receiver."""
+        headers = {"Authorization": f"Bearer {self.token}"}
+        self.definitions += 1
+        name = f"benchmark {self.definitions}"
+        with httpx.Client(base_url=self.server.base_url, headers=headers) as api:
+            if self.definitions == 1:
+                api.post("/notifications/callout-settings/signing-secret").raise_for_status()
+            api.post(
+                "/notifications/notification-definitions",
+                json={
+                    "name": name,
                     "eventTypeName": "Async Request Succeeded",
-                    "calloutBaseurl": url,
-                    "httpMethod": "POST",
-                    "requiredAuth": False,
+                    "calloutActive": True,
+                    "callout": {
+                        "name": name,
+                        "eventTypeName": "Async Request Succeeded",
+                        "calloutBaseurl": self.receiver.url(f"/bench/{self.definitions}"),
+                        "httpMethod": "POST",
+                        "requiredAuth": False,
+                    },
                 },
+            ).raise_for_status()
+
+    def run(self, phase: Phase, connections: int, timeout: float) -> dict[str, Any]:
+        while self.definitions < phase.fanout:
+            self.add_definition()
+        request = build_request(
+            "POST",
+            "/v1/async/accounts",
+            f"{self.server.host}:{self.server.port}",
+            {
+                "Authorization": f"Bearer {self.token}",
+                "Content-Type": "application/json",
+                "Zuora-Track-Id": phase.track_id,
             },
-        ).raise_for_status()
+            ACCOUNT,
+        )
+        workers = children(self.server.process.pid)
+        cpu_before = self._cpu(workers)
+        started = time.time()
+        accepted = self.load.run(
+            host=self.server.host,
+            port=self.server.port,
+            request=request,
+            duration=phase.duration or timeout,
+            connections=connections,
+            rate=phase.rate,
+            max_requests=phase.requests,
+        )
+        accepts = accepted.statuses[202]
+        arrivals = self.receiver.wait_for(accepts * phase.fanout, timeout)
+        self._wait_until_delivered(timeout)
+        cpu = {name: after - cpu_before[name] for name, after in self._cpu(workers).items()}
+        completed = self.server.completion_times(phase.track_id)
+        return figures(phase, accepted, accepts, started, arrivals, completed, cpu)
+
+    def _cpu(self, workers: list[int]) -> dict[str, float]:
+        return {
+            "worker": sum(own_cpu_seconds(pid) for pid in workers),
+            "api": own_cpu_seconds(self.server.process.pid),
+            "receiver": own_cpu_seconds(self.receiver.pid),
+        }
+
+    def _wait_until_delivered(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while self.server.unfinished() or self.server.undelivered():
+            if time.monotonic() > deadline:
+                raise SystemExit(f"callouts still undelivered after {timeout:g} s")
+            time.sleep(0.1)
 
 
-def wait_until_delivered(server: Server, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while server.unfinished() or server.undelivered():
-        if time.monotonic() > deadline:
-            raise SystemExit(f"callouts still undelivered after {timeout:g} s")
-        time.sleep(0.2)
+def figures(
+    phase: Phase,
+    accepted: Any,
+    accepts: int,
+    started: float,
+    arrivals: list[Arrival],
+    completed: dict[str, float],
+    cpu: dict[str, float],
+) -> dict[str, Any]:
+    first: dict[str, Arrival] = {}
+    times = Counter[str]()
+    for arrival in arrivals:
+        key = arrival.notification_id or ""
+        times[key] += 1
+        first.setdefault(key, arrival)
+    delivered = len(first)
+    moments = sorted(arrival.at for arrival in first.values())
+    lags = [a.at - completed[a.request_id] for a in first.values() if a.request_id in completed]
+    ends = sorted(completed.values())
+    accept_latencies = sorted(accepted.latencies)
+    return {
+        "phase": phase.name,
+        "fanout": phase.fanout,
+        "offered": "as fast as accepted" if phase.rate is None else f"{phase.rate:g}/s",
+        "accepted": accepts,
+        "refused": sum(accepted.statuses.values()) - accepts + accepted.errors,
+        "accepts_per_second": _rate(accepts, accepted.last_answer - accepted.first_send),
+        "accept_p99_ms": _ms(percentile(accept_latencies, 0.99)),
+        "completions_per_second": _rate(len(ends), ends[-1] - ends[0] if ends else 0),
+        "callouts_expected": accepts * phase.fanout,
+        "callouts_delivered": delivered,
+        "callouts_sent_twice": sum(count > 1 for count in times.values()),
+        "callouts_per_second": _rate(delivered, moments[-1] - moments[0] if moments else 0),
+        "last_callout_after_start_s": round(moments[-1] - started, 1) if moments else None,
+        "completion_to_arrival": distribution_ms(lags),
+        "cpu_ms_per_callout": {
+            name: round(seconds * 1000 / max(delivered, 1), 3) for name, seconds in cpu.items()
+        },
+    }
+
+
+def _rate(count: int, seconds: float) -> float | None:
+    return round(count / seconds) if seconds > 0 else None
+
+
+def _ms(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds * 1000, 2)
+
+
+def report(result: dict[str, Any]) -> None:
+    lag = result["completion_to_arrival"]
+    cpu = result["cpu_ms_per_callout"]
+    print(
+        f"\n{result['phase']}: {result['accepted']:,} creations, {result['offered']}, "
+        f"fan-out {result['fanout']}"
+    )
+    print(
+        f"  accepted {result['accepts_per_second']}/s (p99 {result['accept_p99_ms']} ms, "
+        f"refused {result['refused']}); drained at {result['completions_per_second']}/s"
+    )
+    print(
+        f"  callouts delivered {result['callouts_delivered']:,} of "
+        f"{result['callouts_expected']:,} (sent twice: {result['callouts_sent_twice']}), "
+        f"{result['callouts_per_second']}/s first to last arrival"
+    )
+    print(
+        f"  completion -> arrival: p50 {lag['p50_ms']} ms, p99 {lag['p99_ms']} ms, "
+        f"max {lag['max_ms']} ms"
+    )
+    print(
+        f"  CPU per delivered callout: worker {cpu['worker']} ms, API {cpu['api']} ms, "
+        f"receiver {cpu['receiver']} ms"
+    )
+
+
+def targets(results: list[dict[str, Any]]) -> list[tuple[str, bool]]:
+    checks = []
+    for result in results:
+        name = result["phase"]
+        worker_cpu = result["cpu_ms_per_callout"]["worker"]
+        checks.append(
+            (
+                f"{name}: worker CPU per callout {worker_cpu} ms <= {CPU_PER_CALLOUT_TARGET_MS}",
+                worker_cpu <= CPU_PER_CALLOUT_TARGET_MS,
+            )
+        )
+        checks.append(
+            (
+                f"{name}: every callout exactly once",
+                result["callouts_delivered"] == result["callouts_expected"]
+                and result["callouts_sent_twice"] == 0,
+            )
+        )
+        if result["offered"] == "as fast as accepted":
+            rate, drain = result["callouts_per_second"] or 0, result["completions_per_second"] or 0
+            checks.append((f"{name}: {rate} callouts/s >= {CALLOUTS_TARGET_RATE:g}", rate >= 1000))
+            if result["fanout"] == 1:
+                checks.append((f"{name}: drain {drain}/s >= {DRAIN_TARGET_RATE:g}", drain >= 2000))
+        else:
+            lag = result["completion_to_arrival"]
+            p50, p99 = lag["p50_ms"] or 0, lag["p99_ms"] or 0
+            checks.append((f"{name}: p50 {p50} ms <= {STEADY_P50_TARGET_MS:g}", p50 <= 10))
+            checks.append((f"{name}: p99 {p99} ms <= {STEADY_P99_TARGET_MS:g}", p99 <= 50))
+    return checks
 
 
 def main() -> None:
     options = parse_options()
-    phases = [
-        Phase("backlog", options.backlog, None),
-        Phase("steady", options.steady, options.rate),
-    ]
-    folder = Path(tempfile.mkdtemp(prefix="asyncgate-callouts-"))
-    receiver_port = free_port()
-    ca_path = folder / "receiver-ca.pem"
-    parent_end, child_end = multiprocessing.Pipe()
-    expected = sum(phase.requests for phase in phases)
-    timeout = options.timeout * len(phases)
-    receiver = multiprocessing.Process(
-        target=receive,
-        args=(receiver_port, str(ca_path), expected, timeout, child_end),
-        daemon=True,
-    )
-    receiver.start()
-    assert parent_end.recv() == "ready"
-    settings = {
-        **SERVER_ENV,
-        "ASYNCGATE_CALLOUT_ALLOW_PRIVATE_ADDRESSES": "true",
-        "ASYNCGATE_CALLOUT_ALLOW_PORTS": "true",
-        "ASYNCGATE_CALLOUT_CA_BUNDLE": str(ca_path),
-        **dict(map(parse_setting, options.set)),
+    every = {
+        "backlog": Phase("backlog", 1, requests=options.backlog),
+        "steady": Phase("steady", 1, rate=options.rate, duration=options.duration),
+        "fan-out 2": Phase("fan-out 2", 2, requests=options.backlog),
     }
-    server = Server(folder, extra_env=settings)
-    accepting: dict[str, float] = {}
+    phases = [every[name.strip()] for name in options.phases.split(",")]
+    folder = Path(tempfile.mkdtemp(prefix="asyncgate-callouts-"))
+    machine = describe()
+    results = []
+    load = LoadGenerators(1)
     try:
-        server.start()
-        token = server.token()
-        define_callout(server, token, f"https://127.0.0.1:{receiver_port}{PATH}")
-        machine = describe()
-        for phase in phases:
-            accepting[phase.name] = asyncio.run(push(server, token, phase, options.connections))
-            wait_until_delivered(server, options.timeout)
-        arrivals = parent_end.recv()
-        completed = {phase.name: server.completion_times(phase.track_id) for phase in phases}
+        with ReceiverProcess(folder) as receiver:
+            settings = {
+                **SERVER_ENV,
+                "ASYNCGATE_CALLOUT_ALLOW_PRIVATE_ADDRESSES": "true",
+                "ASYNCGATE_CALLOUT_ALLOW_PORTS": "true",
+                "ASYNCGATE_CALLOUT_CA_BUNDLE": str(receiver.ca_path),
+                **dict(map(parse_setting, options.set)),
+            }
+            server = Server(folder, extra_env=settings)
+            try:
+                server.start()
+                bench = CalloutBench(server, receiver, load)
+                print(f"machine: {machine['cpus']} CPUs, {machine['cpu_model']}, ", end="")
+                print(f"load {machine['load_average_at_start']}")
+                print(f"settings: {options.set or 'defaults'}; {options.connections} connections")
+                for phase in phases:
+                    results.append(bench.run(phase, options.connections, options.timeout))
+                    report(results[-1])
+            finally:
+                server.stop()
     finally:
-        server.stop()
-        receiver.join(5)
-    load = machine["load_average_at_start"]
-    print(f"machine: {machine['cpus']} CPUs, {machine['cpu_model']}, load {load}")
-    print(f"settings: {options.set or 'defaults'}; {options.connections} connections")
-    for phase in phases:
-        report(phase, accepting[phase.name], arrivals, completed[phase.name])
-    shutil.rmtree(folder, ignore_errors=True)
-
-
-def report(phase: Phase, accepting: float, arrivals, completed: dict[str, float]) -> None:
-    first_arrival: dict[str, float] = {}
-    repeats = Counter()
-    for request_id, at in arrivals:
-        if request_id in completed:
-            repeats[request_id] += 1
-            first_arrival.setdefault(request_id, at)
-    times = sorted(first_arrival.values())
-    offered = "as fast as accepted" if phase.rate is None else f"{phase.rate:g}/s offered"
-    print(f"\n{phase.name}: {phase.requests} creations, {offered}")
-    print(f"  accepted in {accepting:.1f} s ({phase.requests / accepting:.0f}/s)")
-    print(
-        f"  callouts delivered: {len(first_arrival)} of {phase.requests} "
-        f"(sent twice: {sum(count > 1 for count in repeats.values())})"
-    )
-    if len(times) > 1:
-        print(f"  delivered callouts per second: {len(times) / (times[-1] - times[0]):.0f}")
-    figures = distribution_ms([at - completed[r] for r, at in first_arrival.items()])
-    print(
-        "  completion -> arrival: "
-        f"p50 {figures['p50_ms']} ms, p99 {figures['p99_ms']} ms, max {figures['max_ms']} ms"
+        load.close()
+        shutil.rmtree(folder, ignore_errors=True)
+    print("\ntargets:")
+    for label, held in targets(results):
+        print(f"  {'PASS' if held else 'FAIL'}  {label}")
+    RESULTS.write_text(
+        json.dumps({"machine": machine, "settings": options.set, "phases": results}, indent=2)
     )
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
