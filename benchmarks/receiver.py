@@ -15,6 +15,7 @@ Used by ``callouts.py`` and the peer comparison (``peer/``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import multiprocessing
 import socket
 import ssl
@@ -145,10 +146,8 @@ def _with_request_ids(
     for notification_id, body, at, path in taken:
         request_id = None
         if body:
-            try:
+            with contextlib.suppress(orjson.JSONDecodeError, KeyError, TypeError):
                 request_id = orjson.loads(body)["request"]["id"]
-            except (orjson.JSONDecodeError, KeyError, TypeError):
-                pass
         named.append((notification_id, request_id, at, path))
     return named
 
