@@ -226,6 +226,12 @@ class Settings(BaseSettings):
     callout_concurrency: int = Field(
         default=50, ge=1, description="Callouts a worker process sends at once."
     )
+    callout_concurrency_per_origin: int = Field(
+        default=10,
+        ge=1,
+        description="Callouts a worker process sends at once to one receiver (scheme, host and "
+        "port): a slow or hanging receiver holds at most this many of the sending slots.",
+    )
     callout_poll_interval: timedelta = Field(
         default=timedelta(seconds=1),
         description="How often idle callout senders look for work they were not woken for.",

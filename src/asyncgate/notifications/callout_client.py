@@ -16,7 +16,6 @@ is read and kept.
 from __future__ import annotations
 
 import asyncio
-import ssl
 import time
 import uuid
 from collections.abc import Mapping
@@ -27,13 +26,15 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TypedDict, Unpack
 
-import httpx
+import aiohttp
 import orjson
+from multidict import CIMultiDictProxy
+from yarl import URL
 
 from asyncgate import __version__
 from asyncgate.config import Settings
 from asyncgate.db.base import utcnow
-from asyncgate.notifications.connections import callout_transport, connecting_to, tls_context
+from asyncgate.notifications.connections import callout_connector, connecting_to, tls_context
 from asyncgate.notifications.signing import signature_headers
 from asyncgate.notifications.urls import (
     CalloutUrlRefused,
@@ -104,12 +105,12 @@ class _Ending(TypedDict, total=False):
 @dataclass(frozen=True, slots=True)
 class _Answer:
     status: int
-    headers: httpx.Headers
+    headers: CIMultiDictProxy[str]
     content: bytes
 
 
 class CalloutClient:
-    """Sends callout attempts over one pool of connections (kept per host)."""
+    """Sends callout attempts over one pool of keep-alive connections, kept per origin."""
 
     def __init__(
         self,
@@ -119,22 +120,32 @@ class CalloutClient:
         timeout: timedelta,
         ca_bundle: Path | None = None,
         max_connections: int = 10,
+        max_per_origin: int = 10,
         resolve: Resolver | None = None,
     ) -> None:
         self.rules = rules
         self._resolve = resolve
         self._timeout = timeout.total_seconds()
-        limits = httpx.Limits(
-            max_connections=max_connections, max_keepalive_connections=max_connections
-        )
-        self._http = httpx.AsyncClient(
-            transport=callout_transport(tls_context(ca_bundle), limits),
-            timeout=httpx.Timeout(self._timeout, connect=connect_timeout.total_seconds()),
-            follow_redirects=False,
-            trust_env=False,
-            # Answers are read up to a bound: a compressed one could inflate far past it.
-            headers={"User-Agent": USER_AGENT, "Accept-Encoding": "identity"},
-        )
+        self._connect_timeout = connect_timeout.total_seconds()
+        self._ca_bundle = ca_bundle
+        self._limits = (max_connections, max_per_origin)
+        self._session: aiohttp.ClientSession | None = None
+
+    def _http(self) -> aiohttp.ClientSession:
+        """The session, made on first use: it belongs to the event loop that sends."""
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                connector=callout_connector(tls_context(self._ca_bundle), *self._limits),
+                # The whole attempt is bounded by ``timeout`` (a challenge's two requests too).
+                timeout=aiohttp.ClientTimeout(total=None, sock_connect=self._connect_timeout),
+                # Answers are read up to a bound: a compressed one could inflate far past it.
+                headers={"User-Agent": USER_AGENT, "Accept-Encoding": "identity"},
+                auto_decompress=False,
+                # A receiver's cookies are never sent back, to it or to another tenant's.
+                cookie_jar=aiohttp.DummyCookieJar(),
+                trust_env=False,
+            )
+        return self._session
 
     @classmethod
     def from_settings(
@@ -146,19 +157,21 @@ class CalloutClient:
             timeout=settings.callout_timeout,
             ca_bundle=settings.callout_ca_bundle,
             max_connections=max_connections,
+            max_per_origin=min(settings.callout_concurrency_per_origin, max_connections),
             resolve=resolve,
         )
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        if self._session is not None:
+            await self._session.close()
 
     async def attempt(self, request: CalloutRequest) -> AttemptOutcome:
-        url = httpx.URL(request.url).copy_merge_params(dict(request.params))
         started, clock = utcnow(), time.monotonic()
+        sent_to = request.url
 
         def outcome(**ending: Unpack[_Ending]) -> AttemptOutcome:
             return AttemptOutcome(
-                url=str(url),
+                url=sent_to,
                 started_at=started,
                 completed_at=utcnow(),
                 duration_ms=round((time.monotonic() - clock) * 1000),
@@ -169,20 +182,22 @@ class CalloutClient:
             vetted = await vet_callout_url(request.url, self.rules, self._resolve)
         except CalloutUrlRefused as refused:
             return outcome(error=AttemptError.UNSAFE_URL, error_message=str(refused))
+        url = vetted.url.update_query(dict(request.params)) if request.params else vetted.url
+        sent_to = str(url)
         try:
             async with asyncio.timeout(self._timeout):
                 with connecting_to(vetted):
                     answer = await self._exchange(request, url)
-        except (TimeoutError, httpx.TimeoutException):
+        except TimeoutError:
             return outcome(
                 error=AttemptError.TIMEOUT,
                 error_message=f"no complete answer within {self._timeout:g} s",
             )
-        except httpx.TransportError as failed:
-            return outcome(error=_transport_error(failed), error_message=_describe(failed))
+        except aiohttp.ClientError as failed:
+            return outcome(error=_client_error(failed), error_message=_describe(failed))
         return outcome(**_judged(answer, request.confirm_success))
 
-    async def _exchange(self, request: CalloutRequest, url: httpx.URL) -> _Answer:
+    async def _exchange(self, request: CalloutRequest, url: URL) -> _Answer:
         headers = _headers(request)
         answer = await self._send(request, url, headers, with_credentials=request.preemptive)
         challenged = answer.status == 401 and "www-authenticate" in answer.headers
@@ -193,27 +208,26 @@ class CalloutClient:
     async def _send(
         self,
         request: CalloutRequest,
-        url: httpx.URL,
+        url: URL,
         headers: dict[str, str],
         *,
         with_credentials: bool,
     ) -> _Answer:
-        auth = (
-            httpx.BasicAuth(*request.credentials)
-            if with_credentials and request.credentials
-            else None
-        )
-        async with self._http.stream(
-            request.method, url, content=request.body or None, headers=headers, auth=auth
+        if with_credentials and request.credentials:
+            headers = headers | {"Authorization": aiohttp.encode_basic_auth(*request.credentials)}
+        async with self._http().request(
+            request.method,
+            url,
+            data=request.body or None,
+            headers=headers,
+            allow_redirects=False,
         ) as response:
             content = bytearray()
-            async for chunk in response.aiter_bytes():
+            async for chunk in response.content.iter_any():
                 content += chunk
                 if len(content) >= RESPONSE_CONTENT_LIMIT:
                     break
-        return _Answer(
-            response.status_code, response.headers, bytes(content[:RESPONSE_CONTENT_LIMIT])
-        )
+        return _Answer(response.status, response.headers, bytes(content[:RESPONSE_CONTENT_LIMIT]))
 
 
 def _headers(request: CalloutRequest) -> dict[str, str]:
@@ -275,24 +289,13 @@ def _retry_after(value: str | None) -> timedelta | None:
     return max(moment - utcnow(), timedelta(0))
 
 
-def _transport_error(failed: httpx.TransportError) -> AttemptError:
-    if isinstance(failed, httpx.ConnectError):
-        return AttemptError.TLS if _caused_by_tls(failed) else AttemptError.CONNECT
+def _client_error(failed: aiohttp.ClientError) -> AttemptError:
+    if isinstance(failed, aiohttp.ClientSSLError):
+        return AttemptError.TLS
+    if isinstance(failed, aiohttp.ClientConnectorError):
+        return AttemptError.CONNECT
     return AttemptError.NETWORK
 
 
-def _caused_by_tls(error: BaseException | None) -> bool:
-    """Whether an ``ssl.SSLError`` lies in ``error``'s chain (httpcore wraps it as the
-    argument of its own error, which httpx wraps in turn)."""
-    seen: set[int] = set()
-    while error is not None and id(error) not in seen:
-        seen.add(id(error))
-        if isinstance(error, ssl.SSLError):
-            return True
-        wrapped = next((arg for arg in error.args if isinstance(arg, BaseException)), None)
-        error = error.__cause__ or wrapped
-    return False
-
-
-def _describe(failed: httpx.TransportError) -> str:
+def _describe(failed: aiohttp.ClientError) -> str:
     return str(failed) or type(failed).__name__

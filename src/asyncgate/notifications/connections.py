@@ -2,9 +2,11 @@
 
 The guard resolves a callout's host and checks every address before each send; were the HTTP
 client to resolve the name again when it connects, a DNS answer that changed in between (DNS
-rebinding) would lead it somewhere unchecked. So the client never resolves: its network
-backend connects to the addresses of the :class:`~asyncgate.notifications.urls.VettedUrl` the
-sending task holds (:func:`connecting_to`), and refuses any host that was not vetted.
+rebinding) would lead it somewhere unchecked. So the client never resolves: its resolver
+answers with the addresses of the :class:`~asyncgate.notifications.urls.VettedUrl` the sending
+task holds (:func:`connecting_to`), and refuses any host that was not vetted. (An IP literal
+needs no resolver: the connector connects to it as it is, and the guard checked that very
+address.)
 
 The URL keeps its host name, so the ``Host`` header, TLS's server name and the certificate
 check are all the name's, and pooled connections are kept per name: a connection is only ever
@@ -14,14 +16,14 @@ reused for the host it was made, and verified, for.
 from __future__ import annotations
 
 import contextvars
+import socket
 import ssl
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
-import httpcore
-import httpx
+import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
 
 from asyncgate.notifications.urls import VettedUrl
 
@@ -40,39 +42,29 @@ def connecting_to(vetted: VettedUrl) -> Iterator[None]:
         _VETTED.reset(token)
 
 
-class VettedNetwork(httpcore.AsyncNetworkBackend):
-    """Connects to the vetted addresses of the host asked for, trying each in turn."""
+class VettedResolver(AbstractResolver):
+    """Answers with the vetted addresses of the host asked for, in the guard's order."""
 
-    def __init__(self) -> None:
-        self._backend = httpcore.AnyIOBackend()
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
         vetted = _VETTED.get()
-        if vetted is None or (vetted.url.raw_host.decode("ascii"), vetted.port) != (host, port):
-            raise httpcore.ConnectError(f"{host}:{port} was not vetted for this callout")
-        error: httpcore.ConnectError | httpcore.ConnectTimeout | None = None
-        for address in vetted.addresses:
-            try:
-                return await self._backend.connect_tcp(
-                    str(address), port, timeout, local_address, socket_options
-                )
-            except (httpcore.ConnectError, httpcore.ConnectTimeout) as failed:
-                error = failed
-        assert error is not None, "a vetted URL has at least one address"
-        raise error
+        if vetted is None or (vetted.url.raw_host, vetted.port) != (host, port):
+            raise OSError(f"{host}:{port} was not vetted for this callout")
+        return [
+            {
+                "hostname": host,
+                "host": str(address),
+                "port": port,
+                "family": socket.AF_INET6 if address.version == 6 else socket.AF_INET,
+                "proto": 0,
+                "flags": socket.AI_NUMERICHOST,
+            }
+            for address in vetted.addresses
+        ]
 
-    async def connect_unix_socket(self, *args: Any, **kwargs: Any) -> httpcore.AsyncNetworkStream:
-        raise httpcore.ConnectError("callouts never use Unix sockets")
-
-    async def sleep(self, seconds: float) -> None:
-        await self._backend.sleep(seconds)
+    async def close(self) -> None:
+        return None
 
 
 def tls_context(ca_bundle: Path | None) -> ssl.SSLContext:
@@ -83,15 +75,15 @@ def tls_context(ca_bundle: Path | None) -> ssl.SSLContext:
     return context
 
 
-def callout_transport(context: ssl.SSLContext, limits: httpx.Limits) -> httpx.AsyncHTTPTransport:
-    """httpx's transport, its connection pool made with :class:`VettedNetwork` (httpx takes no
-    network backend of its own), and no proxy from the environment."""
-    transport = httpx.AsyncHTTPTransport(verify=context, limits=limits, trust_env=False)
-    transport._pool = httpcore.AsyncConnectionPool(
-        ssl_context=context,
-        max_connections=limits.max_connections,
-        max_keepalive_connections=limits.max_keepalive_connections,
-        keepalive_expiry=limits.keepalive_expiry,
-        network_backend=VettedNetwork(),
+def callout_connector(
+    context: ssl.SSLContext, max_connections: int, max_per_origin: int
+) -> aiohttp.TCPConnector:
+    """Pooled keep-alive connections, at most ``max_per_origin`` to one host and port, made
+    to vetted addresses only (no resolution, no DNS cache)."""
+    return aiohttp.TCPConnector(
+        ssl=context,
+        limit=max_connections,
+        limit_per_host=max_per_origin,
+        use_dns_cache=False,
+        resolver=VettedResolver(),
     )
-    return transport

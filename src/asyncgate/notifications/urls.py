@@ -6,20 +6,21 @@ no port but the default) plus the one that keeps callouts from reaching the serv
 network: every address the host resolves to must be public. Credentials in the URL are refused
 too; they belong in ``calloutAuth``, which is stored encrypted.
 
-The URL is parsed by httpx, the client that sends callouts, so the guard and the sender read
-the same host and port. Development relaxations (``serve --dev``, or each on its own setting)
-allow ``http://``, non-public addresses and explicit ports.
+The URL is parsed by yarl, as aiohttp, the client that sends callouts, parses it, so the guard
+and the sender read the same host and port. Development relaxations (``serve --dev``, or each
+on its own setting) allow ``http://``, non-public addresses and explicit ports.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ipaddress
+import re
 import socket
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-import httpx
+from yarl import URL
 
 from asyncgate.config import Settings
 from asyncgate.http.errors import InvalidValue, Resource
@@ -27,6 +28,8 @@ from asyncgate.http.errors import InvalidValue, Resource
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], Awaitable[Sequence[IPAddress]]]
 DEFAULT_PORTS = {"https": 443, "http": 80}
+# A host name in its ASCII (IDNA) form; yarl itself lets spaces and such through.
+_HOST_NAME = re.compile(r"[A-Za-z0-9_.-]+")
 
 
 class CalloutUrlRefused(InvalidValue):
@@ -73,7 +76,7 @@ class CalloutUrlRules:
 class VettedUrl:
     """A URL the rules allow, with the addresses its host resolved to (connect to these)."""
 
-    url: httpx.URL
+    url: URL
     port: int
     addresses: tuple[IPAddress, ...]
 
@@ -105,21 +108,17 @@ async def vet_callout_url(
     text: str, rules: CalloutUrlRules, resolve: Resolver | None = None
 ) -> VettedUrl:
     """The URL and its addresses, or :class:`CalloutUrlRefused` saying which rule it breaks."""
-    try:
-        url = httpx.URL(text)
-    except httpx.InvalidURL:
-        raise CalloutUrlRefused(text, "is not a valid URL") from None
+    url = _parsed(text)
     schemes = ("https", "http") if rules.allow_http else ("https",)
     if url.scheme not in schemes:
         raise CalloutUrlRefused(text, "must start with " + " or ".join(f"{s}://" for s in schemes))
-    if not url.host:
+    if not url.raw_host:
         raise CalloutUrlRefused(text, "names no host")
-    if url.userinfo:
+    if "@" in (url.raw_authority or ""):
         raise CalloutUrlRefused(text, "must not carry credentials: use calloutAuth")
-    # httpx drops a port that is the scheme's default, so only another one is seen here.
-    if url.port is not None and not rules.allow_ports:
+    if url.explicit_port not in (None, DEFAULT_PORTS[url.scheme]) and not rules.allow_ports:
         raise CalloutUrlRefused(text, "must not name a port")
-    port = url.port or DEFAULT_PORTS[url.scheme]
+    port = url.explicit_port or DEFAULT_PORTS[url.scheme]
     addresses = await _addresses(text, url, port, rules, resolve or resolve_host)
     if not rules.allow_private_addresses:
         for address in addresses:
@@ -128,12 +127,26 @@ async def vet_callout_url(
     return VettedUrl(url, port, addresses)
 
 
-async def _addresses(
-    text: str, url: httpx.URL, port: int, rules: CalloutUrlRules, resolve: Resolver
-) -> tuple[IPAddress, ...]:
-    host = url.raw_host.decode("ascii")
+def _parsed(text: str) -> URL:
+    if any(character.isspace() or not character.isprintable() for character in text):
+        raise CalloutUrlRefused(text, "is not a valid URL")
     try:
-        return (ipaddress.ip_address(host),)
+        url = URL(text)
+    except (ValueError, TypeError):
+        raise CalloutUrlRefused(text, "is not a valid URL") from None
+    host = url.raw_host
+    if host and ":" not in host and not _HOST_NAME.fullmatch(host):
+        raise CalloutUrlRefused(text, "is not a valid URL")
+    return url
+
+
+async def _addresses(
+    text: str, url: URL, port: int, rules: CalloutUrlRules, resolve: Resolver
+) -> tuple[IPAddress, ...]:
+    host = url.raw_host
+    assert host is not None
+    try:  # an IPv6 literal's zone is percent-encoded in the raw form
+        return (ipaddress.ip_address((url.host or host) if ":" in host else host),)
     except ValueError:
         pass  # a name, or a numeric form only the resolver reads (2130706433, 0x7f.1)
     try:
