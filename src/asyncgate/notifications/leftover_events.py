@@ -55,7 +55,11 @@ async def _take(session: AsyncSession, skip_locked: bool) -> list[Row]:
         .where(OutboxEvent.id.in_(oldest.scalar_subquery()))
         .values(dispatched_at=utcnow())
         .returning(
-            OutboxEvent.id, OutboxEvent.tenant_id, OutboxEvent.event_type, OutboxEvent.object_id
+            OutboxEvent.id,
+            OutboxEvent.tenant_id,
+            OutboxEvent.event_type,
+            OutboxEvent.object_id,
+            OutboxEvent.payload,
         )
     )
     return list((await session.execute(statement)).all())

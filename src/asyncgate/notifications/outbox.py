@@ -5,23 +5,17 @@ The async engine records one event per finished request together with its callou
 and is dispatched (its deliveries exist) from the start. Events earlier versions recorded
 without their deliveries are dispatched as the database is brought up to date
 (``leftover_events``).
-
-The senders of the same process are woken as soon as a transaction that made deliveries
-commits (:func:`woken_by_new_deliveries`), rather than at their next poll.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, cast
 
-from sqlalchemy import JSON, Index, String, Table, event, insert, text
+from sqlalchemy import JSON, Index, String, Table, insert, text
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
 from asyncgate.db.base import Base, IdMixin, TenantMixin, UTCDateTime, new_id, utcnow
 
@@ -68,21 +62,6 @@ def event_values(
 # work costs more than the inserts.
 _INSERT = insert(cast(Table, OutboxEvent.__table__))
 
-# What this process's senders wait on.
-_SENDER_WAKES: set[asyncio.Event] = set()
-_WAKE_PENDING = "asyncgate.sender_wake_pending"
-
-
-@contextmanager
-def woken_by_new_deliveries(wake: asyncio.Event) -> Iterator[None]:
-    """Within the block, ``wake`` is set whenever this process commits deliveries made as
-    their events were recorded (:func:`wake_senders_after_commit`)."""
-    _SENDER_WAKES.add(wake)
-    try:
-        yield
-    finally:
-        _SENDER_WAKES.discard(wake)
-
 
 async def record_dispatched_events(
     session: AsyncSession, events: list[dict[str, object]]
@@ -97,18 +76,3 @@ async def record_dispatched_events(
     if written:
         await session.execute(_INSERT, written)
     return written
-
-
-def wake_senders_after_commit(session: AsyncSession) -> None:
-    """The senders of this process wake once the session's transaction commits: it made
-    deliveries. Once per transaction, however often called."""
-    if not _SENDER_WAKES or session.info.get(_WAKE_PENDING):
-        return
-    session.info[_WAKE_PENDING] = True
-    event.listen(session.sync_session, "after_commit", _wake, once=True)
-
-
-def _wake(session: Session) -> None:
-    session.info.pop(_WAKE_PENDING, None)
-    for wake in _SENDER_WAKES:
-        wake.set()

@@ -1,11 +1,13 @@
-"""The callout sender: claims due deliveries under a lease, sends them, records the attempts.
+"""The callout sender: holds deliveries under a lease, sends them, records the attempts.
 
-Deliveries are leased work (``db.leases``), as async requests are: claiming (``pending`` ->
-``delivering``, with a lease) is a short transaction of its own. Sending happens outside any
-transaction: on SQLite no write lock is ever held across network I/O. The attempt and the
-delivery's next state are then recorded together in one short transaction (attempts that end
-together share it, ``db.group_commit``), fenced on the lease: a sender whose lease was lost
-records nothing.
+Deliveries are leased work (``db.leases``), as async requests are. The sender keeps a hand of
+held deliveries, at most twice the sends it makes at once, and fills it two ways: deliveries
+this process's worker commits are handed to it with the commit, already held (``handoff``),
+and due deliveries are claimed (``pending`` -> ``delivering``, with a lease) in batches, a
+short transaction each, once the hand runs low. Sending happens outside any transaction: on
+SQLite no write lock is ever held across network I/O. The attempt and the delivery's next
+state are then recorded together in one short transaction (attempts that end together share
+it, ``db.group_commit``), fenced on the lease: a sender whose lease was lost records nothing.
 
 Delivery is at least once. A sender that dies after sending and before recording leaves its
 lease to expire; the delivery is then due again and sent again, with the same
@@ -18,6 +20,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -36,6 +40,7 @@ from asyncgate.db.leases import LeasedTable, Leases
 from asyncgate.notifications.callout_client import AttemptOutcome, CalloutClient, CalloutRequest
 from asyncgate.notifications.callout_retry import CalloutRetryPolicy
 from asyncgate.notifications.callout_settings import settings_of_tenants
+from asyncgate.notifications.handoff import LoadedDelivery, taking_new_deliveries
 from asyncgate.notifications.merge_fields import merged_params
 from asyncgate.notifications.models import (
     Callout,
@@ -45,7 +50,7 @@ from asyncgate.notifications.models import (
     DeliveryState,
     NotificationDefinition,
 )
-from asyncgate.notifications.outbox import OutboxEvent, woken_by_new_deliveries
+from asyncgate.notifications.outbox import OutboxEvent
 from asyncgate.secretbox import SecretBox
 
 log = logging.getLogger("asyncgate.sender")
@@ -59,7 +64,7 @@ LEASED_DELIVERIES = LeasedTable(
     held=DeliveryState.DELIVERING,
     due="next_attempt_at",
 )
-_CLAIMED_COLUMNS = tuple(column.name for column in _DELIVERIES.columns)
+_CLAIMED_COLUMNS = ("id", "tenant_id", "attempts", "max_attempts")
 _ANY_DUE = (
     select(CalloutDelivery.id)
     .where(
@@ -84,6 +89,8 @@ _DUE_AGAIN = (
     )
 )
 REAP_BATCH = 500
+# Decrypted secrets kept, by their sealed form: decrypting costs more than a send's signing.
+_SECRETS_KEPT = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,13 +149,19 @@ class Sender:
         # What leases, due attempts and retries are measured against.
         self.clock = clock
         self.owner = f"sender-{uuid.uuid4().hex[:12]}"
-        # Set when this process commits deliveries (``outbox.woken_by_new_deliveries``), by
-        # other processes' commits (``RequestQueue.listen``) and whenever a send ends, so that
-        # work starts without polling.
+        # Set when this process commits deliveries (``handoff``), by other processes' commits
+        # (``RequestQueue.listen``) and when the hand runs low, so that work starts without
+        # polling.
         self.wake = asyncio.Event()
         self.leases = Leases(LEASED_DELIVERIES, database, self.owner, self.config.lease, clock)
         self._next_retry: datetime | None = None
         self._recorder: GroupCommit[Attempted, bool] = GroupCommit(self._record_group)
+        # Held deliveries waiting for a sending slot, and the sends under way.
+        self._hand: deque[ClaimedDelivery] = deque()
+        self._sending: set[asyncio.Task[None]] = set()
+        self._hand_size = 2 * self.config.concurrency
+        self._secrets: dict[str, str] = {}
+        self._counted = database.engine.dialect.supports_sane_multi_rowcount
 
     # -- one step each, callable directly (tests drive these without the loops) ---------------
 
@@ -159,20 +172,18 @@ class Sender:
         async with self.database.read_transaction() as session:
             if await session.scalar(_ANY_DUE, {"now": now}) is None:
                 return []
-        claiming = select(CalloutDelivery).from_statement(
-            self.leases.claim_statement(returning=_CLAIMED_COLUMNS)
-        )
         parameters = {
             "now": now,
             "limit": limit,
             "owner": self.owner,
             "lease_expires_at": self.leases.expiry(now),
         }
+        claiming = self.leases.claim_statement(returning=_CLAIMED_COLUMNS)
         async with self.database.transaction() as session:
-            deliveries = list((await session.scalars(claiming, parameters)).all())
-            loaded = await _load(session, deliveries, self.settings)
-        self.leases.took(delivery.id for delivery in deliveries)
-        return [self._prepare(delivery, *loaded[delivery.id]) for delivery in deliveries]
+            claimed = (await session.execute(claiming, parameters)).all()
+            loaded = await _load(session, claimed, self.settings)
+        self.leases.took(delivery.id for delivery in loaded)
+        return [self._prepare(delivery) for delivery in loaded]
 
     async def attempt(self, claimed: ClaimedDelivery) -> Attempted:
         """Send one attempt (no database involved)."""
@@ -190,36 +201,53 @@ class Sender:
         return [item.delivery.id in recorded for item in attempted]
 
     async def _record(self, attempted: list[Attempted]) -> set[str]:
-        """The IDs of the deliveries whose attempts were recorded."""
+        """The IDs of the deliveries whose attempts were recorded.
+
+        Attempts that end alike (delivered, say) share one executemany. When one does not
+        match every row (a lease was lost), or the driver cannot count the rows of an
+        executemany (asyncpg), the rows are settled one by one to find which."""
         now = self.clock.now()
-        recorded: set[str] = set()
-        attempt_rows = []
+        settled = [(item, self._transition(item, now)) for item in attempted]
         try:
-            async with self.database.transaction() as session:
-                for item in attempted:
-                    if await self._record_one(session, item, now):
-                        recorded.add(item.delivery.id)
-                        if item.outcome is not None:
-                            attempt_rows.append(_attempt_row(item.delivery, item.outcome))
-                if attempt_rows:
-                    await session.execute(_INSERT_ATTEMPTS, attempt_rows)
+            try:
+                recorded = await self._record_settled(settled, together=self._counted)
+            except _NotAllMatched:
+                recorded = await self._record_settled(settled, together=False)
         finally:
             self.leases.gave_up(item.delivery.id for item in attempted)
+        for item, values in settled:
+            retry_at = values.get("next_attempt_at")
+            if item.delivery.id in recorded and isinstance(retry_at, datetime):
+                self._next_retry = min(self._next_retry or retry_at, retry_at)
         return recorded
 
-    async def _record_one(self, session: AsyncSession, item: Attempted, now: datetime) -> bool:
-        """The delivery's next state, fenced on its lease; False when the lease was lost."""
-        delivery = item.delivery
-        values = self._transition(item, now)
-        fenced = LEASED_DELIVERIES.settle(frozenset(values))
-        parameters = self.leases.settled(delivery.id, delivery.attempts, values)
-        if cast(CursorResult[Any], await session.execute(fenced, parameters)).rowcount != 1:
-            log.warning("lease of delivery %s was lost; its attempt is not recorded", delivery.id)
-            return False
-        retry_at = values.get("next_attempt_at")
-        if isinstance(retry_at, datetime):
-            self._next_retry = min(self._next_retry or retry_at, retry_at)
-        return True
+    async def _record_settled(
+        self, settled: list[tuple[Attempted, dict[str, object]]], *, together: bool
+    ) -> set[str]:
+        shapes: dict[frozenset[str], list[dict[str, object]]] = {}
+        for item, values in settled:
+            parameters = self.leases.settled(item.delivery.id, item.delivery.attempts, values)
+            shapes.setdefault(frozenset(values), []).append(parameters)
+        recorded: set[str] = set()
+        async with self.database.transaction() as session:
+            for columns, rows in shapes.items():
+                fenced = LEASED_DELIVERIES.settle(columns)
+                for fenced_rows in [rows] if together else [[row] for row in rows]:
+                    result = cast(CursorResult[Any], await session.execute(fenced, fenced_rows))
+                    if result.rowcount == len(fenced_rows):
+                        recorded.update(str(row["fence_id"]) for row in fenced_rows)
+                    elif together:
+                        raise _NotAllMatched
+                    else:
+                        log.warning("lease of delivery %s was lost", fenced_rows[0]["fence_id"])
+            attempt_rows = [
+                _attempt_row(item.delivery, item.outcome)
+                for item, _ in settled
+                if item.outcome is not None and item.delivery.id in recorded
+            ]
+            if attempt_rows:
+                await session.execute(_INSERT_ATTEMPTS, attempt_rows)
+        return recorded
 
     async def run_once(self) -> int:
         """Claim, send and record one batch; returns how many deliveries it took."""
@@ -243,34 +271,58 @@ class Sender:
     async def extend_leases(self) -> None:
         await self.leases.extend()
 
+    # -- deliveries handed over (``handoff.Taker``) --------------------------------------------
+
+    def room(self) -> int:
+        return self._hand_size - len(self._hand) - len(self._sending)
+
+    def lease_expiry(self) -> datetime:
+        return self.leases.expiry(self.clock.now())
+
+    def take(self, deliveries: Sequence[LoadedDelivery]) -> None:
+        self.leases.took(delivery.id for delivery in deliveries)
+        self._hand.extend(self._prepare(delivery) for delivery in deliveries)
+        self._send_from_hand()
+
     # -- the loops ------------------------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Send until ``stop``; the sends in progress then finish and are recorded. Woken by
-        deliveries this process commits, by :attr:`wake`, else polling."""
-        with woken_by_new_deliveries(self.wake):
+        """Send until ``stop``; what is in hand is then sent and recorded. Woken by deliveries
+        this process commits, by :attr:`wake`, else polling."""
+        with taking_new_deliveries(self):
             await asyncio.gather(self._claim_loop(stop), self._housekeeping_loop(stop))
 
     async def _claim_loop(self, stop: asyncio.Event) -> None:
-        sending: set[asyncio.Task[None]] = set()
         while not stop.is_set():
             self.wake.clear()
-            free = self.config.concurrency - len(sending)
+            # Claims come in batches: only once the hand is down to half its sending slots.
+            room = self.room()
             claimed: list[ClaimedDelivery] = []
-            if free > 0:
+            if len(self._hand) <= self.config.concurrency // 2 and room > 0:
                 try:
-                    claimed = await self.claim(free)
+                    claimed = await self.claim(room)
                 except Exception:
                     log.exception("claiming callouts failed; retrying after the poll interval")
-            for delivery in claimed:
-                task = asyncio.create_task(self._deliver(delivery))
-                sending.add(task)
-                task.add_done_callback(sending.discard)
-            if len(claimed) < free or free == 0:  # as many as asked: more are probably due
+                self._hand.extend(claimed)
+                self._send_from_hand()
+            if len(claimed) < room or room == 0:  # as many as asked: more are probably due
                 await wait_for_wake(stop, self.wake, self._idle_wait())
-        if sending:
-            await asyncio.wait(sending)
+        while self._hand or self._sending:
+            self._send_from_hand()
+            await asyncio.wait(set(self._sending))
         await self._recorder.flushed()
+
+    def _send_from_hand(self) -> None:
+        while self._hand and len(self._sending) < self.config.concurrency:
+            task = asyncio.create_task(self._deliver(self._hand.popleft()))
+            self._sending.add(task)
+            task.add_done_callback(self._sent)
+
+    def _sent(self, task: asyncio.Task[None]) -> None:
+        self._sending.discard(task)
+        self._send_from_hand()
+        if len(self._hand) <= self.config.concurrency // 2:
+            self.wake.set()
 
     async def _deliver(self, claimed: ClaimedDelivery) -> None:
         """Send, and leave the attempt to be recorded: the slot is free for the next send."""
@@ -281,8 +333,6 @@ class Sender:
             self.leases.gave_up([claimed.id])
         else:
             recording.add_done_callback(_log_failed_record)
-        finally:
-            self.wake.set()
 
     async def _housekeeping_loop(self, stop: asyncio.Event) -> None:
         never = asyncio.Event()
@@ -307,21 +357,15 @@ class Sender:
 
     # -- internals ------------------------------------------------------------------------------
 
-    def _prepare(
-        self,
-        delivery: CalloutDelivery,
-        payload: dict[str, Any],
-        definition: NotificationDefinition | None,
-        callout: Callout | None,
-        tenant_settings: CalloutSettings,
-    ) -> ClaimedDelivery:
+    def _prepare(self, delivery: LoadedDelivery) -> ClaimedDelivery:
         """What the delivery's next attempt sends, secrets decrypted."""
+        definition, callout = delivery.definition, delivery.callout
         claimed = ClaimedDelivery(
             id=delivery.id,
             tenant_id=delivery.tenant_id,
             attempts=delivery.attempts,
             policy=CalloutRetryPolicy.of(
-                delivery.max_attempts, tenant_settings, self.config.interval_unit
+                delivery.max_attempts, delivery.tenant_settings, self.config.interval_unit
             ),
             notification_name=None if definition is None else definition.name,
             request=None,
@@ -331,21 +375,16 @@ class Sender:
             return replace(claimed, unsendable=unsendable)
         assert callout is not None
         try:
-            request = self._request(delivery, payload, callout, tenant_settings)
+            request = self._request(delivery, callout)
         except ValueError as undecryptable:  # the SecretBox's: the secret key changed
             return replace(claimed, unsendable=str(undecryptable))
         return replace(claimed, request=request)
 
-    def _request(
-        self,
-        delivery: CalloutDelivery,
-        payload: dict[str, Any],
-        callout: Callout,
-        tenant_settings: CalloutSettings,
-    ) -> CalloutRequest:
+    def _request(self, delivery: LoadedDelivery, callout: Callout) -> CalloutRequest:
         credentials = None
         if callout.required_auth and callout.username and callout.password_sealed:
-            credentials = (callout.username, self.secret_box.decrypt(callout.password_sealed))
+            credentials = (callout.username, self._decrypt(callout.password_sealed))
+        payload = delivery.payload
         return CalloutRequest(
             notification_id=delivery.id,
             method=callout.http_method,
@@ -355,15 +394,24 @@ class Sender:
             body=b"" if callout.http_method == "GET" else orjson.dumps(payload),
             credentials=credentials,
             preemptive=callout.preemptive,
-            signing_secrets=self._signing_secrets(tenant_settings),
-            confirm_success=tenant_settings.parse_response_content,
+            signing_secrets=self._signing_secrets(delivery.tenant_settings),
+            confirm_success=delivery.tenant_settings.parse_response_content,
         )
 
     def _signing_secrets(self, tenant_settings: CalloutSettings) -> tuple[str, ...]:
         sealed = [tenant_settings.signing_secret_sealed]
         if tenant_settings.previous_secret_signs(self.clock.now()):
             sealed.append(tenant_settings.previous_signing_secret_sealed)
-        return tuple(self.secret_box.decrypt(secret) for secret in sealed if secret is not None)
+        return tuple(self._decrypt(secret) for secret in sealed if secret is not None)
+
+    def _decrypt(self, sealed: str) -> str:
+        secret = self._secrets.get(sealed)
+        if secret is None:
+            secret = self.secret_box.decrypt(sealed)
+            if len(self._secrets) >= _SECRETS_KEPT:
+                self._secrets.clear()
+            self._secrets[sealed] = secret
+        return secret
 
     def _transition(self, item: Attempted, now: datetime) -> dict[str, object]:
         """The columns a recorded attempt sets: the one place a claimed delivery's state
@@ -398,6 +446,10 @@ class Sender:
         }
 
 
+class _NotAllMatched(Exception):
+    """An executemany matched fewer rows than it was given: a lease was lost."""
+
+
 def _unsendable(definition: NotificationDefinition | None, callout: Callout | None) -> str | None:
     if definition is None or callout is None:
         return "the notification definition or its callout was deleted"
@@ -407,12 +459,12 @@ def _unsendable(definition: NotificationDefinition | None, callout: Callout | No
 
 
 async def _load(
-    session: AsyncSession, deliveries: list[CalloutDelivery], settings: Settings
-) -> dict[str, tuple[Any, ...]]:
-    """For each delivery: its event's payload, its definition and callout (None once
-    deleted), and its tenant's callout settings."""
-    if not deliveries:
-        return {}
+    session: AsyncSession, claimed: Sequence[Any], settings: Settings
+) -> list[LoadedDelivery]:
+    """The ``claimed`` rows (``_CLAIMED_COLUMNS``) with their events' payloads, their
+    definitions and callouts (None once deleted) and their tenants' callout settings."""
+    if not claimed:
+        return []
     rows = await session.execute(
         select(CalloutDelivery.id, OutboxEvent.payload, NotificationDefinition, Callout)
         .join(OutboxEvent, OutboxEvent.id == CalloutDelivery.event_id)
@@ -420,14 +472,23 @@ async def _load(
             NotificationDefinition, NotificationDefinition.id == CalloutDelivery.definition_id
         )
         .outerjoin(Callout, Callout.definition_id == CalloutDelivery.definition_id)
-        .where(CalloutDelivery.id.in_([delivery.id for delivery in deliveries]))
+        .where(CalloutDelivery.id.in_([delivery.id for delivery in claimed]))
     )
-    tenants = await settings_of_tenants(session, {d.tenant_id for d in deliveries}, settings)
-    tenant_of = {delivery.id: delivery.tenant_id for delivery in deliveries}
-    return {
-        row.id: (row.payload, row.NotificationDefinition, row.Callout, tenants[tenant_of[row.id]])
-        for row in rows
-    }
+    found = {row.id: row for row in rows}
+    tenants = await settings_of_tenants(session, {d.tenant_id for d in claimed}, settings)
+    return [
+        LoadedDelivery(
+            id=delivery.id,
+            tenant_id=delivery.tenant_id,
+            attempts=delivery.attempts,
+            max_attempts=delivery.max_attempts,
+            payload=found[delivery.id].payload,
+            definition=found[delivery.id].NotificationDefinition,
+            callout=found[delivery.id].Callout,
+            tenant_settings=tenants[delivery.tenant_id],
+        )
+        for delivery in claimed
+    ]
 
 
 def _attempt_row(delivery: ClaimedDelivery, outcome: AttemptOutcome) -> dict[str, object]:

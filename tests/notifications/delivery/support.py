@@ -28,15 +28,8 @@ UNFINISHED = (DeliveryState.PENDING, DeliveryState.DELIVERING)
 SETTLE_ROUNDS = 20
 
 
-async def publish(
-    database: Database,
-    tenant: TenantContext,
-    *,
-    succeeded: bool = True,
-    track_id: str = "t-1",
-) -> dict[str, Any]:
-    """Record the event of a finished async request and its deliveries, as the worker does
-    (with the settings ``database`` was opened with); returns its payload."""
+def finished_request_event(tenant: TenantContext, *, succeeded: bool = True, track_id: str = "t-1"):
+    """The event the worker records for a finished async request of ``tenant``."""
     created = utcnow() - timedelta(seconds=2)
     request = AsyncRequest(
         id=str(uuid.uuid4()),
@@ -48,17 +41,28 @@ async def publish(
         created_at=created,
     )
     if succeeded:
-        event = finished_event(
+        return finished_event(
             request, state=State.SUCCEEDED, completed_at=utcnow(), resource_id=uuid.uuid4().hex
         )
-    else:
-        event = finished_event(
-            request,
-            state=State.FAILED,
-            completed_at=utcnow(),
-            reasons=[{"code": 50010022, "message": "Missing required field: name"}],
-            process_id="0123456789ABCDEF",
-        )
+    return finished_event(
+        request,
+        state=State.FAILED,
+        completed_at=utcnow(),
+        reasons=[{"code": 50010022, "message": "Missing required field: name"}],
+        process_id="0123456789ABCDEF",
+    )
+
+
+async def publish(
+    database: Database,
+    tenant: TenantContext,
+    *,
+    succeeded: bool = True,
+    track_id: str = "t-1",
+) -> dict[str, Any]:
+    """Record the event of a finished async request and its deliveries, as the worker does
+    (with the settings ``database`` was opened with); returns its payload."""
+    event = finished_request_event(tenant, succeeded=succeeded, track_id=track_id)
     async with database.transaction() as session:
         await record_and_dispatch(session, [event], database.settings)
     return event["payload"]

@@ -1,0 +1,121 @@
+"""Deliveries made in this process's commits go straight to its sender, without a claim.
+
+A worker records an outcome's event and makes its deliveries in one transaction
+(``deliveries.record_and_dispatch``). When the process also runs a sender with room in its
+hand (:class:`Taker`), those deliveries are inserted already held by it (``delivering``,
+under its lease) and handed to it once the transaction commits, with everything their first
+attempt needs: the sender sends them at once, with no claim transaction and no query. What
+does not fit is inserted ``pending``, for a claim to take later; the senders of the process
+are woken either way.
+
+Deliveries made inside a savepoint that is rolled back are never handed over (they do not
+exist), nor are those of a transaction that does not commit. A process that dies with
+deliveries in hand leaves them to their lease: they are due again once it expires, as any
+claimed delivery is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session, SessionTransaction
+
+from asyncgate.notifications.models import Callout, CalloutSettings, NotificationDefinition
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedDelivery:
+    """A held delivery with what its next attempt needs, as read with it."""
+
+    id: str
+    tenant_id: str
+    attempts: int  # recorded before the next one
+    max_attempts: int
+    payload: dict[str, Any]
+    definition: NotificationDefinition | None  # None once deleted
+    callout: Callout | None
+    tenant_settings: CalloutSettings
+
+
+class Taker(Protocol):
+    """A sender that takes deliveries handed to it (``Sender``)."""
+
+    owner: str
+    wake: asyncio.Event
+
+    def room(self) -> int:
+        """How many more deliveries it would take now."""
+
+    def lease_expiry(self) -> datetime:
+        """Until when a delivery handed to it now is leased."""
+
+    def take(self, deliveries: Sequence[LoadedDelivery]) -> None:
+        """Hold ``deliveries`` (committed, leased to it) and send them."""
+
+
+_TAKERS: list[Taker] = []
+_PENDING = "asyncgate.deliveries_to_hand_over"
+
+
+@contextmanager
+def taking_new_deliveries(taker: Taker) -> Iterator[None]:
+    """Within the block, ``taker`` is handed the deliveries this process commits (while it
+    has room), and woken whenever this process commits deliveries."""
+    _TAKERS.append(taker)
+    try:
+        yield
+    finally:
+        _TAKERS.remove(taker)
+
+
+def taker() -> Taker | None:
+    """The sender deliveries made now would be handed to, if any."""
+    return _TAKERS[0] if _TAKERS else None
+
+
+def hand_over_after_commit(
+    session: AsyncSession, taken_by: Taker | None, deliveries: Sequence[LoadedDelivery]
+) -> None:
+    """Once the session's outermost transaction commits, ``deliveries`` (inserted held by
+    ``taken_by``) go to it, unless the savepoint they were made in was rolled back; and the
+    senders of this process wake."""
+    sync_session = session.sync_session
+    pending: list[tuple[SessionTransaction | None, Taker, Sequence[LoadedDelivery]]] | None
+    pending = sync_session.info.get(_PENDING)
+    if pending is None:
+        pending = sync_session.info[_PENDING] = []
+        event.listen(sync_session, "after_commit", _hand_over, once=True)
+        event.listen(sync_session, "after_soft_rollback", _forget_rolled_back)
+    if taken_by is not None and deliveries:
+        made_in = sync_session.get_nested_transaction() or sync_session.get_transaction()
+        pending.append((made_in, taken_by, deliveries))
+
+
+def _hand_over(session: Session) -> None:
+    pending = session.info.pop(_PENDING, [])
+    event.remove(session, "after_soft_rollback", _forget_rolled_back)
+    for _, taken_by, deliveries in pending:
+        taken_by.take(deliveries)
+    for waking in _TAKERS:
+        waking.wake.set()
+
+
+def _forget_rolled_back(session: Session, rolled_back: SessionTransaction) -> None:
+    pending = session.info.get(_PENDING)
+    if pending:
+        pending[:] = [item for item in pending if not _within(item[0], rolled_back)]
+
+
+def _within(transaction: SessionTransaction | None, outer: SessionTransaction) -> bool:
+    while transaction is not None:
+        if transaction is outer:
+            return True
+        transaction = transaction.parent
+    return False

@@ -1,0 +1,133 @@
+"""Deliveries this process commits go straight to its sender: held by it from the insert,
+sent without a claim, never when their savepoint or transaction is rolled back, and only as
+many as its hand has room for."""
+
+from __future__ import annotations
+
+import asyncio
+
+from asyncgate.notifications.deliveries import record_and_dispatch
+from asyncgate.notifications.handoff import taking_new_deliveries
+from asyncgate.notifications.models import DeliveryState
+from tests.notifications.delivery.support import (
+    define,
+    deliveries_of,
+    finished_request_event,
+    publish,
+)
+
+
+async def recorded(database, tenant) -> list:
+    """The tenant's deliveries once none is held any more (bounded wait)."""
+    for _ in range(500):
+        deliveries = await deliveries_of(database, tenant)
+        if all(d.state != DeliveryState.DELIVERING for d in deliveries):
+            return deliveries
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"deliveries still held: {deliveries}")
+
+
+class TestHandedOver:
+    async def test_a_committed_delivery_is_held_by_the_sender_and_sent_without_a_claim(
+        self, client, tenant, database, receiver, sender
+    ):
+        path = receiver.new_path()
+        await define(client, tenant, receiver.url(path))
+
+        with taking_new_deliveries(sender):
+            payload = await publish(database, tenant)
+            (arrival,) = await asyncio.to_thread(receiver.wait_for, path, 1)
+            (delivery,) = await recorded(database, tenant)
+
+        assert arrival.headers["zuora-notification-id"] == delivery.id
+        assert (delivery.state, delivery.attempts) == (DeliveryState.DELIVERED, 1)
+        assert delivery.object_id == payload["request"]["id"]
+        assert await sender.claim(10) == []  # nothing was left for a claim
+
+    async def test_it_is_inserted_held_under_the_senders_lease(
+        self, client, tenant, database, receiver, make_sender
+    ):
+        sender = make_sender()
+        sender.take = lambda deliveries: None  # hold them, send nothing: the row is looked at
+        await define(client, tenant, receiver.url(receiver.new_path()))
+
+        with taking_new_deliveries(sender):
+            await publish(database, tenant)
+
+        (delivery,) = await deliveries_of(database, tenant)
+        assert delivery.state == DeliveryState.DELIVERING
+        assert delivery.lease_owner == sender.owner
+        assert delivery.lease_expires_at is not None
+
+    async def test_beyond_the_senders_room_deliveries_wait_for_a_claim(
+        self, client, tenant, database, receiver, make_sender
+    ):
+        sender = make_sender(callout_concurrency=1)  # a hand of two
+        taken = []
+        sender.take = taken.extend
+        path = receiver.new_path()
+        for _ in range(3):
+            await define(client, tenant, receiver.url(path))
+
+        with taking_new_deliveries(sender):
+            await publish(database, tenant)
+
+        states = sorted(d.state for d in await deliveries_of(database, tenant))
+        assert states == [DeliveryState.DELIVERING, DeliveryState.DELIVERING, DeliveryState.PENDING]
+        assert len(taken) == 2
+
+
+class TestNotHandedOver:
+    async def test_deliveries_of_a_rolled_back_savepoint_are_not(
+        self, client, tenant, database, receiver, make_sender
+    ):
+        sender = make_sender()
+        taken = []
+        sender.take = taken.extend
+        await define(client, tenant, receiver.url(receiver.new_path()))
+        kept, undone = finished_request_event(tenant), finished_request_event(tenant)
+
+        with taking_new_deliveries(sender):
+            async with database.transaction() as session:
+                await record_and_dispatch(session, [kept], database.settings)
+                savepoint = await session.begin_nested()
+                await record_and_dispatch(session, [undone], database.settings)
+                await savepoint.rollback()
+
+        (delivery,) = await deliveries_of(database, tenant)
+        assert delivery.object_id == kept["object_id"]
+        assert [d.id for d in taken] == [delivery.id]
+
+    async def test_deliveries_of_a_transaction_that_rolls_back_are_not(
+        self, client, tenant, database, receiver, make_sender
+    ):
+        sender = make_sender()
+        taken = []
+        sender.take = taken.extend
+        await define(client, tenant, receiver.url(receiver.new_path()))
+        event = finished_request_event(tenant)
+
+        with taking_new_deliveries(sender):
+            try:
+                async with database.transaction() as session:
+                    await record_and_dispatch(session, [event], database.settings)
+                    raise _Undo
+            except _Undo:
+                pass
+
+        assert taken == []
+        assert await deliveries_of(database, tenant) == []
+
+    async def test_without_a_sender_in_the_process_deliveries_are_pending(
+        self, client, tenant, database, receiver
+    ):
+        await define(client, tenant, receiver.url(receiver.new_path()))
+
+        await publish(database, tenant)
+
+        (delivery,) = await deliveries_of(database, tenant)
+        assert (delivery.state, delivery.lease_owner) == (DeliveryState.PENDING, None)
+
+
+class _Undo(Exception):
+    pass
