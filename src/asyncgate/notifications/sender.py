@@ -274,7 +274,8 @@ class Sender:
     # -- deliveries handed over (``handoff.Taker``) --------------------------------------------
 
     def room(self) -> int:
-        return self._hand_size - len(self._hand) - len(self._sending)
+        # Handed-over deliveries may overfill the hand: several transactions see one room.
+        return max(0, self._hand_size - len(self._hand) - len(self._sending))
 
     def lease_expiry(self) -> datetime:
         return self.leases.expiry(self.clock.now())

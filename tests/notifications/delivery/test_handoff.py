@@ -131,3 +131,31 @@ class TestNotHandedOver:
 
 class _Undo(Exception):
     pass
+
+
+class TestOverfilledHand:
+    async def test_more_handed_over_than_the_hand_holds_are_all_sent(
+        self, client, tenant, database, receiver, make_sender
+    ):
+        # Each call of record_and_dispatch sees the same room until the commit: two calls in
+        # one transaction hand over twice as many as the hand holds.
+        sender = make_sender(callout_concurrency=1)  # a hand of two
+        path = receiver.new_path()
+        for _ in range(2):
+            await define(client, tenant, receiver.url(path))
+        events = [finished_request_event(tenant), finished_request_event(tenant)]
+        stop = asyncio.Event()
+        running = asyncio.create_task(sender.run(stop))
+        try:
+            await asyncio.sleep(0)  # the sender takes deliveries from now on
+            async with database.transaction() as session:
+                for event in events:
+                    await record_and_dispatch(session, [event], database.settings)
+            arrivals = await asyncio.to_thread(receiver.wait_for, path, 4)
+            deliveries = await recorded(database, tenant)
+        finally:
+            stop.set()
+            await running
+
+        assert len({arrival.headers["zuora-notification-id"] for arrival in arrivals}) == 4
+        assert {d.state for d in deliveries} == {DeliveryState.DELIVERED}
