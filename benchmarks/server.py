@@ -1,9 +1,12 @@
 """``asyncgate serve`` as a real child process on loopback, and what the benchmark reads of it.
 
-The server gets a fresh SQLite database in a temporary folder, the default (durable) settings,
-and a bootstrap OAuth client from the environment; nothing from the caller's environment or a
-stray ``.env`` leaks in. The benchmark reads the queue straight from the database file (SQLite in
-WAL mode lets a reader look while the server writes).
+The server runs on the bench's database (``database.py``: a fresh SQLite file or PostgreSQL),
+the default (durable) settings, and a bootstrap OAuth client from the environment; nothing from
+the caller's environment or a stray ``.env`` leaks in. The benchmark reads the queue straight
+from the database (SQLite in WAL mode lets a reader look while the server writes).
+
+It runs as ``python -m asyncgate`` on the bench's interpreter: the server is the
+``asyncgate`` that the bench imports (an installed one, or ``src`` on ``PYTHONPATH``).
 """
 
 from __future__ import annotations
@@ -12,7 +15,6 @@ import os
 import secrets
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import time
@@ -22,9 +24,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+from database import BenchDatabase
 from machine import process_cpu_seconds
-
-from asyncgate.asyncreq.queue.inbox import inbox_files
 
 READY_TIMEOUT_SECONDS = 30
 STOP_TIMEOUT_SECONDS = 15
@@ -39,16 +40,13 @@ def free_port() -> int:
 @dataclass
 class Server:
     folder: Path
+    database: BenchDatabase
     host: str = "127.0.0.1"
     port: int = field(default_factory=free_port)
     client_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     client_secret: str = field(default_factory=lambda: secrets.token_urlsafe(30))
     extra_env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen | None = None
-
-    @property
-    def database_path(self) -> Path:
-        return self.folder / "asyncgate.db"
 
     @property
     def log_path(self) -> Path:
@@ -61,7 +59,7 @@ class Server:
     def env(self) -> dict[str, str]:
         env = {key: value for key, value in os.environ.items() if not key.startswith("ASYNCGATE_")}
         env.update(
-            ASYNCGATE_DATABASE_URL=f"sqlite:///{self.database_path}",
+            ASYNCGATE_DATABASE_URL=self.database.url,
             ASYNCGATE_DATA_DIR=str(self.folder / "data"),
             ASYNCGATE_BOOTSTRAP_CLIENT_ID=self.client_id,
             ASYNCGATE_BOOTSTRAP_CLIENT_SECRET=self.client_secret,
@@ -71,8 +69,8 @@ class Server:
 
     def start(self) -> None:
         command = [
-            str(Path(sys.executable).parent / "asyncgate"),
-            *("serve", "--host", self.host, "--port", str(self.port)),
+            sys.executable,
+            *("-m", "asyncgate", "serve", "--host", self.host, "--port", str(self.port)),
         ]
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
@@ -125,23 +123,22 @@ class Server:
         return response.json()["access_token"]
 
     def cpu_seconds(self) -> float:
-        """User + system CPU time of the server (its worker process included) so far."""
+        """User + system CPU time so far of the service: ``serve`` (its worker process
+        included) and, when the bench runs it, the database server (on SQLite the database is
+        the server's own work)."""
         assert self.process is not None
-        return process_cpu_seconds(self.process.pid)
+        pids = [self.process.pid]
+        if self.database.server_pid is not None:
+            pids.append(self.database.server_pid)
+        return sum(process_cpu_seconds(pid) for pid in pids)
 
-    # -- the queue, read from the database file ------------------------------------------------
+    # -- the queue, read from the database -----------------------------------------------------
 
     def _query(self, sql: str, *params: object) -> list[tuple]:
-        """``sql`` on the database, in which ``requests`` names the queue together with the
-        requests still waiting in the inbox (as queued ones)."""
-        connection = sqlite3.connect(f"file:{self.database_path}?mode=ro", uri=True, timeout=30)
-        try:
-            lanes = inbox_files(str(self.database_path))
-            for lane, file in enumerate(lanes):
-                connection.execute(f"ATTACH DATABASE ? AS lane{lane}", (f"file:{file}?mode=ro",))
-            return connection.execute(_with_requests(len(lanes)) + sql, params).fetchall()
-        finally:
-            connection.close()
+        return self.database.query(sql, *params)
+
+    def _epoch(self, stored: object) -> float | None:
+        return None if stored is None else self.database.epoch(stored)
 
     def unfinished(self) -> int:
         (count,) = self._query(
@@ -163,7 +160,10 @@ class Server:
             "SELECT state, created_at, completed_at FROM requests WHERE track_id = ?",
             track_id,
         )
-        return [(state, _epoch(created), _epoch(completed)) for state, created, completed in rows]
+        return [
+            (state, self._epoch(created), self._epoch(completed))
+            for state, created, completed in rows
+        ]
 
     def completion_times(self, track_id: str) -> dict[str, float]:
         """Request ID -> completion time (epoch s) of the finished requests with this track ID."""
@@ -171,17 +171,17 @@ class Server:
             "SELECT id, completed_at FROM requests WHERE track_id = ? AND completed_at IS NOT NULL",
             track_id,
         )
-        return {request_id: _epoch(completed) for request_id, completed in rows}
+        return {request_id: self._epoch(completed) for request_id, completed in rows}
 
     def completions_between(self, start: float, end: float) -> list[float]:
         """Completion times (epoch s) of requests that succeeded within ``[start, end]``."""
         rows = self._query(
             "SELECT completed_at FROM requests WHERE state = 'succeeded' "
             "AND completed_at >= ? AND completed_at <= ?",
-            _sqlite_time(start),
-            _sqlite_time(end),
+            datetime.fromtimestamp(start, UTC),
+            datetime.fromtimestamp(end, UTC),
         )
-        return sorted(_epoch(completed) for (completed,) in rows)
+        return sorted(self._epoch(completed) for (completed,) in rows)
 
     def undelivered(self) -> int:
         """Callout deliveries still to be sent (pending, or being sent)."""
@@ -194,30 +194,3 @@ class Server:
 
     def accounts(self) -> int:
         return self._query("SELECT count(*) FROM accounts")[0][0]
-
-
-def _with_requests(lanes: int) -> str:
-    """A ``requests`` view: the queue's requests and those each inbox lane (attached as
-    ``lane0``, ``lane1`` ...) holds that the queue has not taken in yet, as queued ones."""
-    waiting = "".join(
-        f"""
-    UNION ALL
-    SELECT id, 'queued', track_id, created_at, NULL FROM lane{lane}.accepted_requests
-    WHERE seq > coalesce(
-        (SELECT taken_in_through FROM async_request_inbox_progress WHERE id = {lane + 1}), 0)"""
-        for lane in range(lanes)
-    )
-    return f"""WITH requests AS (
-    SELECT id, state, track_id, created_at, completed_at FROM async_requests{waiting}
-) """
-
-
-def _epoch(value: str | None) -> float | None:
-    if value is None:
-        return None
-    return datetime.fromisoformat(value).replace(tzinfo=UTC).timestamp()
-
-
-def _sqlite_time(epoch: float) -> str:
-    """The text form SQLAlchemy stores naive UTC datetimes in on SQLite (sorts as time)."""
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
