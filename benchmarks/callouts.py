@@ -2,11 +2,11 @@
 
 Starts ``asyncgate serve`` on loopback (a fresh database, ``--database``: a SQLite file by
 default, or PostgreSQL, see ``database.py``; durable commits, the default settings but for the
-tenant quotas) and a fast HTTPS receiver in a process of its own (``receiver.py``,
-its trustme CA trusted through ``ASYNCGATE_CALLOUT_CA_BUNDLE``), gives the tenant a signing
-secret and a notification definition that sends every ``Async Request Succeeded`` to the
-receiver, then runs three phases of async account creations, each until all their callouts
-have arrived:
+tenant quotas; with ``--workers N``, N-1 ``asyncgate worker`` processes beside its own) and a
+fast HTTPS receiver in a process of its own (``receiver.py``, its trustme CA trusted through
+``ASYNCGATE_CALLOUT_CA_BUNDLE``), gives the tenant a signing secret and a notification
+definition that sends every ``Async Request Succeeded`` to the receiver, then runs three phases
+of async account creations, each until all their callouts have arrived:
 
 - backlog: N creations sent as fast as the server accepts them (closed loop), so that the
   worker executes a backlog while it sends callouts;
@@ -17,7 +17,8 @@ Per phase it prints accepts/s and accept p99, the drain (completions per second,
 last), callouts delivered per second (first to last arrival), how many arrived twice (by
 ``Zuora-Notification-Id``), the time from each request's completion (``completed_at`` at full
 precision) to its callouts' arrival, and the CPU time per delivered callout of the worker
-process(es), the API process, the receiver and, when the bench runs it, the PostgreSQL server.
+processes (all of them), the API process, the receiver and, when the bench runs it, the
+PostgreSQL server.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from typing import Any
 import httpx
 from database import add_options, check_options, open_database
 from loadgen import LoadGenerators, build_request
-from machine import children, describe, own_cpu_seconds, process_cpu_seconds
+from machine import describe, own_cpu_seconds, process_cpu_seconds
 from receiver import Arrival, ReceiverProcess
 from run import ACCOUNT, SERVER_ENV, parse_setting
 from server import Server
@@ -130,7 +131,7 @@ class CalloutBench:
             },
             ACCOUNT,
         )
-        workers = children(self.server.process.pid)
+        workers = self.server.worker_pids()
         cpu_before = self._cpu(workers)
         started = time.time()
         accepted = self.load.run(
@@ -150,8 +151,8 @@ class CalloutBench:
         return figures(phase, accepted, accepts, started, arrivals, completed, cpu)
 
     def _cpu(self, workers: list[int]) -> dict[str, float]:
-        """CPU time so far of the worker process, the API, the receiver and the database
-        server when the bench runs it (its backends included)."""
+        """CPU time so far of the worker processes (``serve``'s and the others), the API, the
+        receiver and the database server when the bench runs it (its backends included)."""
         cpu = {
             "worker": sum(own_cpu_seconds(pid) for pid in workers),
             "api": own_cpu_seconds(self.server.process.pid),
@@ -298,14 +299,14 @@ def main() -> None:
                 "ASYNCGATE_CALLOUT_CA_BUNDLE": str(receiver.ca_path),
                 **dict(map(parse_setting, options.set)),
             }
-            server = Server(folder, database, extra_env=settings)
+            server = Server(folder, database, workers=options.workers, extra_env=settings)
             try:
                 server.start()
                 bench = CalloutBench(server, receiver, load)
                 described = database.describe()
                 print(f"machine: {machine['cpus']} CPUs, {machine['cpu_model']}, ", end="")
                 print(f"load {machine['load_average_at_start']}")
-                print(f"database: {described}")
+                print(f"database: {described}; worker processes: {options.workers}")
                 print(f"settings: {options.set or 'defaults'}; {options.connections} connections")
                 for phase in phases:
                     results.append(bench.run(phase, options.connections, options.timeout))
@@ -323,6 +324,7 @@ def main() -> None:
             {
                 "machine": machine,
                 "database": described,
+                "worker_processes": options.workers,
                 "settings": options.set,
                 "phases": results,
             },

@@ -158,6 +158,7 @@ class PostgresDatabase(BenchDatabase):
 
 
 def add_options(parser: argparse.ArgumentParser) -> None:
+    """``--database``, and ``--workers``: how many worker processes claim from it."""
     parser.add_argument(
         "--database",
         default="sqlite",
@@ -165,9 +166,22 @@ def add_options(parser: argparse.ArgumentParser) -> None:
         help="a fresh SQLite file (default), a throwaway durable PostgreSQL server, "
         "or a postgresql:// URL of an existing server",
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes: serve's own, and N-1 more `asyncgate worker` (PostgreSQL)",
+    )
 
 
 def check_options(parser: argparse.ArgumentParser, options: argparse.Namespace) -> None:
+    if options.workers < 1:
+        parser.error("--workers must be at least 1 (serve's own worker process)")
+    if options.workers > 1 and options.database == "sqlite":
+        parser.error(
+            "--workers above 1 needs PostgreSQL (--database postgresql): "
+            "on SQLite one process claims async requests"
+        )
     if any(item.partition("=")[0].strip().lower() == "database_url" for item in options.set):
         parser.error("the server's database is --database's, not --set database_url")
 

@@ -2,17 +2,19 @@
 
 Starts ``asyncgate serve`` on a free loopback port with a fresh database (``--database``: a SQLite
 file, by default, or PostgreSQL, see ``database.py``; durable commits either way), the default
-settings but for the tenant quotas (see ``SERVER_ENV``), takes a token for the bootstrap client,
-and measures in one run:
+settings but for the tenant quotas (see ``SERVER_ENV``) and, with ``--workers N``, N-1
+``asyncgate worker`` processes beside its own; takes a token for the bootstrap client, and
+measures in one run:
 
 - ``GET /health``, ``POST /v1/accounts`` and ``POST /v1/async/accounts``, each open loop at fixed
   offered rates (latency from the instant each request was due) and closed loop at saturation,
-  the server as deployed (`asyncgate serve`: the API and its worker process); the async phases
-  follow a warm-up of async accepts that are executed but not counted;
+  the server as deployed (`asyncgate serve`: the API and its worker process, and the other
+  worker processes); the async phases follow a warm-up of async accepts that are executed but
+  not counted;
 - for async requests, accept-to-succeeded time (``createTime`` to ``completeTime`` of the requests
-  accepted at a fixed rate), and the completions per second of the worker draining a backlog
-  (accepted by the server restarted without its worker, then drained by it restarted as
-  deployed, so that the drain is the worker's alone).
+  accepted at a fixed rate), and the completions per second of the workers draining a backlog
+  (accepted by the server restarted without workers, then drained by it restarted as deployed,
+  so that the drain is the workers' alone).
 
 It prints the figures next to the targets and saves them to ``benchmarks/results/latest.json``.
 """
@@ -335,9 +337,12 @@ def server_settings(server: Server) -> dict[str, object]:
         if name.startswith("ASYNCGATE_") and "SECRET" not in name
     }
     settings = Settings(_env_file=None, **given)
+    others = server.workers - 1
     shown = {
         "database": server.database.describe(),
         "server": "asyncgate serve: 1 process, uvicorn (uvloop, httptools), access log off",
+        "worker processes": f"{server.workers}: serve's own"
+        + (f" and {others} asyncgate worker" if others else ""),
     }
     for name in ("serve_workers", "worker_concurrency", "worker_batch_size"):
         shown[name] = getattr(settings, name)
@@ -349,10 +354,10 @@ def server_settings(server: Server) -> dict[str, object]:
 
 
 def run(options: argparse.Namespace, folder: Path, database: BenchDatabase) -> dict[str, Any]:
-    """Three lives of one server on one database: as deployed (the API and its worker process)
-    for the load phases; API only, to pile up the backlog; and as deployed again, to time the
-    worker draining it with nothing else to do."""
-    server = Server(folder, database, extra_env=options.server_env)
+    """Three lives of one server on one database: as deployed (the API and its worker
+    processes) for the load phases; API only, to pile up the backlog; and as deployed again, to
+    time the workers draining it with nothing else to do."""
+    server = Server(folder, database, workers=options.workers, extra_env=options.server_env)
     load = LoadGenerators(options.processes)
     bench = Bench(options, server, load)
     started = time.monotonic()
@@ -372,8 +377,8 @@ def run(options: argparse.Namespace, folder: Path, database: BenchDatabase) -> d
         )
         accept_runs = load_phases(bench, options)
 
-        print(f"\nrestarted without its worker, to accept a backlog of {options.backlog:,}")
-        server.restart(options.server_env | {"ASYNCGATE_SERVE_WORKERS": "false"})
+        print(f"\nrestarted without workers, to accept a backlog of {options.backlog:,}")
+        server.restart(workers=0)
         backlog = bench.request(
             "POST",
             "/v1/async/accounts",
@@ -390,7 +395,7 @@ def run(options: argparse.Namespace, folder: Path, database: BenchDatabase) -> d
         )
 
         print("restarted as deployed, to drain it", flush=True)
-        server.restart(options.server_env)
+        server.restart(workers=options.workers)
         recorder = bench.profiler and bench.profiler.start(server.process.pid, "drain")
         drain = measure_drain(server, options.drain_timeout)
         if recorder:
