@@ -17,6 +17,7 @@ import statistics
 import tempfile
 from pathlib import Path
 
+from database import open_database
 from loadgen import LoadGenerators, build_request
 from machine import bytes_written, children, own_cpu_seconds
 from run import ACCOUNT, SERVER_ENV, parse_setting
@@ -39,8 +40,12 @@ def parse_options() -> argparse.Namespace:
 def main() -> None:
     options = parse_options()
     environment = SERVER_ENV | dict(parse_setting(item) for item in options.set)
-    with tempfile.TemporaryDirectory(prefix="asyncgate-accept-tail-") as folder:
-        server = Server(Path(folder), extra_env=environment)
+    # SQLite only: the bytes written per accept are those of asyncgate's two processes.
+    with (
+        tempfile.TemporaryDirectory(prefix="asyncgate-accept-tail-") as folder,
+        open_database("sqlite", Path(folder)) as database,
+    ):
+        server = Server(Path(folder), database, extra_env=environment)
         load = LoadGenerators(2)
         try:
             server.start()

@@ -1,11 +1,12 @@
 """Callout delivery under load: ``.venv/bin/python benchmarks/callouts.py``.
 
-Starts ``asyncgate serve`` on loopback (a fresh database, durable commits, the default settings
-but for the tenant quotas) and a fast HTTPS receiver in a process of its own (``receiver.py``,
-its trustme CA trusted through ``ASYNCGATE_CALLOUT_CA_BUNDLE``), gives the tenant a signing
-secret and a notification definition that sends every ``Async Request Succeeded`` to the
-receiver, then runs three phases of async account creations, each until all their callouts
-have arrived:
+Starts ``asyncgate serve`` on loopback (a fresh database, ``--database``: a SQLite file by
+default, or PostgreSQL, see ``database.py``; durable commits, the default settings but for the
+tenant quotas; with ``--workers N``, N-1 ``asyncgate worker`` processes beside its own) and a
+fast HTTPS receiver in a process of its own (``receiver.py``, its trustme CA trusted through
+``ASYNCGATE_CALLOUT_CA_BUNDLE``), gives the tenant a signing secret and a notification
+definition that sends every ``Async Request Succeeded`` to the receiver, then runs three phases
+of async account creations, each until all their callouts have arrived:
 
 - backlog: N creations sent as fast as the server accepts them (closed loop), so that the
   worker executes a backlog while it sends callouts;
@@ -16,7 +17,8 @@ Per phase it prints accepts/s and accept p99, the drain (completions per second,
 last), callouts delivered per second (first to last arrival), how many arrived twice (by
 ``Zuora-Notification-Id``), the time from each request's completion (``completed_at`` at full
 precision) to its callouts' arrival, and the CPU time per delivered callout of the worker
-process(es), the API process and the receiver.
+processes (all of them), the API process, the receiver and, when the bench runs it, the
+PostgreSQL server.
 """
 
 from __future__ import annotations
@@ -33,8 +35,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from database import add_options, check_options, open_database
 from loadgen import LoadGenerators, build_request
-from machine import children, describe, own_cpu_seconds
+from machine import describe, own_cpu_seconds, process_cpu_seconds
 from receiver import Arrival, ReceiverProcess
 from run import ACCOUNT, SERVER_ENV, parse_setting
 from server import Server
@@ -76,7 +79,10 @@ def parse_options() -> argparse.Namespace:
     parser.add_argument(
         "--set", action="append", default=[], metavar="NAME=VALUE", help="a server setting"
     )
-    return parser.parse_args()
+    add_options(parser)
+    options = parser.parse_args()
+    check_options(parser, options)
+    return options
 
 
 class CalloutBench:
@@ -125,7 +131,7 @@ class CalloutBench:
             },
             ACCOUNT,
         )
-        workers = children(self.server.process.pid)
+        workers = self.server.worker_pids()
         cpu_before = self._cpu(workers)
         started = time.time()
         accepted = self.load.run(
@@ -145,11 +151,16 @@ class CalloutBench:
         return figures(phase, accepted, accepts, started, arrivals, completed, cpu)
 
     def _cpu(self, workers: list[int]) -> dict[str, float]:
-        return {
+        """CPU time so far of the worker processes (``serve``'s and the others), the API, the
+        receiver and the database server when the bench runs it (its backends included)."""
+        cpu = {
             "worker": sum(own_cpu_seconds(pid) for pid in workers),
             "api": own_cpu_seconds(self.server.process.pid),
             "receiver": own_cpu_seconds(self.receiver.pid),
         }
+        if self.server.database.server_pid is not None:
+            cpu["database"] = process_cpu_seconds(self.server.database.server_pid)
+        return cpu
 
     def _wait_until_delivered(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -228,10 +239,9 @@ def report(result: dict[str, Any]) -> None:
         f"  completion -> arrival: p50 {lag['p50_ms']} ms, p99 {lag['p99_ms']} ms, "
         f"max {lag['max_ms']} ms"
     )
-    print(
-        f"  CPU per delivered callout: worker {cpu['worker']} ms, API {cpu['api']} ms, "
-        f"receiver {cpu['receiver']} ms"
-    )
+    names = {"worker": "worker", "api": "API", "receiver": "receiver", "database": "database"}
+    shown = ", ".join(f"{names[name]} {ms} ms" for name, ms in cpu.items())
+    print(f"  CPU per delivered callout: {shown}")
 
 
 def targets(results: list[dict[str, Any]]) -> list[tuple[str, bool]]:
@@ -278,7 +288,10 @@ def main() -> None:
     results = []
     load = LoadGenerators(1)
     try:
-        with ReceiverProcess(folder) as receiver:
+        with (
+            ReceiverProcess(folder) as receiver,
+            open_database(options.database, folder) as database,
+        ):
             settings = {
                 **SERVER_ENV,
                 "ASYNCGATE_CALLOUT_ALLOW_PRIVATE_ADDRESSES": "true",
@@ -286,12 +299,14 @@ def main() -> None:
                 "ASYNCGATE_CALLOUT_CA_BUNDLE": str(receiver.ca_path),
                 **dict(map(parse_setting, options.set)),
             }
-            server = Server(folder, extra_env=settings)
+            server = Server(folder, database, workers=options.workers, extra_env=settings)
             try:
                 server.start()
                 bench = CalloutBench(server, receiver, load)
+                described = database.describe()
                 print(f"machine: {machine['cpus']} CPUs, {machine['cpu_model']}, ", end="")
                 print(f"load {machine['load_average_at_start']}")
+                print(f"database: {described}; worker processes: {options.workers}")
                 print(f"settings: {options.set or 'defaults'}; {options.connections} connections")
                 for phase in phases:
                     results.append(bench.run(phase, options.connections, options.timeout))
@@ -305,7 +320,16 @@ def main() -> None:
     for label, held in targets(results):
         print(f"  {'PASS' if held else 'FAIL'}  {label}")
     RESULTS.write_text(
-        json.dumps({"machine": machine, "settings": options.set, "phases": results}, indent=2)
+        json.dumps(
+            {
+                "machine": machine,
+                "database": described,
+                "worker_processes": options.workers,
+                "settings": options.set,
+                "phases": results,
+            },
+            indent=2,
+        )
     )
 
 

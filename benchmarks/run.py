@@ -1,17 +1,20 @@
 """Benchmark asyncgate over real sockets: ``make bench`` (``--quick`` for a 30 s run).
 
-Starts ``asyncgate serve`` on a free loopback port with a fresh SQLite database (durable commits,
-default settings but for the tenant quotas, see ``SERVER_ENV``), takes a token for the bootstrap
-client, and measures in one run:
+Starts ``asyncgate serve`` on a free loopback port with a fresh database (``--database``: a SQLite
+file, by default, or PostgreSQL, see ``database.py``; durable commits either way), the default
+settings but for the tenant quotas (see ``SERVER_ENV``) and, with ``--workers N``, N-1
+``asyncgate worker`` processes beside its own; takes a token for the bootstrap client, and
+measures in one run:
 
 - ``GET /health``, ``POST /v1/accounts`` and ``POST /v1/async/accounts``, each open loop at fixed
   offered rates (latency from the instant each request was due) and closed loop at saturation,
-  the server as deployed (`asyncgate serve`: the API and its worker process); the async phases
-  follow a warm-up of async accepts that are executed but not counted;
+  the server as deployed (`asyncgate serve`: the API and its worker process, and the other
+  worker processes); the async phases follow a warm-up of async accepts that are executed but
+  not counted;
 - for async requests, accept-to-succeeded time (``createTime`` to ``completeTime`` of the requests
-  accepted at a fixed rate), and the completions per second of the worker draining a backlog
-  (accepted by the server restarted without its worker, then drained by it restarted as
-  deployed, so that the drain is the worker's alone).
+  accepted at a fixed rate), and the completions per second of the workers draining a backlog
+  (accepted by the server restarted without workers, then drained by it restarted as deployed,
+  so that the drain is the workers' alone).
 
 It prints the figures next to the targets and saves them to ``benchmarks/results/latest.json``.
 """
@@ -30,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from database import BenchDatabase, add_options, check_options, open_database
 from loadgen import LoadGenerators, build_request
 from machine import busy_cpu_seconds, describe, fsync_ms
 from profiler import PhaseProfiler
@@ -123,12 +127,16 @@ def parse_options(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="NAME=VALUE",
         help="a server setting (ASYNCGATE_NAME), e.g. --set worker_batch_size=100",
     )
-    parser.add_argument("--keep", action="store_true", help="keep the database and server log")
+    add_options(parser)
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the server's log (and a SQLite database)"
+    )
     parser.add_argument(
         "--profile", type=Path, metavar="DIR", help="py-spy profile of the server per phase"
     )
     parser.add_argument("--output", type=Path, default=RESULTS, help="where to save the JSON")
     options = parser.parse_args(argv)
+    check_options(parser, options)
     for name, default in PROFILES["quick" if options.quick else "full"].items():
         if getattr(options, name) is None:
             setattr(options, name, default)
@@ -329,9 +337,12 @@ def server_settings(server: Server) -> dict[str, object]:
         if name.startswith("ASYNCGATE_") and "SECRET" not in name
     }
     settings = Settings(_env_file=None, **given)
+    others = server.workers - 1
     shown = {
-        "database": "SQLite file, WAL, synchronous=FULL (durable commits)",
+        "database": server.database.describe(),
         "server": "asyncgate serve: 1 process, uvicorn (uvloop, httptools), access log off",
+        "worker processes": f"{server.workers}: serve's own"
+        + (f" and {others} asyncgate worker" if others else ""),
     }
     for name in ("serve_workers", "worker_concurrency", "worker_batch_size"):
         shown[name] = getattr(settings, name)
@@ -342,11 +353,11 @@ def server_settings(server: Server) -> dict[str, object]:
     return shown
 
 
-def run(options: argparse.Namespace, folder: Path) -> dict[str, Any]:
-    """Three lives of one server on one database: as deployed (the API and its worker process)
-    for the load phases; API only, to pile up the backlog; and as deployed again, to time the
-    worker draining it with nothing else to do."""
-    server = Server(folder, extra_env=options.server_env)
+def run(options: argparse.Namespace, folder: Path, database: BenchDatabase) -> dict[str, Any]:
+    """Three lives of one server on one database: as deployed (the API and its worker
+    processes) for the load phases; API only, to pile up the backlog; and as deployed again, to
+    time the workers draining it with nothing else to do."""
+    server = Server(folder, database, workers=options.workers, extra_env=options.server_env)
     load = LoadGenerators(options.processes)
     bench = Bench(options, server, load)
     started = time.monotonic()
@@ -354,16 +365,20 @@ def run(options: argparse.Namespace, folder: Path) -> dict[str, Any]:
         server.start()
         info = {
             "machine": describe(),
-            "fsync_4kib": fsync_ms(folder),
+            # Unknown for a server of the caller's: it may not even be on this machine.
+            "fsync_4kib": fsync_ms(database.folder) if database.folder else None,
             "settings": server_settings(server),
         }
         print(settings_table(info["settings"]), "\n")
         print(f"machine: {info['machine']}")
-        print(f"fsync of 4 KiB where the database lives: {info['fsync_4kib']}\n", flush=True)
+        print(
+            f"fsync of 4 KiB where the database lives: {info['fsync_4kib'] or 'unknown'}\n",
+            flush=True,
+        )
         accept_runs = load_phases(bench, options)
 
-        print(f"\nrestarted without its worker, to accept a backlog of {options.backlog:,}")
-        server.restart(options.server_env | {"ASYNCGATE_SERVE_WORKERS": "false"})
+        print(f"\nrestarted without workers, to accept a backlog of {options.backlog:,}")
+        server.restart(workers=0)
         backlog = bench.request(
             "POST",
             "/v1/async/accounts",
@@ -380,7 +395,7 @@ def run(options: argparse.Namespace, folder: Path) -> dict[str, Any]:
         )
 
         print("restarted as deployed, to drain it", flush=True)
-        server.restart(options.server_env)
+        server.restart(workers=options.workers)
         recorder = bench.profiler and bench.profiler.start(server.process.pid, "drain")
         drain = measure_drain(server, options.drain_timeout)
         if recorder:
@@ -485,10 +500,11 @@ def main() -> None:
     options = parse_options()
     folder = Path(tempfile.mkdtemp(prefix="asyncgate-bench-"))
     try:
-        figures = run(options, folder)
+        with open_database(options.database, folder) as database:
+            figures = run(options, folder, database)
     finally:
         if options.keep:
-            print(f"database and server log kept in {folder}")
+            print(f"server log (and a SQLite database) kept in {folder}")
         else:
             shutil.rmtree(folder, ignore_errors=True)
     options.output.parent.mkdir(parents=True, exist_ok=True)

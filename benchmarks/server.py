@@ -1,9 +1,15 @@
-"""``asyncgate serve`` as a real child process on loopback, and what the benchmark reads of it.
+"""``asyncgate serve`` as a real child process on loopback, with more worker processes beside it
+when asked, and what the benchmark reads of them.
 
-The server gets a fresh SQLite database in a temporary folder, the default (durable) settings,
-and a bootstrap OAuth client from the environment; nothing from the caller's environment or a
-stray ``.env`` leaks in. The benchmark reads the queue straight from the database file (SQLite in
-WAL mode lets a reader look while the server writes).
+The server runs on the bench's database (``database.py``: a fresh SQLite file or PostgreSQL),
+the default (durable) settings, and a bootstrap OAuth client from the environment; nothing from
+the caller's environment or a stray ``.env`` leaks in. With ``workers`` above 1, ``workers - 1``
+``asyncgate worker`` processes run beside ``serve``'s own, with the same environment. The
+benchmark reads the queue straight from the database (SQLite in WAL mode lets a reader look
+while the server writes).
+
+Both commands run as ``python -m asyncgate`` on the bench's interpreter: the server is the
+``asyncgate`` that the bench imports (an installed one, or ``src`` on ``PYTHONPATH``).
 """
 
 from __future__ import annotations
@@ -12,7 +18,6 @@ import os
 import secrets
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import time
@@ -22,12 +27,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-from machine import process_cpu_seconds
-
-from asyncgate.asyncreq.queue.inbox import inbox_files
+from database import BenchDatabase
+from machine import children, process_cpu_seconds
 
 READY_TIMEOUT_SECONDS = 30
 STOP_TIMEOUT_SECONDS = 15
+# What ``asyncgate worker`` says once it claims requests.
+WORKER_READY = b"is executing async requests"
 
 
 def free_port() -> int:
@@ -39,20 +45,23 @@ def free_port() -> int:
 @dataclass
 class Server:
     folder: Path
+    database: BenchDatabase
+    # Worker processes: serve's own and ``workers - 1`` more; 0 runs the API alone.
+    workers: int = 1
     host: str = "127.0.0.1"
     port: int = field(default_factory=free_port)
     client_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     client_secret: str = field(default_factory=lambda: secrets.token_urlsafe(30))
     extra_env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen | None = None
-
-    @property
-    def database_path(self) -> Path:
-        return self.folder / "asyncgate.db"
+    worker_processes: list[subprocess.Popen] = field(default_factory=list)
 
     @property
     def log_path(self) -> Path:
         return self.folder / "server.log"
+
+    def worker_log_path(self, number: int) -> Path:
+        return self.folder / f"worker-{number}.log"
 
     @property
     def base_url(self) -> str:
@@ -61,23 +70,48 @@ class Server:
     def env(self) -> dict[str, str]:
         env = {key: value for key, value in os.environ.items() if not key.startswith("ASYNCGATE_")}
         env.update(
-            ASYNCGATE_DATABASE_URL=f"sqlite:///{self.database_path}",
+            ASYNCGATE_DATABASE_URL=self.database.url,
             ASYNCGATE_DATA_DIR=str(self.folder / "data"),
             ASYNCGATE_BOOTSTRAP_CLIENT_ID=self.client_id,
             ASYNCGATE_BOOTSTRAP_CLIENT_SECRET=self.client_secret,
             **self.extra_env,
         )
+        if not self.workers:
+            env["ASYNCGATE_SERVE_WORKERS"] = "false"
         return env
 
     def start(self) -> None:
-        command = [
-            str(Path(sys.executable).parent / "asyncgate"),
-            *("serve", "--host", self.host, "--port", str(self.port)),
-        ]
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                command, env=self.env(), cwd=self.folder, stdout=log, stderr=subprocess.STDOUT
+        """``serve``, then (once it has migrated the database) the other worker processes."""
+        self.process = self._spawn(
+            ["serve", "--host", self.host, "--port", str(self.port)], self.log_path
+        )
+        self._wait_until_ready()
+        logs = [self.worker_log_path(number) for number in range(2, self.workers + 1)]
+        # Where each log stands: a restarted worker writes on after its earlier lives.
+        offsets = [log.stat().st_size if log.exists() else 0 for log in logs]
+        for log in logs:
+            # Stdin open: the worker stops on its own should the bench die without stopping it.
+            worker = self._spawn(["worker", "--until-stdin-closes"], log, stdin=subprocess.PIPE)
+            self.worker_processes.append(worker)
+        for worker, log, offset in zip(self.worker_processes, logs, offsets, strict=True):
+            self._wait_until_working(worker, log, offset)
+
+    def _spawn(
+        self, arguments: list[str], log_path: Path, stdin: int | None = None
+    ) -> subprocess.Popen:
+        command = [sys.executable, "-m", "asyncgate", *arguments]
+        with log_path.open("ab") as log:
+            return subprocess.Popen(
+                command,
+                env=self.env(),
+                cwd=self.folder,
+                stdin=stdin,
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
+
+    def _wait_until_ready(self) -> None:
+        assert self.process is not None
         deadline = time.monotonic() + READY_TIMEOUT_SECONDS
         with httpx.Client(base_url=self.base_url, timeout=2) as http:
             while time.monotonic() < deadline:
@@ -91,22 +125,40 @@ class Server:
                 time.sleep(0.05)
         raise RuntimeError(f"asyncgate serve was not ready in time:\n{self.output()}")
 
-    def restart(self, extra_env: dict[str, str]) -> None:
-        """Stop, then start again on the same database with other settings."""
+    def _wait_until_working(self, worker: subprocess.Popen, log: Path, offset: int) -> None:
+        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            if WORKER_READY in log.read_bytes()[offset:]:
+                return
+            if worker.poll() is not None:
+                break
+            time.sleep(0.05)
+        output = log.read_bytes()[offset:].decode(errors="replace")
+        raise RuntimeError(f"asyncgate worker did not start:\n{output}")
+
+    def restart(self, workers: int | None = None) -> None:
+        """Stop, then start again on the same database, with this many worker processes."""
         self.stop()
-        self.extra_env = extra_env
+        if workers is not None:
+            self.workers = workers
         self.port = free_port()
         self.start()
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(STOP_TIMEOUT_SECONDS)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        """SIGTERM to every process at once; each finishes its batch, or is killed."""
+        running = [p for p in (self.process, *self.worker_processes) if p and p.poll() is None]
+        for process in running:
+            process.send_signal(signal.SIGTERM)
+        for process in running:
+            try:
+                process.wait(STOP_TIMEOUT_SECONDS)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        for worker in self.worker_processes:
+            if worker.stdin:
+                worker.stdin.close()
+        self.worker_processes = []
 
     def output(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -124,24 +176,28 @@ class Server:
         response.raise_for_status()
         return response.json()["access_token"]
 
-    def cpu_seconds(self) -> float:
-        """User + system CPU time of the server (its worker process included) so far."""
+    def worker_pids(self) -> list[int]:
+        """The worker processes: serve's own and the others."""
         assert self.process is not None
-        return process_cpu_seconds(self.process.pid)
+        return [*children(self.process.pid), *(worker.pid for worker in self.worker_processes)]
 
-    # -- the queue, read from the database file ------------------------------------------------
+    def cpu_seconds(self) -> float:
+        """User + system CPU time so far of the service: ``serve`` (its worker process
+        included), the other worker processes and, when the bench runs it, the database
+        server (on SQLite the database is the server's own work)."""
+        assert self.process is not None
+        pids = [self.process.pid, *(worker.pid for worker in self.worker_processes)]
+        if self.database.server_pid is not None:
+            pids.append(self.database.server_pid)
+        return sum(process_cpu_seconds(pid) for pid in pids)
+
+    # -- the queue, read from the database -----------------------------------------------------
 
     def _query(self, sql: str, *params: object) -> list[tuple]:
-        """``sql`` on the database, in which ``requests`` names the queue together with the
-        requests still waiting in the inbox (as queued ones)."""
-        connection = sqlite3.connect(f"file:{self.database_path}?mode=ro", uri=True, timeout=30)
-        try:
-            lanes = inbox_files(str(self.database_path))
-            for lane, file in enumerate(lanes):
-                connection.execute(f"ATTACH DATABASE ? AS lane{lane}", (f"file:{file}?mode=ro",))
-            return connection.execute(_with_requests(len(lanes)) + sql, params).fetchall()
-        finally:
-            connection.close()
+        return self.database.query(sql, *params)
+
+    def _epoch(self, stored: object) -> float | None:
+        return None if stored is None else self.database.epoch(stored)
 
     def unfinished(self) -> int:
         (count,) = self._query(
@@ -163,7 +219,10 @@ class Server:
             "SELECT state, created_at, completed_at FROM requests WHERE track_id = ?",
             track_id,
         )
-        return [(state, _epoch(created), _epoch(completed)) for state, created, completed in rows]
+        return [
+            (state, self._epoch(created), self._epoch(completed))
+            for state, created, completed in rows
+        ]
 
     def completion_times(self, track_id: str) -> dict[str, float]:
         """Request ID -> completion time (epoch s) of the finished requests with this track ID."""
@@ -171,17 +230,17 @@ class Server:
             "SELECT id, completed_at FROM requests WHERE track_id = ? AND completed_at IS NOT NULL",
             track_id,
         )
-        return {request_id: _epoch(completed) for request_id, completed in rows}
+        return {request_id: self._epoch(completed) for request_id, completed in rows}
 
     def completions_between(self, start: float, end: float) -> list[float]:
         """Completion times (epoch s) of requests that succeeded within ``[start, end]``."""
         rows = self._query(
             "SELECT completed_at FROM requests WHERE state = 'succeeded' "
             "AND completed_at >= ? AND completed_at <= ?",
-            _sqlite_time(start),
-            _sqlite_time(end),
+            datetime.fromtimestamp(start, UTC),
+            datetime.fromtimestamp(end, UTC),
         )
-        return sorted(_epoch(completed) for (completed,) in rows)
+        return sorted(self._epoch(completed) for (completed,) in rows)
 
     def undelivered(self) -> int:
         """Callout deliveries still to be sent (pending, or being sent)."""
@@ -194,30 +253,3 @@ class Server:
 
     def accounts(self) -> int:
         return self._query("SELECT count(*) FROM accounts")[0][0]
-
-
-def _with_requests(lanes: int) -> str:
-    """A ``requests`` view: the queue's requests and those each inbox lane (attached as
-    ``lane0``, ``lane1`` ...) holds that the queue has not taken in yet, as queued ones."""
-    waiting = "".join(
-        f"""
-    UNION ALL
-    SELECT id, 'queued', track_id, created_at, NULL FROM lane{lane}.accepted_requests
-    WHERE seq > coalesce(
-        (SELECT taken_in_through FROM async_request_inbox_progress WHERE id = {lane + 1}), 0)"""
-        for lane in range(lanes)
-    )
-    return f"""WITH requests AS (
-    SELECT id, state, track_id, created_at, completed_at FROM async_requests{waiting}
-) """
-
-
-def _epoch(value: str | None) -> float | None:
-    if value is None:
-        return None
-    return datetime.fromisoformat(value).replace(tzinfo=UTC).timestamp()
-
-
-def _sqlite_time(epoch: float) -> str:
-    """The text form SQLAlchemy stores naive UTC datetimes in on SQLite (sorts as time)."""
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M:%S.%f")

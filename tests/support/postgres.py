@@ -1,4 +1,4 @@
-"""A private, throwaway PostgreSQL server for tests.
+"""A private, throwaway PostgreSQL server for tests (and for the benchmarks).
 
     with ThrowawayPostgres() as pg:
         url = pg.create_database("test_1")   # postgresql+asyncpg://...
@@ -7,8 +7,10 @@ or ``pg = ThrowawayPostgres().start()`` ... ``pg.stop()``.
 
 The server uses Debian's binaries under /usr/lib/postgresql/<major>/bin (the highest major
 installed), listens on a free loopback port with trust authentication, keeps its data and
-socket in a fresh temporary folder, and runs with durability off. ``stop()`` kills it and
-removes the folder; it is idempotent and also runs at interpreter exit.
+socket in a fresh temporary folder, and runs with durability off (tests), or with
+``durable=True`` on PostgreSQL's durable defaults (fsync, synchronous_commit, full_page_writes;
+benchmarks). ``settings`` adds server settings. ``stop()`` kills it and removes the folder; it
+is idempotent and also runs at interpreter exit.
 
 initdb and pg_ctl refuse to run as root, so as root they run as the ``postgres`` user.
 """
@@ -20,13 +22,17 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Self
 
 from tests.support.live_server import free_port
 
 PG_ROOT = Path("/usr/lib/postgresql")
-INITDB_ARGS = ["-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync", "-U", "postgres"]
+INITDB_ARGS = ["-A", "trust", "-E", "UTF8", "--locale=C", "-U", "postgres"]
+# What a test server gives up: nothing it writes needs to survive a crash.
+NOT_DURABLE = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
+DEFAULT_SETTINGS = {"max_connections": "200"}
 
 
 def find_bin_dir() -> Path:
@@ -43,10 +49,12 @@ def find_bin_dir() -> Path:
 
 
 class ThrowawayPostgres:
-    """A PostgreSQL server that lives only as long as a test run."""
+    """A PostgreSQL server that lives only as long as a test or benchmark run."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, durable: bool = False, settings: Mapping[str, str] | None = None) -> None:
         self.bin_dir = find_bin_dir()
+        self.durable = durable
+        self.settings = {**DEFAULT_SETTINGS, **({} if durable else NOT_DURABLE), **(settings or {})}
         self.port: int | None = None
         self.folder: Path | None = None
         self._as_root = os.geteuid() == 0
@@ -75,14 +83,13 @@ class ThrowawayPostgres:
         if self._as_root:
             for path in (self.folder, sockets):
                 shutil.chown(path, "postgres", "postgres")
-        self._pg("initdb", "-D", self.data_dir, *INITDB_ARGS)
+        sync = [] if self.durable else ["--no-sync"]
+        self._pg("initdb", "-D", self.data_dir, *INITDB_ARGS, *sync)
+        settings = "".join(f" -c {name}={value}" for name, value in self.settings.items())
         # The port is only known to be free when probed; retry if another process grabbed it.
         for attempt in range(3):
             self.port = free_port()
-            options = (
-                f"-c listen_addresses=127.0.0.1 -p {self.port} -k {sockets} -c fsync=off "
-                "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
-            )
+            options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {sockets}{settings}"
             try:
                 log = self.folder / "server.log"
                 self._pg("pg_ctl", "-D", self.data_dir, "-l", log, "-w", "-o", options, "start")
@@ -119,6 +126,11 @@ class ThrowawayPostgres:
     def data_dir(self) -> Path:
         assert self.folder is not None, "server not started"
         return self.folder / "data"
+
+    @property
+    def pid(self) -> int:
+        """The process ID of the server's postmaster (its other processes are its children)."""
+        return int((self.data_dir / "postmaster.pid").read_text().split("\n", 1)[0])
 
     def url(self, database: str = "postgres", driver: str = "postgresql+asyncpg") -> str:
         assert self.port is not None, "server not started"
