@@ -70,6 +70,7 @@ class Arrival:
     headers: dict[str, str]  # lower-case names
     body: bytes
     at: float  # time.time() when it arrived
+    peer: tuple[str, int]  # the sender's address and port: one per connection
 
     def credentials(self) -> tuple[str, str] | None:
         scheme, _, encoded = self.headers.get("authorization", "").partition(" ")
@@ -202,6 +203,7 @@ class Receiver:
             headers={name.lower(): value for name, value in handler.headers.items()},
             body=body,
             at=time.time(),
+            peer=handler.client_address[:2],
         )
         with self._changed:
             route = self._routes[split.path]

@@ -16,6 +16,7 @@ is read and kept.
 from __future__ import annotations
 
 import asyncio
+import base64
 import time
 import uuid
 from collections.abc import Mapping
@@ -26,20 +27,25 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TypedDict, Unpack
 
-import aiohttp
 import orjson
-from multidict import CIMultiDictProxy
 from yarl import URL
 
 from asyncgate import __version__
 from asyncgate.config import Settings
 from asyncgate.db.base import utcnow
-from asyncgate.notifications.connections import callout_connector, connecting_to, tls_context
+from asyncgate.notifications.connections import (
+    Answer,
+    CalloutConnections,
+    ExchangeFailed,
+    Failure,
+    tls_context,
+)
 from asyncgate.notifications.signing import signature_headers
 from asyncgate.notifications.urls import (
     CalloutUrlRefused,
     CalloutUrlRules,
     Resolver,
+    VettedUrl,
     vet_callout_url,
 )
 
@@ -102,15 +108,8 @@ class _Ending(TypedDict, total=False):
     retry_after: timedelta | None
 
 
-@dataclass(frozen=True, slots=True)
-class _Answer:
-    status: int
-    headers: CIMultiDictProxy[str]
-    content: bytes
-
-
 class CalloutClient:
-    """Sends callout attempts over one pool of keep-alive connections, kept per origin."""
+    """Sends callout attempts over one pool of kept-alive connections (``connections``)."""
 
     def __init__(
         self,
@@ -126,26 +125,12 @@ class CalloutClient:
         self.rules = rules
         self._resolve = resolve
         self._timeout = timeout.total_seconds()
-        self._connect_timeout = connect_timeout.total_seconds()
-        self._ca_bundle = ca_bundle
-        self._limits = (max_connections, max_per_origin)
-        self._session: aiohttp.ClientSession | None = None
-
-    def _http(self) -> aiohttp.ClientSession:
-        """The session, made on first use: it belongs to the event loop that sends."""
-        if self._session is None:
-            self._session = aiohttp.ClientSession(
-                connector=callout_connector(tls_context(self._ca_bundle), *self._limits),
-                # The whole attempt is bounded by ``timeout`` (a challenge's two requests too).
-                timeout=aiohttp.ClientTimeout(total=None, sock_connect=self._connect_timeout),
-                # Answers are read up to a bound: a compressed one could inflate far past it.
-                headers={"User-Agent": USER_AGENT, "Accept-Encoding": "identity"},
-                auto_decompress=False,
-                # A receiver's cookies are never sent back, to it or to another tenant's.
-                cookie_jar=aiohttp.DummyCookieJar(),
-                trust_env=False,
-            )
-        return self._session
+        self._connections = CalloutConnections(
+            tls_context(ca_bundle),
+            max_connections=max_connections,
+            max_per_origin=min(max_per_origin, max_connections),
+            connect_timeout=connect_timeout.total_seconds(),
+        )
 
     @classmethod
     def from_settings(
@@ -157,13 +142,12 @@ class CalloutClient:
             timeout=settings.callout_timeout,
             ca_bundle=settings.callout_ca_bundle,
             max_connections=max_connections,
-            max_per_origin=min(settings.callout_concurrency_per_origin, max_connections),
+            max_per_origin=settings.callout_concurrency_per_origin,
             resolve=resolve,
         )
 
     async def aclose(self) -> None:
-        if self._session is not None:
-            await self._session.close()
+        await self._connections.close()
 
     async def attempt(self, request: CalloutRequest) -> AttemptOutcome:
         started, clock = utcnow(), time.monotonic()
@@ -186,53 +170,56 @@ class CalloutClient:
         sent_to = str(url)
         try:
             async with asyncio.timeout(self._timeout):
-                with connecting_to(vetted):
-                    answer = await self._exchange(request, url)
+                answer = await self._exchange(request, vetted, url)
         except TimeoutError:
             return outcome(
                 error=AttemptError.TIMEOUT,
                 error_message=f"no complete answer within {self._timeout:g} s",
             )
-        except aiohttp.ClientError as failed:
-            return outcome(error=_client_error(failed), error_message=_describe(failed))
+        except ExchangeFailed as failed:
+            return outcome(error=_FAILURES[failed.failure], error_message=str(failed))
         return outcome(**_judged(answer, request.confirm_success))
 
-    async def _exchange(self, request: CalloutRequest, url: URL) -> _Answer:
+    async def _exchange(self, request: CalloutRequest, vetted: VettedUrl, url: URL) -> Answer:
         headers = _headers(request)
-        answer = await self._send(request, url, headers, with_credentials=request.preemptive)
+        answer = await self._send(request, vetted, url, headers, request.preemptive)
         challenged = answer.status == 401 and "www-authenticate" in answer.headers
         if challenged and request.credentials is not None and not request.preemptive:
-            answer = await self._send(request, url, headers, with_credentials=True)
+            answer = await self._send(request, vetted, url, headers, True)
         return answer
 
     async def _send(
         self,
         request: CalloutRequest,
+        vetted: VettedUrl,
         url: URL,
         headers: dict[str, str],
-        *,
         with_credentials: bool,
-    ) -> _Answer:
+    ) -> Answer:
         if with_credentials and request.credentials:
-            headers = headers | {"Authorization": aiohttp.encode_basic_auth(*request.credentials)}
-        async with self._http().request(
-            request.method,
-            url,
-            data=request.body or None,
-            headers=headers,
-            allow_redirects=False,
-        ) as response:
-            content = bytearray()
-            async for chunk in response.content.iter_any():
-                content += chunk
-                if len(content) >= RESPONSE_CONTENT_LIMIT:
-                    break
-        return _Answer(response.status, response.headers, bytes(content[:RESPONSE_CONTENT_LIMIT]))
+            headers = headers | {"Authorization": _basic_auth(*request.credentials)}
+        return await self._connections.exchange(
+            vetted, request.method, url.raw_path_qs, headers, request.body, RESPONSE_CONTENT_LIMIT
+        )
+
+
+_FAILURES = {
+    Failure.CONNECT: AttemptError.CONNECT,
+    Failure.TLS: AttemptError.TLS,
+    Failure.NETWORK: AttemptError.NETWORK,
+}
+
+
+def _basic_auth(username: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
 
 
 def _headers(request: CalloutRequest) -> dict[str, str]:
     """The headers of an attempt: both requests of a challenge carry the same."""
     headers = {
+        "User-Agent": USER_AGENT,
+        # Answers are read up to a bound: a compressed one could inflate far past it.
+        "Accept-Encoding": "identity",
         "Zuora-Request-Id": str(uuid.uuid4()),
         "Zuora-Notification-Id": request.notification_id,
     }
@@ -244,7 +231,7 @@ def _headers(request: CalloutRequest) -> dict[str, str]:
     return headers | signed
 
 
-def _judged(answer: _Answer, confirm_success: bool) -> _Ending:
+def _judged(answer: Answer, confirm_success: bool) -> _Ending:
     """The outcome fields of an answer."""
     judged: _Ending = {
         "response_code": answer.status,
@@ -287,15 +274,3 @@ def _retry_after(value: str | None) -> timedelta | None:
     if moment.tzinfo is None:
         return None
     return max(moment - utcnow(), timedelta(0))
-
-
-def _client_error(failed: aiohttp.ClientError) -> AttemptError:
-    if isinstance(failed, aiohttp.ClientSSLError):
-        return AttemptError.TLS
-    if isinstance(failed, aiohttp.ClientConnectorError):
-        return AttemptError.CONNECT
-    return AttemptError.NETWORK
-
-
-def _describe(failed: aiohttp.ClientError) -> str:
-    return str(failed) or type(failed).__name__

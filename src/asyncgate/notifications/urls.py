@@ -6,14 +6,16 @@ no port but the default) plus the one that keeps callouts from reaching the serv
 network: every address the host resolves to must be public. Credentials in the URL are refused
 too; they belong in ``calloutAuth``, which is stored encrypted.
 
-The URL is parsed by yarl, as aiohttp, the client that sends callouts, parses it, so the guard
-and the sender read the same host and port. Development relaxations (``serve --dev``, or each
-on its own setting) allow ``http://``, non-public addresses and explicit ports.
+The URL is parsed once, by yarl, and the sender uses that very parse (``VettedUrl.url``), so
+the guard and the sender read the same host and port. Development relaxations (``serve
+--dev``, or each on its own setting) allow ``http://``, non-public addresses and explicit
+ports.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import re
 import socket
@@ -108,6 +110,19 @@ async def vet_callout_url(
     text: str, rules: CalloutUrlRules, resolve: Resolver | None = None
 ) -> VettedUrl:
     """The URL and its addresses, or :class:`CalloutUrlRefused` saying which rule it breaks."""
+    url, port = _by_rule(text, rules)
+    addresses = await _addresses(text, url, port, rules, resolve or resolve_host)
+    if not rules.allow_private_addresses:
+        for address in addresses:
+            if not is_public(address):
+                raise CalloutUrlRefused(text, f"leads to {address}, which is not a public address")
+    return VettedUrl(url, port, addresses)
+
+
+@functools.lru_cache(maxsize=4096)
+def _by_rule(text: str, rules: CalloutUrlRules) -> tuple[URL, int]:
+    """The URL and its port, when its form follows the rules: the same for every send of a
+    callout, so kept (addresses are checked at every send)."""
     url = _parsed(text)
     schemes = ("https", "http") if rules.allow_http else ("https",)
     if url.scheme not in schemes:
@@ -118,13 +133,7 @@ async def vet_callout_url(
         raise CalloutUrlRefused(text, "must not carry credentials: use calloutAuth")
     if url.explicit_port not in (None, DEFAULT_PORTS[url.scheme]) and not rules.allow_ports:
         raise CalloutUrlRefused(text, "must not name a port")
-    port = url.explicit_port or DEFAULT_PORTS[url.scheme]
-    addresses = await _addresses(text, url, port, rules, resolve or resolve_host)
-    if not rules.allow_private_addresses:
-        for address in addresses:
-            if not is_public(address):
-                raise CalloutUrlRefused(text, f"leads to {address}, which is not a public address")
-    return VettedUrl(url, port, addresses)
+    return url, url.explicit_port or DEFAULT_PORTS[url.scheme]
 
 
 def _parsed(text: str) -> URL:
