@@ -251,6 +251,37 @@ class TestRetriesAndResend:
         assert [(r["attemptedNum"], r["responseCode"]) for r in history(api, 3)][-1] == ("3", "200")
 
 
+class TestIsolation:
+    def test_a_slow_receiver_does_not_hold_up_another_tenants_callouts(
+        self, api, live_server, live_database, callout_receiver, tls_ca
+    ):
+        """Tenant A's receiver answers after a second, and A has more callouts due than the
+        sender sends at once (50): B's go out meanwhile, not after A's backlog."""
+        address = receiver_address(3)
+        slow_answers = [Reply(200, delay=1.0)] * 80
+        with Receiver(address, 443, tls_ca.issue_cert(address)) as slow:
+            slow_path, quick_path = slow.new_path(), callout_receiver.new_path()
+            slow.script(slow_path, *slow_answers)
+            define(api, slow.url(slow_path))
+            other = asyncio.run(make_tenant(live_database))
+            with httpx.Client(
+                base_url=live_server.base_url, headers=other.headers, timeout=10
+            ) as other_api:
+                define(other_api, callout_receiver.url(quick_path))
+                for _ in range(80):
+                    accept(api, account_body(), track_id="e2e-slow")
+                for _ in range(10):
+                    accept(other_api, account_body(), track_id="e2e-quick")
+
+                quick = callout_receiver.wait_for(quick_path, 10)
+            slow_arrivals = slow.wait_for(slow_path, 80, timeout=WAIT_SECONDS * 2)
+
+        last_quick = max(arrival.at for arrival in quick)
+        # Ten at a time reach the slow receiver (ASYNCGATE_CALLOUT_CONCURRENCY_PER_ORIGIN): had
+        # B's callouts waited behind A's sends, thirty or more of A's would have come first.
+        assert sum(arrival.at <= last_quick for arrival in slow_arrivals) < 30
+
+
 class TestRefusals:
     @pytest.mark.parametrize(
         "url",

@@ -65,9 +65,12 @@ class LeasedTable:
         )
 
     @functools.cache  # noqa: B019 - one per table and shape, built once, kept with the table
-    def claim(self, *, skip_locked: bool, returning: tuple[str, ...]) -> Update:
+    def claim(
+        self, *, skip_locked: bool, returning: tuple[str, ...], excluding: str | None = None
+    ) -> Update:
         """Claim up to ``:limit`` rows due at ``:now`` for ``:owner`` until
-        ``:lease_expires_at``; returns the ``returning`` columns of the rows claimed."""
+        ``:lease_expires_at``, but those whose ``excluding`` column is among ``:excluded``;
+        returns the ``returning`` columns of the rows claimed."""
         columns = self.table.c
         due = (
             select(columns.id)
@@ -75,6 +78,8 @@ class LeasedTable:
             .order_by(columns[self.due])
             .limit(bindparam("limit"))
         )
+        if excluding is not None:
+            due = due.where(columns[excluding].not_in(bindparam("excluded", expanding=True)))
         if skip_locked:
             due = due.with_for_update(skip_locked=True)
         return (
@@ -151,8 +156,10 @@ class Leases:
     def expiry(self, now: datetime) -> datetime:
         return now + self.length
 
-    def claim_statement(self, returning: tuple[str, ...]) -> Update:
-        return self.table.claim(skip_locked=self.skip_locked, returning=returning)
+    def claim_statement(self, returning: tuple[str, ...], excluding: str | None = None) -> Update:
+        return self.table.claim(
+            skip_locked=self.skip_locked, returning=returning, excluding=excluding
+        )
 
     def expired_statement(self) -> Select[Any]:
         return self.table.expired(skip_locked=self.skip_locked)

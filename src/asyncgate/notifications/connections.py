@@ -28,7 +28,7 @@ from typing import cast
 
 import httptools
 
-from asyncgate.notifications.urls import IPAddress, VettedUrl
+from asyncgate.notifications.urls import IPAddress, Origin, VettedUrl
 
 IDLE_SECONDS = 15.0  # a kept connection idle for longer is closed, not reused
 
@@ -60,9 +60,6 @@ def tls_context(ca_bundle: Path | None) -> ssl.SSLContext:
     return context
 
 
-_Origin = tuple[str, str, int]  # scheme, host, port
-
-
 class CalloutConnections:
     """A pool of kept-alive connections, at most ``max_connections`` exchanges at once and at
     most ``max_per_origin`` of them with one origin (a slow receiver holds no more)."""
@@ -79,8 +76,8 @@ class CalloutConnections:
         self._connect_timeout = connect_timeout
         self._slots = asyncio.Semaphore(max_connections)
         self._max_per_origin = max_per_origin
-        self._origin_slots: dict[_Origin, asyncio.Semaphore] = {}
-        self._idle: defaultdict[_Origin, list[_Connection]] = defaultdict(list)
+        self._origin_slots: dict[Origin, asyncio.Semaphore] = {}
+        self._idle: defaultdict[Origin, list[_Connection]] = defaultdict(list)
 
     async def exchange(
         self,
@@ -118,7 +115,7 @@ class CalloutConnections:
                 connection.close()
         self._idle.clear()
 
-    def _kept(self, origin: _Origin, addresses: tuple[IPAddress, ...]) -> _Connection | None:
+    def _kept(self, origin: Origin, addresses: tuple[IPAddress, ...]) -> _Connection | None:
         kept = self._idle.get(origin)
         now = asyncio.get_running_loop().time()
         while kept:

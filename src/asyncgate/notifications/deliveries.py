@@ -87,7 +87,7 @@ async def make_deliveries(
                 "lease_owner": None,
                 "lease_expires_at": None,
             }
-            if taker is not None and len(handed) < room:
+            if taker is not None and len(handed) < room and taker.accepts(definition.id):
                 row |= {
                     "state": DeliveryState.DELIVERING,
                     "lease_owner": taker.owner,
@@ -97,6 +97,7 @@ async def make_deliveries(
                     LoadedDelivery(
                         id=row["id"],
                         tenant_id=row["tenant_id"],
+                        definition_id=definition.id,
                         attempts=0,
                         max_attempts=row["max_attempts"],
                         payload=event["payload"],

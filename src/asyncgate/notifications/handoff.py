@@ -36,6 +36,7 @@ class LoadedDelivery:
 
     id: str
     tenant_id: str
+    definition_id: str
     attempts: int  # recorded before the next one
     max_attempts: int
     payload: dict[str, Any]
@@ -53,6 +54,10 @@ class Taker(Protocol):
     def room(self) -> int:
         """How many more deliveries it would take now."""
 
+    def accepts(self, definition_id: str) -> bool:
+        """Whether it takes deliveries of this definition now (not while its receiver has as
+        many sends under way as it may)."""
+
     def lease_expiry(self) -> datetime:
         """Until when a delivery handed to it now is leased."""
 
@@ -62,6 +67,7 @@ class Taker(Protocol):
 
 _TAKERS: list[Taker] = []
 _PENDING = "asyncgate.deliveries_to_hand_over"
+_LISTENING = "asyncgate.hand_over_listening"
 
 
 @contextmanager
@@ -88,19 +94,22 @@ def hand_over_after_commit(
     senders of this process wake."""
     sync_session = session.sync_session
     pending: list[tuple[SessionTransaction | None, Taker, Sequence[LoadedDelivery]]] | None
-    pending = sync_session.info.get(_PENDING)
-    if pending is None:
-        pending = sync_session.info[_PENDING] = []
-        event.listen(sync_session, "after_commit", _hand_over, once=True)
+    if not sync_session.info.get(_LISTENING):
+        sync_session.info[_LISTENING] = True
+        event.listen(sync_session, "after_commit", _hand_over)
         event.listen(sync_session, "after_soft_rollback", _forget_rolled_back)
+    pending = sync_session.info.setdefault(_PENDING, [])
     if taken_by is not None and deliveries:
         made_in = sync_session.get_nested_transaction() or sync_session.get_transaction()
         pending.append((made_in, taken_by, deliveries))
 
 
 def _hand_over(session: Session) -> None:
-    pending = session.info.pop(_PENDING, [])
-    event.remove(session, "after_soft_rollback", _forget_rolled_back)
+    if session.in_nested_transaction():
+        return  # a savepoint was released: what it made waits for the outermost commit
+    pending = session.info.pop(_PENDING, None)
+    if pending is None:
+        return
     for _, taken_by, deliveries in pending:
         taken_by.take(deliveries)
     for waking in _TAKERS:

@@ -18,9 +18,9 @@ leases of what it is sending.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import uuid
-from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -40,6 +40,7 @@ from asyncgate.db.leases import LeasedTable, Leases
 from asyncgate.notifications.callout_client import AttemptOutcome, CalloutClient, CalloutRequest
 from asyncgate.notifications.callout_retry import CalloutRetryPolicy
 from asyncgate.notifications.callout_settings import settings_of_tenants
+from asyncgate.notifications.hand import Hand
 from asyncgate.notifications.handoff import LoadedDelivery, taking_new_deliveries
 from asyncgate.notifications.merge_fields import merged_params
 from asyncgate.notifications.models import (
@@ -51,6 +52,7 @@ from asyncgate.notifications.models import (
     NotificationDefinition,
 )
 from asyncgate.notifications.outbox import OutboxEvent
+from asyncgate.notifications.urls import Origin, origin_of
 from asyncgate.secretbox import SecretBox
 
 log = logging.getLogger("asyncgate.sender")
@@ -64,7 +66,7 @@ LEASED_DELIVERIES = LeasedTable(
     held=DeliveryState.DELIVERING,
     due="next_attempt_at",
 )
-_CLAIMED_COLUMNS = ("id", "tenant_id", "attempts", "max_attempts")
+_CLAIMED_COLUMNS = ("id", "tenant_id", "definition_id", "attempts", "max_attempts")
 _ANY_DUE = (
     select(CalloutDelivery.id)
     .where(
@@ -96,6 +98,7 @@ _SECRETS_KEPT = 1024
 @dataclass(frozen=True, slots=True)
 class SenderConfig:
     concurrency: int  # sends at once
+    per_origin: int  # of them to one receiver
     lease: timedelta
     poll_interval: timedelta
     interval_unit: timedelta  # how long a minute of a tenant's interval lasts
@@ -104,6 +107,7 @@ class SenderConfig:
     def from_settings(cls, settings: Settings) -> SenderConfig:
         return cls(
             concurrency=settings.callout_concurrency,
+            per_origin=settings.callout_concurrency_per_origin,
             lease=settings.worker_lease,
             poll_interval=settings.callout_poll_interval,
             interval_unit=settings.callout_interval_unit,
@@ -116,10 +120,12 @@ class ClaimedDelivery:
 
     id: str
     tenant_id: str
+    definition_id: str
     attempts: int  # recorded before this one
     policy: CalloutRetryPolicy
     notification_name: str | None
     request: CalloutRequest | None
+    origin: Origin | None = None  # where the request goes
     # Why there is nothing to send (the definition was deleted or deactivated, or its secrets
     # cannot be decrypted): the delivery fails without an attempt.
     unsendable: str | None = None
@@ -157,9 +163,8 @@ class Sender:
         self._next_retry: datetime | None = None
         self._recorder: GroupCommit[Attempted, bool] = GroupCommit(self._record_group)
         # Held deliveries waiting for a sending slot, and the sends under way.
-        self._hand: deque[ClaimedDelivery] = deque()
+        self._hand: Hand[ClaimedDelivery] = Hand(self.config.concurrency, self.config.per_origin)
         self._sending: set[asyncio.Task[None]] = set()
-        self._hand_size = 2 * self.config.concurrency
         self._secrets: dict[str, str] = {}
         self._counted = database.engine.dialect.supports_sane_multi_rowcount
 
@@ -177,8 +182,10 @@ class Sender:
             "limit": limit,
             "owner": self.owner,
             "lease_expires_at": self.leases.expiry(now),
+            # A receiver with every send under way gets no more until one ends.
+            "excluded": self._hand.busy_definitions(),
         }
-        claiming = self.leases.claim_statement(returning=_CLAIMED_COLUMNS)
+        claiming = self.leases.claim_statement(_CLAIMED_COLUMNS, excluding="definition_id")
         async with self.database.transaction() as session:
             claimed = (await session.execute(claiming, parameters)).all()
             loaded = await _load(session, claimed, self.settings)
@@ -274,15 +281,17 @@ class Sender:
     # -- deliveries handed over (``handoff.Taker``) --------------------------------------------
 
     def room(self) -> int:
-        # Handed-over deliveries may overfill the hand: several transactions see one room.
-        return max(0, self._hand_size - len(self._hand) - len(self._sending))
+        return self._hand.room()
+
+    def accepts(self, definition_id: str) -> bool:
+        return self._hand.accepts(definition_id)
 
     def lease_expiry(self) -> datetime:
         return self.leases.expiry(self.clock.now())
 
     def take(self, deliveries: Sequence[LoadedDelivery]) -> None:
         self.leases.took(delivery.id for delivery in deliveries)
-        self._hand.extend(self._prepare(delivery) for delivery in deliveries)
+        self._hand.add(self._prepare(delivery) for delivery in deliveries)
         self._send_from_hand()
 
     # -- the loops ------------------------------------------------------------------------------
@@ -294,33 +303,35 @@ class Sender:
             await asyncio.gather(self._claim_loop(stop), self._housekeeping_loop(stop))
 
     async def _claim_loop(self, stop: asyncio.Event) -> None:
+        low = self.config.concurrency // 2
         while not stop.is_set():
             self.wake.clear()
             # Claims come in batches: only once the hand is down to half its sending slots.
             room = self.room()
             claimed: list[ClaimedDelivery] = []
-            if len(self._hand) <= self.config.concurrency // 2 and room > 0:
+            if len(self._hand) <= low and room > 0:
                 try:
                     claimed = await self.claim(room)
                 except Exception:
                     log.exception("claiming callouts failed; retrying after the poll interval")
-                self._hand.extend(claimed)
+                self._hand.add(claimed)
                 self._send_from_hand()
             if len(claimed) < room or room == 0:  # as many as asked: more are probably due
                 await wait_for_wake(stop, self.wake, self._idle_wait())
-        while self._hand or self._sending:
+        while len(self._hand) or self._sending:
             self._send_from_hand()
             await asyncio.wait(set(self._sending))
         await self._recorder.flushed()
 
     def _send_from_hand(self) -> None:
-        while self._hand and len(self._sending) < self.config.concurrency:
-            task = asyncio.create_task(self._deliver(self._hand.popleft()))
+        while (delivery := self._hand.next_to_send()) is not None:
+            task = asyncio.create_task(self._deliver(delivery))
             self._sending.add(task)
-            task.add_done_callback(self._sent)
+            task.add_done_callback(functools.partial(self._sent, delivery))
 
-    def _sent(self, task: asyncio.Task[None]) -> None:
+    def _sent(self, delivery: ClaimedDelivery, task: asyncio.Task[None]) -> None:
         self._sending.discard(task)
+        self._hand.sent(delivery)
         self._send_from_hand()
         if len(self._hand) <= self.config.concurrency // 2:
             self.wake.set()
@@ -364,6 +375,7 @@ class Sender:
         claimed = ClaimedDelivery(
             id=delivery.id,
             tenant_id=delivery.tenant_id,
+            definition_id=delivery.definition_id,
             attempts=delivery.attempts,
             policy=CalloutRetryPolicy.of(
                 delivery.max_attempts, delivery.tenant_settings, self.config.interval_unit
@@ -379,7 +391,7 @@ class Sender:
             request = self._request(delivery, callout)
         except ValueError as undecryptable:  # the SecretBox's: the secret key changed
             return replace(claimed, unsendable=str(undecryptable))
-        return replace(claimed, request=request)
+        return replace(claimed, request=request, origin=origin_of(request.url, self.client.rules))
 
     def _request(self, delivery: LoadedDelivery, callout: Callout) -> CalloutRequest:
         credentials = None
@@ -481,6 +493,7 @@ async def _load(
         LoadedDelivery(
             id=delivery.id,
             tenant_id=delivery.tenant_id,
+            definition_id=delivery.definition_id,
             attempts=delivery.attempts,
             max_attempts=delivery.max_attempts,
             payload=found[delivery.id].payload,

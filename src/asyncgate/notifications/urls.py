@@ -136,6 +136,19 @@ def _by_rule(text: str, rules: CalloutUrlRules) -> tuple[URL, int]:
     return url, url.explicit_port or DEFAULT_PORTS[url.scheme]
 
 
+Origin = tuple[str, str, int]  # scheme, host (as sent), port
+
+
+def origin_of(text: str, rules: CalloutUrlRules) -> Origin | None:
+    """Where a callout URL sends (None when its form breaks the rules): sends to one origin
+    share its connections and its bound (``ASYNCGATE_CALLOUT_CONCURRENCY_PER_ORIGIN``)."""
+    try:
+        url, port = _by_rule(text, rules)
+    except CalloutUrlRefused:
+        return None
+    return url.scheme, url.raw_host or "", port
+
+
 def _parsed(text: str) -> URL:
     if any(character.isspace() or not character.isprintable() for character in text):
         raise CalloutUrlRefused(text, "is not a valid URL")

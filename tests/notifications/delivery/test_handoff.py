@@ -77,6 +77,31 @@ class TestHandedOver:
         assert len(taken) == 2
 
 
+class TestAtTheOutermostCommit:
+    async def test_deliveries_of_released_savepoints_wait_for_the_outermost_commit(
+        self, client, tenant, database, receiver, make_sender
+    ):
+        # A worker's transaction executes runs of requests in savepoints of their own.
+        sender = make_sender()
+        taken = []
+        sender.take = taken.extend
+        await define(client, tenant, receiver.url(receiver.new_path()))
+        first, second = finished_request_event(tenant), finished_request_event(tenant)
+
+        with taking_new_deliveries(sender):
+            async with database.transaction() as session:
+                for event in (first, second):
+                    savepoint = await session.begin_nested()
+                    await record_and_dispatch(session, [event], database.settings)
+                    await savepoint.commit()
+                assert taken == []  # not before the commit: it may still fail
+
+        assert sorted(d.id for d in taken) == sorted(
+            d.id for d in await deliveries_of(database, tenant)
+        )
+        assert len(taken) == 2
+
+
 class TestNotHandedOver:
     async def test_deliveries_of_a_rolled_back_savepoint_are_not(
         self, client, tenant, database, receiver, make_sender
