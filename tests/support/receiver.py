@@ -92,6 +92,9 @@ CHALLENGE = Reply(401, b"", {"WWW-Authenticate": 'Basic realm="callouts"'})
 
 class _Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default backlog of 5 drops the sixth of a burst of connections, which the
+    # sender's kernel then retries a second later.
+    request_queue_size = 128
 
     def handle_error(self, request: object, client_address: object) -> None:
         pass  # a client that gave up (a timeout a test provoked) is no error of the receiver

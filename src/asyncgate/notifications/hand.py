@@ -43,6 +43,11 @@ class Hand(Generic[H]):
         return len(self._ready) + sum(map(len, self._aside.values()))
 
     @property
+    def ready(self) -> int:
+        """How many wait for a sending slot (not those set aside for a busy origin)."""
+        return len(self._ready)
+
+    @property
     def sending(self) -> int:
         return self._sending.total()
 

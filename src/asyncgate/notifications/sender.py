@@ -306,10 +306,11 @@ class Sender:
         low = self.config.concurrency // 2
         while not stop.is_set():
             self.wake.clear()
-            # Claims come in batches: only once the hand is down to half its sending slots.
+            # Claims come in batches: only once the deliveries ready to go are down to half
+            # the sending slots (those set aside for a busy receiver wait for it, not a slot).
             room = self.room()
             claimed: list[ClaimedDelivery] = []
-            if len(self._hand) <= low and room > 0:
+            if self._hand.ready <= low and room > 0:
                 try:
                     claimed = await self.claim(room)
                 except Exception:
@@ -333,7 +334,7 @@ class Sender:
         self._sending.discard(task)
         self._hand.sent(delivery)
         self._send_from_hand()
-        if len(self._hand) <= self.config.concurrency // 2:
+        if self._hand.ready <= self.config.concurrency // 2:
             self.wake.set()
 
     async def _deliver(self, claimed: ClaimedDelivery) -> None:
