@@ -82,7 +82,7 @@ def parse_options() -> argparse.Namespace:
         help="run this system only (repeatable); all three by default",
     )
     parser.add_argument(
-        "--pool", default="threads", choices=("threads", "prefork"), help="the Celery pool"
+        "--pool", default="threads", choices=("threads", "prefork", "solo"), help="the Celery pool"
     )
     parser.add_argument("--concurrency", type=int, default=8, help="Celery worker concurrency")
     parser.add_argument("--prefetch", type=int, default=4, help="worker_prefetch_multiplier")
