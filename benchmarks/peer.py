@@ -566,6 +566,7 @@ def main() -> int:
     options = parse_options()
     chosen = [name for name in SYSTEMS if name in (options.only or SYSTEMS)]
     folder = Path(tempfile.mkdtemp(prefix="asyncgate-peer-"))
+    started = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     machine = describe()
     print(f"machine: {machine['cpus']} CPUs, {machine['cpu_model']}, ", end="")
     print(f"load {machine['load_average_at_start']}")
@@ -586,10 +587,10 @@ def main() -> int:
                     fsync = "always" if name == "peer-durable" else "everysec"
                     system = Peer(name, folder / name, receiver, fsync, options)
                 print(f"{name} ...", end=" ", flush=True)
-                started = time.monotonic()
+                began = time.monotonic()
                 with system:
                     results[name] = measure(system, receiver, load, options)
-                print(f"{time.monotonic() - started:.0f} s", flush=True)
+                print(f"{time.monotonic() - began:.0f} s", flush=True)
     finally:
         load.close()
         if options.keep:
@@ -606,7 +607,7 @@ def main() -> int:
     RESULTS.write_text(
         json.dumps(
             {
-                "when": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+                "started": started,
                 "machine": machine,
                 "options": {
                     key: value for key, value in vars(options).items() if key not in ("keep",)
