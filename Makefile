@@ -2,8 +2,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
-.PHONY: run test bench lint clean
+.PHONY: run test bench bench-peer lint clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -23,6 +24,11 @@ test: lint
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
+
+# asyncgate next to a Celery + Redis peer; the set-up installs Redis and Celery for it alone.
+bench-peer: $(STAMP)
+	benchmarks/peer/setup.sh $(PY)
+	$(PY) benchmarks/peer.py $(BENCH_ARGS)
 
 # Part of `make test`: the rules in pyproject.toml, the code as ruff formats it, and the types.
 lint: $(STAMP)
