@@ -17,6 +17,7 @@ claimed delivery is.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -65,6 +66,8 @@ class Taker(Protocol):
         """Hold ``deliveries`` (committed, leased to it) and send them."""
 
 
+log = logging.getLogger("asyncgate.sender")
+
 _TAKERS: list[Taker] = []
 _PENDING = "asyncgate.deliveries_to_hand_over"
 _LISTENING = "asyncgate.hand_over_listening"
@@ -111,7 +114,10 @@ def _hand_over(session: Session) -> None:
     if pending is None:
         return
     for _, taken_by, deliveries in pending:
-        taken_by.take(deliveries)
+        try:
+            taken_by.take(deliveries)
+        except Exception:  # the commit stands: the deliveries are sent once their lease expires
+            log.exception("handing %d deliveries to the sender failed", len(deliveries))
     for waking in _TAKERS:
         waking.wake.set()
 

@@ -102,6 +102,26 @@ class TestAtTheOutermostCommit:
         assert len(taken) == 2
 
 
+class TestASenderThatFailsToTake:
+    async def test_the_commit_stands_and_the_delivery_waits_for_its_lease(
+        self, client, tenant, database, receiver, make_sender
+    ):
+        sender = make_sender()
+
+        def fails(deliveries):
+            raise RuntimeError("the sender broke")
+
+        sender.take = fails
+        await define(client, tenant, receiver.url(receiver.new_path()))
+
+        with taking_new_deliveries(sender):
+            payload = await publish(database, tenant)  # no error reaches the worker
+
+        (delivery,) = await deliveries_of(database, tenant)
+        assert delivery.object_id == payload["request"]["id"]
+        assert (delivery.state, delivery.lease_owner) == (DeliveryState.DELIVERING, sender.owner)
+
+
 class TestNotHandedOver:
     async def test_deliveries_of_a_rolled_back_savepoint_are_not(
         self, client, tenant, database, receiver, make_sender
