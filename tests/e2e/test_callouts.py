@@ -40,6 +40,11 @@ async def tenant(live_database) -> TenantContext:
 
 
 @pytest.fixture
+async def other_tenant(live_database) -> TenantContext:
+    return await make_tenant(live_database)
+
+
+@pytest.fixture
 def api(live_server, tenant) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=live_server.base_url, headers=tenant.headers, timeout=10) as api:
         yield api
@@ -253,7 +258,7 @@ class TestRetriesAndResend:
 
 class TestIsolation:
     def test_a_slow_receiver_does_not_hold_up_another_tenants_callouts(
-        self, api, live_server, live_database, callout_receiver, tls_ca
+        self, api, live_server, other_tenant, callout_receiver, tls_ca
     ):
         """Tenant A's receiver answers after 1.5 s, and A has more callouts due than the
         sender sends at once (50): B's go out meanwhile, not after A's backlog."""
@@ -263,9 +268,8 @@ class TestIsolation:
             slow_path, quick_path = slow.new_path(), callout_receiver.new_path()
             slow.script(slow_path, *slow_answers)
             define(api, slow.url(slow_path))
-            other = asyncio.run(make_tenant(live_database))
             with httpx.Client(
-                base_url=live_server.base_url, headers=other.headers, timeout=10
+                base_url=live_server.base_url, headers=other_tenant.headers, timeout=10
             ) as other_api:
                 define(other_api, callout_receiver.url(quick_path))
                 for _ in range(80):
