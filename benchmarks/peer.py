@@ -47,6 +47,7 @@ from typing import Any, Protocol, Self
 import httpx
 import redis
 from callouts import CalloutBench
+from database import SqliteDatabase
 from loadgen import LoadGenerators, Result, build_request
 from machine import busy_cpu_seconds, children, describe, own_cpu_seconds, process_cpu_seconds
 from receiver import Arrival, ReceiverProcess, free_port
@@ -127,7 +128,8 @@ class Asyncgate:
             "ASYNCGATE_CALLOUT_CA_BUNDLE": str(receiver.ca_path),
             **dict(map(parse_setting, settings)),
         }
-        self.server = Server(folder, host=self.host, extra_env=env)
+        database = SqliteDatabase(folder / "asyncgate.db")
+        self.server = Server(folder, database, host=self.host, extra_env=env)
         self.receiver = receiver
         self.load = load
         self.token = ""
