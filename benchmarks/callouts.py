@@ -44,6 +44,8 @@ from server import Server
 from stats import distribution_ms, percentile
 
 RESULTS = Path(__file__).parent / "results" / "callouts-latest.json"
+HANGING_PATH = "/hanging"
+ISOLATION_P99_TARGET_MS = 100.0
 CALLOUTS_TARGET_RATE = 1000.0
 DRAIN_TARGET_RATE = 2000.0
 STEADY_P50_TARGET_MS = 10.0
@@ -58,6 +60,9 @@ class Phase:
     requests: int | None = None  # closed loop: this many, as fast as accepted
     rate: float | None = None  # open loop: offered per second ...
     duration: float | None = None  # ... for this long
+    # Another receiver, one that answers after 5 s, gets these events too (its callouts are
+    # not waited for): the phase measures how the others fare meanwhile.
+    beside_a_hanging_receiver: bool = False
 
     @property
     def track_id(self) -> str:
@@ -86,21 +91,34 @@ def parse_options() -> argparse.Namespace:
 
 
 class CalloutBench:
-    def __init__(self, server: Server, receiver: ReceiverProcess, load: LoadGenerators) -> None:
+    def __init__(
+        self,
+        server: Server,
+        receiver: ReceiverProcess,
+        load: LoadGenerators,
+        hanging: ReceiverProcess | None = None,
+    ) -> None:
         self.server = server
         self.receiver = receiver
+        self.hanging = hanging
         self.load = load
         self.token = server.token()
         self.definitions = 0
+        self.hanging_defined = False
 
     def add_definition(self) -> None:
         """One more definition of the tenant's, to a path of its own on the receiver."""
-        headers = {"Authorization": f"Bearer {self.token}"}
         self.definitions += 1
-        name = f"benchmark {self.definitions}"
-        with httpx.Client(base_url=self.server.base_url, headers=headers) as api:
-            if self.definitions == 1:
+        if self.definitions == 1:
+            with httpx.Client(base_url=self.server.base_url, headers=self._headers()) as api:
                 api.post("/notifications/callout-settings/signing-secret").raise_for_status()
+        self._define(f"benchmark {self.definitions}", self.receiver.url(f"/bench/{self.definitions}"))
+
+    def _headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def _define(self, name: str, url: str) -> None:
+        with httpx.Client(base_url=self.server.base_url, headers=self._headers()) as api:
             api.post(
                 "/notifications/notification-definitions",
                 json={
@@ -110,7 +128,7 @@ class CalloutBench:
                     "callout": {
                         "name": name,
                         "eventTypeName": "Async Request Succeeded",
-                        "calloutBaseurl": self.receiver.url(f"/bench/{self.definitions}"),
+                        "calloutBaseurl": url,
                         "httpMethod": "POST",
                         "requiredAuth": False,
                     },
@@ -120,6 +138,10 @@ class CalloutBench:
     def run(self, phase: Phase, connections: int, timeout: float) -> dict[str, Any]:
         while self.definitions < phase.fanout:
             self.add_definition()
+        if phase.beside_a_hanging_receiver and not self.hanging_defined:
+            assert self.hanging is not None
+            self._define("benchmark, hanging", self.hanging.url(HANGING_PATH))
+            self.hanging_defined = True
         request = build_request(
             "POST",
             "/v1/async/accounts",
@@ -145,7 +167,8 @@ class CalloutBench:
         )
         accepts = accepted.statuses[202]
         arrivals = self.receiver.wait_for(accepts * phase.fanout, timeout)
-        self._wait_until_delivered(timeout)
+        if not self.hanging_defined:  # the hanging receiver's callouts take their time
+            self._wait_until_delivered(timeout)
         cpu = {name: after - cpu_before[name] for name, after in self._cpu(workers).items()}
         completed = self.server.completion_times(phase.track_id)
         return figures(phase, accepted, accepts, started, arrivals, completed, cpu)

@@ -85,6 +85,13 @@ class Hand(Generic[H]):
             if not aside:
                 del self._aside[origin]
 
+    def take_waiting(self) -> list[H]:
+        """Every delivery that waits to be sent, no longer held here."""
+        waiting = [*self._ready, *(d for aside in self._aside.values() for d in aside)]
+        self._ready.clear()
+        self._aside.clear()
+        return waiting
+
     def busy_definitions(self) -> list[str]:
         """The definitions of origins with every send under way."""
         return [

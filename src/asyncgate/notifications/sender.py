@@ -90,6 +90,16 @@ _DUE_AGAIN = (
         last_error=LEASE_EXPIRED,
     )
 )
+# Deliveries a stopping sender held but did not send: due as they were, for any sender.
+_GIVEN_BACK = (
+    update(_DELIVERIES)
+    .where(
+        _DELIVERIES.c.id.in_(bindparam("ids", expanding=True)),
+        _DELIVERIES.c.state == DeliveryState.DELIVERING,
+        _DELIVERIES.c.lease_owner == bindparam("owner"),
+    )
+    .values(state=DeliveryState.PENDING, lease_owner=None, lease_expires_at=None)
+)
 REAP_BATCH = 500
 # Decrypted secrets kept, by their sealed form: decrypting costs more than a send's signing.
 _SECRETS_KEPT = 1024
@@ -319,10 +329,23 @@ class Sender:
                 self._send_from_hand()
             if len(claimed) < room or room == 0:  # as many as asked: more are probably due
                 await wait_for_wake(stop, self.wake, self._idle_wait())
-        while len(self._hand) or self._sending:
-            self._send_from_hand()
+        # Stopping: what waits in hand goes back to the database at once (a receiver that
+        # hangs would otherwise hold the stop for as long), the sends under way finish.
+        await self._give_back(self._hand.take_waiting())
+        if self._sending:
             await asyncio.wait(set(self._sending))
         await self._recorder.flushed()
+
+    async def _give_back(self, deliveries: list[ClaimedDelivery]) -> None:
+        if not deliveries:
+            return
+        ids = [delivery.id for delivery in deliveries]
+        try:
+            async with self.database.core_transaction() as connection:
+                await connection.execute(_GIVEN_BACK, {"ids": ids, "owner": self.owner})
+        except Exception:
+            log.exception("giving back %d callouts failed; they wait for their lease", len(ids))
+        self.leases.gave_up(ids)
 
     def _send_from_hand(self) -> None:
         while (delivery := self._hand.next_to_send()) is not None:

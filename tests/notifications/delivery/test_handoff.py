@@ -15,6 +15,7 @@ from tests.notifications.delivery.support import (
     finished_request_event,
     publish,
 )
+from tests.support.receiver import Reply
 
 
 async def recorded(database, tenant) -> list:
@@ -204,3 +205,30 @@ class TestOverfilledHand:
 
         assert len({arrival.headers["zuora-notification-id"] for arrival in arrivals}) == 4
         assert {d.state for d in deliveries} == {DeliveryState.DELIVERED}
+
+
+class TestStopping:
+    async def test_deliveries_held_but_not_started_are_given_back_at_once(
+        self, client, tenant, database, receiver, make_sender
+    ):
+        sender = make_sender(callout_concurrency=1, callout_concurrency_per_origin=1)
+        path = receiver.new_path()
+        receiver.script(path, Reply(200, delay=0.5))
+        for _ in range(3):
+            await define(client, tenant, receiver.url(path))
+        stop = asyncio.Event()
+        running = asyncio.create_task(sender.run(stop))
+        await asyncio.sleep(0)
+        await publish(database, tenant)  # three deliveries: one is sent, two wait in hand
+        await asyncio.to_thread(receiver.wait_for, path, 1)
+
+        stop.set()
+        await running
+
+        deliveries = await deliveries_of(database, tenant)
+        assert sorted((d.state, d.lease_owner) for d in deliveries) == [
+            (DeliveryState.DELIVERED, None),
+            (DeliveryState.PENDING, None),
+            (DeliveryState.PENDING, None),
+        ]
+        assert len(receiver.arrivals(path)) == 1
