@@ -52,10 +52,16 @@ def free_port() -> int:
 class ReceiverProcess:
     """The receiver's process, and the pipe the benchmark asks it through."""
 
-    def __init__(self, folder: Path, host: str = "127.0.0.1", hanging: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        host: str = "127.0.0.1",
+        hanging: Iterable[str] = (),
+        name: str = "receiver",
+    ) -> None:
         self.host = host
         self.port = free_port()
-        self.ca_path = folder / "receiver-ca.pem"
+        self.ca_path = folder / f"{name}-ca.pem"
         self._hanging = tuple(hanging)
         self._pipe, child_end = multiprocessing.Pipe()
         self._process = multiprocessing.Process(
