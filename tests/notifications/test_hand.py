@@ -102,3 +102,22 @@ class TestBusyOrigins:
 def sendable_after(hand: Hand, deliveries: list[Delivery]) -> list[Delivery]:
     hand.add(deliveries)
     return sendable(hand)
+
+
+class TestAsideKeepsBusy:
+    def test_an_origin_with_deliveries_aside_is_busy_even_with_a_slot_free(self):
+        hand = Hand(concurrency=4, per_origin=2)
+        hand.add([a("1"), a("2"), a("3")])
+        first, _ = sendable(hand)  # "3" waits aside
+        hand.sent(first)  # "3" is back in line, not yet sent
+        hand.add([a("4")])
+        assert [d.name for d in sendable(hand)] == ["3"]
+
+        assert hand.busy_definitions() == ["definition-a"]  # "4" waits aside again
+
+    def test_the_send_that_ends_the_busy_spell_says_so(self):
+        hand = Hand(concurrency=4, per_origin=1)
+        (first,) = sendable_after(hand, [a("1")])
+
+        assert hand.sent(first)
+        assert hand.accepts("definition-a")

@@ -64,6 +64,7 @@ async def make_deliveries(
     now = utcnow()
     rows: list[dict[str, object]] = []
     handed: list[LoadedDelivery] = []
+    waiting = False  # pending deliveries a sender of this process should claim
     for event in wanted:
         for definition, callout in definitions:
             if (definition.tenant_id, definition.event_type_name) != (
@@ -87,7 +88,8 @@ async def make_deliveries(
                 "lease_owner": None,
                 "lease_expires_at": None,
             }
-            if taker is not None and len(handed) < room and taker.accepts(definition.id):
+            accepted = taker is not None and taker.accepts(definition.id)
+            if taker is not None and accepted and len(handed) < room:
                 row |= {
                     "state": DeliveryState.DELIVERING,
                     "lease_owner": taker.owner,
@@ -106,9 +108,11 @@ async def make_deliveries(
                         tenant_settings=tenant_settings,
                     )
                 )
+            else:
+                waiting = waiting or accepted
             rows.append(row)
     await session.execute(_INSERT_DELIVERIES, rows)
-    handoff.hand_over_after_commit(session, taker, handed)
+    handoff.hand_over_after_commit(session, taker, handed, waiting=waiting)
     return len(rows)
 
 

@@ -3,9 +3,10 @@
 At most ``concurrency`` sends are under way, and at most ``per_origin`` of them to one origin
 (scheme, host and port). A delivery whose origin has all its sends under way waits aside,
 holding no sending slot, so that a slow or hanging receiver keeps only its own slots busy and
-other receivers' deliveries go out meanwhile. While an origin is that busy, its definitions
-are neither claimed nor handed over (:meth:`Hand.busy_definitions`, :meth:`Hand.accepts`):
-its backlog stays in the database, where it waits for its turn without filling the hand.
+other receivers' deliveries go out meanwhile. While an origin is that busy (or has
+deliveries set aside), its definitions are neither claimed nor handed over
+(:meth:`Hand.busy_definitions`, :meth:`Hand.accepts`): its backlog stays in the database,
+where it waits for its turn without filling the hand.
 """
 
 from __future__ import annotations
@@ -73,10 +74,12 @@ class Hand(Generic[H]):
             return delivery
         return None
 
-    def sent(self, delivery: H) -> None:
+    def sent(self, delivery: H) -> bool:
         """``delivery``'s send is over: its slots are free, and a delivery set aside for its
-        origin comes back first in line."""
+        origin comes back first in line. True when its origin was busy until now (its
+        backlog may be claimed again)."""
         origin = delivery.origin
+        was_busy = self._busy(origin)
         self._sending[origin] -= 1
         if not self._sending[origin]:
             del self._sending[origin]
@@ -84,6 +87,7 @@ class Hand(Generic[H]):
             self._ready.appendleft(aside.popleft())
             if not aside:
                 del self._aside[origin]
+        return was_busy and not self._busy(origin)
 
     def take_waiting(self) -> list[H]:
         """Every delivery that waits to be sent, no longer held here."""
@@ -93,13 +97,14 @@ class Hand(Generic[H]):
         return waiting
 
     def busy_definitions(self) -> list[str]:
-        """The definitions of origins with every send under way."""
-        return [
-            definition_id
-            for origin, count in self._sending.items()
-            if origin is not None and count >= self._per_origin
-            for definition_id in self._definitions[origin]
-        ]
+        """The definitions of origins with every send under way, or deliveries set aside."""
+        busy = {o for o in self._sending if o is not None and self._busy(o)} | self._aside.keys()
+        return [definition_id for origin in busy for definition_id in self._definitions[origin]]
+
+    def _busy(self, origin: Origin | None) -> bool:
+        if origin is None:
+            return False
+        return self._sending[origin] >= self._per_origin or origin in self._aside
 
     def accepts(self, definition_id: str) -> bool:
         return definition_id not in self.busy_definitions()

@@ -5,8 +5,9 @@ A worker records an outcome's event and makes its deliveries in one transaction
 hand (:class:`Taker`), those deliveries are inserted already held by it (``delivering``,
 under its lease) and handed to it once the transaction commits, with everything their first
 attempt needs: the sender sends them at once, with no claim transaction and no query. What
-does not fit is inserted ``pending``, for a claim to take later; the senders of the process
-are woken either way.
+does not fit is inserted ``pending``, for a claim to take later, and the sender is woken to
+claim it (not for deliveries of a receiver that has all its sends under way: their turn comes
+when one of those ends).
 
 Deliveries made inside a savepoint that is rolled back are never handed over (they do not
 exist), nor are those of a transaction that does not commit. A process that dies with
@@ -90,21 +91,26 @@ def taker() -> Taker | None:
 
 
 def hand_over_after_commit(
-    session: AsyncSession, taken_by: Taker | None, deliveries: Sequence[LoadedDelivery]
+    session: AsyncSession,
+    taken_by: Taker | None,
+    deliveries: Sequence[LoadedDelivery],
+    *,
+    waiting: bool,
 ) -> None:
     """Once the session's outermost transaction commits, ``deliveries`` (inserted held by
     ``taken_by``) go to it, unless the savepoint they were made in was rolled back; and the
-    senders of this process wake."""
+    senders of this process wake when ``waiting`` (deliveries were made ``pending`` that they
+    would claim now)."""
     sync_session = session.sync_session
-    pending: list[tuple[SessionTransaction | None, Taker, Sequence[LoadedDelivery]]] | None
+    pending: list[tuple[SessionTransaction | None, Taker, Sequence[LoadedDelivery], bool]]
     if not sync_session.info.get(_LISTENING):
         sync_session.info[_LISTENING] = True
         event.listen(sync_session, "after_commit", _hand_over)
         event.listen(sync_session, "after_soft_rollback", _forget_rolled_back)
     pending = sync_session.info.setdefault(_PENDING, [])
-    if taken_by is not None and deliveries:
+    if taken_by is not None and (deliveries or waiting):
         made_in = sync_session.get_nested_transaction() or sync_session.get_transaction()
-        pending.append((made_in, taken_by, deliveries))
+        pending.append((made_in, taken_by, deliveries, waiting))
 
 
 def _hand_over(session: Session) -> None:
@@ -113,13 +119,14 @@ def _hand_over(session: Session) -> None:
     pending = session.info.pop(_PENDING, None)
     if pending is None:
         return
-    for _, taken_by, deliveries in pending:
+    for _, taken_by, deliveries, waiting in pending:
         try:
-            taken_by.take(deliveries)
+            if deliveries:
+                taken_by.take(deliveries)
         except Exception:  # the commit stands: the deliveries are sent once their lease expires
             log.exception("handing %d deliveries to the sender failed", len(deliveries))
-    for waking in _TAKERS:
-        waking.wake.set()
+        if waiting:
+            taken_by.wake.set()
 
 
 def _forget_rolled_back(session: Session, rolled_back: SessionTransaction) -> None:

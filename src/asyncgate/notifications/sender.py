@@ -72,6 +72,7 @@ _ANY_DUE = (
     .where(
         CalloutDelivery.state == DeliveryState.PENDING,
         CalloutDelivery.next_attempt_at <= bindparam("now"),
+        CalloutDelivery.definition_id.not_in(bindparam("excluded", expanding=True)),
     )
     .limit(1)
 )
@@ -175,6 +176,8 @@ class Sender:
         # Held deliveries waiting for a sending slot, and the sends under way.
         self._hand: Hand[ClaimedDelivery] = Hand(self.config.concurrency, self.config.per_origin)
         self._sending: set[asyncio.Task[None]] = set()
+        # Whether the last claim took as many as it asked for: more are probably due.
+        self._more_due = False
         self._secrets: dict[str, str] = {}
         self._counted = database.engine.dialect.supports_sane_multi_rowcount
 
@@ -183,17 +186,19 @@ class Sender:
     async def claim(self, limit: int) -> list[ClaimedDelivery]:
         """Up to ``limit`` due deliveries, now ``delivering`` under this sender's lease."""
         now = self.clock.now()
-        # A read first: it costs no write lock when, as usual, nothing is due.
+        # A receiver with every send under way gets no more until one ends.
+        excluded = self._hand.busy_definitions()
+        # A read first: it costs no write lock when, as usual, nothing is due (a busy
+        # receiver's backlog, due all along, would otherwise cost one at every wake).
         async with self.database.read_transaction() as session:
-            if await session.scalar(_ANY_DUE, {"now": now}) is None:
+            if await session.scalar(_ANY_DUE, {"now": now, "excluded": excluded}) is None:
                 return []
         parameters = {
             "now": now,
             "limit": limit,
             "owner": self.owner,
             "lease_expires_at": self.leases.expiry(now),
-            # A receiver with every send under way gets no more until one ends.
-            "excluded": self._hand.busy_definitions(),
+            "excluded": excluded,
         }
         claiming = self.leases.claim_statement(_CLAIMED_COLUMNS, excluding="definition_id")
         async with self.database.transaction() as session:
@@ -327,6 +332,7 @@ class Sender:
                     log.exception("claiming callouts failed; retrying after the poll interval")
                 self._hand.add(claimed)
                 self._send_from_hand()
+            self._more_due = room > 0 and len(claimed) == room
             if len(claimed) < room or room == 0:  # as many as asked: more are probably due
                 await wait_for_wake(stop, self.wake, self._idle_wait())
         # Stopping: what waits in hand goes back to the database at once (a receiver that
@@ -355,9 +361,12 @@ class Sender:
 
     def _sent(self, delivery: ClaimedDelivery, task: asyncio.Task[None]) -> None:
         self._sending.discard(task)
-        self._hand.sent(delivery)
+        freed = self._hand.sent(delivery)
         self._send_from_hand()
-        if self._hand.ready <= self.config.concurrency // 2:
+        # Claim again when a busy receiver's backlog may go now, or more are probably due and
+        # the hand runs low; not after every send (a busy receiver's backlog, due all along,
+        # would cost a look at every one).
+        if freed or (self._more_due and self._hand.ready <= self.config.concurrency // 2):
             self.wake.set()
 
     async def _deliver(self, claimed: ClaimedDelivery) -> None:
