@@ -89,7 +89,8 @@ async def make_deliveries(
                 "lease_expires_at": None,
             }
             accepted = taker is not None and taker.accepts(definition.id)
-            if taker is not None and accepted and len(handed) < room:
+            if accepted and len(handed) < room:
+                assert taker is not None
                 row |= {
                     "state": DeliveryState.DELIVERING,
                     "lease_owner": taker.owner,

@@ -107,4 +107,5 @@ class Hand(Generic[H]):
         return self._sending[origin] >= self._per_origin or origin in self._aside
 
     def accepts(self, definition_id: str) -> bool:
-        return definition_id not in self.busy_definitions()
+        busy = (o for o in (*self._sending, *self._aside) if o is not None and self._busy(o))
+        return not any(definition_id in self._definitions[origin] for origin in busy)

@@ -178,6 +178,8 @@ class Sender:
         self._sending: set[asyncio.Task[None]] = set()
         # Whether the last claim took as many as it asked for: more are probably due.
         self._more_due = False
+        # Claims come in batches: only once the deliveries ready to go are down to this.
+        self._low = self.config.concurrency // 2
         self._secrets: dict[str, str] = {}
         self._counted = database.engine.dialect.supports_sane_multi_rowcount
 
@@ -318,14 +320,12 @@ class Sender:
             await asyncio.gather(self._claim_loop(stop), self._housekeeping_loop(stop))
 
     async def _claim_loop(self, stop: asyncio.Event) -> None:
-        low = self.config.concurrency // 2
         while not stop.is_set():
             self.wake.clear()
-            # Claims come in batches: only once the deliveries ready to go are down to half
-            # the sending slots (those set aside for a busy receiver wait for it, not a slot).
+            # Those set aside for a busy receiver wait for it, not for a slot.
             room = self.room()
             claimed: list[ClaimedDelivery] = []
-            if self._hand.ready <= low and room > 0:
+            if self._hand.ready <= self._low and room > 0:
                 try:
                     claimed = await self.claim(room)
                 except Exception:
@@ -366,7 +366,7 @@ class Sender:
         # Claim again when a busy receiver's backlog may go now, or more are probably due and
         # the hand runs low; not after every send (a busy receiver's backlog, due all along,
         # would cost a look at every one).
-        if freed or (self._more_due and self._hand.ready <= self.config.concurrency // 2):
+        if freed or (self._more_due and self._hand.ready <= self._low):
             self.wake.set()
 
     async def _deliver(self, claimed: ClaimedDelivery) -> None:

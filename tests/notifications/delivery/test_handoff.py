@@ -18,6 +18,13 @@ from tests.notifications.delivery.support import (
 from tests.support.receiver import Reply
 
 
+def collected_by(sender) -> list:
+    """What is handed to ``sender`` from now on, kept here rather than sent."""
+    taken: list = []
+    sender.take = taken.extend
+    return taken
+
+
 async def recorded(database, tenant) -> list:
     """The tenant's deliveries once none is held any more (bounded wait)."""
     for _ in range(500):
@@ -64,8 +71,7 @@ class TestHandedOver:
         self, client, tenant, database, receiver, make_sender
     ):
         sender = make_sender(callout_concurrency=1)  # a hand of two
-        taken = []
-        sender.take = taken.extend
+        taken = collected_by(sender)
         path = receiver.new_path()
         for _ in range(3):
             await define(client, tenant, receiver.url(path))
@@ -84,8 +90,7 @@ class TestAtTheOutermostCommit:
     ):
         # A worker's transaction executes runs of requests in savepoints of their own.
         sender = make_sender()
-        taken = []
-        sender.take = taken.extend
+        taken = collected_by(sender)
         await define(client, tenant, receiver.url(receiver.new_path()))
         first, second = finished_request_event(tenant), finished_request_event(tenant)
 
@@ -128,8 +133,7 @@ class TestNotHandedOver:
         self, client, tenant, database, receiver, make_sender
     ):
         sender = make_sender()
-        taken = []
-        sender.take = taken.extend
+        taken = collected_by(sender)
         await define(client, tenant, receiver.url(receiver.new_path()))
         kept, undone = finished_request_event(tenant), finished_request_event(tenant)
 
@@ -148,8 +152,7 @@ class TestNotHandedOver:
         self, client, tenant, database, receiver, make_sender
     ):
         sender = make_sender()
-        taken = []
-        sender.take = taken.extend
+        taken = collected_by(sender)
         await define(client, tenant, receiver.url(receiver.new_path()))
         event = finished_request_event(tenant)
 
