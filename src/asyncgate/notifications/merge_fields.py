@@ -35,6 +35,8 @@ def merge_fields(payload: Mapping[str, Any]) -> dict[str, str]:
 
 def merged_params(params: Mapping[str, str], payload: Mapping[str, Any]) -> dict[str, str]:
     """``params`` with the merge fields of every value replaced by ``payload``'s values."""
+    if not any("<" in value for value in params.values()):
+        return dict(params)  # nothing to merge: the payload need not be walked
     fields = merge_fields(payload)
 
     def replace(match: re.Match[str]) -> str:

@@ -83,6 +83,7 @@ class VettedUrl:
     addresses: tuple[IPAddress, ...]
 
 
+@functools.lru_cache(maxsize=4096)
 def is_public(address: IPAddress) -> bool:
     """Whether ``address`` is reachable on the public internet and nothing else.
 
@@ -167,10 +168,10 @@ async def _addresses(
 ) -> tuple[IPAddress, ...]:
     host = url.raw_host
     assert host is not None
-    try:  # an IPv6 literal's zone is percent-encoded in the raw form
-        return (ipaddress.ip_address((url.host or host) if ":" in host else host),)
-    except ValueError:
-        pass  # a name, or a numeric form only the resolver reads (2130706433, 0x7f.1)
+    # An IPv6 literal's zone is percent-encoded in the raw form.
+    literal = _literal_address((url.host or host) if ":" in host else host)
+    if literal is not None:
+        return (literal,)
     try:
         async with asyncio.timeout(rules.resolve_timeout):
             addresses = tuple(await resolve(host, port))
@@ -183,3 +184,13 @@ async def _addresses(
     if not addresses:
         raise CalloutHostUnresolved(text, "names a host that does not resolve")
     return addresses
+
+
+@functools.lru_cache(maxsize=4096)
+def _literal_address(host: str) -> IPAddress | None:
+    """The address a host written as one names; None for a name, or a numeric form only the
+    resolver reads (2130706433, 0x7f.1). Kept: a callout's host is read at every send."""
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        return None
