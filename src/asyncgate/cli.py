@@ -10,9 +10,10 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Awaitable, Callable, Mapping
-from contextlib import nullcontext
-from typing import Annotated, NoReturn, TypeVar
+import tempfile
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
+from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
 
 import typer
 import uvloop
@@ -44,16 +45,26 @@ app.add_typer(tenants, name="tenants")
 app.add_typer(clients, name="clients")
 app.add_typer(users, name="users")
 
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from asyncgate.asyncreq.worker import Worker
+    from asyncgate.notifications.sender import Sender
+
 T = TypeVar("T")
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
 def _run_with_database(
-    settings: Settings, work: Callable[[Database], Awaitable[T]], *, gives_way: bool = False
+    settings: Settings,
+    work: Callable[[Database], Awaitable[T]],
+    *,
+    gives_way: bool = False,
+    announces_waits: bool = True,
 ) -> T:
     async def main() -> T:
-        database = Database(settings, gives_way=gives_way)
+        database = Database(settings, gives_way=gives_way, announces_waits=announces_waits)
         try:
             await _bring_up_to_date(database, settings)
             return await work(database)
@@ -113,7 +124,7 @@ def serve(
         _announce_bootstrap(created)
     # Only now: the migrations' own log lines would show otherwise.
     _configure_logging(settings)
-    alongside = _worker_process(overrides).running if settings.serve_workers else None
+    alongside = _worker_processes(settings, overrides) if settings.serve_workers else None
     uvicorn.run(
         create_app(settings, alongside=alongside),
         host=settings.host,
@@ -125,73 +136,182 @@ def serve(
     )
 
 
-def _worker_process(overrides: Mapping[str, object]) -> WorkerProcess:
-    """``asyncgate worker`` as ``serve``'s child, with ``serve``'s settings: the same
+def _worker_processes(
+    settings: Settings, overrides: Mapping[str, object]
+) -> Callable[[], AbstractAsyncContextManager[None]]:
+    """``serve``'s children: ``asyncgate worker``, and with ``serve_sender_process`` an
+    ``asyncgate sender`` it hands its callouts to, over a socket in a folder of their own."""
+
+    @asynccontextmanager
+    async def running() -> AsyncIterator[None]:
+        if not settings.serve_sender_process:
+            async with _child(overrides, "worker").running():
+                yield
+            return
+        with tempfile.TemporaryDirectory(prefix="asyncgate-") as folder:  # only ours: 0700
+            link = os.path.join(folder, "sender.sock")
+            sender = _child(overrides, "sender", "--listen", link)
+            worker = _child(overrides, "worker", "--callouts-to", link)
+            async with sender.running(), worker.running():
+                yield
+
+    return running
+
+
+def _child(overrides: Mapping[str, object], *arguments: str) -> WorkerProcess:
+    """``asyncgate <arguments>`` as ``serve``'s child, with ``serve``'s settings: the same
     environment, working folder and ``.env``, plus the options given on the command line."""
-    command = [sys.executable, "-m", "asyncgate", "worker", "--until-stdin-closes"]
+    command = [sys.executable, "-m", "asyncgate", arguments[0], "--until-stdin-closes"]
     given = {f"ASYNCGATE_{name.upper()}": str(value) for name, value in overrides.items()}
-    return WorkerProcess(command, os.environ | given)
+    return WorkerProcess([*command, *arguments[1:]], os.environ | given, name=arguments[0])
+
+
+_UNTIL_STDIN_CLOSES = typer.Option(
+    "--until-stdin-closes",
+    hidden=True,
+    help="Also stop, after the current batch, once standard input is closed "
+    "(how `serve` keeps its child processes from outliving it).",
+)
 
 
 @app.command()
 def worker(
-    until_stdin_closes: Annotated[
-        bool,
+    until_stdin_closes: Annotated[bool, _UNTIL_STDIN_CLOSES] = False,
+    callouts_to: Annotated[
+        str | None,
         typer.Option(
-            "--until-stdin-closes",
+            "--callouts-to",
             hidden=True,
-            help="Also stop, after the current batch, once standard input is closed "
-            "(how `serve` keeps its worker process from outliving it).",
+            help="Send no callouts here: hand them to the `asyncgate sender --listen` at this "
+            "socket (how `serve` runs execution and delivery in two processes).",
         ),
-    ] = False,
+    ] = None,
 ) -> None:
     """Migrate the database, execute async requests and deliver callouts until SIGTERM or
     Ctrl-C, which let the current batch and the callouts being sent finish (a second one stops
     at once)."""
     from asyncgate.app import create_app
-    from asyncgate.asyncreq import wakeup
     from asyncgate.asyncreq.worker import Worker, WorkerConfig
-    from asyncgate.notifications.callout_client import CalloutClient
-    from asyncgate.notifications.sender import Sender
+    from asyncgate.notifications.handoff import taking_new_deliveries
+    from asyncgate.notifications.sender_link import LinkedSender
 
     settings = get_settings()
     _announce_dev_mode(settings)
 
-    async def work(database: Database) -> None:
-        _configure_logging(settings)
-        stop = _stop_on_signals()
+    async def work(database: Database, stop: asyncio.Event) -> None:
         # Never served: the app is only the executor that replays requests through its routes.
         executor = create_app(settings, database)
         worker = Worker(executor, database, WorkerConfig.from_settings(settings))
-        client = CalloutClient.from_settings(settings, max_connections=settings.callout_concurrency)
-        sender = Sender(database, settings, executor.state.secret_box, client)
-        wakes = wakeup.Wakes(
-            worker.wake, wakeup.Throttled(sender.wake, wakeup.SENDER_WAKE_INTERVAL)
-        )
         queue = executor.state.queue
         await queue.open()  # before the wake-ups watch it
         tune_for_serving()
         try:
-            async with (
-                checkpointing(database.sqlite_file, *queue.files),
-                stopped_with_parent(stop) if until_stdin_closes else nullcontext(),
-            ):
+            async with checkpointing(database.sqlite_file, *queue.files):
                 typer.echo(f"{worker.owner} is executing async requests", err=True)
-                typer.echo(f"{sender.owner} is delivering callouts", err=True)
-                await asyncio.gather(
-                    worker.run(stop),
-                    sender.run(stop),
-                    queue.listen(wakes, stop),
-                )
+                if callouts_to is None:
+                    await _with_sender(database, executor, worker, stop)
+                else:
+                    linked = LinkedSender(callouts_to, settings.worker_lease)
+                    with taking_new_deliveries(linked):
+                        await asyncio.gather(
+                            worker.run(stop), linked.run(stop), queue.listen(worker.wake, stop)
+                        )
         finally:
-            await client.aclose()
             queue.close()
         typer.echo(f"{worker.owner} stopped", err=True)
 
-    # Accepts come first: a worker's writes wait for the API's (see ``Database``), and its
-    # CPU time and disk I/O come after theirs.
+    _run_in_background(settings, work, until_stdin_closes)
+
+
+async def _with_sender(
+    database: Database, executor: FastAPI, worker: Worker, stop: asyncio.Event
+) -> None:
+    """``worker`` and a sender of this process, which its commits hand their callouts to."""
+    from asyncgate.asyncreq import wakeup
+
+    sender = _sender(database, executor)
+    wakes = wakeup.Wakes(worker.wake, wakeup.Throttled(sender.wake, wakeup.SENDER_WAKE_INTERVAL))
+    typer.echo(f"{sender.owner} is delivering callouts", err=True)
+    queue = executor.state.queue
+    try:
+        await asyncio.gather(worker.run(stop), sender.run(stop), queue.listen(wakes, stop))
+    finally:
+        await sender.client.aclose()
+
+
+@app.command()
+def sender(
+    until_stdin_closes: Annotated[bool, _UNTIL_STDIN_CLOSES] = False,
+    listen: Annotated[
+        str | None,
+        typer.Option(
+            "--listen",
+            hidden=True,
+            help="Also take the callouts an `asyncgate worker --callouts-to` at this socket "
+            "hands over as its commits make them.",
+        ),
+    ] = None,
+) -> None:
+    """Migrate the database and deliver callouts (no async requests) until SIGTERM or Ctrl-C,
+    which let the callouts being sent finish (a second one stops at once)."""
+    from asyncgate.app import create_app
+    from asyncgate.asyncreq import wakeup
+    from asyncgate.notifications.sender_link import serve_link
+
+    settings = get_settings()
+    _announce_dev_mode(settings)
+
+    async def work(database: Database, stop: asyncio.Event) -> None:
+        app = create_app(settings, database)
+        sender = _sender(database, app)
+        queue = app.state.queue
+        await queue.open()
+        tune_for_serving()
+        wakes = wakeup.Throttled(sender.wake, wakeup.SENDER_WAKE_INTERVAL)
+        jobs = [sender.run(stop), queue.listen(wakes, stop)]
+        if listen is not None:
+            jobs.append(serve_link(listen, sender, stop))
+        typer.echo(f"{sender.owner} is delivering callouts", err=True)
+        try:
+            await asyncio.gather(*jobs)
+        finally:
+            await sender.client.aclose()
+            queue.close()
+        typer.echo(f"{sender.owner} stopped", err=True)
+
+    # Its writes wait for the worker's transactions rather than cut them short.
+    _run_in_background(settings, work, until_stdin_closes, announces_waits=False)
+
+
+def _sender(database: Database, app: FastAPI) -> Sender:
+    from asyncgate.notifications.callout_client import CalloutClient
+    from asyncgate.notifications.sender import Sender
+
+    settings = app.state.settings
+    client = CalloutClient.from_settings(settings, max_connections=settings.callout_concurrency)
+    return Sender(database, settings, app.state.secret_box, client)
+
+
+def _run_in_background(
+    settings: Settings,
+    work: Callable[[Database, asyncio.Event], Awaitable[None]],
+    until_stdin_closes: bool,
+    *,
+    announces_waits: bool = True,
+) -> None:
+    """Run ``work`` as a background process does (``worker``, ``sender``): niced, logging,
+    stopped by the first SIGTERM or Ctrl-C, or with ``serve`` (``until_stdin_closes``)."""
+
+    async def main(database: Database) -> None:
+        _configure_logging(settings)
+        stop = _stop_on_signals()
+        async with stopped_with_parent(stop) if until_stdin_closes else nullcontext():
+            await work(database, stop)
+
+    # Accepts come first: a background process's writes wait for the API's (see
+    # ``Database``), and its CPU time and disk I/O come after theirs.
     yield_to_the_api(settings.worker_niceness, settings.worker_io_class)
-    _run_with_database(settings, work, gives_way=True)
+    _run_with_database(settings, main, gives_way=True, announces_waits=announces_waits)
 
 
 def _configure_logging(settings: Settings) -> None:

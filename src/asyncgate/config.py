@@ -79,6 +79,12 @@ class Settings(BaseSettings):
         description="Whether `serve` also executes async requests, in a worker process it "
         "supervises (turn off when separate `asyncgate worker` processes do it).",
     )
+    serve_sender_process: bool = Field(
+        default=True,
+        description="Whether `serve` delivers callouts in a process of their own beside its "
+        "worker process, which hands them over as its commits make them, so that execution "
+        "and delivery use two CPUs (off: the worker process sends them itself).",
+    )
     worker_concurrency: int = Field(
         default=1,
         ge=1,

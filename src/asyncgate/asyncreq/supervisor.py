@@ -34,9 +34,12 @@ STOP_GRACE_SECONDS = 5.0
 class WorkerProcess:
     """``command`` kept running in a child process while ``running()`` is entered."""
 
-    def __init__(self, command: Sequence[str], environment: Mapping[str, str]) -> None:
+    def __init__(
+        self, command: Sequence[str], environment: Mapping[str, str], name: str = "worker"
+    ) -> None:
         self.command = list(command)
         self.environment = dict(environment)
+        self.name = name  # in the log: "<name> process 1234 started"
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
@@ -61,18 +64,21 @@ class WorkerProcess:
                     start_new_session=True,
                 )
             except OSError as error:
-                log.error("cannot start the worker process (%s); next try in %.1f s", error, delay)
+                log.error(
+                    "cannot start the %s process (%s); next try in %.1f s", self.name, error, delay
+                )
             else:
-                log.info("worker process %d started", process.pid)
+                log.info("%s process %d started", self.name, process.pid)
                 exited = asyncio.ensure_future(process.wait())
                 await _until_either(exited, stopping)
                 if not exited.done():
-                    await _stop(process, exited)
+                    await _stop(self.name, process, exited)
                     return
                 if time.monotonic() - started >= STABLE_SECONDS:
                     delay = FIRST_RESTART_DELAY_SECONDS
                 log.warning(
-                    "worker process %d %s; restarting it in %.1f s",
+                    "%s process %d %s; restarting it in %.1f s",
+                    self.name,
                     process.pid,
                     _exit_status(process.returncode),
                     delay,
@@ -91,7 +97,9 @@ async def _until_either(exited: asyncio.Future[int], stopping: asyncio.Event) ->
         stop_asked.cancel()
 
 
-async def _stop(process: asyncio.subprocess.Process, exited: asyncio.Future[int]) -> None:
+async def _stop(
+    name: str, process: asyncio.subprocess.Process, exited: asyncio.Future[int]
+) -> None:
     """SIGTERM (the current batch finishes), and SIGKILL if it lingers past the grace period."""
     with suppress(ProcessLookupError):  # it may have exited just now
         process.terminate()
@@ -99,14 +107,15 @@ async def _stop(process: asyncio.subprocess.Process, exited: asyncio.Future[int]
         await asyncio.wait_for(asyncio.shield(exited), STOP_GRACE_SECONDS)
     except TimeoutError:
         log.warning(
-            "worker process %d did not stop within %.0f s of SIGTERM; killing it",
+            "%s process %d did not stop within %.0f s of SIGTERM; killing it",
+            name,
             process.pid,
             STOP_GRACE_SECONDS,
         )
         with suppress(ProcessLookupError):
             process.kill()
         await exited
-    log.info("worker process %d stopped", process.pid)
+    log.info("%s process %d stopped", name, process.pid)
 
 
 def _exit_status(returncode: int | None) -> str:

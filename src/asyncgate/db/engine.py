@@ -83,10 +83,15 @@ def create_engine(
 class Database:
     """The engine and its session factory; one per process."""
 
-    def __init__(self, settings: Settings, *, gives_way: bool = False) -> None:
+    def __init__(
+        self, settings: Settings, *, gives_way: bool = False, announces_waits: bool = True
+    ) -> None:
         """``gives_way``: on SQLite, every write transaction of this process first lets other
         processes' waiting writers in (see :meth:`let_waiting_writers_in`). Worker processes
-        give way, so that the API's accepts never queue behind a chain of worker writes."""
+        give way, so that the API's accepts never queue behind a chain of worker writes.
+        ``announces_waits=False``: this process's writers wait for the lock without being let
+        in, so that others never cut their transactions short for them (a sender process,
+        whose writes can wait)."""
         self.settings = settings
         self._gives_way = gives_way
         # None on PostgreSQL and for in-memory SQLite.
@@ -100,7 +105,7 @@ class Database:
                 settings.database_url,
                 settings.sqlite_busy_timeout.total_seconds(),
                 SQLITE_PRAGMAS,
-                self._writer_turns,
+                self._writer_turns if announces_waits else None,
             )
             if settings.is_sqlite
             else None

@@ -4,9 +4,11 @@ At most ``concurrency`` sends are under way, and at most ``per_origin`` of them 
 (scheme, host and port). A delivery whose origin has all its sends under way waits aside,
 holding no sending slot, so that a slow or hanging receiver keeps only its own slots busy and
 other receivers' deliveries go out meanwhile. While an origin is that busy (or has
-deliveries set aside), its definitions are neither claimed nor handed over
-(:meth:`Hand.busy_definitions`, :meth:`Hand.accepts`): its backlog stays in the database,
-where it waits for its turn without filling the hand.
+deliveries set aside), its definitions are not claimed (:meth:`Hand.busy_definitions`): its
+backlog stays in the database, where it waits for its turn without filling the hand. What a
+commit hands over is taken until ``concurrency`` deliveries of its origin wait aside
+(:meth:`Hand.accepts`): a batch that finds its receiver busy with the one before waits in
+hand for a few milliseconds rather than in the database for a claim.
 """
 
 from __future__ import annotations
@@ -107,5 +109,15 @@ class Hand(Generic[H]):
         return self._sending[origin] >= self._per_origin or origin in self._aside
 
     def accepts(self, definition_id: str) -> bool:
-        busy = (o for o in (*self._sending, *self._aside) if o is not None and self._busy(o))
-        return not any(definition_id in self._definitions[origin] for origin in busy)
+        """Whether deliveries of this definition are taken when handed over."""
+        return not any(definition_id in self._definitions[origin] for origin in self._full())
+
+    def refused_definitions(self) -> list[str]:
+        """The definitions :meth:`accepts` refuses."""
+        return [
+            definition_id for origin in self._full() for definition_id in self._definitions[origin]
+        ]
+
+    def _full(self) -> list[Origin]:
+        """The origins with as many deliveries aside as the hand sends at once."""
+        return [origin for origin, aside in self._aside.items() if len(aside) >= self._concurrency]

@@ -17,7 +17,6 @@ claimed delivery is.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -29,6 +28,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 
+from asyncgate.asyncreq.wakeup import Settable
 from asyncgate.notifications.models import Callout, CalloutSettings, NotificationDefinition
 
 
@@ -51,7 +51,10 @@ class Taker(Protocol):
     """A sender that takes deliveries handed to it (``Sender``)."""
 
     owner: str
-    wake: asyncio.Event
+
+    @property
+    def wake(self) -> Settable:
+        """Set: look for pending deliveries to claim."""
 
     def room(self) -> int:
         """How many more deliveries it would take now."""

@@ -303,6 +303,10 @@ class Sender:
     def accepts(self, definition_id: str) -> bool:
         return self._hand.accepts(definition_id)
 
+    def refused_definitions(self) -> list[str]:
+        """The definitions it takes no deliveries of now (``sender_link`` tells them)."""
+        return self._hand.refused_definitions()
+
     def lease_expiry(self) -> datetime:
         return self.leases.expiry(self.clock.now())
 
