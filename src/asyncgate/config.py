@@ -80,10 +80,11 @@ class Settings(BaseSettings):
         "supervises (turn off when separate `asyncgate worker` processes do it).",
     )
     serve_sender_process: bool = Field(
-        default=True,
+        default=False,
         description="Whether `serve` delivers callouts in a process of their own beside its "
         "worker process, which hands them over as its commits make them, so that execution "
-        "and delivery use two CPUs (off: the worker process sends them itself).",
+        "and delivery each have a CPU: more callouts per second under a backlog, for more CPU "
+        "per callout. Worth it with CPUs to spare beyond two.",
     )
     worker_concurrency: int = Field(
         default=1,

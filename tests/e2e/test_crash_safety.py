@@ -4,7 +4,8 @@ A client streams async account creations while ``asyncgate serve`` is killed wit
 restarted on the same database; afterwards every request that got a 202 has succeeded exactly
 once: one account, one outbox event, and a second attempt only where a crash cut the first
 short. A worker killed while a callout is in flight leaves it to the next worker, which sends
-it again once the lease has expired. API processes and ``asyncgate worker`` processes also run
+it again once the lease has expired; so does a sender process ``serve`` runs beside its worker
+(``serve_sender_process``), which ``serve`` restarts. API processes and ``asyncgate worker`` processes also run
 apart on one database (two and two on PostgreSQL), and on PostgreSQL a worker hears of a new
 request at once (LISTEN/NOTIFY) rather than at its next poll, also after its listening
 connection was cut.
@@ -62,6 +63,7 @@ IN_FLIGHT = 8  # requests the client keeps open at once
 LEASE_SECONDS = 3  # short, so requests cut short by a crash are reclaimed quickly
 SETTLE_TIMEOUT_SECONDS = 60  # a bound for a loaded machine; it usually takes a few seconds
 LISTENING = "listening for new async requests"
+DEFINITIONS = "/notifications/notification-definitions"
 DELIVERING = "is delivering callouts"
 # Workers of the scale-out deployment poll this rarely: only a wake-up can make them quick.
 RARE_POLL_SECONDS = 30
@@ -417,6 +419,66 @@ class TestKilledWorkerMidCallout:
         assert second.at - first.at >= 1  # not before the lease expired
         # The killed worker recorded nothing; the second attempt is the first one recorded.
         assert [(row["attemptedNum"], row["responseCode"]) for row in history] == [("1", "200")]
+
+
+class TestKilledSenderProcess:
+    async def test_a_callout_handed_to_it_is_sent_again_by_the_sender_serve_restarts(
+        self, deploy: Callable[..., Deployment], callout_receiver: Receiver, tls_ca_bundle: Path
+    ) -> None:
+        deployment = deploy(
+            worker_lease=1,
+            callout_allow_private_addresses=True,
+            callout_ca_bundle=tls_ca_bundle,
+            serve_sender_process=True,
+        )
+        port = free_port()
+        base_url = f"http://127.0.0.1:{port}"
+        serve = deployment.start_api(port, workers=True)
+        headers = deployment.token(base_url)
+        path = callout_receiver.new_path()
+        callout_receiver.script(path, Reply(delay=60))  # no answer before the sender dies
+        async with httpx.AsyncClient(base_url=base_url, headers=headers) as api:
+            assert (
+                await api.post(DEFINITIONS, json=a_definition(callout_receiver.url(path)))
+            ).status_code == 200
+            accepted = await api.post("/v1/async/accounts", json=account_body())
+            assert accepted.status_code == 202
+            await asyncio.to_thread(callout_receiver.wait_for, path, 1)
+            worker, sender = child_running(serve, "worker"), child_running(serve, "sender")
+
+            os.kill(sender, signal.SIGKILL)
+            first, second = await asyncio.to_thread(callout_receiver.wait_for, path, 2)
+            history = await recorded_callouts(api)
+
+        assert first.headers["zuora-notification-id"] == second.headers["zuora-notification-id"]
+        assert second.at - first.at >= 1  # not before the lease expired
+        assert [(row["attemptedNum"], row["responseCode"]) for row in history] == [("1", "200")]
+        assert f"sender process {sender} was killed by SIGKILL; restarting" in serve.output()
+        assert child_running(serve, "worker") == worker  # execution went on untouched
+
+
+def a_definition(url: str) -> dict:
+    return {
+        "name": f"crash {uuid.uuid4().hex[:8]}",
+        "eventTypeName": EventType.ASYNC_REQUEST_SUCCEEDED,
+        "calloutActive": True,
+        "callout": {
+            "name": "crash",
+            "eventTypeName": EventType.ASYNC_REQUEST_SUCCEEDED,
+            "calloutBaseurl": url,
+            "httpMethod": "POST",
+            "requiredAuth": False,
+        },
+    }
+
+
+def child_running(serve: Child, command: str) -> int:
+    """The pid of ``serve``'s child process running ``asyncgate <command>``."""
+    for pid in children_of(serve.process.pid):
+        arguments = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        if command.encode() in arguments:
+            return pid
+    raise AssertionError(f"serve runs no {command} process: {serve.output()}")
 
 
 async def recorded_callouts(api: httpx.AsyncClient) -> list[dict]:

@@ -1,5 +1,6 @@
 """The sender's hand on its own: sends at once, per origin, deliveries set aside for a busy
-origin, and the definitions a busy origin keeps out of claims and hand-overs."""
+origin, the definitions a busy origin keeps out of claims, and those it refuses when handed
+over."""
 
 from __future__ import annotations
 
@@ -81,13 +82,11 @@ class TestRoom:
 
 
 class TestBusyOrigins:
-    def test_an_origin_with_every_send_under_way_keeps_its_definitions_out(self):
+    def test_an_origin_with_every_send_under_way_keeps_its_definitions_out_of_claims(self):
         hand = Hand(concurrency=4, per_origin=1)
         sendable_after(hand, [a("1"), b("2")])
 
         assert sorted(hand.busy_definitions()) == ["definition-a", "definition-b"]
-        assert not hand.accepts("definition-a")
-        assert hand.accepts("definition-c")
 
     def test_once_a_send_ends_its_origin_is_no_longer_busy(self):
         hand = Hand(concurrency=4, per_origin=2)
@@ -120,4 +119,27 @@ class TestAsideKeepsBusy:
         (first,) = sendable_after(hand, [a("1")])
 
         assert hand.sent(first)
+        assert hand.accepts("definition-a")
+
+
+class TestHandOvers:
+    def test_a_busy_origins_deliveries_are_taken_until_as_many_wait_aside_as_go_at_once(self):
+        hand = Hand(concurrency=3, per_origin=1)
+        sendable_after(hand, [a("1"), a("2"), a("3")])  # one under way, two aside
+        assert hand.accepts("definition-a")
+        assert hand.refused_definitions() == []
+
+        sendable_after(hand, [a("4")])  # three aside
+
+        assert not hand.accepts("definition-a")
+        assert hand.refused_definitions() == ["definition-a"]
+        assert hand.accepts("definition-b")
+
+    def test_a_refused_origin_is_taken_again_once_its_line_shortens(self):
+        hand = Hand(concurrency=2, per_origin=1)
+        (first,) = sendable_after(hand, [a("1"), a("2"), a("3")])
+        assert not hand.accepts("definition-a")
+
+        hand.sent(first)  # "2" goes back in line: one waits aside
+
         assert hand.accepts("definition-a")

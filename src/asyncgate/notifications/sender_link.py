@@ -64,12 +64,12 @@ class LinkedTaker(Protocol):
 # -- frames ------------------------------------------------------------------------------------
 
 
-def _frame(message: dict[str, Any]) -> bytes:
+def encode_frame(message: dict[str, Any]) -> bytes:
     body = orjson.dumps(message)
     return _LENGTH.pack(len(body)) + body
 
 
-async def _read_frame(reader: asyncio.StreamReader) -> dict[str, Any]:
+async def read_frame(reader: asyncio.StreamReader) -> dict[str, Any]:
     (length,) = _LENGTH.unpack(await reader.readexactly(_LENGTH.size))
     message = orjson.loads(await reader.readexactly(length))
     if not isinstance(message, dict):
@@ -160,7 +160,12 @@ async def serve_link(path: str, sender: LinkedTaker, stop: asyncio.Event) -> Non
     """Take deliveries handed over by the worker processes that connect to ``path``, until
     ``stop``."""
 
+    serving: set[asyncio.Task[None]] = set()
+
     async def connected(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        serving.add(task)
         try:
             await _serve_worker(reader, writer, sender)
         except (asyncio.IncompleteReadError, ConnectionError):
@@ -168,6 +173,7 @@ async def serve_link(path: str, sender: LinkedTaker, stop: asyncio.Event) -> Non
         except Exception:
             log.exception("a worker's hand-off failed; its deliveries wait for their lease")
         finally:
+            serving.discard(task)
             writer.close()
 
     server = await asyncio.start_unix_server(connected, path)
@@ -175,6 +181,9 @@ async def serve_link(path: str, sender: LinkedTaker, stop: asyncio.Event) -> Non
         await stop.wait()
     finally:
         server.close()
+        for task in list(serving):  # the workers learn at once that no one takes any more
+            task.cancel()
+        await asyncio.gather(*serving, return_exceptions=True)
         await server.wait_closed()
 
 
@@ -191,7 +200,7 @@ async def _serve_worker(
             if status != told:
                 told = status
                 writer.write(
-                    _frame(
+                    encode_frame(
                         {
                             "owner": sender.owner,
                             "taken": status[0],
@@ -205,7 +214,7 @@ async def _serve_worker(
     telling = asyncio.create_task(tell_status())
     try:
         while True:
-            message = await _read_frame(reader)
+            message = await read_frame(reader)
             if message.get("wake"):
                 sender.wake.set()
                 continue
@@ -257,12 +266,12 @@ class LinkedSender:
     def take(self, deliveries: Sequence[LoadedDelivery]) -> None:
         if self._writer is None:
             return  # the sender went away since: the deliveries wait for their lease
-        self._writer.write(_frame(deliveries_message(self.owner, deliveries)))
+        self._writer.write(encode_frame(deliveries_message(self.owner, deliveries)))
         self._handed += len(deliveries)
 
     def _send_wake(self) -> None:
         if self._writer is not None:
-            self._writer.write(_frame({"wake": True}))
+            self._writer.write(encode_frame({"wake": True}))
 
     async def run(self, stop: asyncio.Event) -> None:
         """Stay connected to the sender until ``stop``, connecting again whenever the
@@ -281,7 +290,7 @@ class LinkedSender:
         self._writer, self._handed, self._taken = writer, 0, 0
         try:
             while True:
-                status = await _read_frame(reader)
+                status = await read_frame(reader)
                 self.owner = status["owner"]
                 self._taken, self._room = status["taken"], status["room"]
                 self._refused = frozenset(status["refused"])
