@@ -5,10 +5,10 @@ restarted on the same database; afterwards every request that got a 202 has succ
 once: one account, one outbox event, and a second attempt only where a crash cut the first
 short. A worker killed while a callout is in flight leaves it to the next worker, which sends
 it again once the lease has expired; so does a sender process ``serve`` runs beside its worker
-(``serve_sender_process``), which ``serve`` restarts. API processes and ``asyncgate worker`` processes also run
-apart on one database (two and two on PostgreSQL), and on PostgreSQL a worker hears of a new
-request at once (LISTEN/NOTIFY) rather than at its next poll, also after its listening
-connection was cut.
+(``serve_sender_process``), which ``serve`` restarts. API processes and ``asyncgate worker``
+processes also run apart on one database (two and two on PostgreSQL), and on PostgreSQL a
+worker hears of a new request at once (LISTEN/NOTIFY) rather than at its next poll, also after
+its listening connection was cut.
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import secrets
 import signal
@@ -31,6 +32,7 @@ class LiveServer:
     log_path: Path
     # The server's environment: a command given it works on the server's database.
     environment: dict[str, str] = field(default_factory=dict, repr=False)
+    pid: int | None = None  # ``asyncgate serve``'s, when started by ``running_server``
 
     def output(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -70,6 +72,7 @@ def running_server(folder: Path, database_url: str, **settings: str) -> Iterator
         process = subprocess.Popen(
             command, env=environment, cwd=folder, stdout=log, stderr=subprocess.STDOUT
         )
+    server = dataclasses.replace(server, pid=process.pid)
     try:
         wait_until_ready(process, server)
         yield server
