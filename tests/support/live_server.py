@@ -72,8 +72,8 @@ def running_server(folder: Path, database_url: str, **settings: str) -> Iterator
         process = subprocess.Popen(
             command, env=environment, cwd=folder, stdout=log, stderr=subprocess.STDOUT
         )
-    server = dataclasses.replace(server, pid=process.pid)
     try:
+        server = dataclasses.replace(server, pid=process.pid)
         wait_until_ready(process, server)
         yield server
     finally:
