@@ -12,7 +12,12 @@ import signal
 import sys
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
+from contextlib import (
+    AbstractAsyncContextManager,
+    AsyncExitStack,
+    asynccontextmanager,
+    nullcontext,
+)
 from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
 
 import typer
@@ -54,6 +59,9 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+# A Unix socket's path holds 108 bytes on Linux, 104 on macOS.
+MAX_SOCKET_PATH = 100
+log = logging.getLogger("asyncgate.serve")
 
 
 def _run_with_database(
@@ -139,23 +147,39 @@ def serve(
 def _worker_processes(
     settings: Settings, overrides: Mapping[str, object]
 ) -> Callable[[], AbstractAsyncContextManager[None]]:
-    """``serve``'s children: ``asyncgate worker``, and with ``serve_sender_process`` an
-    ``asyncgate sender`` it hands its callouts to, over a socket in a folder of their own."""
+    """``serve``'s children, kept running while the returned context is entered."""
 
     @asynccontextmanager
     async def running() -> AsyncIterator[None]:
-        if not settings.serve_sender_process:
-            async with _child(overrides, "worker").running():
-                yield
-            return
-        with tempfile.TemporaryDirectory(prefix="asyncgate-") as folder:  # only ours: 0700
-            link = os.path.join(folder, "sender.sock")
-            sender = _child(overrides, "sender", "--listen", link)
-            worker = _child(overrides, "worker", "--callouts-to", link)
-            async with sender.running(), worker.running():
-                yield
+        async with AsyncExitStack() as stack:
+            for child in _children(settings, overrides, stack):
+                await stack.enter_async_context(child.running())
+            yield
 
     return running
+
+
+def _children(
+    settings: Settings, overrides: Mapping[str, object], stack: AsyncExitStack
+) -> list[WorkerProcess]:
+    """``asyncgate worker``, and with ``serve_sender_process`` an ``asyncgate sender`` it
+    hands its callouts to, over a socket in a folder of their own (started in this order, so
+    stopped worker first)."""
+    if not settings.serve_sender_process:
+        return [_child(overrides, "worker")]
+    folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="asyncgate-"))  # 0700
+    link = os.path.join(folder, "sender.sock")
+    if len(os.fsencode(link)) > MAX_SOCKET_PATH:
+        log.warning(
+            "%s is too long a path for a socket (set TMPDIR to a shorter folder); the worker "
+            "process sends the callouts itself",
+            link,
+        )
+        return [_child(overrides, "worker")]
+    return [
+        _child(overrides, "sender", "--listen", link),
+        _child(overrides, "worker", "--callouts-to", link),
+    ]
 
 
 def _child(overrides: Mapping[str, object], *arguments: str) -> WorkerProcess:

@@ -43,6 +43,7 @@ GONE_TIMEOUT_SECONDS = 5
 RARE_POLL_SECONDS = 30
 WAKE_UP_LIMIT_SECONDS = 2.0  # typically well under 0.1 s
 WORKER_READY = "is executing async requests"
+SENDER_READY = "is delivering callouts"
 LISTENING = "listening for new async requests"  # PostgreSQL's wake-ups are on
 DEV_BANNER = "DEVELOPMENT MODE"
 
@@ -66,7 +67,7 @@ class Serve:
         self.wait_for_log(LISTENING if BACKEND == "postgresql" else WORKER_READY)
         children = children_of(self.process.pid)
         assert len(children) == 1, children
-        command = Path(f"/proc/{children[0]}/cmdline").read_bytes().split(b"\0")
+        command = command_of(children[0])
         assert b"worker" in command, command
         return children[0]
 
@@ -224,6 +225,33 @@ class TestServeWithWorkers:
         serve.worker_pid()
 
         assert serve.log_count(DEV_BANNER) == 2, "serve and its worker both announce it"
+
+
+class TestServeWithASenderProcess:
+    def test_a_sender_process_runs_beside_the_worker_process(self, start_serve) -> None:
+        serve = start_serve(serve_sender_process=True)
+        serve.wait_for_log(WORKER_READY)
+        serve.wait_for_log(SENDER_READY)
+
+        commands = sorted(command_of(pid)[3] for pid in children_of(serve.process.pid))
+        assert commands == [b"sender", b"worker"]
+        serve.run_one_request(within=RUN_TIMEOUT_SECONDS)
+
+    def test_with_no_room_for_its_socket_the_worker_process_sends_callouts_itself(
+        self, start_serve, tmp_path, monkeypatch
+    ) -> None:
+        longer_than_a_socket_path = tmp_path / ("t" * 100)
+        longer_than_a_socket_path.mkdir()
+        monkeypatch.setenv("TMPDIR", str(longer_than_a_socket_path))
+        serve = start_serve(serve_sender_process=True)
+
+        serve.worker_pid()  # the one child
+        serve.wait_for_log(SENDER_READY)  # its own sender
+        assert "too long a path for a socket" in serve.server.output()
+
+
+def command_of(pid: int) -> list[bytes]:
+    return Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
 
 
 class TestServeWithoutWorkers:
