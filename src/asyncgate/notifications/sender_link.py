@@ -1,8 +1,9 @@
 """The hand-off between a worker process and a sender process, over a local socket.
 
-``asyncgate serve`` runs execution and delivery in two processes, so that they use two CPUs.
-The worker process still hands the deliveries its commits make straight to a sender, as
-``handoff`` does within one process, but the sender is in the other process:
+With ``ASYNCGATE_SERVE_SENDER_PROCESS``, ``asyncgate serve`` runs execution and delivery in
+two processes, so that they use two CPUs. The worker process still hands the deliveries its
+commits make straight to a sender, as ``handoff`` does within one process, but the sender is in
+the other process:
 
 - the sender process listens on a Unix socket (:func:`serve_link`) and tells each worker that
   connects who it is (the owner its leases are written under), how many more deliveries it
@@ -218,11 +219,11 @@ async def _serve_worker(
             if message.get("wake"):
                 sender.wake.set()
                 continue
-            deliveries = handed_deliveries(message)
-            taken += len(deliveries)
+            taken += len(message["deliveries"])
             if message["owner"] == sender.owner:
-                sender.take(deliveries)
-            # Leased to a sender that is gone: their lease expires, then a claim takes them.
+                sender.take(handed_deliveries(message))
+            # Else leased to a sender that is gone: their lease expires, then a claim takes
+            # them.
     finally:
         telling.cancel()
         with suppress(asyncio.CancelledError):
