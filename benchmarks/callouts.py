@@ -41,7 +41,7 @@ import httpx
 from database import add_options, check_options, open_database
 from loadgen import LoadGenerators, build_request
 from machine import describe, own_cpu_seconds, process_cpu_seconds
-from receiver import Arrival, ReceiverProcess
+from receiver import Arrival, ReceiverProcess, definition_body
 from run import ACCOUNT, SERVER_ENV, parse_setting
 from server import Server
 from stats import distribution_ms, percentile
@@ -128,19 +128,7 @@ class CalloutBench:
     def _define(self, name: str, url: str) -> None:
         with httpx.Client(base_url=self.server.base_url, headers=self._headers()) as api:
             api.post(
-                "/notifications/notification-definitions",
-                json={
-                    "name": name,
-                    "eventTypeName": "Async Request Succeeded",
-                    "calloutActive": True,
-                    "callout": {
-                        "name": name,
-                        "eventTypeName": "Async Request Succeeded",
-                        "calloutBaseurl": url,
-                        "httpMethod": "POST",
-                        "requiredAuth": False,
-                    },
-                },
+                "/notifications/notification-definitions", json=definition_body(name, url)
             ).raise_for_status()
 
     def run(self, phase: Phase, connections: int, timeout: float) -> dict[str, Any]:

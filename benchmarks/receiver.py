@@ -43,6 +43,22 @@ class Arrival:
     path: str
 
 
+def definition_body(name: str, url: str) -> dict[str, object]:
+    """A notification definition that sends every ``Async Request Succeeded`` to ``url``."""
+    return {
+        "name": name,
+        "eventTypeName": "Async Request Succeeded",
+        "calloutActive": True,
+        "callout": {
+            "name": name,
+            "eventTypeName": "Async Request Succeeded",
+            "calloutBaseurl": url,
+            "httpMethod": "POST",
+            "requiredAuth": False,
+        },
+    }
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -31,7 +31,7 @@ from pathlib import Path
 import httpx
 import uvloop
 from machine import bytes_written
-from receiver import ReceiverProcess
+from receiver import ReceiverProcess, definition_body
 from run import ACCOUNT
 from sqlalchemy import event, func, select
 from stats import distribution_ms
@@ -212,21 +212,9 @@ async def api_client(app, settings: Settings) -> AsyncIterator[httpx.AsyncClient
 async def define_callouts(api: httpx.AsyncClient, receiver: ReceiverProcess, count: int) -> None:
     (await api.post("/notifications/callout-settings/signing-secret")).raise_for_status()
     for number in range(1, count + 1):
-        name = f"benchmark {number}"
+        name, url = f"benchmark {number}", receiver.url(f"/bench/{number}")
         answer = await api.post(
-            "/notifications/notification-definitions",
-            json={
-                "name": name,
-                "eventTypeName": "Async Request Succeeded",
-                "calloutActive": True,
-                "callout": {
-                    "name": name,
-                    "eventTypeName": "Async Request Succeeded",
-                    "calloutBaseurl": receiver.url(f"/bench/{number}"),
-                    "httpMethod": "POST",
-                    "requiredAuth": False,
-                },
-            },
+            "/notifications/notification-definitions", json=definition_body(name, url)
         )
         answer.raise_for_status()
 

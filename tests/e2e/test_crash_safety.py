@@ -388,22 +388,9 @@ class TestKilledWorkerMidCallout:
         headers = deployment.token(base_url)
         path = callout_receiver.new_path()
         callout_receiver.script(path, Reply(delay=60))  # no answer before the worker dies
-        definition = {
-            "name": "crash",
-            "eventTypeName": EventType.ASYNC_REQUEST_SUCCEEDED,
-            "calloutActive": True,
-            "callout": {
-                "name": "crash",
-                "eventTypeName": EventType.ASYNC_REQUEST_SUCCEEDED,
-                "calloutBaseurl": callout_receiver.url(path),
-                "httpMethod": "POST",
-                "requiredAuth": False,
-            },
-        }
         async with httpx.AsyncClient(base_url=base_url, headers=headers) as api:
-            assert (
-                await api.post("/notifications/notification-definitions", json=definition)
-            ).status_code == 200
+            defined = await api.post(DEFINITIONS, json=a_definition(callout_receiver.url(path)))
+            assert defined.status_code == 200
             worker = deployment.start_worker(ready_line=DELIVERING)
             accepted = await api.post("/v1/async/accounts", json=account_body())
             assert accepted.status_code == 202
