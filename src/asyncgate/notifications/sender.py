@@ -170,6 +170,8 @@ class Sender:
         # (``RequestQueue.listen``) and when the hand runs low, so that work starts without
         # polling.
         self.wake = asyncio.Event()
+        # Set whenever what the hand holds may have changed (``sender_link`` tells its room).
+        self.hand_changed = asyncio.Event()
         self.leases = Leases(LEASED_DELIVERIES, database, self.owner, self.config.lease, clock)
         self._next_retry: datetime | None = None
         self._recorder: GroupCommit[Attempted, bool] = GroupCommit(self._record_group)
@@ -362,6 +364,7 @@ class Sender:
             task = asyncio.create_task(self._deliver(delivery))
             self._sending.add(task)
             task.add_done_callback(functools.partial(self._sent, delivery))
+        self.hand_changed.set()
 
     def _sent(self, delivery: ClaimedDelivery, task: asyncio.Task[None]) -> None:
         self._sending.discard(task)

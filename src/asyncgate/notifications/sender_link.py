@@ -24,6 +24,7 @@ may enter (``serve`` makes it).
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import struct
 from collections.abc import Awaitable, Callable, Sequence
@@ -43,7 +44,7 @@ from asyncgate.notifications.models import Callout, CalloutSettings, Notificatio
 log = logging.getLogger("asyncgate.sender")
 
 _LENGTH = struct.Struct("!I")
-# The sender's state is told at most this often (and only when it changed).
+# The sender's state is told at most this often, and only when it changed.
 STATUS_INTERVAL_SECONDS = 0.005
 # A local socket: the sender process is usually up within a second or two.
 RETRY_SECONDS = 0.1
@@ -56,6 +57,7 @@ class LinkedTaker(Protocol):
 
     owner: str
     wake: asyncio.Event
+    hand_changed: asyncio.Event
 
     def room(self) -> int: ...
     def refused_definitions(self) -> list[str]: ...
@@ -86,11 +88,12 @@ def deliveries_message(owner: str, deliveries: Sequence[LoadedDelivery]) -> dict
     settings: dict[str, Any] = {}
     rows = []
     for delivery in deliveries:
-        if delivery.definition is not None:
-            definitions.setdefault(delivery.definition_id, _snapshot(delivery.definition))
-        if delivery.callout is not None:
-            callouts.setdefault(delivery.definition_id, _snapshot(delivery.callout))
-        settings.setdefault(delivery.tenant_id, _snapshot(delivery.tenant_settings))
+        if delivery.definition is not None and delivery.definition_id not in definitions:
+            definitions[delivery.definition_id] = _snapshot(delivery.definition)
+        if delivery.callout is not None and delivery.definition_id not in callouts:
+            callouts[delivery.definition_id] = _snapshot(delivery.callout)
+        if delivery.tenant_id not in settings:
+            settings[delivery.tenant_id] = _snapshot(delivery.tenant_settings)
         rows.append(
             [
                 delivery.id,
@@ -134,16 +137,24 @@ def handed_deliveries(message: dict[str, Any]) -> list[LoadedDelivery]:
 
 
 def _snapshot(entity: Base) -> dict[str, Any]:
-    return {
-        attribute.key: getattr(entity, attribute.key)
-        for attribute in inspect(type(entity)).column_attrs
-    }
+    return {key: getattr(entity, key) for key in _columns(type(entity))}
+
+
+@functools.cache
+def _columns(model: type[Base]) -> tuple[str, ...]:
+    return tuple(attribute.key for attribute in inspect(model).column_attrs)
+
+
+@functools.cache
+def _timestamp_columns(model: type[Base]) -> frozenset[str]:
+    """The columns JSON carries as text, which come back as datetimes."""
+    columns = inspect(model).column_attrs
+    return frozenset(a.key for a in columns if isinstance(a.columns[0].type, UTCDateTime))
 
 
 def _restored_all(model: type[E], snapshots: dict[str, dict[str, Any]]) -> dict[str, E]:
     """Detached copies of rows, by key, as :func:`_snapshot` wrote them."""
-    columns = inspect(model).column_attrs
-    times = {a.key for a in columns if isinstance(a.columns[0].type, UTCDateTime)}
+    times = _timestamp_columns(model)
 
     def restored(values: dict[str, Any]) -> E:
         for name in times:
@@ -192,25 +203,24 @@ async def _serve_worker(
     reader: asyncio.StreamReader, writer: asyncio.StreamWriter, sender: LinkedTaker
 ) -> None:
     taken = 0
-    told: tuple[int, int, list[str]] | None = None
+
+    def status() -> tuple[int, int, list[str]]:
+        return taken, sender.room(), sender.refused_definitions()
 
     async def tell_status() -> None:
-        nonlocal told
+        told = None
         while True:
-            status = (taken, sender.room(), sender.refused_definitions())
-            if status != told:
-                told = status
+            if (now := status()) != told:
+                told = now
                 writer.write(
                     encode_frame(
-                        {
-                            "owner": sender.owner,
-                            "taken": status[0],
-                            "room": status[1],
-                            "refused": status[2],
-                        }
+                        {"owner": sender.owner, "taken": now[0], "room": now[1], "refused": now[2]}
                     )
                 )
             await asyncio.sleep(STATUS_INTERVAL_SECONDS)
+            if status() == told:  # idle: nothing to tell until the hand changes
+                sender.hand_changed.clear()  # the other workers' loops look again themselves
+                await sender.hand_changed.wait()
 
     telling = asyncio.create_task(tell_status())
     try:
@@ -223,7 +233,8 @@ async def _serve_worker(
             if message["owner"] == sender.owner:
                 sender.take(handed_deliveries(message))
             # Else leased to a sender that is gone: their lease expires, then a claim takes
-            # them.
+            # them. Either way the worker learns they were taken.
+            sender.hand_changed.set()
     finally:
         telling.cancel()
         with suppress(asyncio.CancelledError):
