@@ -71,22 +71,10 @@ class Serve:
         assert b"worker" in command, command
         return children[0]
 
-    def headers(self) -> dict[str, str]:
-        answer = httpx.post(
-            f"{self.server.base_url}/oauth/token",
-            data={
-                "client_id": self.server.client_id,
-                "client_secret": self.server.client_secret,
-                "grant_type": "client_credentials",
-            },
-        )
-        assert answer.status_code == 200, answer.text
-        return {"Authorization": f"Bearer {answer.json()['access_token']}"}
-
     def run_one_request(self, within: float) -> dict:
         """Accept an account creation; it must have succeeded within ``within`` seconds.
         Returns its status resource."""
-        headers = self.headers()
+        headers = self.server.bearer_headers()
         body = {
             "name": "Acme",
             "currency": "USD",

@@ -14,7 +14,7 @@ from asyncgate.db.base import UTCDateTime
 from asyncgate.db.engine import Database
 from asyncgate.db.leases import LeasedTable, Leases
 from tests.support.clock import ManualClock
-from tests.support.database import settings_for
+from tests.support.database import database_with_schema, settings_for
 
 LENGTH = timedelta(minutes=1)
 TRIALS = Table(
@@ -39,11 +39,8 @@ LEASED = LeasedTable(
 @pytest.fixture(scope="module")
 async def database(fresh_database_url, tmp_path_factory) -> AsyncIterator[Database]:
     settings = settings_for(fresh_database_url("leases"), tmp_path_factory.mktemp("leases"))
-    database = Database(settings)
-    async with database.engine.begin() as connection:
-        await connection.run_sync(TRIALS.metadata.create_all)
-    yield database
-    await database.dispose()
+    async with database_with_schema(settings, TRIALS.metadata) as database:
+        yield database
 
 
 @pytest.fixture

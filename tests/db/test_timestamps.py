@@ -13,7 +13,7 @@ from sqlalchemy import Column, Integer, MetaData, Table, insert, select, text
 from asyncgate.db.base import UTCDateTime
 from asyncgate.db.engine import Database
 from tests.conftest import BACKEND
-from tests.support.database import settings_for
+from tests.support.database import database_with_schema, settings_for
 
 MOMENTS = Table(
     "moments", MetaData(), Column("id", Integer, primary_key=True), Column("at", UTCDateTime)
@@ -23,11 +23,8 @@ MOMENTS = Table(
 @pytest.fixture(scope="module")
 async def database(fresh_database_url, tmp_path_factory) -> AsyncIterator[Database]:
     settings = settings_for(fresh_database_url("timestamps"), tmp_path_factory.mktemp("moments"))
-    database = Database(settings)
-    async with database.engine.begin() as connection:
-        await connection.run_sync(MOMENTS.metadata.create_all)
-    yield database
-    await database.dispose()
+    async with database_with_schema(settings, MOMENTS.metadata) as database:
+        yield database
 
 
 @pytest.fixture

@@ -51,7 +51,7 @@ from tests.support.live_server import (
     stop_process,
     wait_until_ready,
 )
-from tests.support.receiver import Receiver, Reply
+from tests.support.receiver import Arrival, Receiver, Reply
 
 pytestmark = pytest.mark.e2e
 postgres_only = pytest.mark.skipif(
@@ -377,20 +377,12 @@ class TestKilledWorkerMidCallout:
     async def test_a_callout_in_flight_is_sent_again_once_the_killed_workers_lease_expires(
         self, deploy: Callable[..., Deployment], callout_receiver: Receiver, tls_ca_bundle: Path
     ) -> None:
-        deployment = deploy(
-            worker_lease=1,
-            callout_allow_private_addresses=True,
-            callout_ca_bundle=tls_ca_bundle,
-        )
+        deployment = with_leases_of_a_second(deploy, tls_ca_bundle)
         port = free_port()
         base_url = f"http://127.0.0.1:{port}"
         deployment.start_api(port, workers=False)
-        headers = deployment.token(base_url)
-        path = callout_receiver.new_path()
-        callout_receiver.script(path, Reply(delay=60))  # no answer before the worker dies
-        async with httpx.AsyncClient(base_url=base_url, headers=headers) as api:
-            defined = await api.post(DEFINITIONS, json=a_definition(callout_receiver.url(path)))
-            assert defined.status_code == 200
+        async with httpx.AsyncClient(base_url=base_url, headers=deployment.token(base_url)) as api:
+            path = await define_a_hanging_callout(api, callout_receiver)
             worker = deployment.start_worker(ready_line=DELIVERING)
             accepted = await api.post("/v1/async/accounts", json=account_body())
             assert accepted.status_code == 202
@@ -401,33 +393,20 @@ class TestKilledWorkerMidCallout:
             first, second = await asyncio.to_thread(callout_receiver.wait_for, path, 2)
             history = await recorded_callouts(api)
 
-        assert first.headers["zuora-notification-id"] == second.headers["zuora-notification-id"]
         assert first.headers["zuora-request-id"] != second.headers["zuora-request-id"]
-        assert second.at - first.at >= 1  # not before the lease expired
-        # The killed worker recorded nothing; the second attempt is the first one recorded.
-        assert [(row["attemptedNum"], row["responseCode"]) for row in history] == [("1", "200")]
+        assert_sent_again_after_the_lease(first, second, history)
 
 
 class TestKilledSenderProcess:
     async def test_a_callout_handed_to_it_is_sent_again_by_the_sender_serve_restarts(
         self, deploy: Callable[..., Deployment], callout_receiver: Receiver, tls_ca_bundle: Path
     ) -> None:
-        deployment = deploy(
-            worker_lease=1,
-            callout_allow_private_addresses=True,
-            callout_ca_bundle=tls_ca_bundle,
-            serve_sender_process=True,
-        )
+        deployment = with_leases_of_a_second(deploy, tls_ca_bundle, serve_sender_process=True)
         port = free_port()
         base_url = f"http://127.0.0.1:{port}"
         serve = deployment.start_api(port, workers=True)
-        headers = deployment.token(base_url)
-        path = callout_receiver.new_path()
-        callout_receiver.script(path, Reply(delay=60))  # no answer before the sender dies
-        async with httpx.AsyncClient(base_url=base_url, headers=headers) as api:
-            assert (
-                await api.post(DEFINITIONS, json=a_definition(callout_receiver.url(path)))
-            ).status_code == 200
+        async with httpx.AsyncClient(base_url=base_url, headers=deployment.token(base_url)) as api:
+            path = await define_a_hanging_callout(api, callout_receiver)
             accepted = await api.post("/v1/async/accounts", json=account_body())
             assert accepted.status_code == 202
             await asyncio.to_thread(callout_receiver.wait_for, path, 1)
@@ -437,26 +416,52 @@ class TestKilledSenderProcess:
             first, second = await asyncio.to_thread(callout_receiver.wait_for, path, 2)
             history = await recorded_callouts(api)
 
-        assert first.headers["zuora-notification-id"] == second.headers["zuora-notification-id"]
-        assert second.at - first.at >= 1  # not before the lease expired
-        assert [(row["attemptedNum"], row["responseCode"]) for row in history] == [("1", "200")]
+        assert_sent_again_after_the_lease(first, second, history)
         assert f"sender process {sender} was killed by SIGKILL; restarting" in serve.output()
         assert child_running(serve, "worker") == worker  # execution went on untouched
 
 
-def a_definition(url: str) -> dict:
-    return {
+def with_leases_of_a_second(
+    deploy: Callable[..., Deployment], tls_ca_bundle: Path, **settings: object
+) -> Deployment:
+    """A deployment that sends callouts to the test receiver, whose leases expire after 1 s."""
+    return deploy(
+        worker_lease=1,
+        callout_allow_private_addresses=True,
+        callout_ca_bundle=tls_ca_bundle,
+        **settings,
+    )
+
+
+async def define_a_hanging_callout(api: httpx.AsyncClient, receiver: Receiver) -> str:
+    """A definition of every success, whose first callout gets no answer before the process
+    sending it dies; returns the receiver's path."""
+    path = receiver.new_path()
+    receiver.script(path, Reply(delay=60))
+    definition = {
         "name": f"crash {uuid.uuid4().hex[:8]}",
         "eventTypeName": EventType.ASYNC_REQUEST_SUCCEEDED,
         "calloutActive": True,
         "callout": {
             "name": "crash",
             "eventTypeName": EventType.ASYNC_REQUEST_SUCCEEDED,
-            "calloutBaseurl": url,
+            "calloutBaseurl": receiver.url(path),
             "httpMethod": "POST",
             "requiredAuth": False,
         },
     }
+    defined = await api.post(DEFINITIONS, json=definition)
+    assert defined.status_code == 200, defined.text
+    return path
+
+
+def assert_sent_again_after_the_lease(first: Arrival, second: Arrival, history: list) -> None:
+    """The callout the dead process sent was sent again, as the same notification, once its
+    lease had expired; the process that died recorded nothing, so the second attempt is the
+    first one recorded."""
+    assert first.headers["zuora-notification-id"] == second.headers["zuora-notification-id"]
+    assert second.at - first.at >= 1
+    assert [(row["attemptedNum"], row["responseCode"]) for row in history] == [("1", "200")]
 
 
 def child_running(serve: Child, command: str) -> int:

@@ -41,18 +41,8 @@ def server(
 
 
 def test_callouts_to_a_receiver_that_refuses_connections_wait_without_a_busy_loop(server):
-    token = httpx.post(
-        f"{server.base_url}/oauth/token",
-        data={
-            "client_id": server.client_id,
-            "client_secret": server.client_secret,
-            "grant_type": "client_credentials",
-        },
-    ).json()["access_token"]
     down = f"http://127.0.0.1:{free_port()}/down"  # nothing listens there
-    with httpx.Client(
-        base_url=server.base_url, headers={"Authorization": f"Bearer {token}"}, timeout=10
-    ) as api:
+    with httpx.Client(base_url=server.base_url, headers=server.bearer_headers(), timeout=10) as api:
         defined = api.post(
             "/notifications/notification-definitions",
             json={

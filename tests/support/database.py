@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import MetaData, delete, func, select
 
 from asyncgate.asyncreq.models import FINISHED_STATES, AsyncRequest
 from asyncgate.asyncreq.queue import RequestQueue, queue_for
@@ -24,11 +24,14 @@ def settings_for(database_url: str, data_dir: Path) -> Settings:
 
 
 @asynccontextmanager
-async def database_with_schema(settings: Settings) -> AsyncIterator[Database]:
-    """The schema comes from the models (fast); tests/db proves the migrations agree."""
+async def database_with_schema(
+    settings: Settings, tables: MetaData = metadata
+) -> AsyncIterator[Database]:
+    """The schema comes from the models (fast); tests/db proves the migrations agree. Or
+    ``tables``: a test's own."""
     database = Database(settings)
     async with database.engine.begin() as connection:
-        await connection.run_sync(metadata.create_all)
+        await connection.run_sync(tables.create_all)
     try:
         yield database
     finally:

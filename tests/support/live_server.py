@@ -37,6 +37,19 @@ class LiveServer:
     def output(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    def bearer_headers(self) -> dict[str, str]:
+        """An ``Authorization`` header with a new token of the bootstrap client."""
+        answer = httpx.post(
+            f"{self.base_url}/oauth/token",
+            data={
+                "client_id": self.client_id,
+                "client_secret": self.client_secret,
+                "grant_type": "client_credentials",
+            },
+        )
+        assert answer.status_code == 200, answer.text
+        return {"Authorization": f"Bearer {answer.json()['access_token']}"}
+
 
 @contextmanager
 def running_server(folder: Path, database_url: str, **settings: str) -> Iterator[LiveServer]:
