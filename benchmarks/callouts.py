@@ -178,6 +178,9 @@ class CalloutBench:
             "api": own_cpu_seconds(self.server.process.pid),
             "receiver": own_cpu_seconds(self.receiver.pid),
         }
+        senders = [pid for pid in workers if _is_sender_process(pid)]
+        if senders:
+            cpu["sender"] = sum(own_cpu_seconds(pid) for pid in senders)
         if self.server.database.server_pid is not None:
             cpu["database"] = process_cpu_seconds(self.server.database.server_pid)
         return cpu
@@ -240,6 +243,15 @@ def _ms(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds * 1000, 2)
 
 
+def _is_sender_process(pid: int) -> bool:
+    """Whether ``pid`` is the sender process ``serve`` runs beside its worker process."""
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except FileNotFoundError:
+        return False
+    return b"sender" in command
+
+
 def report(result: dict[str, Any]) -> None:
     lag = result["completion_to_arrival"]
     cpu = result["cpu_ms_per_callout"]
@@ -260,7 +272,13 @@ def report(result: dict[str, Any]) -> None:
         f"  completion -> arrival: p50 {lag['p50_ms']} ms, p99 {lag['p99_ms']} ms, "
         f"max {lag['max_ms']} ms"
     )
-    names = {"worker": "worker", "api": "API", "receiver": "receiver", "database": "database"}
+    names = {
+        "worker": "worker",
+        "sender": "of which the sender process",
+        "api": "API",
+        "receiver": "receiver",
+        "database": "database",
+    }
     shown = ", ".join(f"{names[name]} {ms} ms" for name, ms in cpu.items())
     print(f"  CPU per delivered callout: {shown}")
 

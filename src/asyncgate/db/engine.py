@@ -8,12 +8,14 @@ write lock fails with SQLITE_BUSY and cannot be retried safely.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import orjson
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import (
@@ -52,13 +54,29 @@ SQLITE_PRAGMAS = (
 GIVE_WAY_SECONDS = 0.05
 
 
+def _json_text(value: object) -> str:
+    """A JSON column's text, made by orjson (a worker writes several per request), or by the
+    standard library for what orjson refuses: integers beyond 64 bits, keys that are not
+    strings. Read back by the standard library, which keeps such integers exact."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return json.dumps(value)
+
+
 def create_engine(
     settings: Settings, connect: Callable[[], Awaitable[sqlite_on_loop.Connection]] | None
 ) -> AsyncEngine:
     """The engine of ``settings``' database; on SQLite, its connections come from ``connect``."""
     url = settings.engine_url
     if connect is not None:
-        engine = create_async_engine(url, pool_size=5, max_overflow=0, async_creator=connect)
+        engine = create_async_engine(
+            url,
+            pool_size=5,
+            max_overflow=0,
+            async_creator=connect,
+            json_serializer=_json_text,
+        )
 
         @event.listens_for(engine.sync_engine, "begin")
         def _on_begin(connection: Connection) -> None:
@@ -76,7 +94,11 @@ def create_engine(
 
         return engine
     return create_async_engine(
-        url, pool_size=settings.db_pool_size, max_overflow=settings.db_pool_size, pool_pre_ping=True
+        url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_pool_size,
+        pool_pre_ping=True,
+        json_serializer=_json_text,
     )
 
 
