@@ -35,8 +35,8 @@ from asyncgate.db.checkpoints import checkpointing
 from asyncgate.db.engine import Database
 from asyncgate.http.errors import (
     InternalError,
-    NotFound,
     Resource,
+    UnknownPath,
     UnsupportedMethod,
     ZuoraError,
     error_response,
@@ -64,7 +64,12 @@ GZIP_MINIMUM_BYTES = 1000
 
 
 def _render(request: Request, error: ZuoraError) -> Response:
-    return error_response(error, request.state.process_id, request.url.path)
+    return error_response(
+        error,
+        request.state.process_id,
+        request.url.path,
+        request.app.state.settings.error_statuses,
+    )
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -90,7 +95,7 @@ def _install_error_handlers(app: FastAPI) -> None:
                 UnsupportedMethod(f"{route} is not supported", headers=dict(error.headers or {})),
             )
         if error.status_code == 404:
-            return _render(request, NotFound(f"No resource matches {route}"))
+            return _render(request, UnknownPath(f"No resource matches {route}"))
         return _render(request, ZuoraError(str(error.detail), status=error.status_code))
 
     @app.exception_handler(Exception)
@@ -192,7 +197,11 @@ def create_app(
     app.include_router(authenticated_router(notifications_router))
     mount_console(app, settings)
 
-    app.add_middleware(ZuoraConventionsMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        ZuoraConventionsMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        error_statuses=settings.error_statuses,
+    )
     app.add_middleware(RateLimitHeadersMiddleware)
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES)
     return app

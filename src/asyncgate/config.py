@@ -31,6 +31,13 @@ class Settings(BaseSettings):
         "private addresses, explicit ports) and sends the console's cookies over plain HTTP. "
         "Also set by `serve --dev`.",
     )
+    error_statuses: Literal["zuora", "http"] = Field(
+        default="zuora",
+        description="`zuora`: a failed `/v1` REST call is answered as Zuora answers it, HTTP 200 "
+        'with `"success": false` (401, 403, 413, 415, 429, 5xx, unknown paths and the CRUD, '
+        "Actions and notification families keep their statuses). `http`: 400, 404 and 409 "
+        "instead, for teams who prefer plain HTTP statuses.",
+    )
     secret_key: SecretStr | None = Field(
         default=None,
         description="Key for secrets stored encrypted. When unset, one is generated and kept "

@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from asyncgate.asyncreq.queue import RequestQueue
 from asyncgate.db.base import utcnow
 from asyncgate.db.engine import Database
-from asyncgate.http.errors import AuthenticationFailed, NotFound
+from asyncgate.http.errors import AuthenticationFailed, UnknownPath
 from asyncgate.notifications.models import CalloutDelivery, DeliveryState
 
 # The text format Prometheus reads (version 0.0.4).
@@ -74,7 +74,7 @@ async def metrics(request: Request) -> Response:
 def _authorize(request: Request) -> None:
     token = request.app.state.settings.metrics_token
     if token is None:
-        raise NotFound(f"No resource matches {request.method} {request.url.path}")
+        raise UnknownPath(f"No resource matches {request.method} {request.url.path}")
     scheme, _, given = request.headers.get("authorization", "").partition(" ")
     expected = token.get_secret_value().encode()
     if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected):

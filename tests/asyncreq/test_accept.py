@@ -104,10 +104,10 @@ class TestRefusedRequestsStoreNothing:
     @pytest.mark.parametrize(
         ("method", "path", "status", "category"),
         [
-            ("POST", "/v1/async/action/query", 400, 20),
-            ("POST", "/v1/async/action/create", 400, 20),
-            ("DELETE", f"/v1/async/async-requests/{uuid.uuid4()}", 400, 20),
-            ("POST", "/v1/async/async/accounts", 400, 20),
+            ("POST", "/v1/async/action/query", 404, 40),
+            ("POST", "/v1/async/action/create", 404, 40),
+            ("DELETE", f"/v1/async/async-requests/{uuid.uuid4()}", 404, 40),
+            ("POST", "/v1/async/async/accounts", 404, 40),
             ("POST", "/v1/async/no-such-things", 404, 40),
             ("POST", f"/v1/async/accounts/{SOME_ID}", 405, 45),
             ("GET", "/v1/async/accounts", 405, 45),

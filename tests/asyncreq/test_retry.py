@@ -67,6 +67,21 @@ class TestClassify:
     def test_a_4xx_without_reasons_fails(self):
         assert classify(400, []) == Outcome.FAILED
 
+    @pytest.mark.parametrize(
+        ("category", "outcome"),
+        [
+            (20, Outcome.FAILED),
+            (40, Outcome.FAILED),
+            (50, Outcome.TRANSIENT),
+            (70, Outcome.LIMITED),
+        ],
+    )
+    def test_a_200_that_reports_failure_is_judged_by_its_reasons(self, category, outcome):
+        assert classify(200, [code(category)], reports_failure=True) == outcome
+
+    def test_a_200_that_reports_failure_without_reasons_fails(self):
+        assert classify(200, [], reports_failure=True) == Outcome.FAILED
+
     def test_bare_categories_count_like_codes(self):
         assert classify(409, [50]) == Outcome.TRANSIENT
         assert classify(400, [70]) == Outcome.LIMITED
@@ -95,6 +110,30 @@ class TestAnswerCategories:
         answer = self.answer(409, body)
         assert answer.reason_categories() == [category]
         assert classify(answer.status, answer.reason_categories()) == outcome
+
+    @pytest.mark.parametrize(
+        "body",
+        [
+            {"success": False, "reasons": []},
+            {"Success": False, "Errors": []},
+        ],
+    )
+    def test_a_body_with_success_false_reports_failure(self, body):
+        assert self.answer(200, body).reports_failure()
+
+    @pytest.mark.parametrize(
+        "body",
+        [
+            b'{"success": true, "accountId": "a"}',
+            b'{"success": true, "flags": {"success": false}}',  # not at the top
+            b'{"success": "false"}',
+            b"[false]",
+            b"not json, false",
+            b"",
+        ],
+    )
+    def test_other_bodies_do_not_report_failure(self, body):
+        assert not Answer(status=200, body=body, resource_id=None).reports_failure()
 
     @pytest.mark.parametrize("body", [b"", b"not json", b"[1, 2]", b'{"Errors": [{"Code": "?"}]}'])
     def test_answers_without_known_reasons(self, body):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -37,3 +38,19 @@ def body_of(answer: zuora_sdk.ApiResponse) -> Any:
     assert answer.status_code == 200
     assert uuid.UUID(answer.zuora_request_id)
     return json.loads(answer.raw_data)
+
+
+def assert_refused(answer: zuora_sdk.ApiResponse, category: int) -> Any:
+    """A failed v1 REST call as Zuora answers it: HTTP 200, read by the SDK into the
+    operation's own model with ``success`` false and one reason of ``category``. Returns that
+    model."""
+    body = body_of(answer)
+    assert body["success"] is False
+    refused = answer.data
+    assert refused.success is False
+    assert re.fullmatch(r"[0-9A-F]{16}", refused.process_id)
+    [reason] = refused.reasons
+    assert 50_000_000 <= reason.code <= 67_999_999
+    assert reason.code % 100 == category
+    assert reason.message
+    return refused

@@ -151,7 +151,11 @@ class TestPayloads:
 
         (arrival,) = callout_receiver.wait_for(path, 1)
         status = finished(api, request_id)
+        # Answered as Zuora answers a failed call (the default ``ASYNCGATE_ERROR_STATUSES``),
+        # and judged a failure by its body.
+        assert status["response"]["status"] == 200
         answer = status["response"]["body"]
+        assert answer["success"] is False
         payload = orjson.loads(arrival.body)
         assert list(payload) == [
             "createTime",

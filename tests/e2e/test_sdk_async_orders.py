@@ -17,7 +17,6 @@ from typing import Any
 
 import pytest
 import zuora_sdk
-from zuora_sdk.exceptions import NotFoundException
 from zuora_sdk.models import (
     CreateOrderAsyncRequest,
     CreateOrderAsyncResponse,
@@ -26,7 +25,7 @@ from zuora_sdk.models import (
     PreviewOrderAsyncResponse,
 )
 
-from tests.e2e.sdk import quiet_sdk
+from tests.e2e.sdk import assert_refused, quiet_sdk
 from tests.e2e.test_sdk_orders import ORDER_NUMBER, new_order, new_preview, rate_plan_id
 
 pytestmark = [pytest.mark.e2e, quiet_sdk]
@@ -107,8 +106,7 @@ class TestAsyncOrdersThroughTheSdk:
         assert isinstance(deleting, DeleteOrderAsyncResponse)
         assert deleting.success is True
         completed(finished_job(orders, deleting.job_id), "AsyncDeleteOrder")
-        with pytest.raises(NotFoundException):
-            orders.get_order(created["orderNumber"])
+        assert_refused(orders.get_order_with_http_info(created["orderNumber"]), category=40)
 
     def test_a_refused_order_is_a_failed_job_with_the_reason(self, orders):
         started = orders.create_order_asynchronously(
@@ -123,5 +121,5 @@ class TestAsyncOrdersThroughTheSdk:
         assert answer["result"]["jobType"] == "AsyncCreateOrder"
 
     def test_an_unknown_job_is_not_found(self, orders):
-        with pytest.raises(NotFoundException):
-            orders.get_job_status_and_response(str(uuid.uuid4()))
+        unknown = orders.get_job_status_and_response_with_http_info(str(uuid.uuid4()))
+        assert_refused(unknown, category=40)

@@ -257,6 +257,7 @@ class TestChangeAndDelete:
         answer = products.delete_product_with_http_info(product_id)
 
         assert_shape(body_of(answer), ProxyDeleteResponse, ["id", "success"])
+        # GetProductResponse has no ``success``: that answer keeps its status, as CRUD's do.
         with pytest.raises(NotFoundException):
             products.get_product(product_id)
         with pytest.raises(NotFoundException):

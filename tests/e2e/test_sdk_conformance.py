@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 import zuora_sdk
-from zuora_sdk.exceptions import BadRequestException, NotFoundException, UnauthorizedException
+from zuora_sdk.exceptions import BadRequestException, UnauthorizedException
 from zuora_sdk.models import (
     AccountBasicInfo,
     AccountBillingAndPayment,
@@ -36,7 +36,7 @@ from zuora_sdk.models import (
     UpdateContactRequest,
 )
 
-from tests.e2e.sdk import body_of, open_sdk, quiet_sdk
+from tests.e2e.sdk import assert_refused, body_of, open_sdk, quiet_sdk
 from tests.e2e.shapes import ZUORA_ID, assert_shape, declared_keys
 from tests.factories import make_tenant
 
@@ -276,23 +276,21 @@ class TestAccounts:
         assert detail.bill_to_contact.city == "Marylebone"
         assert detail.bill_to_contact.work_email == "ada@example.com"  # untouched
 
-    def test_a_deleted_account_is_a_404_the_sdk_raises(self, accounts, account):
+    def test_a_deleted_account_is_answered_not_found(self, accounts, account):
         answer = accounts.delete_account_with_http_info(account.account_id)
         assert_shape(body_of(answer), DeleteAccountResponse, ["success", "id"])
         assert answer.data.success is True
         assert answer.data.id == account.account_id
 
         for key in (account.account_id, account.account_number):
-            with pytest.raises(NotFoundException) as missing:
-                accounts.get_account(key)
-            assert_zuora_error(missing.value, 404, category=40)
+            assert_refused(accounts.get_account_with_http_info(key), category=40)
 
-    def test_an_invalid_account_is_a_400_and_creates_nothing(self, accounts):
-        with pytest.raises(BadRequestException) as refused:
-            accounts.create_account(account_request(bill_cycle_day=32, account_number="A-BAD-1"))
-        assert_zuora_error(refused.value, 400, category=20)
-        with pytest.raises(NotFoundException):
-            accounts.get_account("A-BAD-1")
+    def test_an_invalid_account_is_refused_and_creates_nothing(self, accounts):
+        refused = accounts.create_account_with_http_info(
+            account_request(bill_cycle_day=32, account_number="A-BAD-1")
+        )
+        assert_refused(refused, category=20)
+        assert accounts.get_account("A-BAD-1").success is False
 
 
 class TestContacts:
@@ -333,9 +331,7 @@ class TestContacts:
         deleted = contacts.delete_contact_with_http_info(contact.id)
         assert_shape(body_of(deleted), CommonResponse, ["success"])
         assert deleted.data.success is True
-        with pytest.raises(NotFoundException) as missing:
-            contacts.get_contact(contact.id)
-        assert_zuora_error(missing.value, 404, category=40)
+        assert_refused(contacts.get_contact_with_http_info(contact.id), category=40)
 
 
 class TestZuoraHeaders:
@@ -344,9 +340,11 @@ class TestZuoraHeaders:
             account_request(), zuora_track_id="e2e-create-0001"
         )
         assert created.zuora_track_id == "e2e-create-0001"
-        with pytest.raises(NotFoundException) as missing:
-            accounts.get_account("A99999999", zuora_track_id="e2e-missing-0002")
-        assert missing.value.zuora_track_id == "e2e-missing-0002"
+        missing = accounts.get_account_with_http_info(
+            "A99999999", zuora_track_id="e2e-missing-0002"
+        )
+        assert_refused(missing, category=40)
+        assert missing.zuora_track_id == "e2e-missing-0002"
 
     def test_no_track_id_is_answered_when_none_was_sent(self, accounts, account):
         answer = accounts.get_account_with_http_info(account.account_id)
@@ -358,8 +356,7 @@ class TestZuoraHeaders:
                 account_request(account_number="A-TRACK-1"), zuora_track_id="has:colon"
             )
         assert_zuora_error(refused.value, 400, category=20)
-        with pytest.raises(NotFoundException):
-            accounts.get_account("A-TRACK-1")
+        assert accounts.get_account("A-TRACK-1").success is False
 
     def test_a_create_retried_with_the_same_idempotency_key_creates_one_account(self, accounts):
         key = f"e2e-{uuid.uuid4()}"

@@ -14,7 +14,6 @@ from datetime import date
 
 import pytest
 import zuora_sdk
-from zuora_sdk.exceptions import BadRequestException, NotFoundException
 from zuora_sdk.models import (
     BillingOptions,
     CommonResponse,
@@ -47,7 +46,7 @@ from zuora_sdk.models import (
     TriggerDate,
 )
 
-from tests.e2e.sdk import body_of, quiet_sdk
+from tests.e2e.sdk import assert_refused, body_of, quiet_sdk
 from tests.e2e.shapes import ZUORA_ID, assert_shape
 from tests.e2e.test_sdk_catalog import charge_request, created, new_product, new_rate_plan
 
@@ -253,8 +252,10 @@ class TestOrdersThroughTheSdk:
         assert [item.amount_without_tax for item in invoice.invoice_items] == [54.84, 100]
         [metrics] = body["previewResult"]["chargeMetrics"]
         assert metrics["charges"][0]["cmrr"]["regular"] == 100
-        with pytest.raises(NotFoundException):
-            subscriptions.get_subscription_by_key(metrics["subscriptionNumber"])
+        unplaced = subscriptions.get_subscription_by_key_with_http_info(
+            metrics["subscriptionNumber"]
+        )
+        assert_refused(unplaced, category=40)
 
     def test_a_deleted_order_takes_its_subscription_and_invoice(
         self, sdk, orders, subscriptions, rate_plan_id
@@ -266,16 +267,15 @@ class TestOrdersThroughTheSdk:
 
         assert_shape(body_of(answer), CommonResponse, ["success"])
         assert answer.data.success is True
-        with pytest.raises(NotFoundException):
-            orders.get_order(body["orderNumber"])
-        with pytest.raises(NotFoundException):
-            subscriptions.get_subscription_by_key(outcome["subscriptionNumber"])
-        with pytest.raises(NotFoundException):
-            zuora_sdk.InvoicesApi(sdk).get_invoice(body["invoiceNumbers"][0])
+        assert_refused(orders.get_order_with_http_info(body["orderNumber"]), category=40)
+        gone = subscriptions.get_subscription_by_key_with_http_info(outcome["subscriptionNumber"])
+        assert_refused(gone, category=40)
+        invoice = zuora_sdk.InvoicesApi(sdk).get_invoice_with_http_info(body["invoiceNumbers"][0])
+        assert_refused(invoice, category=40)
 
     def test_a_refused_order_tells_why(self, orders):
-        with pytest.raises(BadRequestException) as refused:
-            orders.create_order(new_order("0" * 32))
+        refused = assert_refused(
+            orders.create_order_with_http_info(new_order("0" * 32)), category=20
+        )
 
-        assert "productRatePlanId" in refused.value.body
-        assert '"success":false' in refused.value.body.replace(" ", "")
+        assert "productRatePlanId" in refused.reasons[0].message

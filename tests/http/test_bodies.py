@@ -332,7 +332,9 @@ class TestInterruptedUploads:
             "path": TALLIES,
             "headers": [(b"content-type", b"application/json")],
         }
-        await ZuoraConventionsMiddleware(app, max_body_bytes=MiB)(scope, receive, send)
+        await ZuoraConventionsMiddleware(app, max_body_bytes=MiB, error_statuses="http")(
+            scope, receive, send
+        )
 
         assert handled == []
         assert sent == []

@@ -1,4 +1,4 @@
-"""Zuora's error envelope: eight-digit codes, a processId, honest HTTP statuses."""
+"""Zuora's error envelope: eight-digit codes, a processId, and the HTTP status of each mode."""
 
 from __future__ import annotations
 
@@ -37,29 +37,33 @@ class TestEnvelope:
     @pytest.mark.parametrize(("error_class", "category", "status"), HONEST_STATUSES)
     def test_each_error_renders_its_category_and_status(self, error_class, category, status):
         error = error_class("something is wrong", resource=errors.Resource.ACCOUNT)
-        response = errors.error_response(error, "0123456789ABCDEF", "/v1/accounts")
+        response = errors.error_response(error, "0123456789ABCDEF", "/v1/accounts", "http")
 
         assert response.status_code == status
         assert error.reasons[0].code == 500010 * 100 + category
         assert response.body.startswith(b'{"success":false,"processId":"0123456789ABCDEF"')
 
-    def test_crud_object_paths_use_the_pascal_case_envelope(self):
+    @pytest.mark.parametrize("error_statuses", ["zuora", "http"])
+    def test_crud_object_paths_use_the_pascal_case_envelope(self, error_statuses):
         error = errors.NotFound("No such account", resource=errors.Resource.ACCOUNT)
         for path in ("/v1/object/account/123", "/v1/async/object/account/123"):
-            response = errors.error_response(error, "0123456789ABCDEF", path)
+            response = errors.error_response(error, "0123456789ABCDEF", path, error_statuses)
             assert response.status_code == 404
             assert response.body == (
                 b'{"Success":false,"Errors":[{"Code":"INVALID_ID","Message":"No such account"}]}'
             )
 
-    def test_action_paths_answer_a_fault_naming_every_reason(self):
+    @pytest.mark.parametrize("error_statuses", ["zuora", "http"])
+    def test_action_paths_answer_a_fault_naming_every_reason(self, error_statuses):
         error = errors.RequestInvalid(
             [
                 errors.Reason(Category.MISSING_FIELD, "Missing required field: type"),
                 errors.Reason(Category.UNKNOWN_FIELD, "Unknown field: extra"),
             ]
         )
-        response = errors.error_response(error, "0123456789ABCDEF", "/v1/action/create")
+        response = errors.error_response(
+            error, "0123456789ABCDEF", "/v1/action/create", error_statuses
+        )
         assert response.status_code == 400
         assert orjson.loads(response.body) == {
             "FaultCode": "MISSING_REQUIRED_VALUE",
@@ -74,7 +78,7 @@ class TestEnvelope:
             ]
         )
         path = "/notifications/notification-definitions"
-        body = orjson.loads(errors.error_response(error, "0123456789ABCDEF", path).body)
+        body = orjson.loads(errors.error_response(error, "0123456789ABCDEF", path, "zuora").body)
         assert body == {
             "success": False,
             "processId": "0123456789ABCDEF",
@@ -100,11 +104,66 @@ class TestEnvelope:
     )
     def test_authentication_failures_carry_a_top_level_message_in_every_family(self, path, fields):
         response = errors.error_response(
-            errors.AuthenticationFailed("Token expired"), "0123456789ABCDEF", path
+            errors.AuthenticationFailed("Token expired"), "0123456789ABCDEF", path, "zuora"
         )
+        assert response.status_code == 401
         body = orjson.loads(response.body)
         assert body.keys() == fields
         assert body["message"] == "Token expired"
+
+
+class TestZuorasStatuses:
+    """``ASYNCGATE_ERROR_STATUSES=zuora``, the default: which failures become a 200."""
+
+    @pytest.mark.parametrize(
+        "error",
+        [
+            errors.InvalidValue("bad"),
+            errors.MalformedJson("bad"),
+            errors.NotFound("gone"),
+            errors.LockingContention("busy"),
+            errors.BusinessRuleViolated("no"),
+        ],
+    )
+    @pytest.mark.parametrize(
+        "path", ["/v1/accounts", "/v1/orders/O-1", "/v1/async-jobs/1", "/v1/catalog/products"]
+    )
+    def test_a_failed_rest_call_is_a_200_with_success_false(self, error, path):
+        assert errors.answered_status(error, path, "zuora") == 200
+        assert errors.answered_status(error, path, "http") == error.status
+
+    @pytest.mark.parametrize(
+        "error",
+        [
+            errors.AuthenticationFailed(),
+            errors.PermissionDenied("no"),
+            errors.PayloadTooLarge("big"),
+            errors.UnsupportedMediaType("xml"),
+            errors.LimitExceeded("slow down"),
+            errors.InternalError("oops"),
+            errors.TemporaryError("later"),
+            errors.UnsupportedMethod("no"),
+            errors.UnknownPath("nothing here"),
+            errors.InvalidTrackId("bad track"),
+        ],
+    )
+    def test_these_keep_their_status_on_rest_paths(self, error):
+        assert errors.answered_status(error, "/v1/accounts", "zuora") == error.status
+
+    @pytest.mark.parametrize(
+        "path",
+        [
+            "/v1/object/account/1",
+            "/v1/action/create",
+            "/v1/notification-history/callout",
+            "/notifications/notification-definitions",
+            "/v1/async/accounts",
+            "/v1/catalog/product/P-1",
+            "/oauth/token",
+        ],
+    )
+    def test_other_families_keep_their_statuses(self, path):
+        assert errors.answered_status(errors.InvalidValue("bad"), path, "zuora") == 400
 
 
 class TestUnknownRoutes:

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from fastapi.routing import iter_route_contexts
 from starlette.routing import BaseRoute, compile_path
 
-from asyncgate.http.errors import InvalidValue, NotFound, Resource, UnsupportedMethod
+from asyncgate.http.errors import Resource, UnknownPath, UnsupportedMethod
 
 ASYNC_METHODS = ("POST", "PUT", "DELETE")
 NEVER_ASYNC_PREFIXES = ("/v1/action/", "/v1/async/", "/v1/async-requests", "/v1/async-jobs")
@@ -52,7 +52,7 @@ def resolve(app: FastAPI, table: RouteTable, method: str, path: str) -> str:
     """The path template of the route ``method path`` targets (``/v1/orders/{order_number}``);
     raises the Zuora error a caller should get when it has no async twin."""
     if path.startswith(NEVER_ASYNC_PREFIXES) or path == "/v1/async":
-        raise InvalidValue(
+        raise UnknownPath(
             f"{method} {path} cannot be made asynchronously", resource=Resource.ASYNC_REQUEST
         )
     other_methods = False
@@ -65,4 +65,4 @@ def resolve(app: FastAPI, table: RouteTable, method: str, path: str) -> str:
         raise UnsupportedMethod(
             f"{method} {path} is not supported", resource=Resource.ASYNC_REQUEST
         )
-    raise NotFound(f"No resource matches {method} {path}", resource=Resource.ASYNC_REQUEST)
+    raise UnknownPath(f"No resource matches {method} {path}", resource=Resource.ASYNC_REQUEST)

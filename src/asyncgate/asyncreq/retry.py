@@ -19,12 +19,13 @@ class Outcome(Enum):
     LIMITED = "limited"  # the tenant's rate limit: wait and run again, never a failure
 
 
-def classify(status: int, reason_codes: list[int]) -> Outcome:
+def classify(status: int, reason_codes: list[int], reports_failure: bool = False) -> Outcome:
     """Classify a synchronous answer: 2xx succeeds; 429 and category 70 are a limit to wait out;
     5xx and categories 50/60/61 are transient; everything else (categories 10-45 and 90) fails
     at once. ``reason_codes`` are eight-digit codes or bare categories: only the last two digits
-    count."""
-    if 200 <= status < 300:
+    count. ``reports_failure``: the body says ``"success": false``, as Zuora's answers of 200
+    to failed calls do; such a 2xx is judged by its reasons."""
+    if 200 <= status < 300 and not reports_failure:
         return Outcome.SUCCEEDED
     if status == 429 or any(code % 100 == LIMIT_CATEGORY for code in reason_codes):
         return Outcome.LIMITED

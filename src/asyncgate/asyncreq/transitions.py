@@ -223,7 +223,7 @@ def after_attempt(
     """What an executed attempt makes of ``request``: ``answer`` is the route's, None when the
     attempt ran out of time (a transient failure). ``rng`` draws the retry's jitter."""
     if answer is not None:
-        outcome = classify(answer.status, answer.reason_categories())
+        outcome = classify(answer.status, answer.reason_categories(), answer.reports_failure())
         if outcome == Outcome.SUCCEEDED:
             return Succeeded(answer, now, resource_id_of(answer))
         if outcome == Outcome.LIMITED:

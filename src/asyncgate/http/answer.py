@@ -29,6 +29,16 @@ class Answer:
         except orjson.JSONDecodeError:
             return None
 
+    def reports_failure(self) -> bool:
+        """Whether the body says the call failed, ``"success": false`` (or ``"Success"`` in the
+        CRUD envelope): Zuora answers most failed calls with 200 and such a body."""
+        if b"false" not in self.body:  # most answers, read without parsing
+            return False
+        document = self.json()
+        return isinstance(document, dict) and (
+            document.get("success") is False or document.get("Success") is False
+        )
+
     def reasons(self) -> list[dict[str, object]]:
         """The answer's error reasons as ``{"code", "message"}``, from either envelope."""
         document = self.json()

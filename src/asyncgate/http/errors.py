@@ -96,10 +96,15 @@ class Reason:
 
 
 class ZuoraError(Exception):
-    """An error the API reports to its caller. Subclasses fix the category and HTTP status."""
+    """An error the API reports to its caller. Subclasses fix the category and HTTP status.
+
+    ``keeps_status``: Zuora answers it before any endpoint runs (an unknown path, a bad
+    ``Zuora-Track-Id``), so its status stands even where endpoints answer failures with 200
+    (see :func:`answered_status`)."""
 
     category: Category = Category.INTERNAL_ERROR
     status: int = 500
+    keeps_status: bool = False
 
     def __init__(
         self,
@@ -163,6 +168,16 @@ class NotFound(ZuoraError):
     status = 404
 
 
+class UnknownPath(NotFound):
+    """No route matches the path."""
+
+    keeps_status = True
+
+
+class InvalidTrackId(InvalidValue):
+    keeps_status = True
+
+
 class UnsupportedMethod(ZuoraError):
     category = Category.UNSUPPORTED_METHOD
     status = 405
@@ -216,6 +231,35 @@ class RequestInvalid(ZuoraError):
 OBJECT_PREFIXES = ("/v1/object/", "/v1/async/object/")
 ACTION_PREFIX = "/v1/action/"
 NOTIFICATIONS_PREFIX = "/notifications/"
+# The /v1 paths whose failures keep their statuses, as the SDK reads them: CRUD and Actions;
+# Zuora's notification service; the async twins, whose accepts the SDK reads only as 202 or
+# an error; and a product of the catalog, whose answer (``GetProductResponse``) has no
+# ``success`` to say that it failed.
+KEEPS_STATUSES_PREFIXES = (
+    *OBJECT_PREFIXES,
+    ACTION_PREFIX,
+    "/v1/notification-history/",
+    "/v1/async/",
+    "/v1/catalog/product/",
+)
+# What Zuora's v1 REST endpoints answer as HTTP 200 with ``"success": false`` (its guides
+# "Responses and errors" and "Error handling": "HTTP 200 doesn't mean your call succeeded").
+# 401, 403, 413, 415, 429 and 5xx keep their statuses there too.
+STATUSES_ANSWERED_AS_200 = frozenset({400, 404, 409})
+
+
+def answered_status(error: ZuoraError, path: str, error_statuses: str) -> int:
+    """The HTTP status of ``error`` on ``path``: with ``error_statuses`` ``"zuora"`` (the
+    default), 200 where Zuora's v1 REST endpoints answer so; ``"http"``, always its own."""
+    if (
+        error_statuses == "zuora"
+        and error.status in STATUSES_ANSWERED_AS_200
+        and not error.keeps_status
+        and path.startswith("/v1/")
+        and not path.startswith(KEEPS_STATUSES_PREFIXES)
+    ):
+        return 200
+    return error.status
 
 
 def error_body(error: ZuoraError, process_id: str, path: str) -> dict:
@@ -259,10 +303,10 @@ def _joined_messages(error: ZuoraError) -> str:
     return "; ".join(reason.message for reason in error.reasons)
 
 
-def error_response(error: ZuoraError, process_id: str, path: str) -> Response:
+def error_response(error: ZuoraError, process_id: str, path: str, error_statuses: str) -> Response:
     return Response(
         orjson.dumps(error_body(error, process_id, path)),
-        status_code=error.status,
+        status_code=answered_status(error, path, error_statuses),
         headers=error.headers,
         media_type="application/json",
     )

@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from asyncgate.db.base import new_id, uuid_text
 from asyncgate.http.errors import (
     InternalError,
-    InvalidValue,
+    InvalidTrackId,
     MalformedJson,
     PayloadTooLarge,
     Resource,
@@ -85,9 +85,10 @@ def inflate_gzip(body: bytes, limit: int) -> bytes:
 
 
 class ZuoraConventionsMiddleware:
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, error_statuses: str) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.error_statuses = error_statuses
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -128,7 +129,7 @@ class ZuoraConventionsMiddleware:
 
         try:
             if not track_id_valid:
-                raise InvalidValue(
+                raise InvalidTrackId(
                     "Zuora-Track-Id must be 1 to 64 US-ASCII characters without : ; \" '",
                     resource=Resource.REQUEST,
                 )
@@ -141,7 +142,7 @@ class ZuoraConventionsMiddleware:
         except ZuoraError as error:
             if response_started:
                 raise
-            await error_response(error, process_id, scope["path"])(
+            await error_response(error, process_id, scope["path"], self.error_statuses)(
                 scope, receive, send_with_headers
             )
         except Exception:
@@ -152,7 +153,7 @@ class ZuoraConventionsMiddleware:
                 f"An internal error occurred; quote processId {process_id}",
                 resource=Resource.GENERAL,
             )
-            await error_response(internal, process_id, scope["path"])(
+            await error_response(internal, process_id, scope["path"], self.error_statuses)(
                 scope, receive, send_with_headers
             )
 
