@@ -23,6 +23,8 @@ from tests.factories import TenantContext, make_tenant
 from tests.support.database import database_with_schema, settings_for
 from tests.support.postgres import ThrowawayPostgres
 
+pytest_plugins = ["tests.support.live_service"]
+
 BACKEND = os.environ.get("ASYNCGATE_TEST_BACKEND", "sqlite")
 # The suite states each failure by its plain HTTP status (``ASYNCGATE_ERROR_STATUSES=http``),
 # for the app in-process and the services it starts. ``tests/conformance`` checks the default,

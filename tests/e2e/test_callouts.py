@@ -19,8 +19,8 @@ from standardwebhooks import Webhook
 
 from asyncgate.auth.roles import Role
 from tests.billing.api import account_body
-from tests.e2e.conftest import CALLOUT_INTERVAL_UNIT_SECONDS
 from tests.factories import TenantContext, make_client, make_tenant
+from tests.support.live_service import CALLOUT_INTERVAL_UNIT_SECONDS
 from tests.support.receiver import WAIT_SECONDS, Receiver, Reply, receiver_address
 
 pytestmark = pytest.mark.e2e

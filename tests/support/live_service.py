@@ -1,4 +1,5 @@
-"""The real server for end-to-end tests: ``asyncgate serve`` as a child process.
+"""The real server for end-to-end and conformance tests: ``asyncgate serve`` as a child
+process (a plugin of the root ``conftest``, so that both folders share it).
 
 One server per test run, on a free loopback port, on a fresh database of the test backend
 (SQLite file or a database of the run's throwaway PostgreSQL server). It applies its migrations
