@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import uuid
 
-from asyncgate.asyncreq.jobs import ACCEPT_STATUS
+import orjson
+import pytest
+from zuora_sdk.models import GetAsyncPreviewOrderJobResponse
+
+from asyncgate.asyncreq.jobs import ACCEPT_STATUS, JobType, is_job, job_answer
+from asyncgate.asyncreq.models import AsyncRequest, State
 from tests.asyncreq.support import (
     ASYNC_JOB_TRIALS,
     ASYNC_TRIALS,
@@ -75,11 +80,10 @@ class TestTrackingAJob:
             "key": body["key"],
             "jobType": "AsyncCreateOrder",
         }
-        # A job is an async request like any other: its outcome is announced the same way.
-        [event] = await events_of(database, job_id)
-        assert event.event_type == "Async Request Succeeded"
+        # Zuora's guide "Asynchronous requests": jobs raise no Async Request events.
+        assert await events_of(database, job_id) == []
 
-    async def test_a_failed_job_says_why(self, client, tenant, worker):
+    async def test_a_failed_job_says_why(self, client, tenant, database, worker):
         job_id = await start_job(client, tenant, trial(failures=1, error="rule"))
         await worker.run_once()
 
@@ -89,6 +93,7 @@ class TestTrackingAJob:
         assert "fails on purpose" in answer["errors"]
         assert answer["result"]["jobType"] == "AsyncCreateOrder"
         assert answer["result"]["success"] is False
+        assert await events_of(database, job_id) == []
 
     async def test_a_cancelled_job_has_failed(self, client, tenant):
         job_id = await start_job(client, tenant, trial())
@@ -119,3 +124,33 @@ class TestUnknownJobs:
         job_id = await start_job(client, tenant, trial())
         response = await client.get(f"/v1/async-jobs/{job_id}", headers=other_tenant.headers)
         assert_zuora_error(response, 404, 40)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "job"),
+    [
+        ("POST", "/v1/orders", True),
+        ("POST", "/v1/orders/preview", True),
+        ("DELETE", "/v1/orders/O-00000001", True),
+        ("GET", "/v1/orders/O-00000001", False),
+        ("POST", "/v1/accounts", False),
+        ("DELETE", "/v1/accounts/A00000001", False),
+        ("POST", "/v1/orders/O-00000001/extra", False),
+    ],
+)
+def test_a_stored_requests_path_tells_whether_it_is_a_job(method, path, job):
+    assert is_job(method, path) is job
+
+
+def test_a_preview_jobs_result_holds_the_preview_at_its_top():
+    preview = {"invoices": [{"amount": 154.84}], "chargeMetrics": [{"subscriptionNumber": "S"}]}
+    request = AsyncRequest(
+        state=State.SUCCEEDED,
+        response_body=orjson.dumps({"success": True, "previewResult": preview}),
+    )
+
+    result = job_answer(request, JobType.PREVIEW_ORDER)["result"]
+
+    assert result == {"success": True, **preview, "jobType": "AsyncPreviewOrder"}
+    read = GetAsyncPreviewOrderJobResponse.from_dict(result)
+    assert read.invoices[0].amount == 154.84

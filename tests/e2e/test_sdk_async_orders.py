@@ -99,7 +99,7 @@ class TestAsyncOrdersThroughTheSdk:
         )
         assert isinstance(previewing, PreviewOrderAsyncResponse)
         previewed = completed(finished_job(orders, previewing.job_id), "AsyncPreviewOrder")
-        [invoice] = previewed["previewResult"]["invoices"]
+        [invoice] = previewed["invoices"]  # at the top: GetAsyncPreviewOrderJobResponse
         assert invoice["amount"] == 154.84
 
         deleting = orders.delete_order_asynchronously(created["orderNumber"])

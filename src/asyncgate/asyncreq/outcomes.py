@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from asyncgate.asyncreq.jobs import is_job
 from asyncgate.asyncreq.models import State, StoredRequest
 from asyncgate.http.answer import Answer
 from asyncgate.notifications.outbox import EventType, event_values
@@ -76,9 +77,11 @@ def process_id_of(answer: Answer, request: StoredRequest) -> str:
     return default_process_id(request)
 
 
-def finished_event(request: StoredRequest, **outcome: Any) -> dict[str, object]:
+def finished_event(request: StoredRequest, **outcome: Any) -> dict[str, object] | None:
     """The finished request's event, for the outbox; ``outcome`` is
-    :func:`callout_payload`'s keywords."""
+    :func:`callout_payload`'s keywords. None for a job, which Zuora announces by no event."""
+    if is_job(request.method, request.path):
+        return None
     event_type = (
         EventType.ASYNC_REQUEST_SUCCEEDED
         if outcome["state"] == State.SUCCEEDED

@@ -53,7 +53,8 @@ class Transition(ABC):
         """The queue columns this sets, by name: the one place a transition meets the table."""
 
     def event(self, request: StoredRequest) -> dict[str, object] | None:
-        """The outbox event of the request this finishes; None when it runs again."""
+        """The outbox event of the request this finishes; None when it runs again, and for a
+        job (see ``asyncreq.jobs``)."""
         return None
 
 
@@ -73,7 +74,7 @@ class Succeeded(Transition):
             "resource_id": self.resource_id,
         }
 
-    def event(self, request: StoredRequest) -> dict[str, object]:
+    def event(self, request: StoredRequest) -> dict[str, object] | None:
         return finished_event(
             request,
             state=State.SUCCEEDED,
@@ -100,7 +101,7 @@ class _FailsTheRequest(Transition):
             "process_id": self.process_id,
         }
 
-    def event(self, request: StoredRequest) -> dict[str, object]:
+    def event(self, request: StoredRequest) -> dict[str, object] | None:
         return finished_event(
             request,
             state=State.FAILED,
