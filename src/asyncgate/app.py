@@ -67,6 +67,7 @@ def _render(request: Request, error: ZuoraError) -> Response:
     return error_response(
         error,
         request.state.process_id,
+        request.method,
         request.url.path,
         request.app.state.settings.error_statuses,
     )

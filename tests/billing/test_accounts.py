@@ -16,7 +16,8 @@ from tests.billing.api import (
     stored_rows,
 )
 
-ACCOUNT_NOT_FOUND = 50001040
+# A failed GET names the generic resource (Zuora's guide "Error codes"): 500000, category 40.
+NOT_FOUND_BY_GET = 50000040
 
 
 class TestCreateAccount:
@@ -339,7 +340,7 @@ class TestGetAccount:
         response = await client.get("/v1/accounts/A99999999", headers=tenant.headers)
 
         refused = assert_refused(response, 404, 40)
-        assert refused["reasons"][0]["code"] == ACCOUNT_NOT_FOUND
+        assert refused["reasons"][0]["code"] == NOT_FOUND_BY_GET
 
 
 class TestUpdateAccount:

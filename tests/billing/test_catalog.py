@@ -33,7 +33,8 @@ from tests.billing.catalog_api import (
 )
 from tests.crud.support import count, crud_error, get_object
 
-PRODUCT_NOT_FOUND = 50001240
+# A failed GET names the generic resource (Zuora's guide "Error codes"): 500000, category 40.
+NOT_FOUND_BY_GET = 50000040
 UTC_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 CATALOG_MODELS = (Product, ProductRatePlan, ProductRatePlanCharge, ProductRatePlanChargePrice)
 
@@ -657,7 +658,7 @@ class TestCatalogProduct:
         for key in ("SKU-404", elsewhere):
             response = await client.get(f"/v1/catalog/product/{key}", headers=tenant.headers)
             body = assert_refused(response, 404, 40)
-            assert body["reasons"][0]["code"] == PRODUCT_NOT_FOUND
+            assert body["reasons"][0]["code"] == NOT_FOUND_BY_GET
             assert key in body["reasons"][0]["message"]
 
 

@@ -19,7 +19,8 @@ CONTACT_FIELDS = {
     "zipCode", "taxRegion", "workEmail", "personalEmail", "workPhone", "homePhone",
     "mobilePhone", "otherPhone", "otherPhoneType", "fax",
 }  # fmt: skip
-CONTACT_NOT_FOUND = 50001140
+# A failed GET names the generic resource (Zuora's guide "Error codes"): 500000, category 40.
+NOT_FOUND_BY_GET = 50000040
 
 
 class TestCreateContact:
@@ -115,7 +116,7 @@ class TestGetContact:
         response = await client.get(f"/v1/contacts/{'0' * 32}", headers=tenant.headers)
 
         refused = assert_refused(response, 404, 40)
-        assert refused["reasons"][0]["code"] == CONTACT_NOT_FOUND
+        assert refused["reasons"][0]["code"] == NOT_FOUND_BY_GET
 
     async def test_an_accounts_bill_to_contact_is_readable(self, client, tenant):
         account = await create_account(client, tenant)

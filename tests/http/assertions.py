@@ -16,6 +16,9 @@ def assert_request_id(response: httpx.Response) -> str:
     return request_id
 
 
+AUTHENTICATION_FAILED = 11
+
+
 def assert_zuora_error(response: httpx.Response, status: int, category: int) -> dict:
     """A REST error envelope with an honest status and eight-digit codes of ``category``."""
     assert response.status_code == status, response.text
@@ -27,8 +30,11 @@ def assert_zuora_error(response: httpx.Response, status: int, category: int) -> 
     assert body["reasons"], body
     for reason in body["reasons"]:
         code = reason["code"]
-        assert isinstance(code, int) and 50_000_000 <= code <= 67_999_999, reason
-        assert code % 100 == category, reason
+        assert isinstance(code, int), reason
+        if category == AUTHENTICATION_FAILED:  # Zuora's guide "Error codes": 90000011
+            assert code == 90_000_011, reason
+        else:
+            assert 50_000_000 <= code <= 67_999_999 and code % 100 == category, reason
         assert isinstance(reason["message"], str) and reason["message"]
     return body
 

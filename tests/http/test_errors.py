@@ -37,7 +37,7 @@ class TestEnvelope:
     @pytest.mark.parametrize(("error_class", "category", "status"), HONEST_STATUSES)
     def test_each_error_renders_its_category_and_status(self, error_class, category, status):
         error = error_class("something is wrong", resource=errors.Resource.ACCOUNT)
-        response = errors.error_response(error, "0123456789ABCDEF", "/v1/accounts", "http")
+        response = errors.error_response(error, "0123456789ABCDEF", "POST", "/v1/accounts", "http")
 
         assert response.status_code == status
         assert error.reasons[0].code == 500010 * 100 + category
@@ -47,7 +47,9 @@ class TestEnvelope:
     def test_crud_object_paths_use_the_pascal_case_envelope(self, error_statuses):
         error = errors.NotFound("No such account", resource=errors.Resource.ACCOUNT)
         for path in ("/v1/object/account/123", "/v1/async/object/account/123"):
-            response = errors.error_response(error, "0123456789ABCDEF", path, error_statuses)
+            response = errors.error_response(
+                error, "0123456789ABCDEF", "POST", path, error_statuses
+            )
             assert response.status_code == 404
             assert response.body == (
                 b'{"Success":false,"Errors":[{"Code":"INVALID_ID","Message":"No such account"}]}'
@@ -62,7 +64,7 @@ class TestEnvelope:
             ]
         )
         response = errors.error_response(
-            error, "0123456789ABCDEF", "/v1/action/create", error_statuses
+            error, "0123456789ABCDEF", "POST", "/v1/action/create", error_statuses
         )
         assert response.status_code == 400
         assert orjson.loads(response.body) == {
@@ -78,7 +80,9 @@ class TestEnvelope:
             ]
         )
         path = "/notifications/notification-definitions"
-        body = orjson.loads(errors.error_response(error, "0123456789ABCDEF", path, "zuora").body)
+        body = orjson.loads(
+            errors.error_response(error, "0123456789ABCDEF", "POST", path, "zuora").body
+        )
         assert body == {
             "success": False,
             "processId": "0123456789ABCDEF",
@@ -104,12 +108,40 @@ class TestEnvelope:
     )
     def test_authentication_failures_carry_a_top_level_message_in_every_family(self, path, fields):
         response = errors.error_response(
-            errors.AuthenticationFailed("Token expired"), "0123456789ABCDEF", path, "zuora"
+            errors.AuthenticationFailed("Token expired"), "0123456789ABCDEF", "POST", path, "zuora"
         )
         assert response.status_code == 401
         body = orjson.loads(response.body)
         assert body.keys() == fields
         assert body["message"] == "Token expired"
+
+
+class TestResourceCodes:
+    """Zuora's guide "Error codes": a failed GET or DELETE names the generic resource, 500000;
+    an authentication failure is 90000011."""
+
+    def code(self, error: errors.ZuoraError, method: str, path: str) -> int:
+        body = errors.error_body(error, "0123456789ABCDEF", method, path)
+        return body["reasons"][0]["code"]
+
+    @pytest.mark.parametrize(("method", "code"), [("GET", 50000040), ("DELETE", 50000040)])
+    def test_a_failed_get_or_delete_names_the_generic_resource(self, method, code):
+        error = errors.NotFound("gone", resource=errors.Resource.ACCOUNT)
+        assert self.code(error, method, "/v1/accounts/A1") == code
+
+    @pytest.mark.parametrize("method", ["POST", "PUT"])
+    def test_a_failed_request_with_a_body_names_its_resource(self, method):
+        error = errors.InvalidValue("bad", resource=errors.Resource.ACCOUNT)
+        assert self.code(error, method, "/v1/accounts/A1") == 50001020
+
+    def test_notification_endpoints_keep_their_own_codes(self):
+        error = errors.NotFound("gone", resource=errors.Resource.NOTIFICATION_DEFINITION)
+        path = "/notifications/notification-definitions/1"
+        assert self.code(error, "GET", path) == 50004040
+
+    @pytest.mark.parametrize("method", ["GET", "POST"])
+    def test_an_authentication_failure_is_90000011(self, method):
+        assert self.code(errors.AuthenticationFailed(), method, "/v1/accounts") == 90000011
 
 
 class TestZuorasStatuses:

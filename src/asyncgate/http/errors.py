@@ -54,6 +54,9 @@ class Resource(IntEnum):
     COMMUNICATION_PROFILE = 500041
     CALLOUT_SETTINGS = 500042
     CALLOUT_HISTORY = 500043
+    # Not a resource: Zuora's codes of authentication failures begin with 9 (its guide "Error
+    # codes": 90000011, an invalid credential in the request header).
+    AUTHENTICATION = 900000
 
 
 CRUD_CODES: dict[Category, str] = {
@@ -133,7 +136,7 @@ class AuthenticationFailed(ZuoraError):
     status = 401
 
     def __init__(
-        self, message: str = "Authentication error", *, resource: Resource = Resource.AUTH
+        self, message: str = "Authentication error", *, resource: Resource = Resource.AUTHENTICATION
     ) -> None:
         super().__init__(message, resource=resource, headers={"WWW-Authenticate": "Bearer"})
 
@@ -262,7 +265,12 @@ def answered_status(error: ZuoraError, path: str, error_statuses: str) -> int:
     return error.status
 
 
-def error_body(error: ZuoraError, process_id: str, path: str) -> dict:
+# Zuora's guide "Error codes": resource codes come from the request's payload, so a GET or
+# DELETE that fails names the generic resource, 500000; its category still says what failed.
+BODILESS_METHODS = frozenset({"GET", "DELETE"})
+
+
+def error_body(error: ZuoraError, process_id: str, method: str, path: str) -> dict:
     """The error in the envelope of the API family ``path`` belongs to.
 
     REST: ``{"success": false, "processId", "reasons": [{"code", "message"}]}``; CRUD objects:
@@ -286,10 +294,14 @@ def error_body(error: ZuoraError, process_id: str, path: str) -> dict:
             "Errors": [{"Code": r.crud_code, "Message": r.message} for r in error.reasons],
         }
     else:
+        generic = method in BODILESS_METHODS and path.startswith("/v1/")
         body = {
             "success": False,
             "processId": process_id,
-            "reasons": [{"code": r.code, "message": r.message} for r in error.reasons],
+            "reasons": [
+                {"code": _generic_code(r) if generic else r.code, "message": r.message}
+                for r in error.reasons
+            ],
         }
         if path.startswith(NOTIFICATIONS_PREFIX):
             body["code"] = error.reasons[0].code
@@ -299,13 +311,21 @@ def error_body(error: ZuoraError, process_id: str, path: str) -> dict:
     return body
 
 
+def _generic_code(reason: Reason) -> int:
+    if reason.resource == Resource.AUTHENTICATION:
+        return reason.code
+    return Resource.GENERAL * 100 + reason.category
+
+
 def _joined_messages(error: ZuoraError) -> str:
     return "; ".join(reason.message for reason in error.reasons)
 
 
-def error_response(error: ZuoraError, process_id: str, path: str, error_statuses: str) -> Response:
+def error_response(
+    error: ZuoraError, process_id: str, method: str, path: str, error_statuses: str
+) -> Response:
     return Response(
-        orjson.dumps(error_body(error, process_id, path)),
+        orjson.dumps(error_body(error, process_id, method, path)),
         status_code=answered_status(error, path, error_statuses),
         headers=error.headers,
         media_type="application/json",

@@ -142,9 +142,9 @@ class ZuoraConventionsMiddleware:
         except ZuoraError as error:
             if response_started:
                 raise
-            await error_response(error, process_id, scope["path"], self.error_statuses)(
-                scope, receive, send_with_headers
-            )
+            await error_response(
+                error, process_id, scope["method"], scope["path"], self.error_statuses
+            )(scope, receive, send_with_headers)
         except Exception:
             if response_started:
                 raise
@@ -153,9 +153,9 @@ class ZuoraConventionsMiddleware:
                 f"An internal error occurred; quote processId {process_id}",
                 resource=Resource.GENERAL,
             )
-            await error_response(internal, process_id, scope["path"], self.error_statuses)(
-                scope, receive, send_with_headers
-            )
+            await error_response(
+                internal, process_id, scope["method"], scope["path"], self.error_statuses
+            )(scope, receive, send_with_headers)
 
     async def _read_body(
         self,
