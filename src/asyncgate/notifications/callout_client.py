@@ -2,15 +2,16 @@
 
 An attempt checks the URL again (:func:`~asyncgate.notifications.urls.vet_callout_url`), then
 sends to the addresses that check vetted and nowhere else (see ``connections``). It carries the
-payload, a new ``Zuora-Request-Id``, the delivery's ``Zuora-Notification-Id`` and, once the
-tenant has a signing secret, Standard Webhooks headers. Basic auth is preemptive (credentials in
-the first request) or answers a challenge: a 401 with ``WWW-Authenticate`` is followed by one
-request with credentials, and both count as one attempt. Redirects are never followed.
+payload, a new ``Zuora-Request-Id`` (32 hex characters) on every request sent, the delivery's
+``Zuora-Notification-Id`` and, once the tenant has a signing secret, Standard Webhooks headers.
+Basic auth is preemptive (credentials in the first request) or answers a challenge: a 401 with
+``WWW-Authenticate`` is followed by one request with credentials, and both count as one
+attempt. Redirects are never followed.
 
-Success is a 2xx and, when the tenant confirms success by parsing answers, a JSON body with
-``"success": true``. Anything else, a timeout, a network or TLS error, or a URL the guard now
-refuses, is a failed attempt, classified by :class:`AttemptError`. At most 60 KB of an answer
-is read and kept.
+Success is a 2xx and, when the tenant confirms success by parsing answers, ``"success": true``
+in a 200 with a JSON body (other 2xx answers, and a 200 of another type, are not parsed).
+Anything else, a timeout, a network or TLS error, or a URL the guard now refuses, is a failed
+attempt, classified by :class:`AttemptError`. At most 60 KB of an answer is read and kept.
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ class AttemptError(StrEnum):
     TLS = "tls_error"
     NETWORK = "network_error"  # the connection broke, or the answer was not HTTP
     HTTP_STATUS = "http_status"  # not a 2xx (a 3xx too: redirects are not followed)
-    UNCONFIRMED = "success_not_confirmed"  # a 2xx without "success": true, when required
+    UNCONFIRMED = "success_not_confirmed"  # a JSON 200 without "success": true, when required
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,8 +197,10 @@ class CalloutClient:
         headers: dict[str, str],
         with_credentials: bool,
     ) -> Answer:
+        # A new ID on every request sent, the resend after a challenge included, as Zuora's.
+        headers = headers | {"Zuora-Request-Id": uuid.uuid4().hex}
         if with_credentials and request.credentials:
-            headers = headers | {"Authorization": _basic_auth(*request.credentials)}
+            headers["Authorization"] = _basic_auth(*request.credentials)
         return await self._connections.exchange(
             vetted, request.method, url.raw_path_qs, headers, request.body, RESPONSE_CONTENT_LIMIT
         )
@@ -215,12 +218,11 @@ def _basic_auth(username: str, password: str) -> str:
 
 
 def _headers(request: CalloutRequest) -> dict[str, str]:
-    """The headers of an attempt: both requests of a challenge carry the same."""
+    """The headers of an attempt that both requests of a challenge carry."""
     headers = {
         "User-Agent": USER_AGENT,
         # Answers are read up to a bound: a compressed one could inflate far past it.
         "Accept-Encoding": "identity",
-        "Zuora-Request-Id": str(uuid.uuid4()),
         "Zuora-Notification-Id": request.notification_id,
     }
     if request.body:
@@ -238,9 +240,9 @@ def _judged(answer: Answer, confirm_success: bool) -> _Ending:
         "response_content": answer.content.decode("utf-8", errors="replace"),
     }
     if 200 <= answer.status < 300:
-        if confirm_success and not _confirms_success(answer.content):
+        if confirm_success and _is_json_200(answer) and not _confirms_success(answer.content):
             judged["error"] = AttemptError.UNCONFIRMED
-            judged["error_message"] = 'the answer is not JSON with "success": true'
+            judged["error_message"] = 'the JSON answer does not say "success": true'
         return judged
     message = f"the receiver answered {answer.status}"
     if 300 <= answer.status < 400:
@@ -250,6 +252,15 @@ def _judged(answer: Answer, confirm_success: bool) -> _Ending:
     if answer.status in RETRY_AFTER_STATUSES:
         judged["retry_after"] = _retry_after(answer.headers.get("retry-after"))
     return judged
+
+
+def _is_json_200(answer: Answer) -> bool:
+    """Whether parsing the answer can confirm success: Zuora parses a 200 with a JSON body
+    only; other 2xx answers, and a 200 of another type, succeed as they are."""
+    if answer.status != 200:
+        return False
+    media_type = answer.headers.get("content-type", "").partition(";")[0].strip().lower()
+    return media_type == "application/json" or media_type.endswith("+json")
 
 
 def _confirms_success(content: bytes) -> bool:

@@ -160,20 +160,25 @@ class TestAnswers:
         assert receiver.arrivals(elsewhere) == []
 
     @pytest.mark.parametrize(
-        ("body", "delivered"),
+        ("status", "content_type", "body", "delivered"),
         [
-            (b'{"success": true}', True),
-            (b'{"success": false}', False),
-            (b'{"status": "ok"}', False),
-            (b"OK", False),
+            (200, "application/json", b'{"success": true}', True),
+            (200, "application/json", b'{"success": false}', False),
+            (200, "application/json", b'{"status": "ok"}', False),
+            (200, "application/json; charset=utf-8", b"OK", False),
+            (200, "application/problem+json", b"{}", False),
+            # Zuora parses only a 200 with a JSON body.
+            (200, "text/plain", b"OK", True),
+            (201, "application/json", b'{"success": false}', True),
+            (204, "application/json", b"", True),
         ],
     )
-    async def test_parsing_the_answer_needs_success_true(
-        self, client, tenant, database, sender, receiver, body, delivered
+    async def test_parsing_a_json_200_needs_success_true(
+        self, client, tenant, database, sender, receiver, status, content_type, body, delivered
     ):
         await set_callout_settings(client, tenant, parseResponseContent=True)
         path = receiver.new_path()
-        receiver.script(path, Reply(200, body))
+        receiver.script(path, Reply(status, body, {"Content-Type": content_type}))
         await define(client, tenant, receiver.url(path), calloutRetry=False)
         await publish(database, tenant)
 

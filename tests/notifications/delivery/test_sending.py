@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import timedelta
 
@@ -197,7 +198,10 @@ class TestBasicAuth:
         first, second = receiver.wait_for(path, 2)
         assert first.credentials() is None
         assert second.credentials() == ("receiver", PASSWORD)
-        assert first.headers["zuora-request-id"] == second.headers["zuora-request-id"]
+        # Each request sent has an ID of its own, 32 hex characters, as Zuora's.
+        ids = [first.headers["zuora-request-id"], second.headers["zuora-request-id"]]
+        assert ids[0] != ids[1]
+        assert all(re.fullmatch(r"[0-9a-f]{32}", request_id) for request_id in ids)
         assert [(a.attempt, a.response_code) for a in await attempts_of(database, tenant)] == [
             (1, 200)
         ]
