@@ -4,8 +4,12 @@
 Times are read as the SDK writes them (``2024-01-02T03:04:05.000000``, with ``+0000`` when
 aware) and as Zuora documents them (``yyyy-MM-ddTHH:mm:ss``), ``Z`` or an offset allowed; a
 time without an offset is UTC. The window defaults to the day before ``endTime``, which
-defaults to now. ``nextPage`` repeats the query for the next page with the window fixed, so
-paging is not shifted by attempts recorded meanwhile.
+defaults to now. ``nextPage``, an absolute URL as Zuora's, repeats the query for the next page
+with the window fixed, so paging is not shifted by attempts recorded meanwhile.
+
+As Zuora's reference has it, ``pageSize`` defaults to 20 and a larger one than 40 is read as 40.
+A numeric ``eventCategory`` is the code of one of Zuora's standard events, which this service
+does not raise: it matches no callouts.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ router = APIRouter(
 )
 
 DEFAULT_WINDOW = timedelta(days=1)
-DEFAULT_PAGE_SIZE = 10
+DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 40
 # An offset's "+" that a client did not percent-encode arrives as a space.
 _UNENCODED_PLUS = re.compile(r" (\d{2}:?\d{2})$")
@@ -65,12 +69,15 @@ async def get_callout_history(
     category: Annotated[str | None, Query(alias="eventCategory")] = None,
     include_response_content: Annotated[bool, Query(alias="includeResponseContent")] = False,
     page: Annotated[int, Query(ge=1)] = 1,
-    page_size: Annotated[int, Query(alias="pageSize", ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
+    page_size: Annotated[int, Query(alias="pageSize", ge=1)] = DEFAULT_PAGE_SIZE,
 ) -> CalloutHistoryPage:
+    page_size = min(page_size, MAX_PAGE_SIZE)
     end = parse_time("endTime", end_time) or utcnow()
     start = parse_time("startTime", start_time) or end - DEFAULT_WINDOW
     if start > end:
         raise InvalidValue("startTime must not be after endTime", resource=history.RESOURCE)
+    if category is not None and category.strip().isdigit():  # a standard event's code
+        return CalloutHistoryPage(callout_histories=[], next_page=None)
     query = HistoryQuery(
         start=start,
         end=end,
@@ -86,7 +93,7 @@ async def get_callout_history(
         url = request.url.include_query_params(
             page=page + 1, pageSize=page_size, startTime=_written(start), endTime=_written(end)
         )
-        next_page = f"{url.path}?{url.query}"
+        next_page = str(url)
     rows = [
         CalloutHistoryOut.of(
             entry.attempt,
