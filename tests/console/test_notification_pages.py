@@ -96,7 +96,7 @@ class TestAddNewNotification:
     async def test_a_taken_name_is_refused_beside_the_name(self, as_admin, client, tenant):
         await create_definition(client, tenant, name="Taken")
         answer = await submit(as_admin, NEW, NEW, **seed_form(name="Taken"))
-        assert answer.status_code == 409
+        assert answer.status_code == 400
         assert "already exists" in field_error(answer, "name")
 
 

@@ -199,13 +199,13 @@ class TestErrors:
 
         assert "port" in common_error(refused.value, 400, category=20).message
 
-    def test_a_name_in_use_is_a_409(self, notifications):
+    def test_a_name_in_use_is_a_400(self, notifications):
         created = notifications.create_notification_definition(definition_request(name="once"))
 
-        with pytest.raises(ApiException) as refused:
+        with pytest.raises(BadRequestException) as refused:
             notifications.create_notification_definition(definition_request(name="once"))
 
-        assert refused.value.status == 409
+        assert refused.value.status == 400
         assert json.loads(refused.value.body)["code"] % 100 == 30
         notifications.delete_notification_definition(created.id)
 

@@ -186,7 +186,7 @@ class TestUniqueNames:
             headers=tenant.headers,
         )
 
-        body = assert_notifications_error(response, 409, category=30)
+        body = assert_notifications_error(response, 400, category=30)  # Zuora's: a 400
         assert "Duplicate" in body["message"]
         assert await definitions_of(database, tenant) == 1
 
@@ -208,7 +208,7 @@ class TestUniqueNames:
             *(client.post(DEFINITIONS, json=body, headers=tenant.headers) for _ in range(3))
         )
 
-        assert sorted(answer.status_code for answer in answers) == [200, 409, 409]
+        assert sorted(answer.status_code for answer in answers) == [200, 400, 400]
         assert await definitions_of(database, tenant) == 2
 
     async def test_a_deleted_definitions_name_is_free_again(self, client, tenant):
@@ -614,7 +614,7 @@ class TestUpdate:
             f"{DEFINITIONS}/{created['id']}", json={"name": "Taken"}, headers=tenant.headers
         )
 
-        assert_notifications_error(response, 409, category=30)
+        assert_notifications_error(response, 400, category=30)
         assert (await get_definition(client, tenant, created["id"]))["name"] == "Free"
 
 

@@ -25,6 +25,7 @@ from asyncgate.notifications.schemas import (
     NotificationDefinitionCreate,
     NotificationDefinitionUpdate,
 )
+from asyncgate.notifications.service import DefinitionNameTaken
 from asyncgate.notifications.urls import CalloutUrlRefused
 
 FORM_ERROR = "_form"
@@ -190,7 +191,7 @@ def definition_refusal(error: ZuoraError) -> FormInvalid:
     message = str(error)
     if isinstance(error, CalloutUrlRefused):
         return FormInvalid({"callout_baseurl": message.replace("calloutBaseurl", "Base URL", 1)})
-    if error.status == 409:
+    if isinstance(error, DefinitionNameTaken):
         return FormInvalid({"name": message})
     if isinstance(error, NotFound):
         return FormInvalid({"profile_id": message})

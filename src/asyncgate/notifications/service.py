@@ -39,6 +39,10 @@ from asyncgate.secretbox import SecretBox
 RESOURCE = Resource.NOTIFICATION_DEFINITION
 
 
+class DefinitionNameTaken(BusinessRuleViolated):
+    """Another definition of the profile has the name (a 400, as Zuora's)."""
+
+
 @dataclass(frozen=True, slots=True)
 class CalloutGuards:
     """What saving a callout needs besides the session: the URL rules and the box that seals
@@ -62,7 +66,7 @@ async def create_definition(
 
     The callout's event type must be the definition's; an active callout needs a callout;
     credentials are required when ``requiredAuth`` is true; the name must be free in the
-    profile (a 409 otherwise).
+    profile (a 400 otherwise).
     """
     tenant_id = principal.tenant_id
     if data.callout is not None and data.callout.event_type_name != data.event_type_name:
@@ -229,8 +233,8 @@ async def _name_free_in_profile(
     session: AsyncSession, definition: NotificationDefinition
 ) -> AsyncIterator[None]:
     """Makes the block's changes to ``definition`` in a savepoint and flushes them; a name
-    another definition of its profile has is a conflict (409). The database enforces it, so
-    two requests racing for one name cannot both win.
+    another definition of its profile has is refused with a 400, as Zuora's. The database
+    enforces it, so two requests racing for one name cannot both win.
 
     Changes belong inside the block: a savepoint flushes what is pending when it begins.
     """
@@ -250,8 +254,7 @@ async def _name_free_in_profile(
         )
         if taken is None:
             raise
-        raise BusinessRuleViolated(
+        raise DefinitionNameTaken(
             f"A notification definition named {name!r} already exists in its communication profile",
             resource=RESOURCE,
-            status=409,
         ) from None
