@@ -134,7 +134,8 @@ class Settings(BaseSettings):
     )
     request_timeout: timedelta = Field(
         default=timedelta(seconds=120),
-        description="Time limit of one execution of an async request (a transient failure beyond).",
+        description="Time limit of a synchronous request (a 504 beyond, as Zuora's 120 s) and "
+        "of one execution of an async request (a transient failure beyond).",
     )
     request_retention: timedelta = Field(
         default=timedelta(days=7),

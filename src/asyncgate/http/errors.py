@@ -211,6 +211,12 @@ class TemporaryError(ZuoraError):
     status = 503
 
 
+class GatewayTimeout(TemporaryError):
+    """A synchronous request ran past its time limit; its effects were rolled back."""
+
+    status = 504
+
+
 class LimitExceeded(ZuoraError):
     category = Category.LIMIT_EXCEEDED
     status = 429

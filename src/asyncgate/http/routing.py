@@ -2,7 +2,8 @@
 
 Every API route uses :class:`UnitOfWorkRoute`: the handler runs inside one database transaction
 that commits after the handler returns and before the response is sent, and rolls back when the
-handler raises. Handlers and services never commit. GET and HEAD run in a read-only transaction,
+handler raises or runs past ``ASYNCGATE_REQUEST_TIMEOUT`` (a 504, as Zuora's gateway answers
+after 120 s). Handlers and services never commit. GET and HEAD run in a read-only transaction,
 which on SQLite does not take the write lock.
 
 When the async worker replays a stored request in-process, the scope carries the worker's own
@@ -13,6 +14,7 @@ commit together with the request's recorded outcome, or not at all.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
@@ -22,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from asyncgate.http import idempotency
+from asyncgate.http.errors import GatewayTimeout, Resource
 
 READ_METHODS = frozenset({"GET", "HEAD"})
 SCOPE_SESSION = "asyncgate.session"
@@ -45,10 +48,18 @@ class UnitOfWorkRoute(APIRoute):
                 if request.method in READ_METHODS
                 else database.transaction
             )
+            limit = request.app.state.settings.request_timeout.total_seconds()
             try:
                 async with transaction() as session:
                     request.state.session = session
-                    response = await handler(request)
+                    try:
+                        async with asyncio.timeout(limit):
+                            response = await handler(request)
+                    except TimeoutError:
+                        raise GatewayTimeout(
+                            f"The request did not complete within {limit:g} s; nothing was kept",
+                            resource=Resource.REQUEST,
+                        ) from None
                     key = idempotency.marked_key(request)
                     if key is not None and 200 <= response.status_code < 300:
                         await idempotency.remember(session, request, key, response)
