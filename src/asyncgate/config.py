@@ -144,6 +144,12 @@ class Settings(BaseSettings):
         "stays readable after its accept; the workers then delete it, and its idempotency key "
         "may be used again. 0 keeps finished requests forever.",
     )
+    idempotency_key_lifetime: timedelta = Field(
+        default=timedelta(hours=24),
+        gt=timedelta(0),
+        description="How long the answer to a synchronous request with an `Idempotency-Key` is "
+        "replayed (Zuora: 24 hours); the workers then delete it, and the key may be used again.",
+    )
     retry_max_attempts: int = Field(
         default=5, ge=1, description="Executions of an async request before it fails for good."
     )
@@ -290,6 +296,7 @@ class Settings(BaseSettings):
         "worker_poll_interval",
         "request_timeout",
         "request_retention",
+        "idempotency_key_lifetime",
         "retry_base_delay",
         "retry_max_delay",
         "tenant_concurrent_retry_after",

@@ -268,7 +268,7 @@ class TestIdempotencyKeys:
         assert len(new_ids) == 8 and first not in new_ids
         for kind, response in answers:
             if kind == "misuse":
-                assert_zuora_error(response, 409, 30)
+                assert_zuora_error(response, 422, 30)
         assert await stored_count(database) == 1 + 8
 
     async def test_tenants_keys_are_their_own(self, client, tenant, other_tenant, database):
@@ -284,7 +284,7 @@ class TestIdempotencyKeys:
         key = {"Idempotency-Key": uuid.uuid4().hex}
         await accept(client, tenant, ASYNC_TRIALS, trial(), headers=key)
         response = await client.post(ASYNC_TRIALS, json=trial(), headers={**tenant.headers, **key})
-        assert_zuora_error(response, 409, 30)
+        assert_zuora_error(response, 422, 30)
         assert await stored_count(database) == 1
 
 

@@ -285,10 +285,12 @@ class TestIsolation:
             slow_arrivals = slow.wait_for(slow_path, 80, timeout=WAIT_SECONDS * 2)
 
         last_quick = max(arrival.at for arrival in quick)
-        # Ten at a time reach the slow receiver (ASYNCGATE_CALLOUT_CONCURRENCY_PER_ORIGIN), the
-        # next ten 1.5 s later: B's all arrived before that. Had they waited for sending slots
-        # behind A's deliveries, A's next ten would have come first.
-        assert sum(arrival.at <= last_quick for arrival in slow_arrivals) <= 10
+        # Ten at a time reach the slow receiver (ASYNCGATE_CALLOUT_CONCURRENCY_PER_ORIGIN), ten
+        # more every 1.5 s: A's 80 take 12 s. Had B's waited for sending slots behind A's
+        # deliveries, they would have come after most of A's; they come within A's first few
+        # rounds (the first, on a quiet machine; a busy one may take a round or two more to
+        # execute B's requests).
+        assert sum(arrival.at <= last_quick for arrival in slow_arrivals) <= 30
 
 
 class TestRefusals:

@@ -4,14 +4,37 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import timedelta
 
+from sqlalchemy import select, update
+
+from asyncgate.db.base import utcnow
 from asyncgate.http import idempotency
 from asyncgate.http.errors import Category
+from asyncgate.http.idempotency import IdempotencyRecord
 from tests.billing.api import account_body, stored_rows
 from tests.http.assertions import assert_zuora_error
 from tests.http.probe import FAILURES, TALLIES, tally_of
 
 REPLAYED = "idempotent-replayed"
+
+
+async def age_records(database, tenant, age: timedelta) -> None:
+    """Make the tenant's idempotency records ``age`` old."""
+    async with database.transaction() as session:
+        await session.execute(
+            update(IdempotencyRecord)
+            .where(IdempotencyRecord.tenant_id == tenant.tenant_id)
+            .values(created_at=utcnow() - age)
+        )
+
+
+async def records_of(database, tenant) -> list[str]:
+    async with database.read_transaction() as session:
+        found = await session.scalars(
+            select(IdempotencyRecord.key).where(IdempotencyRecord.tenant_id == tenant.tenant_id)
+        )
+        return list(found.all())
 
 
 def keyed(tenant, key: str) -> dict[str, str]:
@@ -50,20 +73,49 @@ class TestRepeats:
 
         assert await tally_of(database, tenant.tenant_id, counter) == 2
 
-    async def test_a_failed_request_is_not_remembered(self, probe, tenant, database):
+    async def test_a_refused_request_is_answered_the_same_again(self, probe, tenant, database):
+        """Zuora's guide: the answer is saved "regardless of whether it succeeded or failed"."""
+        counter, key = uuid.uuid4().hex, uuid.uuid4().hex
+        body = {"counter": counter, "waitFor": "x"}
+
+        refused = await probe.post(TALLIES, json=body, headers=keyed(tenant, key))
+        repeated = await probe.post(TALLIES, json=body, headers=keyed(tenant, key))
+
+        assert refused.status_code == repeated.status_code == 400
+        assert repeated.content == refused.content
+        assert repeated.headers[REPLAYED] == "true"
+        assert await tally_of(database, tenant.tenant_id, counter) == 0
+
+    async def test_a_server_error_is_not_remembered(self, probe, tenant, database):
         counter, key = uuid.uuid4().hex, uuid.uuid4().hex
 
-        refused = await probe.post(
-            TALLIES, json={"counter": counter, "waitFor": "x"}, headers=keyed(tenant, key)
-        )
         crashed = await probe.post(FAILURES, json={"counter": counter}, headers=keyed(tenant, key))
-        # The key is still free for the corrected request.
-        corrected = await probe.post(TALLIES, json={"counter": counter}, headers=keyed(tenant, key))
+        # A server error may pass: the key is still free for the retry.
+        retried = await probe.post(TALLIES, json={"counter": counter}, headers=keyed(tenant, key))
 
-        assert (refused.status_code, crashed.status_code) == (400, 500)
-        assert corrected.status_code == 200
-        assert REPLAYED not in corrected.headers
+        assert crashed.status_code == 500
+        assert retried.status_code == 200
+        assert REPLAYED not in retried.headers
         assert await tally_of(database, tenant.tenant_id, counter) == 1
+
+    async def test_an_expired_key_may_be_used_again(self, probe, tenant, database):
+        counter, key = uuid.uuid4().hex, uuid.uuid4().hex
+        await probe.post(TALLIES, json={"counter": counter}, headers=keyed(tenant, key))
+        await age_records(database, tenant, timedelta(hours=24, seconds=1))
+
+        again = await probe.post(TALLIES, json={"counter": counter}, headers=keyed(tenant, key))
+
+        assert again.status_code == 200
+        assert REPLAYED not in again.headers
+        assert again.json()["value"] == 2
+
+    async def test_expired_records_are_pruned(self, probe, tenant, database):
+        key = uuid.uuid4().hex
+        await probe.post(TALLIES, json={"counter": key}, headers=keyed(tenant, key))
+        await age_records(database, tenant, timedelta(hours=25))
+
+        assert await idempotency.prune_expired(database, timedelta(hours=24)) >= 1
+        assert await records_of(database, tenant) == []
 
     async def test_a_key_on_a_get_is_ignored(self, probe, tenant):
         response = await probe.get(
@@ -74,7 +126,7 @@ class TestRepeats:
 
 
 class TestMisuse:
-    async def test_the_same_key_with_a_different_body_is_refused_with_409(
+    async def test_the_same_key_with_a_different_body_is_refused_with_422(
         self, probe, tenant, database
     ):
         counter, key = uuid.uuid4().hex, uuid.uuid4().hex
@@ -84,11 +136,11 @@ class TestMisuse:
             TALLIES, json={"counter": counter, "note": "changed"}, headers=keyed(tenant, key)
         )
 
-        body = assert_zuora_error(response, 409, Category.BUSINESS_RULE)
+        body = assert_zuora_error(response, 422, Category.BUSINESS_RULE)
         assert "Idempotency-Key" in body["reasons"][0]["message"]
         assert await tally_of(database, tenant.tenant_id, counter) == 1
 
-    async def test_the_same_key_with_a_different_query_string_is_refused_with_409(
+    async def test_the_same_key_with_a_different_query_string_is_refused_with_422(
         self, probe, tenant
     ):
         body, key = {"counter": uuid.uuid4().hex}, uuid.uuid4().hex
@@ -98,15 +150,15 @@ class TestMisuse:
             TALLIES, params={"dryRun": "true"}, json=body, headers=keyed(tenant, key)
         )
 
-        assert_zuora_error(response, 409, Category.BUSINESS_RULE)
+        assert_zuora_error(response, 422, Category.BUSINESS_RULE)
 
-    async def test_the_same_key_on_another_endpoint_is_refused_with_409(self, probe, tenant):
+    async def test_the_same_key_on_another_endpoint_is_refused_with_422(self, probe, tenant):
         body, key = {"counter": uuid.uuid4().hex}, uuid.uuid4().hex
         await probe.post(TALLIES, json=body, headers=keyed(tenant, key))
 
         response = await probe.post(FAILURES, json=body, headers=keyed(tenant, key))
 
-        assert_zuora_error(response, 409, Category.BUSINESS_RULE)
+        assert_zuora_error(response, 422, Category.BUSINESS_RULE)
 
     async def test_a_key_over_255_characters_is_refused_and_nothing_is_done(
         self, probe, tenant, database
@@ -156,15 +208,35 @@ class TestTenants:
 
 
 class TestConcurrentRepeats:
-    async def test_concurrent_repeats_perform_exactly_once(
+    async def test_concurrent_repeats_perform_exactly_once(self, probe, tenant, database):
+        counter, key = uuid.uuid4().hex, uuid.uuid4().hex
+        # Each request waits in its handler until all five are inside (or a timeout passes).
+        body = {"counter": counter, "waitFor": 5}
+
+        responses = await asyncio.gather(
+            *(probe.post(TALLIES, json=body, headers=keyed(tenant, key)) for _ in range(5))
+        )
+
+        statuses = sorted(r.status_code for r in responses)
+        if database.concurrent_writers:
+            # PostgreSQL: the first holds its key; the others are told it is in progress.
+            assert statuses == [200, 409, 409, 409, 409], [r.text for r in responses]
+            for refused in (r for r in responses if r.status_code == 409):
+                assert_zuora_error(refused, 409, Category.LOCKING_CONTENTION)
+        else:
+            # SQLite lets one writer in at a time: the others replay the first's answer.
+            assert statuses == [200] * 5, [r.text for r in responses]
+            assert {r.content for r in responses} == {responses[0].content}
+            assert sorted(r.headers.get(REPLAYED, "") for r in responses) == [""] + ["true"] * 4
+        assert await tally_of(database, tenant.tenant_id, counter) == 1
+
+    async def test_repeats_that_raced_past_the_check_answer_as_the_first(
         self, probe, tenant, database, monkeypatch
     ):
         counter, key = uuid.uuid4().hex, uuid.uuid4().hex
-        # Each request waits in its handler until all five are inside. PostgreSQL lets them in
-        # together, so four lose on the unique key index and must be answered by the recovery
-        # in UnitOfWorkRoute; SQLite's write lock lets one in at a time, so four are answered
-        # from the store before their handlers run.
         body = {"counter": counter, "waitFor": 5}
+        # As if each found the key free: on PostgreSQL all five run, four lose on the unique
+        # key index and are answered by the recovery in UnitOfWorkRoute.
         recoveries = []
         recall = idempotency.recall
 
@@ -172,7 +244,11 @@ class TestConcurrentRepeats:
             recoveries.append(await recall(*args, **kwargs))
             return recoveries[-1]
 
+        async def always_free(*args):
+            return True
+
         monkeypatch.setattr(idempotency, "recall", counting_recall)
+        monkeypatch.setattr(idempotency, "_hold", always_free)
 
         responses = await asyncio.gather(
             *(probe.post(TALLIES, json=body, headers=keyed(tenant, key)) for _ in range(5))
@@ -181,10 +257,8 @@ class TestConcurrentRepeats:
         assert [r.status_code for r in responses] == [200] * 5, [r.text for r in responses]
         assert {r.content for r in responses} == {responses[0].content}
         assert responses[0].json()["value"] == 1
-        assert sorted(r.headers.get(REPLAYED, "") for r in responses) == [""] + ["true"] * 4
         assert await tally_of(database, tenant.tenant_id, counter) == 1
-        expected_recoveries = 4 if database.engine.dialect.name == "postgresql" else 0
-        assert len(recoveries) == expected_recoveries
+        assert len(recoveries) == (4 if database.concurrent_writers else 0)
         assert all(response is not None for response in recoveries)
 
     async def test_concurrent_reuse_with_different_bodies_performs_one(
@@ -203,7 +277,8 @@ class TestConcurrentRepeats:
             )
         )
 
-        assert sorted(r.status_code for r in responses) == [200, 409, 409]
+        refused = 409 if database.concurrent_writers else 422  # in progress, or reused
+        assert sorted(r.status_code for r in responses) == [200, refused, refused]
         assert await tally_of(database, tenant.tenant_id, counter) == 1
 
 
@@ -231,6 +306,12 @@ class TestOnAccounts:
             )
         )
 
-        assert [r.status_code for r in responses] == [200] * 5, [r.text for r in responses]
-        assert len({r.json()["accountId"] for r in responses}) == 1
+        created = [r for r in responses if r.status_code == 200]
+        refused = [r for r in responses if r.status_code != 200]
+        # PostgreSQL: the others are told the first is in progress; SQLite: they replay it.
+        assert len(created) == (1 if database.concurrent_writers else 5), [
+            r.text for r in responses
+        ]
+        assert {r.status_code for r in refused} <= {409}
+        assert len({r.json()["accountId"] for r in created}) == 1
         assert await stored_rows(database, tenant) == (1, 1)

@@ -53,7 +53,7 @@ from asyncgate.clock import SYSTEM_CLOCK, Clock
 from asyncgate.config import Settings
 from asyncgate.db.engine import Database
 from asyncgate.db.leases import Leases
-from asyncgate.http import bulk
+from asyncgate.http import bulk, idempotency
 from asyncgate.http.answer import Answer
 from asyncgate.http.bulk import BulkHandler
 from asyncgate.http.ratelimit import RateLimited, RateLimits
@@ -89,6 +89,7 @@ class WorkerConfig:
     request_timeout: timedelta = timedelta(seconds=120)
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     retention: timedelta = timedelta(0)  # 0: finished requests are kept
+    idempotency_key_lifetime: timedelta = timedelta(hours=24)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> WorkerConfig:
@@ -100,6 +101,7 @@ class WorkerConfig:
             poll_interval=settings.worker_poll_interval,
             request_timeout=settings.request_timeout,
             retention=settings.request_retention,
+            idempotency_key_lifetime=settings.idempotency_key_lifetime,
             retry=RetryPolicy(
                 max_attempts=settings.retry_max_attempts,
                 base_delay=settings.retry_base_delay,
@@ -208,6 +210,7 @@ class Worker:
                 await self.extend_leases()
                 await self.reap_expired_leases()
                 await prune_finished(self.queue, self.config.retention, self.clock)
+                await idempotency.prune_expired(self.database, self.config.idempotency_key_lifetime)
             except Exception:
                 log.exception("housekeeping failed")
             with suppress(TimeoutError):

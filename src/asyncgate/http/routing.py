@@ -19,12 +19,14 @@ from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
 from fastapi import Depends, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from asyncgate.http import idempotency
-from asyncgate.http.errors import GatewayTimeout, Resource
+from asyncgate.http.errors import GatewayTimeout, Resource, ZuoraError, error_response
+from asyncgate.http.validation import validation_error
 
 READ_METHODS = frozenset({"GET", "HEAD"})
 SCOPE_SESSION = "asyncgate.session"
@@ -61,8 +63,18 @@ class UnitOfWorkRoute(APIRoute):
                             resource=Resource.REQUEST,
                         ) from None
                     key = idempotency.marked_key(request)
-                    if key is not None and 200 <= response.status_code < 300:
+                    if key is not None:
                         await idempotency.remember(session, request, key, response)
+            except (ZuoraError, RequestValidationError) as failure:
+                key = idempotency.marked_key(request)
+                error = (
+                    validation_error(failure.errors())
+                    if isinstance(failure, RequestValidationError)
+                    else failure
+                )
+                if key is None or not idempotency.kept_on_failure(error):
+                    raise
+                return await _remember_failure(request, key, error)
             except IntegrityError:
                 key = idempotency.marked_key(request)
                 if key is None:
@@ -76,6 +88,23 @@ class UnitOfWorkRoute(APIRoute):
             return response
 
         return run_in_transaction
+
+
+async def _remember_failure(request: Request, key: str, error: ZuoraError) -> Response:
+    """The failure's answer, kept for its key once the work was rolled back."""
+    response = error_response(
+        error,
+        request.state.process_id,
+        request.method,
+        request.url.path,
+        request.app.state.settings.error_statuses,
+    )
+    try:
+        async with request.app.state.database.transaction() as session:
+            await idempotency.remember(session, request, key, response)
+    except IntegrityError:
+        pass  # a repeat that raced this one kept its answer first; this answer still holds
+    return response
 
 
 def declare_resource(request: Request, resource_id: str) -> None:

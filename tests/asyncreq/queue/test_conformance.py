@@ -241,7 +241,7 @@ class TestIdempotencyKeys:
         await queue.accept(accepted_row(tenant, idempotency_key="key-2"))
         with pytest.raises(BusinessRuleViolated) as refused:
             await queue.accept(accepted_row(tenant, idempotency_key="key-2", body=b"{}"))
-        assert refused.value.status == 409
+        assert refused.value.status == 422
 
     async def test_repeats_at_once_store_one_request(self, queue, tenant):
         first = accepted_row(tenant, idempotency_key="key-3")

@@ -35,6 +35,7 @@ from asyncgate.auth.models import Tenant
 from asyncgate.db.engine import Database
 from asyncgate.db.leases import LeasedTable
 from asyncgate.http.errors import BusinessRuleViolated, NotFound, Resource
+from asyncgate.http.idempotency import KeyReused
 
 TABLE = cast(Table, AsyncRequest.__table__)
 # What makes a repeat the same request as the one first stored under its idempotency key.
@@ -96,11 +97,10 @@ def not_cancellable(request: AsyncRequest) -> BusinessRuleViolated:
     )
 
 
-def key_used_for_another_request() -> BusinessRuleViolated:
-    return BusinessRuleViolated(
+def key_used_for_another_request() -> KeyReused:
+    return KeyReused(
         "This Idempotency-Key was already used for a different request",
         resource=Resource.ASYNC_REQUEST,
-        status=409,
     )
 
 
