@@ -17,7 +17,8 @@ from asyncgate.asyncreq.accept_latency import AcceptLatencies
 from asyncgate.asyncreq.queue import queue_for
 from asyncgate.asyncreq.resolver import RouteTable
 from asyncgate.asyncreq.routes import accept_route as async_accept_route
-from asyncgate.asyncreq.routes import status_router as async_status_router
+from asyncgate.asyncreq.routes import jobs_router as async_jobs_router
+from asyncgate.asyncreq.routes import requests_router as async_requests_router
 from asyncgate.auth.dependencies import TokenCache, authenticate
 from asyncgate.auth.routes import router as oauth_router
 from asyncgate.billing.accounts.routes import router as accounts_router
@@ -55,6 +56,7 @@ from asyncgate.http.validation import validation_error
 from asyncgate.metrics import router as metrics_router
 from asyncgate.notifications.history_routes import router as callout_history_router
 from asyncgate.notifications.routes import router as notifications_router
+from asyncgate.notifications.routes import settings_router as callout_settings_router
 from asyncgate.runtime import tune_for_serving
 from asyncgate.secretbox import SecretBox, load_secret_key
 
@@ -130,7 +132,9 @@ def v1_router(*routers: APIRouter) -> APIRouter:
     return authenticated_router(*routers, prefix="/v1")
 
 
-def api_router() -> APIRouter:
+def api_router(settings: Settings) -> APIRouter:
+    """Every ``/v1`` route; with ``ASYNCGATE_ZUORA_STRICT``, Zuora's alone."""
+    extensions = [] if settings.zuora_strict else [async_requests_router]
     return v1_router(
         accounts_router,
         contacts_router,
@@ -140,8 +144,9 @@ def api_router() -> APIRouter:
         invoices_router,
         crud_router,
         actions_router,
-        async_status_router,
+        async_jobs_router,
         callout_history_router,
+        *extensions,
     )
 
 
@@ -193,9 +198,11 @@ def create_app(
     app.include_router(oauth_router, dependencies=[Depends(limit_token_requests)])
     # Accepts first: they are the hottest route, and matching walks the table in order.
     app.router.routes.insert(0, async_accept_route)
-    app.include_router(api_router())
+    app.include_router(api_router(settings))
     # Zuora's notification paths have no /v1 (and so no async twins).
     app.include_router(authenticated_router(notifications_router))
+    if not settings.zuora_strict:
+        app.include_router(authenticated_router(callout_settings_router))
     mount_console(app, settings)
 
     app.add_middleware(

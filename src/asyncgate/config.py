@@ -38,6 +38,13 @@ class Settings(BaseSettings):
         "Actions and notification families keep their statuses). `http`: 400, 404 and 409 "
         "instead, for teams who prefer plain HTTP statuses.",
     )
+    zuora_strict: bool = Field(
+        default=False,
+        description="Turn off every extension to Zuora's API: the async-request status "
+        "resource (`/v1/async-requests/{id}`), the callout settings endpoints, `Location` and "
+        "`Retry-After` on 202 accepts, and the fields Zuora does not send in callout history, "
+        "so that tests prove an integration uses only what Zuora offers.",
+    )
     secret_key: SecretStr | None = Field(
         default=None,
         description="Key for secrets stored encrypted. When unset, one is generated and kept "

@@ -38,6 +38,7 @@ from asyncgate.http.errors import (
     UnsupportedMediaType,
     ZuoraError,
 )
+from asyncgate.http.extensions import EXTENSION, extensions_on
 from asyncgate.http.middleware import is_json_media_type
 from asyncgate.http.routing import Session, UnitOfWorkRoute
 
@@ -53,7 +54,9 @@ REPLAYED_HEADERS = (
 _READ_HEADERS = {name.encode(): name for name in (*REPLAYED_HEADERS, idempotency.HEADER)}
 STATUS_POLL_SECONDS = "1"
 
-status_router = APIRouter(route_class=UnitOfWorkRoute, tags=["Async requests"])
+jobs_router = APIRouter(route_class=UnitOfWorkRoute, tags=["Async requests"])
+# The async-request status resource: an extension (see ``http.extensions``).
+requests_router = APIRouter(route_class=UnitOfWorkRoute, tags=["Async requests"])
 
 
 def _headers(request: Request) -> dict[str, str]:
@@ -148,7 +151,9 @@ async def accept(request: Request) -> Response:
     return Response(
         orjson.dumps(answer),
         status_code=status,
-        headers={"Location": location, "Retry-After": STATUS_POLL_SECONDS},
+        headers={"Location": location, "Retry-After": STATUS_POLL_SECONDS}
+        if extensions_on(request)
+        else None,
         media_type="application/json",
     )
 
@@ -182,7 +187,9 @@ def _status(request: AsyncRequest) -> AsyncRequestStatus:
     )
 
 
-@status_router.get("/async-requests/{request_id}", response_model_by_alias=True)
+@requests_router.get(
+    "/async-requests/{request_id}", response_model_by_alias=True, openapi_extra=EXTENSION
+)
 async def get_async_request(
     request_id: str, request: Request, session: Session, principal: CurrentPrincipal
 ) -> AsyncRequestStatus:
@@ -190,7 +197,9 @@ async def get_async_request(
     return _status(await service.get_request(queue, session, principal.tenant_id, request_id))
 
 
-@status_router.delete("/async-requests/{request_id}", response_model_by_alias=True)
+@requests_router.delete(
+    "/async-requests/{request_id}", response_model_by_alias=True, openapi_extra=EXTENSION
+)
 async def cancel_async_request(
     request_id: str, request: Request, session: Session, principal: CurrentPrincipal
 ) -> AsyncRequestStatus:
@@ -198,7 +207,7 @@ async def cancel_async_request(
     return _status(await service.cancel_request(queue, session, principal.tenant_id, request_id))
 
 
-@status_router.get("/async-jobs/{job_id}")
+@jobs_router.get("/async-jobs/{job_id}")
 async def get_async_job(
     job_id: str, request: Request, session: Session, principal: CurrentPrincipal
 ) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from fastapi import APIRouter, Query, Request
 from asyncgate.auth.dependencies import CurrentPrincipal
 from asyncgate.db.base import utcnow
 from asyncgate.http.errors import InvalidValue
+from asyncgate.http.extensions import extensions_on
 from asyncgate.http.routing import Session, UnitOfWorkRoute
 from asyncgate.notifications import history
 from asyncgate.notifications.history import HistoryQuery, event_category, event_type_of
@@ -103,4 +104,6 @@ async def get_callout_history(
         )
         for entry in entries[:page_size]
     ]
-    return CalloutHistoryPage(callout_histories=rows, next_page=next_page)
+    return CalloutHistoryPage(
+        callout_histories=rows, next_page=next_page, extensions=extensions_on(request)
+    )

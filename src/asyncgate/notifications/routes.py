@@ -19,6 +19,7 @@ from asyncgate.auth.routes import NO_STORE
 from asyncgate.db.base import utcnow
 from asyncgate.http import idempotency
 from asyncgate.http.errors import InvalidValue, Resource
+from asyncgate.http.extensions import EXTENSION
 from asyncgate.http.routing import Session, UnitOfWorkRoute
 from asyncgate.notifications import callout_settings, history, service
 from asyncgate.notifications.schemas import (
@@ -35,6 +36,11 @@ from asyncgate.notifications.service import CalloutGuards
 from asyncgate.notifications.urls import CalloutUrlRules
 
 router = APIRouter(prefix="/notifications", route_class=UnitOfWorkRoute, tags=["Notifications"])
+# Callout settings and signing secrets, which Zuora keeps in its UI: an extension (see
+# ``http.extensions``).
+settings_router = APIRouter(
+    prefix="/notifications", route_class=UnitOfWorkRoute, tags=["Notifications"]
+)
 
 DEFINITIONS = "/notification-definitions"
 DEFAULT_PAGE_SIZE = 10
@@ -123,7 +129,7 @@ async def delete_notification_definition(
     return Response(status_code=204)
 
 
-@router.get("/callout-settings")
+@settings_router.get("/callout-settings", openapi_extra=EXTENSION)
 async def get_callout_settings(
     request: Request, session: Session, principal: CurrentPrincipal
 ) -> CalloutSettingsOut:
@@ -133,7 +139,7 @@ async def get_callout_settings(
     return CalloutSettingsOut.of(stored, utcnow())
 
 
-@router.put("/callout-settings")
+@settings_router.put("/callout-settings", openapi_extra=EXTENSION)
 async def update_callout_settings(
     request: Request,
     body: CalloutSettingsUpdate,
@@ -146,7 +152,7 @@ async def update_callout_settings(
     return CalloutSettingsOut.of(stored, utcnow())
 
 
-@router.post("/callout-settings/signing-secret")
+@settings_router.post("/callout-settings/signing-secret", openapi_extra=EXTENSION)
 async def rotate_signing_secret(
     request: Request, response: Response, session: Session, principal: AdministratorPrincipal
 ) -> SigningSecretOut:

@@ -300,18 +300,28 @@ class CalloutHistoryOut(ResponseShape):
         )
 
 
+# The fields of a history row that Zuora's rows lack.
+HISTORY_EXTENSIONS = ("id", "notificationId", "error")
+
+
 class CalloutHistoryPage(ResponseShape):
     """``GET /v1/notification-history/callout``: ``nextPage`` only when there is one."""
 
     success: bool = True
     callout_histories: list[CalloutHistoryOut] = Field(alias="calloutHistories")
     next_page: str | None = Field(None, alias="nextPage")
+    # False with ASYNCGATE_ZUORA_STRICT: rows carry Zuora's fields alone.
+    extensions: bool = Field(True, exclude=True)
 
     @model_serializer(mode="wrap")
-    def _without_missing_next_page(self, handler: SerializerFunctionWrapHandler) -> dict:
+    def _as_zuora_answers(self, handler: SerializerFunctionWrapHandler) -> dict:
         dumped = handler(self)
         if dumped.get("nextPage") is None:
             dumped.pop("nextPage", None)
+        if not self.extensions:
+            for row in dumped["calloutHistories"]:
+                for name in HISTORY_EXTENSIONS:
+                    row.pop(name, None)
         return dumped
 
 
