@@ -4,7 +4,6 @@ marked in the OpenAPI document. The extensions are rows of ``docs/zuora-differen
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
@@ -20,6 +19,7 @@ from asyncgate.notifications.schemas import (
 )
 from tests.billing.api import account_body
 
+SOME_REQUEST = "0193a1c4-5b6e-7f80-9a1b-2c3d4e5f6a7b"
 EXTENSION_PATHS = {
     "/v1/async-requests/{request_id}": {"get", "delete"},
     "/notifications/callout-settings": {"get", "put"},
@@ -54,8 +54,8 @@ async def test_an_accept_carries_location_and_retry_after_by_default(client, ten
 @pytest.mark.parametrize(
     ("method", "path"),
     [
-        ("GET", f"/v1/async-requests/{uuid.uuid4()}"),
-        ("DELETE", f"/v1/async-requests/{uuid.uuid4()}"),
+        ("GET", f"/v1/async-requests/{SOME_REQUEST}"),
+        ("DELETE", f"/v1/async-requests/{SOME_REQUEST}"),
         ("GET", "/notifications/callout-settings"),
         ("PUT", "/notifications/callout-settings"),
         ("POST", "/notifications/callout-settings/signing-secret"),
