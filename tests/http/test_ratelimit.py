@@ -166,7 +166,7 @@ async def spend(client: httpx.AsyncClient, tenant: TenantContext, count: int) ->
 def rate_headers(response: httpx.Response) -> tuple[int, int, int]:
     headers = response.headers
     return (
-        int(headers["ratelimit-limit"]),
+        int(headers["ratelimit-limit"].split(",")[0]),
         int(headers["ratelimit-remaining"]),
         int(headers["ratelimit-reset"]),
     )
@@ -197,6 +197,13 @@ class TestRateLimitHeaders:
         assert response.status_code == 200, response.text
         assert rate_headers(response) == (PER_MINUTE, PER_MINUTE - 1, 30)
         assert "retry-after" not in response.headers
+
+    async def test_the_limit_lists_every_policy_after_the_closest_one(self, limited, tenant):
+        """The IETF draft Zuora follows ("Rate limits": ``2250000, 50000;w=60, ...``)."""
+        response = await limited.get("/v1/catalog/products", headers=tenant.headers)
+
+        policies = f"{PER_MINUTE};w=60, {PER_HOUR};w=3600, 27000000;w=86400"
+        assert response.headers["ratelimit-limit"] == f"{PER_MINUTE}, {policies}"
 
     async def test_error_answers_carry_them_too(self, limited, tenant):
         missing = await limited.get(f"/v1/accounts/{uuid.uuid4().hex}", headers=tenant.headers)

@@ -50,6 +50,7 @@ class Verdict(NamedTuple):
     remaining: int  # before this request
     reset: int  # whole seconds until that window starts afresh
     retry_after: int  # 0 when the request fits
+    policies: bytes  # every quota of the counter, as ``RateLimit-Limit`` lists them
 
     @property
     def refused(self) -> bool:
@@ -57,7 +58,9 @@ class Verdict(NamedTuple):
 
     def headers(self, counted: bool) -> list[tuple[bytes, bytes]]:
         return [
-            (b"ratelimit-limit", str(self.quota.limit).encode()),
+            # The IETF draft Zuora follows: the limit of the window closest to exhaustion, then
+            # every policy (``2250000, 50000;w=60, 2250000;w=3600, 27000000;w=86400``).
+            (b"ratelimit-limit", b"%d, %s" % (self.quota.limit, self.policies)),
             (b"ratelimit-remaining", str(self.remaining - counted).encode()),
             (b"ratelimit-reset", str(self.reset).encode()),
         ]
@@ -81,6 +84,7 @@ class QuotaCounter:
 
     def __init__(self, quotas: Sequence[Quota], clock: Clock = SYSTEM_CLOCK) -> None:
         self.quotas = tuple(quota for quota in quotas if quota.limit > 0)
+        self.policies = ", ".join(f"{q.limit};w={q.seconds}" for q in self.quotas).encode()
         self.clock = clock
         # key -> its window of each quota
         self._windows: dict[str, list[_Window]] = {}
@@ -112,7 +116,7 @@ class QuotaCounter:
                 tightest, least_remaining, least_end = quota, remaining, window.end
         assert tightest is not None, "checked without a quota (see enabled)"
         reset = max(1, math.ceil(least_end - now))
-        return Verdict(tightest, least_remaining, reset, reset if refused else 0)
+        return Verdict(tightest, least_remaining, reset, reset if refused else 0, self.policies)
 
     def count(self, key: str) -> None:
         for window in self._windows[key]:
