@@ -14,23 +14,13 @@ import httpx
 import pytest
 import zuora_sdk
 from zuora_sdk.exceptions import NotFoundException, UnauthorizedException
-from zuora_sdk.models import CreateAccountRequest
 
+from tests.conformance.requests import an_account
 from tests.e2e.sdk import assert_refused, open_sdk, quiet_sdk
 
 pytestmark = [quiet_sdk]
 
 NOT_FOUND, INVALID_VALUE, MISSING_FIELD, MALFORMED_JSON = 40, 20, 22, 90
-
-
-def an_account(**overrides: object) -> CreateAccountRequest:
-    fields = {
-        "name": "Conformance",
-        "currency": "USD",
-        "billCycleDay": 1,
-        "billToContact": {"firstName": "Ada", "lastName": "Lovelace"},
-    }
-    return CreateAccountRequest.from_dict(fields | overrides)
 
 
 class TestFailedRestCalls:

@@ -9,21 +9,11 @@ import uuid
 
 import pytest
 from zuora_sdk.exceptions import ApiException
-from zuora_sdk.models import CreateAccountRequest
 
+from tests.conformance.requests import an_account
 from tests.e2e.sdk import quiet_sdk
 
 pytestmark = [quiet_sdk]
-
-
-def an_account(**overrides: object) -> CreateAccountRequest:
-    fields = {
-        "name": "Idempotent",
-        "currency": "USD",
-        "billCycleDay": 1,
-        "billToContact": {"firstName": "Ada", "lastName": "Lovelace"},
-    }
-    return CreateAccountRequest.from_dict(fields | overrides)
 
 
 def test_a_repeat_gets_the_first_answer(accounts):
