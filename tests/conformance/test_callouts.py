@@ -9,28 +9,14 @@ JSON body).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
-import httpx
 import pytest
 
 from tests.billing.api import account_body
 from tests.e2e.test_callouts import PASSWORD, accept, define, history, set_callout_settings
-from tests.factories import TenantContext, make_tenant
 from tests.support.receiver import Reply
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-async def tenant(live_database) -> TenantContext:
-    return await make_tenant(live_database)
-
-
-@pytest.fixture
-def api(live_server, tenant) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=live_server.base_url, headers=tenant.headers, timeout=10) as api:
-        yield api
 
 
 def test_every_request_sent_has_a_new_32_hex_request_id(api, callout_receiver):

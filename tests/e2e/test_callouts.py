@@ -8,7 +8,6 @@ import asyncio
 import itertools
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -34,20 +33,8 @@ PASSWORD = "e2e-receiver-password"
 
 
 @pytest.fixture
-async def tenant(live_database) -> TenantContext:
-    """A tenant of its own: only its definitions see its requests."""
-    return await make_tenant(live_database)
-
-
-@pytest.fixture
 async def other_tenant(live_database) -> TenantContext:
     return await make_tenant(live_database)
-
-
-@pytest.fixture
-def api(live_server, tenant) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=live_server.base_url, headers=tenant.headers, timeout=10) as api:
-        yield api
 
 
 def define(api: httpx.Client, url: str, event_type: str = SUCCEEDED, **callout: Any) -> dict:
@@ -325,14 +312,14 @@ class TestRefusals:
         assert api.get(DEFINITIONS).json()["data"] == []
 
     async def test_a_non_administrator_token_may_read_but_not_change_or_resend(
-        self, live_server, live_database, tenant, api, callout_receiver
+        self, live_server, live_database, live_tenant, api, callout_receiver
     ):
         path = callout_receiver.new_path()
         callout_receiver.script(path, Reply(500))
         define(api, callout_receiver.url(path), calloutRetry=False)
         accept(api, account_body(), track_id="e2e-roles")
         (row,) = history(api, 1)
-        user = await make_client(live_database, tenant, role=Role.STANDARD_USER)
+        user = await make_client(live_database, live_tenant, role=Role.STANDARD_USER)
 
         with httpx.Client(base_url=live_server.base_url, headers=user.headers) as reader:
             refused = [

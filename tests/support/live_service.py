@@ -24,6 +24,7 @@ import zuora_sdk
 from asyncgate.config import Settings
 from asyncgate.db.engine import Database
 from tests.e2e.sdk import open_sdk
+from tests.factories import TenantContext, make_tenant
 from tests.support.live_server import LiveServer, running_server
 from tests.support.receiver import Receiver, receiver_on_port_443
 
@@ -91,3 +92,18 @@ async def live_database(live_server: LiveServer) -> AsyncIterator[Database]:
     database = Database(Settings(database_url=live_server.database_url, _env_file=None))
     yield database
     await database.dispose()
+
+
+@pytest.fixture
+async def live_tenant(live_database: Database) -> TenantContext:
+    """A tenant of the running server's own, for one test: only its definitions see its
+    requests."""
+    return await make_tenant(live_database)
+
+
+@pytest.fixture
+def api(live_server: LiveServer, live_tenant: TenantContext) -> Iterator[httpx.Client]:
+    """A plain HTTP client of the running server, as ``live_tenant``'s administrator."""
+    headers = live_tenant.headers
+    with httpx.Client(base_url=live_server.base_url, headers=headers, timeout=10) as client:
+        yield client
