@@ -47,7 +47,6 @@ from asyncgate.http.middleware import ZuoraConventionsMiddleware
 from asyncgate.http.ratelimit import (
     RateLimitHeadersMiddleware,
     RateLimits,
-    limit_requests,
     limit_token_requests,
 )
 from asyncgate.http.routing import UnitOfWorkRoute
@@ -119,7 +118,7 @@ def authenticated_router(*routers: APIRouter, prefix: str = "") -> APIRouter:
     api = APIRouter(
         prefix=prefix,
         route_class=UnitOfWorkRoute,
-        dependencies=[Depends(authenticate), Depends(limit_requests), Depends(replay_if_seen)],
+        dependencies=[Depends(authenticate), Depends(replay_if_seen)],
     )
     for router in routers:
         api.include_router(router)
@@ -178,6 +177,7 @@ def create_app(
             ):
                 yield
         finally:
+            await app.state.rate_limits.close()
             queue.close()
             await database.dispose()
 
@@ -188,7 +188,7 @@ def create_app(
     app.state.queue = queue
     app.state.accept_latencies = AcceptLatencies()
     app.state.route_table = RouteTable()
-    app.state.rate_limits = RateLimits(settings, clock)
+    app.state.rate_limits = RateLimits(settings, database, clock)
     # Loaded at start, so a missing or unreadable key fails here rather than at first use.
     app.state.secret_box = SecretBox(load_secret_key(settings))
 

@@ -169,10 +169,16 @@ class Settings(BaseSettings):
     )
 
     tenant_concurrent_requests: int = Field(
+        default=40,
+        ge=0,
+        description="Uncompleted synchronous /v1 requests a tenant may have at once across "
+        "every process, in Zuora's Default pool (0: no limit).",
+    )
+    tenant_high_volume_concurrent_requests: int = Field(
         default=200,
         ge=0,
-        description="Uncompleted synchronous /v1 requests a tenant may have at once in one "
-        "process (0: no limit).",
+        description="The same for Zuora's high-volume transactions: creating an account, "
+        "creating or previewing an order (0: no limit).",
     )
     tenant_concurrent_retry_after: timedelta = Field(
         default=timedelta(seconds=120),
@@ -181,8 +187,8 @@ class Settings(BaseSettings):
     tenant_requests_per_minute: int = Field(
         default=50_000,
         ge=0,
-        description="Synchronous /v1 requests per tenant per clock minute, async executions "
-        "included (0: no limit).",
+        description="Synchronous /v1 requests per tenant per clock minute across every "
+        "process, async executions included (0: no limit).",
     )
     tenant_requests_per_hour: int = Field(
         default=2_250_000, ge=0, description="The same per clock hour (0: no limit)."

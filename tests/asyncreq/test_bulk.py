@@ -199,8 +199,8 @@ async def test_runs_are_short_while_another_process_waits_to_write(
         other_process.close()
     runs = math.ceil(BULK_RUN_SIZE / CONTENDED_RUN_SIZE)
     assert sum(s.startswith("INSERT INTO accounts") for s in statements) == runs
-    # One transaction for the claim, then one per run.
-    assert sum(s.startswith("BEGIN IMMEDIATE") for s in statements) == 1 + runs
+    # One transaction for the claim, one for the tenant's share of its quotas, then one per run.
+    assert sum(s.startswith("BEGIN IMMEDIATE") for s in statements) == 2 + runs
     assert {(await stored(database, i)).state for i in ids} == {State.SUCCEEDED}
 
 

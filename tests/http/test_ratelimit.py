@@ -140,7 +140,9 @@ def limited_app(settings: Settings, database: Database) -> FastAPI:
 def clock(limited_app: FastAPI) -> ManualClock:
     """A fresh set of counters for each test, on a clock the test moves."""
     clock = ManualClock(START)
-    limited_app.state.rate_limits = RateLimits(limited_app.state.settings, clock=clock)
+    limited_app.state.rate_limits = RateLimits(
+        limited_app.state.settings, limited_app.state.database, clock=clock
+    )
     limited_app.state.hold = Hold()
     return clock
 
@@ -318,6 +320,38 @@ class TestRequestQuota:
 
 
 class TestConcurrency:
+    async def test_answers_report_the_default_pool(self, limited, tenant):
+        """Zuora's concurrent request limits guide: ``Concurrency-Limit-Type``, ``-Limit`` and
+        ``-Remaining`` on every /v1 answer."""
+        response = await limited.get(MISSING, headers=tenant.headers)
+
+        assert response.headers["concurrency-limit-type"] == "Default"
+        assert response.headers["concurrency-limit-limit"] == str(CONCURRENT)
+        assert response.headers["concurrency-limit-remaining"] == str(CONCURRENT - 1)
+
+    async def test_creating_an_account_is_a_high_volume_transaction(self, limited, tenant):
+        response = await limited.post("/v1/accounts", json=account_body(), headers=tenant.headers)
+
+        assert response.headers["concurrency-limit-type"] == "High-volume transactions"
+        assert response.headers["concurrency-limit-limit"] == "200"
+        assert response.headers["concurrency-limit-remaining"] == "199"
+
+    async def test_high_volume_transactions_have_a_pool_of_their_own(self, limited, hold, tenant):
+        held = await hold.occupy(limited, tenant)
+
+        response = await limited.post("/v1/accounts", json=account_body(), headers=tenant.headers)
+
+        await hold.release(held)
+        assert response.status_code == 200, response.text
+
+    async def test_a_refusal_reports_no_place_left(self, limited, hold, tenant):
+        held = await hold.occupy(limited, tenant)
+
+        refused = await limited.get(MISSING, headers=tenant.headers)
+
+        await hold.release(held)
+        assert refused.headers["concurrency-limit-remaining"] == "0"
+
     async def test_the_request_past_the_concurrency_limit_is_a_429(self, limited, hold, tenant):
         held = await hold.occupy(limited, tenant)
 
@@ -509,7 +543,7 @@ class TestWorkerWaitsOutTheLimit:
             worker_database,
         )
         clock = ManualClock(START)
-        app.state.rate_limits = RateLimits(app.state.settings, clock=clock)
+        app.state.rate_limits = RateLimits(app.state.settings, app.state.database, clock=clock)
         tenant = await make_tenant(worker_database)
         worker = Worker(app, worker_database, WorkerConfig())
         async with client_on(app) as client:

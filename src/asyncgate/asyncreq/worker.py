@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, cast
 
+import orjson
 from sqlalchemy import (
     CursorResult,
     Update,
@@ -39,6 +40,7 @@ from asyncgate.asyncreq.models import (
     AsyncRequest,
     ClaimedRequest,
 )
+from asyncgate.asyncreq.outcomes import default_process_id
 from asyncgate.asyncreq.queue import LEASED_REQUESTS, Lease, RequestQueue
 from asyncgate.asyncreq.retention import prune_finished
 from asyncgate.asyncreq.retry import RetryPolicy
@@ -56,6 +58,7 @@ from asyncgate.db.leases import Leases
 from asyncgate.http import bulk, idempotency
 from asyncgate.http.answer import Answer
 from asyncgate.http.bulk import BulkHandler
+from asyncgate.http.errors import error_body
 from asyncgate.http.ratelimit import RateLimited, RateLimits
 from asyncgate.notifications.deliveries import record_and_dispatch
 
@@ -142,7 +145,7 @@ class Worker:
 
     async def execute_batch(self, requests: list[ClaimedRequest]) -> None:
         try:
-            remaining = await self._execute_together(requests)
+            remaining = await self._execute_together(await self._admit(requests))
             while remaining:
                 remaining = await self._execute_together(remaining)
         finally:
@@ -218,6 +221,31 @@ class Worker:
 
     # -- internals ------------------------------------------------------------------------------
 
+    async def _admit(self, requests: list[ClaimedRequest]) -> list[ClaimedRequest]:
+        """The requests within their tenants' quotas, counted against them. The others wait
+        out the limit, as they would on their route's 429. Counted before the batch's
+        transaction opens: counting may claim a share of a quota, which is a write of its
+        own (see ``http.limit_store``)."""
+        limits: RateLimits = self.app.state.rate_limits
+        admitted: list[ClaimedRequest] = []
+        waiting: list[tuple[ClaimedRequest, Transition]] = []
+        for request in requests:
+            try:
+                await limits.admit_request({}, request.tenant_id, pool=None)
+            except RateLimited as limited:
+                answer = _limited_answer(request, limited, self.app.state.settings)
+                waiting.append((request, self._after_attempt(request, answer)))
+            else:
+                admitted.append(request)
+        if waiting:
+            try:
+                async with self.database.transaction() as session:
+                    if not await self._settle_all(session, waiting):
+                        raise _LeaseLost(*(request.id for request, _ in waiting))
+            except _LeaseLost:
+                log.warning("leases lost while putting requests back to wait out a limit")
+        return admitted
+
     async def _execute_together(self, requests: list[ClaimedRequest]) -> list[ClaimedRequest]:
         """Execute ``requests`` in one transaction; returns those left for the next one.
 
@@ -274,24 +302,15 @@ class Worker:
         self, session: AsyncSession, handler: BulkHandler, run: list[ClaimedRequest]
     ) -> list[ClaimedRequest]:
         """Execute ``run`` (one tenant's requests for one bulk handler) in one savepoint;
-        returns the requests left to execute one by one: those the handler declined, those
-        over the tenant's limits, or all of them when anything went wrong."""
-        tenant_id = run[0].tenant_id
-        limits: RateLimits = self.app.state.rate_limits
-        admitted: list[ClaimedRequest] = []
-        for request in run:
-            try:
-                limits.admit_request({}, tenant_id)
-            except RateLimited:
-                break
-            admitted.append(request)
+        returns the requests left to execute one by one: those the handler declined, or all
+        of them when anything went wrong."""
         effects = await session.begin_nested()
         try:
-            answers = await handler(session, tenant_id, [request.body for request in admitted])
+            answers = await handler(session, run[0].tenant_id, [request.body for request in run])
             now = self.clock.now()
             executed = [
                 (request, after_attempt(request, answer, self.config.retry, now))
-                for request, answer in zip(admitted, answers, strict=True)
+                for request, answer in zip(run, answers, strict=True)
                 if answer is not None
             ]
             if not await self._settle_all(session, executed):
@@ -300,11 +319,8 @@ class Worker:
         except Exception:
             if effects.is_active:
                 await effects.rollback()
-            log.exception("bulk execution of %d requests failed; one by one now", len(admitted))
+            log.exception("bulk execution of %d requests failed; one by one now", len(run))
             return run
-        finally:
-            for _ in admitted:
-                limits.finish_request(tenant_id)
         taken = {request.id for request, _ in executed}
         return [request for request in run if request.id not in taken]
 
@@ -382,6 +398,18 @@ class Worker:
                     return False
         await record_and_dispatch(session, events, self.app.state.settings)
         return True
+
+
+def _limited_answer(request: ClaimedRequest, limited: RateLimited, settings: Settings) -> Answer:
+    """The 429 the request's route answers over the tenant's limit."""
+    process_id = default_process_id(request)
+    body = error_body(limited, process_id, request.method, request.path)
+    return Answer(
+        status=429,
+        body=orjson.dumps(body),
+        resource_id=None,
+        retry_after=timedelta(seconds=limited.retry_after),
+    )
 
 
 def _bulk_run(

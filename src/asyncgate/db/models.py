@@ -12,7 +12,10 @@ from asyncgate.billing.subscriptions import models as subscription_models  # noq
 from asyncgate.console import models as console_models  # noqa: F401
 from asyncgate.db import sequences  # noqa: F401
 from asyncgate.db.base import Base
-from asyncgate.http import idempotency  # noqa: F401
+from asyncgate.http import (
+    idempotency,  # noqa: F401
+    limit_store,  # noqa: F401
+)
 from asyncgate.notifications import models as notification_models  # noqa: F401
 from asyncgate.notifications import outbox  # noqa: F401
 

@@ -1,33 +1,40 @@
 """Rate limits: per tenant on the synchronous API, per tenant on async accepts, per client and
 per address on the token endpoint.
 
-Counters live in this process's memory and are used from its one event loop: a check costs a
-dictionary lookup and a few integer operations, never a database access or a lock. Quotas use
-fixed windows aligned on the clock (a minute window resets at second :00, an hour window on
-the hour, a day window at 00:00 UTC), so a window is one count per key; a refused request is
-not counted. Every process enforces the limits on its own view of the traffic (see
-docs/rate-limits.md).
+A tenant's request quotas and its concurrency pools hold across every process of the service:
+each process takes shares of them from the database (see :mod:`asyncgate.http.limit_store`)
+and spends them in memory, so that a check is a few integer operations and, once per share,
+a short transaction. The other counters (async accepts, token requests) live in this process's
+memory alone. Quotas use fixed windows aligned on the clock (a minute window resets at second
+:00, an hour window on the hour, a day window at 00:00 UTC); a refused request is not counted
+(see docs/rate-limits.md).
 
-The checks (the dependencies below, and the async accept route, which calls
-:meth:`RateLimits.admit_accept` itself) record the verdict's ``RateLimit-*`` headers in the ASGI
-scope and :class:`RateLimitHeadersMiddleware` adds them to whatever answer leaves: a success, an
-error raised by the handler, an idempotent replay or the 429 itself.
+The checks (:meth:`RateLimits.admission`, the token endpoint's dependency, and the async accept
+route, which calls :meth:`RateLimits.admit_accept` itself) record the verdict's headers in the
+ASGI scope and :class:`RateLimitHeadersMiddleware` adds them to whatever answer leaves: a
+success, an error raised by the handler, an idempotent replay or the 429 itself.
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import NamedTuple
 
 from fastapi import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from asyncgate.auth.dependencies import CurrentPrincipal
+from asyncgate.auth.dependencies import authenticate
 from asyncgate.clock import SYSTEM_CLOCK, Clock
 from asyncgate.config import Settings
+from asyncgate.db.base import new_id
+from asyncgate.db.engine import Database
+from asyncgate.http.concurrency import ConcurrencyPools, Pool
 from asyncgate.http.errors import LimitExceeded, Resource
+from asyncgate.http.limit_store import LimitStore, QuotaClaim
 
 SCOPE_HEADERS = "asyncgate.rate_limit_headers"
 MINUTE = 60
@@ -101,7 +108,7 @@ class QuotaCounter:
         least_remaining, least_end, refused = 0, 0.0, False
         for quota, window in zip(self.quotas, windows, strict=True):
             if now >= window.end:
-                window.end = (now // quota.seconds + 1) * quota.seconds
+                window.end = _window_end(now, quota)
                 window.count = 0
             remaining = quota.limit - window.count
             if remaining <= 0:
@@ -140,25 +147,103 @@ class QuotaCounter:
         self._sweep_at = max(SWEEP_MIN_KEYS, 2 * len(self._windows))
 
 
-class ConcurrencyLimit:
-    """Uncompleted requests per key. Only keys with requests in flight take memory."""
+@dataclass(slots=True)
+class _Share:
+    """This process's share of one quota window of one tenant."""
 
-    def __init__(self, limit: int) -> None:
-        self.limit = limit  # 0 turns the limit off
-        self._in_flight: dict[str, int] = {}
+    end: int = 0  # when the window ends, in seconds since the epoch
+    allowance: int = 0  # requests granted to this process and not yet admitted
+    taken: int = 0  # what every process had been granted of the window at the last claim
 
-    def available(self, key: str) -> bool:
-        return not self.limit or self._in_flight.get(key, 0) < self.limit
 
-    def acquire(self, key: str) -> None:
-        self._in_flight[key] = self._in_flight.get(key, 0) + 1
+class SharedQuotaCounter:
+    """Counts each tenant's requests against fixed-window quotas that every process of the
+    service shares: a process claims a part of a window (:data:`GRANT_FRACTION` of it, or
+    what is left) and admits requests from it until it is spent, then claims again.
 
-    def release(self, key: str) -> None:
-        left = self._in_flight[key] - 1
-        if left:
-            self._in_flight[key] = left
-        else:
-            del self._in_flight[key]
+    The processes together never admit more than a quota; what a process was granted and
+    did not admit by the window's end is lost, at most a fraction of the quota per process.
+    """
+
+    def __init__(self, quotas: Sequence[Quota], store: LimitStore, clock: Clock) -> None:
+        self.quotas = tuple(quota for quota in quotas if quota.limit > 0)
+        self.policies = ", ".join(f"{q.limit};w={q.seconds}" for q in self.quotas).encode()
+        self.store = store
+        self.clock = clock
+        self._shares: dict[str, list[_Share]] = {}
+        self._claiming = asyncio.Lock()
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.quotas)
+
+    async def take(self, key: str) -> Verdict:
+        """Counts one request of ``key`` when every window has room for it; the verdict says
+        whether it had (``refused``), with the window closest to exhaustion."""
+        now = self.clock.epoch()
+        shares = self._shares.get(key)
+        if shares is None:
+            shares = self._shares[key] = [_Share() for _ in self.quotas]
+        for quota, share in zip(self.quotas, shares, strict=True):
+            if now >= share.end:
+                share.end, share.allowance, share.taken = _window_end(now, quota), 0, 0
+        if not all(share.allowance for share in shares):
+            await self._claim(key, shares, now)
+        verdict = self._verdict(shares, now)
+        if not verdict.refused:
+            for share in shares:
+                share.allowance -= 1
+        return verdict
+
+    def give_back(self, key: str) -> None:
+        """Undoes the count of :meth:`take` for a request refused by another limit."""
+        for share in self._shares[key]:
+            share.allowance += 1
+
+    async def _claim(self, key: str, shares: list[_Share], now: float) -> None:
+        async with self._claiming:
+            claims = [
+                (share, QuotaClaim(quota.seconds, share.end, quota.limit, _grant_size(quota)))
+                for quota, share in zip(self.quotas, shares, strict=True)
+                if not share.allowance and share.end > now
+            ]
+            if not claims:  # another request claimed meanwhile
+                return
+            answers = await self.store.claim_quota(key, [claim for _, claim in claims])
+            for (share, claim), granted in zip(claims, answers, strict=True):
+                if share.end == claim.window_end:
+                    share.allowance += granted.granted
+                    share.taken = granted.taken
+
+    def _verdict(self, shares: list[_Share], now: float) -> Verdict:
+        tightest: Quota | None = None
+        least_remaining, least_end, refused = 0, 0, False
+        for quota, share in zip(self.quotas, shares, strict=True):
+            remaining = quota.limit - share.taken + share.allowance
+            if not share.allowance:
+                # Refused until every spent window has ended: report the one ending last.
+                if not refused or share.end > least_end:
+                    tightest, least_remaining, least_end, refused = quota, 0, share.end, True
+            elif not refused and (
+                tightest is None
+                or remaining < least_remaining
+                or (remaining == least_remaining and share.end < least_end)
+            ):
+                tightest, least_remaining, least_end = quota, remaining, share.end
+        assert tightest is not None, "checked without a quota (see enabled)"
+        reset = max(1, math.ceil(least_end - now))
+        return Verdict(tightest, least_remaining, reset, reset if refused else 0, self.policies)
+
+
+GRANT_FRACTION = 100  # a claim takes at most this fraction of a quota
+
+
+def _grant_size(quota: Quota) -> int:
+    return max(1, quota.limit // GRANT_FRACTION)
+
+
+def _window_end(now: float, quota: Quota) -> int:
+    return int((now // quota.seconds + 1) * quota.seconds)
 
 
 class RateLimited(LimitExceeded):
@@ -173,22 +258,39 @@ class RateLimited(LimitExceeded):
             headers={"Retry-After": str(retry_after)},
             crud_code=crud_code,
         )
+        self.retry_after = retry_after
+
+
+# The authenticated API: every route under these but the async accepts, which are not
+# UnitOfWorkRoutes and count against a quota of their own.
+LIMITED_PREFIXES = ("/v1/", "/notifications/")
+# Zuora's "High-volume transactions" (its concurrent request limits guide) that asyncgate
+# serves; every other request is in the ``Default`` pool.
+HIGH_VOLUME_OPERATIONS = frozenset(
+    {("POST", "/v1/accounts"), ("POST", "/v1/orders"), ("POST", "/v1/orders/preview")}
+)
 
 
 class RateLimits:
     """This process's limits and counters; one per application (``app.state.rate_limits``)."""
 
-    def __init__(self, settings: Settings, clock: Clock = SYSTEM_CLOCK) -> None:
-        self.concurrency = ConcurrencyLimit(settings.tenant_concurrent_requests)
+    def __init__(self, settings: Settings, database: Database, clock: Clock = SYSTEM_CLOCK) -> None:
+        store = LimitStore(database, holder=new_id())
+        self.pools = ConcurrencyPools(store, clock)
+        self.default_pool = Pool("Default", settings.tenant_concurrent_requests)
+        self.high_volume_pool = Pool(
+            "High-volume transactions", settings.tenant_high_volume_concurrent_requests
+        )
         self.concurrency_retry_after = max(
             1, math.ceil(settings.tenant_concurrent_retry_after.total_seconds())
         )
-        self.requests = QuotaCounter(
+        self.requests = SharedQuotaCounter(
             [
                 Quota(settings.tenant_requests_per_minute, MINUTE),
                 Quota(settings.tenant_requests_per_hour, HOUR),
                 Quota(settings.tenant_requests_per_day, DAY),
             ],
+            store,
             clock,
         )
         self.accepts = QuotaCounter([Quota(settings.async_accepts_per_minute, MINUTE)], clock)
@@ -199,30 +301,72 @@ class RateLimits:
             [Quota(settings.token_requests_per_minute_per_ip, MINUTE)], clock
         )
 
-    def admit_request(self, scope: Scope, tenant_id: str) -> None:
-        """Admit one synchronous request of the tenant or raise :class:`RateLimited`; an
-        admitted request holds a concurrency slot until :meth:`finish_request`."""
-        verdict = self.requests.check(tenant_id) if self.requests.enabled else None
+    def pool_of(self, method: str, path: str) -> Pool | None:
+        """The concurrency pool of a request; None when its pool has no limit."""
+        if (method, path) in HIGH_VOLUME_OPERATIONS:
+            pool = self.high_volume_pool
+        else:
+            pool = self.default_pool
+        return pool if pool.limit else None
+
+    async def admit_request(self, scope: Scope, tenant_id: str, pool: Pool | None) -> None:
+        """Admit one synchronous request of the tenant or raise :class:`RateLimited`. An
+        admitted request holds a slot of ``pool`` until :meth:`finish_request`; executions
+        of async requests pass no pool (the worker bounds how many run at once)."""
+        verdict = await self.requests.take(tenant_id) if self.requests.enabled else None
         if verdict is not None and verdict.refused:
-            scope[SCOPE_HEADERS] = verdict.headers(counted=False)
+            scope[SCOPE_HEADERS] = verdict.headers(counted=False) + self._pool_headers(
+                tenant_id, pool
+            )
             raise _over_quota(verdict, "requests", Resource.REQUEST)
-        if not self.concurrency.available(tenant_id):
+        if pool is not None and not await self.pools.take(tenant_id, pool):
             if verdict is not None:
-                scope[SCOPE_HEADERS] = verdict.headers(counted=False)
+                self.requests.give_back(tenant_id)
+            scope[SCOPE_HEADERS] = (
+                verdict.headers(counted=False) if verdict is not None else []
+            ) + self._pool_headers(tenant_id, pool)
             raise RateLimited(
-                f"The tenant has {self.concurrency.limit} uncompleted requests, its limit; "
-                "retry later",
+                f"The tenant has {pool.limit} uncompleted requests, its limit; retry later",
                 retry_after=self.concurrency_retry_after,
                 resource=Resource.REQUEST,
                 crud_code="REQUEST_EXCEEDED_LIMIT",
             )
-        if verdict is not None:
-            self.requests.count(tenant_id)
-            scope[SCOPE_HEADERS] = verdict.headers(counted=True)
-        self.concurrency.acquire(tenant_id)
+        scope[SCOPE_HEADERS] = (
+            verdict.headers(counted=True) if verdict is not None else []
+        ) + self._pool_headers(tenant_id, pool)
 
-    def finish_request(self, tenant_id: str) -> None:
-        self.concurrency.release(tenant_id)
+    @asynccontextmanager
+    async def admission(self, request: Request) -> AsyncIterator[None]:
+        """The authenticated API's caller, authenticated and admitted under the tenant's
+        quotas and concurrency, holding its concurrency slot for the block: what a
+        :class:`~asyncgate.http.routing.UnitOfWorkRoute` passes before its transaction opens
+        (admitting may write a share of a limit, which must not wait for that transaction's
+        connection or, on SQLite, its write lock). Routes outside the authenticated API (the
+        token endpoint, the console) pass freely."""
+        path = request.scope["path"]
+        if not path.startswith(LIMITED_PREFIXES):
+            yield
+            return
+        principal = await authenticate(request)
+        pool = self.pool_of(request.method, path)
+        await self.admit_request(request.scope, principal.tenant_id, pool)
+        try:
+            yield
+        finally:
+            self.finish_request(principal.tenant_id, pool)
+
+    def finish_request(self, tenant_id: str, pool: Pool | None) -> None:
+        if pool is not None:
+            self.pools.give_back(tenant_id, pool)
+
+    def _pool_headers(self, tenant_id: str, pool: Pool | None) -> list[tuple[bytes, bytes]]:
+        if pool is None:
+            return []
+        return [
+            (b"concurrency-limit-type", pool.name.encode()),
+            (b"concurrency-limit-limit", str(pool.limit).encode()),
+            (b"concurrency-limit-remaining", str(self.pools.remaining(tenant_id, pool)).encode()),
+        ]
 
     def admit_accept(self, scope: Scope, tenant_id: str) -> None:
         _admit(scope, [(self.accepts, tenant_id)], "asynchronous requests", Resource.ASYNC_REQUEST)
@@ -230,6 +374,10 @@ class RateLimits:
     def admit_token_request(self, scope: Scope, client_id: str | None, address: str | None) -> None:
         counters = [(self.tokens_per_address, address), (self.tokens_per_client, client_id)]
         _admit(scope, counters, "token requests", Resource.AUTH)
+
+    async def close(self) -> None:
+        """Gives this process's concurrency slots back to the other processes."""
+        await self.pools.close()
 
 
 WINDOW_NAMES = {MINUTE: "minute", HOUR: "hour", DAY: "day"}
@@ -268,18 +416,6 @@ def _admit(
 
 
 # -- FastAPI dependencies -------------------------------------------------------------------------
-
-
-async def limit_requests(request: Request, principal: CurrentPrincipal) -> AsyncIterator[None]:
-    """Synchronous ``/v1`` routes: the tenant's quotas and concurrency. The concurrency slot
-    is held until the request is over (its answer sent, or its error raised) and released on
-    every path, cancellation included."""
-    limits: RateLimits = request.app.state.rate_limits
-    limits.admit_request(request.scope, principal.tenant_id)
-    try:
-        yield
-    finally:
-        limits.finish_request(principal.tenant_id)
 
 
 async def limit_token_requests(request: Request) -> None:

@@ -44,50 +44,56 @@ class UnitOfWorkRoute(APIRoute):
                 # The worker's savepoint around this attempt keeps or drops its effects.
                 request.state.session = outer_session
                 return await handler(request)
-            database = request.app.state.database
-            transaction = (
-                database.read_transaction
-                if request.method in READ_METHODS
-                else database.transaction
-            )
-            limit = request.app.state.settings.request_timeout.total_seconds()
-            try:
-                async with transaction() as session:
-                    request.state.session = session
-                    try:
-                        async with asyncio.timeout(limit):
-                            response = await handler(request)
-                    except TimeoutError:
-                        raise GatewayTimeout(
-                            f"The request did not complete within {limit:g} s; nothing was kept",
-                            resource=Resource.REQUEST,
-                        ) from None
-                    key = idempotency.marked_key(request)
-                    if key is not None:
-                        await idempotency.remember(session, request, key, response)
-            except (ZuoraError, RequestValidationError) as failure:
-                key = idempotency.marked_key(request)
-                error = (
-                    validation_error(failure.errors())
-                    if isinstance(failure, RequestValidationError)
-                    else failure
-                )
-                if key is None or not idempotency.kept_on_failure(error):
-                    raise
-                return await _remember_failure(request, key, error)
-            except IntegrityError:
-                key = idempotency.marked_key(request)
-                if key is None:
-                    raise
-                # A concurrent request with the same key committed first: answer as it did.
-                async with database.transaction() as session:
-                    stored = await idempotency.recall(session, request, key)
-                if stored is None:
-                    raise
-                return stored
-            return response
+            async with request.app.state.rate_limits.admission(request):
+                return await _run_in_transaction(request, handler)
 
         return run_in_transaction
+
+
+async def _run_in_transaction(
+    request: Request, handler: Callable[[Request], Coroutine[Any, Any, Response]]
+) -> Response:
+    """Runs the route in a transaction of its own: see the module's docstring."""
+    database = request.app.state.database
+    transaction = (
+        database.read_transaction if request.method in READ_METHODS else database.transaction
+    )
+    limit = request.app.state.settings.request_timeout.total_seconds()
+    try:
+        async with transaction() as session:
+            request.state.session = session
+            try:
+                async with asyncio.timeout(limit):
+                    response = await handler(request)
+            except TimeoutError:
+                raise GatewayTimeout(
+                    f"The request did not complete within {limit:g} s; nothing was kept",
+                    resource=Resource.REQUEST,
+                ) from None
+            key = idempotency.marked_key(request)
+            if key is not None:
+                await idempotency.remember(session, request, key, response)
+    except (ZuoraError, RequestValidationError) as failure:
+        key = idempotency.marked_key(request)
+        error = (
+            validation_error(failure.errors())
+            if isinstance(failure, RequestValidationError)
+            else failure
+        )
+        if key is None or not idempotency.kept_on_failure(error):
+            raise
+        return await _remember_failure(request, key, error)
+    except IntegrityError:
+        key = idempotency.marked_key(request)
+        if key is None:
+            raise
+        # A concurrent request with the same key committed first: answer as it did.
+        async with database.transaction() as session:
+            stored = await idempotency.recall(session, request, key)
+        if stored is None:
+            raise
+        return stored
+    return response
 
 
 async def _remember_failure(request: Request, key: str, error: ZuoraError) -> Response:
