@@ -63,11 +63,13 @@ def running_server(folder: Path, database_url: str, **settings: str) -> Iterator
         key: value for key, value in os.environ.items() if not key.startswith("ASYNCGATE_")
     }
     environment.update(
-        ASYNCGATE_DATABASE_URL=database_url,
-        ASYNCGATE_DATA_DIR=str(folder / "data"),
-        ASYNCGATE_BOOTSTRAP_CLIENT_ID=client_id,
-        ASYNCGATE_BOOTSTRAP_CLIENT_SECRET=client_secret,
-        **settings,
+        {
+            "ASYNCGATE_DATABASE_URL": database_url,
+            "ASYNCGATE_DATA_DIR": str(folder / "data"),
+            "ASYNCGATE_BOOTSTRAP_CLIENT_ID": client_id,
+            "ASYNCGATE_BOOTSTRAP_CLIENT_SECRET": client_secret,
+        }
+        | settings
     )
     server = LiveServer(
         base_url=f"http://127.0.0.1:{port}",

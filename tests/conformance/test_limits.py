@@ -1,0 +1,178 @@
+"""A tenant's rate and concurrency limits hold across the processes of one service: two
+``asyncgate serve`` processes on one database, driven over real sockets.
+
+Source: Zuora's developer guide "Rate and concurrent request limits": quotas and concurrent
+request limits are the tenant's (not a server's), in the pools ``Default`` (40) and
+``High-volume transactions`` (200), reported in ``Concurrency-Limit-Type``, ``-Limit`` and
+``-Remaining`` on every ``/v1`` answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+
+import httpx
+import pytest
+import zuora_sdk
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from asyncgate.config import Settings
+from tests.conformance.requests import an_account
+from tests.conftest import BACKEND
+from tests.e2e.sdk import open_sdk, quiet_sdk
+from tests.support.live_server import LiveServer, running_server
+
+pytestmark = [quiet_sdk]
+
+HOURLY_QUOTA = 400
+CONCURRENT = 10
+
+
+@contextmanager
+def two_servers_of_one_service(
+    database_url: str, folders: pytest.TempPathFactory, **limits: str
+) -> Iterator[tuple[LiveServer, LiveServer]]:
+    """Two API processes of one service: one database, one data folder."""
+    settings = {
+        "ASYNCGATE_DATA_DIR": str(folders.mktemp("limits-data")),
+        "ASYNCGATE_SERVE_WORKERS": "false",
+        **limits,
+    }
+    with (
+        running_server(folders.mktemp("limits-1"), database_url, **settings) as first,
+        running_server(folders.mktemp("limits-2"), database_url, **settings) as second,
+    ):
+        yield first, second
+
+
+@pytest.fixture(scope="module")
+def two_servers(
+    fresh_database_url: Callable[[str], str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[LiveServer, LiveServer]]:
+    """With a small hourly quota, and a small concurrency limit."""
+    with two_servers_of_one_service(
+        fresh_database_url("asyncgate_quota"),
+        tmp_path_factory,
+        ASYNCGATE_TENANT_REQUESTS_PER_MINUTE="0",
+        ASYNCGATE_TENANT_REQUESTS_PER_HOUR=str(HOURLY_QUOTA),
+        ASYNCGATE_TENANT_CONCURRENT_REQUESTS=str(CONCURRENT),
+    ) as servers:
+        yield servers
+
+
+@pytest.fixture
+def unmetered_servers(
+    fresh_database_url: Callable[[str], str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[LiveServer, LiveServer]]:
+    """With a small concurrency limit and no quota."""
+    with two_servers_of_one_service(
+        fresh_database_url("asyncgate_concurrency"),
+        tmp_path_factory,
+        ASYNCGATE_TENANT_REQUESTS_PER_MINUTE="0",
+        ASYNCGATE_TENANT_REQUESTS_PER_HOUR="0",
+        ASYNCGATE_TENANT_REQUESTS_PER_DAY="0",
+        ASYNCGATE_TENANT_CONCURRENT_REQUESTS=str(CONCURRENT),
+    ) as servers:
+        yield servers
+
+
+@pytest.fixture(scope="module")
+def headers(two_servers: tuple[LiveServer, LiveServer]) -> dict[str, str]:
+    return two_servers[0].bearer_headers()
+
+
+def test_the_sdk_reads_the_concurrency_limit_of_each_pool(two_servers, headers):
+    first, _ = two_servers
+    with open_sdk(first.base_url, headers["Authorization"].removeprefix("Bearer ")) as sdk:
+        accounts = zuora_sdk.AccountsApi(sdk)
+        created = accounts.create_account_with_http_info(an_account())
+        read = accounts.get_account_with_http_info(created.data.account_id)
+
+    assert created.concurrency_limit_type == "High-volume transactions"
+    assert created.concurrency_limit_limit == 200
+    assert read.concurrency_limit_type == "Default"
+    assert read.concurrency_limit_limit == CONCURRENT
+    assert read.concurrency_limit_remaining == CONCURRENT - 1
+
+
+def test_the_quota_holds_for_the_tenant_across_both_processes(two_servers, headers):
+    """Within 5 % of the quota, never over it, with requests spread over both processes."""
+    if (left := 3600 - time.time() % 3600) < 30:
+        time.sleep(left + 1)  # the whole test in one hour window
+    clients = [httpx.Client(base_url=s.base_url, headers=headers, timeout=10) for s in two_servers]
+    try:
+        statuses = [
+            clients[attempt % 2].get(f"/v1/accounts/{uuid.uuid4().hex}").status_code
+            for attempt in range(HOURLY_QUOTA + HOURLY_QUOTA // 2)
+        ]
+    finally:
+        for client in clients:
+            client.close()
+
+    admitted = sum(status != 429 for status in statuses)
+    assert HOURLY_QUOTA * 0.95 <= admitted <= HOURLY_QUOTA, statuses
+
+
+@pytest.mark.skipif(BACKEND != "postgresql", reason="holds requests on a PostgreSQL row lock")
+async def test_the_concurrency_limit_holds_for_the_tenant_across_both_processes(
+    unmetered_servers,
+):
+    """Requests held in flight on both processes: the tenant's limit admits that many in all,
+    the others are refused at once, and the held ones complete once let go."""
+    first, _ = unmetered_servers
+    headers = first.bearer_headers()
+    async with httpx.AsyncClient(base_url=first.base_url, headers=headers) as client:
+        created = await client.post("/v1/accounts", json=an_account().to_dict())
+    account_id = created.json()["accountId"]
+    engine = create_async_engine(Settings(database_url=first.database_url).engine_url)
+    try:
+        async with engine.connect() as holder:
+            lock = await holder.begin()
+            # Every update of the account now waits for this transaction.
+            await holder.execute(
+                text("SELECT id FROM accounts WHERE id = :id FOR UPDATE"), {"id": account_id}
+            )
+            statuses = await _updates_while_held(
+                unmetered_servers, headers, account_id, lock.rollback
+            )
+    finally:
+        await engine.dispose()
+
+    assert sorted(statuses) == [200] * CONCURRENT + [429] * (len(statuses) - CONCURRENT)
+
+
+async def _updates_while_held(
+    servers: tuple[LiveServer, LiveServer],
+    headers: dict[str, str],
+    account_id: str,
+    let_go: Callable[[], Awaitable[None]],
+) -> list[int]:
+    """Sends updates of the account to both processes while it is locked; lets go of it once
+    every request past the limit was refused."""
+    tries = CONCURRENT + CONCURRENT // 2 * 2
+    clients = [
+        httpx.AsyncClient(base_url=server.base_url, headers=headers, timeout=30)
+        for server in servers
+    ]
+    try:
+        updates = [
+            asyncio.create_task(
+                clients[attempt % 2].put(f"/v1/accounts/{account_id}", json={"notes": "held"})
+            )
+            for attempt in range(tries)
+        ]
+        async with asyncio.timeout(20):
+            while sum(update.done() for update in updates) < tries - CONCURRENT:
+                await asyncio.sleep(0.05)
+        await asyncio.sleep(0.5)  # none of the held ones completes while the lock is held
+        assert sum(update.done() for update in updates) == tries - CONCURRENT
+        await let_go()
+        return [(await update).status_code for update in updates]
+    finally:
+        for client in clients:
+            await client.aclose()
