@@ -167,12 +167,15 @@ class TestMigrateDispatchesLeftoverEvents:
         database = Database(settings)
         try:
             tenant = await make_tenant(database)
-            transport = httpx.ASGITransport(app=create_app(settings, database))
+            app = create_app(settings, database)
+            transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://t.test") as client:
                 retried = await create_definition(client, tenant)
                 once = await create_definition(
                     client, tenant, name="once", callout=callout_body(calloutRetry=False)
                 )
+            # Its concurrency slots back now, as a stopping server gives them back.
+            await app.state.rate_limits.close()
             # More than a batch, and one event an older version had dispatched already.
             left = [old_event(tenant) for _ in range(LEFTOVER_BATCH_SIZE + 1)]
             async with database.transaction() as session:
