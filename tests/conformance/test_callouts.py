@@ -3,7 +3,8 @@
 Sources: the knowledge-center page "Configure Callout Notifications" (a challenged callout is
 sent again with credentials; each callout attempt carries a new ``Zuora-Request-Id``) and
 Zuora's callout settings ("confirm success by parsing response content" reads a 200 with a
-JSON body).
+JSON body); for the definition that holds a callout, zuora-sdk 3.21.0's notification
+definition models.
 """
 
 from __future__ import annotations
@@ -11,12 +12,29 @@ from __future__ import annotations
 import re
 
 import pytest
+import zuora_sdk
+from zuora_sdk.models import (
+    FilterRuleParameterDefinition,
+    GetPublicNotificationDefinitionResponse,
+    PostPublicNotificationDefinitionRequest,
+    PostPublicNotificationDefinitionRequestCallout,
+    PostPublicNotificationDefinitionRequestFilterRule,
+    PutPublicNotificationDefinitionRequest,
+    PutPublicNotificationDefinitionRequestCallout,
+    PutPublicNotificationDefinitionRequestFilterRule,
+)
 
 from tests.billing.api import account_body
+from tests.e2e.sdk import body_of, open_sdk, quiet_sdk
+from tests.e2e.shapes import ZUORA_ID, assert_shape
 from tests.e2e.test_callouts import PASSWORD, accept, define, history, set_callout_settings
 from tests.support.receiver import Reply
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, quiet_sdk]
+
+SUCCEEDED = "Async Request Succeeded"
+# A public address, written as a literal: saving needs no DNS, and nothing is sent to it.
+SAVED_ONLY_URL = "https://93.184.215.14/callouts/async"
 
 
 def test_every_request_sent_has_a_new_32_hex_request_id(api, callout_receiver):
@@ -55,3 +73,105 @@ def test_parsing_confirms_only_a_200_with_a_json_body(api, callout_receiver):
         (row["responseCode"], row["attemptedNum"], bool(row.get("error"))) for row in rows
     )
     assert outcomes == [("200", "1", True), ("200", "2", False), ("201", "1", False)]
+
+
+def test_a_definitions_filter_email_and_account_fields_and_its_callouts_own_fields(
+    live_server, live_tenant
+):
+    """Through zuora-sdk 3.21.0's ``NotificationsApi``: ``PostPublicNotificationDefinition
+    Request`` and ``PutPublicNotificationDefinitionRequest`` send ``filterRule`` (their
+    ``...RequestFilterRule`` with ``FilterRuleParameterDefinition`` parameters),
+    ``filterRuleParams``, ``emailTemplateId`` and ``associatedAccount``;
+    ``GetPublicNotificationDefinitionResponse`` reads them back as sent, and its
+    ``GetPublicNotificationDefinitionResponseCallout`` the callout's ``id``, ``createdBy`` and
+    ``updatedOn``."""
+    rule = PostPublicNotificationDefinitionRequestFilterRule(
+        condition="Request.Method == method",
+        description="POST requests only",
+        parameters={
+            "method": FilterRuleParameterDefinition(
+                display_name="Method", options=["POST", "PUT"], value_type="STRING"
+            )
+        },
+    )
+    callout = {
+        "name": "Callout for Async Request Succeeded",
+        "callout_baseurl": SAVED_ONLY_URL,
+        "http_method": "POST",
+        "required_auth": False,
+    }
+    with open_sdk(live_server.base_url, live_tenant.token) as api_client:
+        notifications = zuora_sdk.NotificationsApi(api_client)
+        created = notifications.create_notification_definition_with_http_info(
+            PostPublicNotificationDefinitionRequest(
+                name="Filtered",
+                event_type_name=SUCCEEDED,
+                callout_active=True,
+                callout=PostPublicNotificationDefinitionRequestCallout(
+                    event_type_name=SUCCEEDED, **callout
+                ),
+                filter_rule=rule,
+                filter_rule_params={"method": "POST"},
+                email_template_id="2c92c0f9694b8a91016950e0c2d01e8a",
+                associated_account="ParentAccount.Id",
+            )
+        )
+        body = body_of(created)
+        fetched = notifications.get_notification_definition_with_http_info(body["id"])
+        changed_rule = PutPublicNotificationDefinitionRequestFilterRule(
+            condition="Request.Method == 'PUT'", parameters={}
+        )
+        updated = notifications.update_notification_definition_with_http_info(
+            body["id"],
+            PutPublicNotificationDefinitionRequest(
+                callout_active=True,
+                callout=PutPublicNotificationDefinitionRequestCallout(**callout),
+                filter_rule=changed_rule,
+                filter_rule_params={"method": "PUT"},
+                email_template_id="8a8082c45b0a2ba1015b0ab3a3dd1a2d",
+                associated_account="Account.Id",
+            ),
+        )
+        notifications.delete_notification_definition(body["id"])
+
+    required = [
+        "filterRule.condition",
+        "filterRule.description",
+        "filterRule.parameters",
+        "filterRuleParams",
+        "emailTemplateId",
+        "associatedAccount",
+        "callout.id",
+        "callout.createdBy",
+        "callout.updatedOn",
+    ]
+    assert_shape(body, GetPublicNotificationDefinitionResponse, required)
+    sent = {
+        "condition": "Request.Method == method",
+        "description": "POST requests only",
+        "parameters": {
+            "method": {"displayName": "Method", "options": ["POST", "PUT"], "valueType": "STRING"}
+        },
+    }
+    assert rule.to_dict() == sent
+    assert body["filterRule"] == sent
+    assert body["filterRuleParams"] == {"method": "POST"}
+    assert body["emailTemplateId"] == "2c92c0f9694b8a91016950e0c2d01e8a"
+    assert body["associatedAccount"] == "ParentAccount.Id"
+    assert ZUORA_ID.match(body["callout"]["id"]) and body["callout"]["id"] != body["id"]
+    assert body["callout"]["createdBy"] == body["createdBy"]
+    assert body["callout"]["updatedOn"] == body["createdOn"]
+    assert created.data.callout.id == body["callout"]["id"]  # a field the SDK's model reads
+    assert created.data.filter_rule.condition == rule.condition
+    assert body_of(fetched) == body
+
+    changed = body_of(updated)
+    assert_shape(changed, GetPublicNotificationDefinitionResponse, required[3:])
+    assert changed["filterRule"] == {"condition": "Request.Method == 'PUT'", "parameters": {}}
+    assert (changed["filterRuleParams"], changed["emailTemplateId"]) == (
+        {"method": "PUT"},
+        "8a8082c45b0a2ba1015b0ab3a3dd1a2d",
+    )
+    assert changed["associatedAccount"] == "Account.Id"
+    assert changed["callout"]["id"] == body["callout"]["id"]
+    assert changed["callout"]["updatedOn"] == changed["updatedOn"] > body["updatedOn"]

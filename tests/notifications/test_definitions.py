@@ -45,10 +45,33 @@ DEFINITION_KEYS = {
     "emailActive",
     "communicationProfileId",
     "callout",
+    "filterRule",
+    "filterRuleParams",
+    "emailTemplateId",
+    "associatedAccount",
     "createdBy",
     "createdOn",
     "updatedBy",
     "updatedOn",
+}
+# The SDK's filter rule, with one parameter the condition names.
+FILTER_RULE = {
+    "condition": "Request.Method == method",
+    "description": "POST requests only",
+    "parameters": {
+        "method": {
+            "description": "The request's method",
+            "displayName": "Method",
+            "options": ["POST", "PUT"],
+            "valueType": "STRING",
+        }
+    },
+}
+DEFINITION_EXTRAS = {
+    "filterRule": FILTER_RULE,
+    "filterRuleParams": {"method": "POST"},
+    "emailTemplateId": "2c92c0f9694b8a91016950e0c2d01e8a",
+    "associatedAccount": "ParentAccount.Id",
 }
 
 
@@ -67,7 +90,12 @@ class TestCreate:
         assert (body["active"], body["calloutActive"], body["emailActive"]) == (True, True, False)
         assert UTC_TIME.match(body["createdOn"]) and body["updatedOn"] == body["createdOn"]
         assert body["createdBy"] and body["updatedBy"] == body["createdBy"]
+        callout_id = body["callout"]["id"]
+        assert OBJECT_ID.match(callout_id) and callout_id != body["id"]
         assert body["callout"] == {
+            "id": callout_id,
+            "createdBy": body["createdBy"],
+            "updatedOn": body["createdOn"],
             "name": "Callout for Async Request Succeeded",
             "active": True,
             "eventTypeName": SUCCEEDED,
@@ -99,6 +127,9 @@ class TestCreate:
             False,
         )
         assert (created["callout"], created["description"]) == (None, None)
+        assert {name: created[name] for name in DEFINITION_EXTRAS} == dict.fromkeys(
+            DEFINITION_EXTRAS
+        )
 
     async def test_a_callout_without_auth_and_with_params(self, client, tenant):
         callout = callout_body(
@@ -262,9 +293,37 @@ INVALID_BODIES = [
         without(definition_body(), "callout", "calloutAuth", "username"), 22, id="no username"
     ),
     pytest.param(definition_body(emailActive=True), 30, id="email"),
-    pytest.param(definition_body(filterRule={"condition": "x"}), 21, id="filter rule"),
-    pytest.param(definition_body(emailTemplateId="0" * 32), 21, id="email template"),
     pytest.param(definition_body(callout=callout_body(retries=3)), 21, id="unknown callout field"),
+    *(
+        pytest.param(definition_body(**extra), category, id=name)
+        for name, extra, category in [
+            ("filter rule without parameters", {"filterRule": {"condition": "x"}}, 22),
+            ("filter rule without condition", {"filterRule": {"parameters": {}}}, 22),
+            ("filter rule as text", {"filterRule": "Invoice.Amount > 1000"}, 20),
+            ("filter condition not text", {"filterRule": {**FILTER_RULE, "condition": 1}}, 20),
+            (
+                "filter rule description over 255",
+                {"filterRule": {**FILTER_RULE, "description": "d" * 256}},
+                20,
+            ),
+            ("unknown filter rule field", {"filterRule": {**FILTER_RULE, "id": "x"}}, 21),
+            (
+                "filter parameter of an unknown value type",
+                {"filterRule": {**FILTER_RULE, "parameters": {"m": {"valueType": "NUMBER"}}}},
+                20,
+            ),
+            (
+                "filter parameter options not text",
+                {"filterRule": {**FILTER_RULE, "parameters": {"m": {"options": [1, 2]}}}},
+                20,
+            ),
+            ("filter params not text", {"filterRuleParams": {"limit": 1000}}, 20),
+            ("filter params a list", {"filterRuleParams": ["POST"]}, 20),
+            ("email template not text", {"emailTemplateId": 12}, 20),
+            ("associated account not text", {"associatedAccount": True}, 20),
+            ("associated account over 255", {"associatedAccount": "a" * 256}, 20),
+        ]
+    ),
 ]
 
 
@@ -616,6 +675,174 @@ class TestUpdate:
 
         assert_notifications_error(response, 400, category=30)
         assert (await get_definition(client, tenant, created["id"]))["name"] == "Free"
+
+
+class TestFiltersEmailTemplatesAndAccounts:
+    """zuora-sdk's optional ``filterRule``, ``filterRuleParams``, ``emailTemplateId`` and
+    ``associatedAccount``: stored, and answered exactly as sent."""
+
+    async def test_create_get_and_list_answer_them_as_sent(self, client, tenant):
+        created = await create_definition(client, tenant, **DEFINITION_EXTRAS)
+
+        assert {name: created[name] for name in DEFINITION_EXTRAS} == DEFINITION_EXTRAS
+        assert await get_definition(client, tenant, created["id"]) == created
+        listed = (await client.get(DEFINITIONS, headers=tenant.headers)).json()["data"]
+        assert listed == [created]
+
+    async def test_the_list_filters_by_email_template(self, client, tenant):
+        templated = await create_definition(client, tenant, name="t", emailTemplateId="e" * 32)
+        await create_definition(client, tenant, name="none")
+
+        response = await client.get(
+            DEFINITIONS, params={"emailTemplateId": "e" * 32}, headers=tenant.headers
+        )
+
+        assert [definition["id"] for definition in response.json()["data"]] == [templated["id"]]
+
+    async def test_a_filter_rule_keeps_exactly_the_fields_sent(self, client, tenant):
+        rule = {"condition": "true", "parameters": {"method": {}}}
+
+        created = await create_definition(client, tenant, filterRule=rule)
+
+        assert created["filterRule"] == rule
+        assert (await get_definition(client, tenant, created["id"]))["filterRule"] == rule
+
+    async def test_an_update_replaces_them_and_the_get_answers_the_same(self, client, tenant):
+        created = await create_definition(client, tenant, **DEFINITION_EXTRAS)
+        changes = {
+            "filterRule": {"condition": "Request.Method == 'PUT'", "parameters": {}},
+            "filterRuleParams": {},
+            "emailTemplateId": "8a8082c45b0a2ba1015b0ab3a3dd1a2d",
+            "associatedAccount": "Account.Id",
+        }
+
+        response = await client.put(
+            f"{DEFINITIONS}/{created['id']}", json=changes, headers=tenant.headers
+        )
+
+        assert response.status_code == 200, response.text
+        updated = response.json()
+        assert {name: updated[name] for name in changes} == changes
+        assert await get_definition(client, tenant, created["id"]) == updated
+
+    async def test_an_update_without_them_keeps_them(self, client, tenant):
+        created = await create_definition(client, tenant, **DEFINITION_EXTRAS)
+
+        response = await client.put(
+            f"{DEFINITIONS}/{created['id']}", json={"name": "Renamed"}, headers=tenant.headers
+        )
+
+        assert response.status_code == 200, response.text
+        assert {name: response.json()[name] for name in DEFINITION_EXTRAS} == DEFINITION_EXTRAS
+
+    async def test_an_update_clears_them_with_null(self, client, tenant):
+        created = await create_definition(client, tenant, **DEFINITION_EXTRAS)
+
+        response = await client.put(
+            f"{DEFINITIONS}/{created['id']}",
+            json=dict.fromkeys(DEFINITION_EXTRAS),
+            headers=tenant.headers,
+        )
+
+        assert response.status_code == 200, response.text
+        fetched = await get_definition(client, tenant, created["id"])
+        assert {name: fetched[name] for name in DEFINITION_EXTRAS} == dict.fromkeys(
+            DEFINITION_EXTRAS
+        )
+
+    @pytest.mark.parametrize(
+        "change",
+        [
+            pytest.param({"filterRule": {"condition": True, "parameters": {}}}, id="condition"),
+            pytest.param({"filterRuleParams": {"method": None}}, id="params"),
+            pytest.param({"emailTemplateId": ["x"]}, id="email template"),
+            pytest.param({"associatedAccount": 1}, id="associated account"),
+        ],
+    )
+    async def test_a_value_of_the_wrong_type_is_refused_and_changes_nothing(
+        self, client, tenant, change
+    ):
+        created = await create_definition(client, tenant, **DEFINITION_EXTRAS)
+
+        response = await client.put(
+            f"{DEFINITIONS}/{created['id']}", json=change, headers=tenant.headers
+        )
+
+        body = assert_notifications_error(response, 400, category=20)
+        assert next(iter(change)) in body["message"]
+        assert await get_definition(client, tenant, created["id"]) == created
+
+    async def test_a_missing_filter_rule_field_is_named(self, client, tenant):
+        response = await client.post(
+            DEFINITIONS,
+            json=definition_body(filterRule={"condition": "true"}),
+            headers=tenant.headers,
+        )
+
+        body = assert_notifications_error(response, 400, category=22)
+        assert "filterRule.parameters" in body["message"]
+
+
+class TestTheCalloutsOwnFields:
+    """The callout's ``id``, ``createdBy`` and ``updatedOn`` (zuora-sdk's
+    ``GetPublicNotificationDefinitionResponseCallout``)."""
+
+    async def test_a_replaced_callout_keeps_its_id_and_creator_and_is_updated(
+        self, client, tenant, database
+    ):
+        created = await create_definition(client, tenant)
+        administrator = await make_client(database, tenant, role=Role.BILLING_ADMINISTRATOR)
+        callout = without(callout_body(calloutBaseurl=PUBLIC_URL + "/v2"), "eventTypeName")
+
+        response = await client.put(
+            f"{DEFINITIONS}/{created['id']}",
+            json={"callout": callout},
+            headers=administrator.headers,
+        )
+
+        assert response.status_code == 200, response.text
+        updated = response.json()
+        assert updated["callout"]["id"] == created["callout"]["id"]
+        assert updated["callout"]["createdBy"] == created["createdBy"]
+        assert updated["updatedBy"] != created["createdBy"]
+        assert updated["callout"]["updatedOn"] == updated["updatedOn"] > created["updatedOn"]
+        assert await get_definition(client, tenant, created["id"]) == updated
+
+    async def test_a_change_of_the_definition_alone_leaves_the_callout_as_it_was(
+        self, client, tenant
+    ):
+        created = await create_definition(client, tenant)
+
+        response = await client.put(
+            f"{DEFINITIONS}/{created['id']}", json={"name": "Renamed"}, headers=tenant.headers
+        )
+
+        assert response.status_code == 200, response.text
+        assert response.json()["callout"] == created["callout"]
+        assert response.json()["updatedOn"] > created["callout"]["updatedOn"]
+
+    async def test_a_callout_added_later_is_made_by_the_updater(self, client, tenant, database):
+        created = await create_definition(client, tenant, callout=None, calloutActive=False)
+        administrator = await make_client(database, tenant, role=Role.BILLING_ADMINISTRATOR)
+        callout = without(callout_body(), "eventTypeName")
+
+        response = await client.put(
+            f"{DEFINITIONS}/{created['id']}",
+            json={"callout": callout},
+            headers=administrator.headers,
+        )
+
+        assert response.status_code == 200, response.text
+        added = response.json()["callout"]
+        assert OBJECT_ID.match(added["id"]) and added["id"] != created["id"]
+        assert added["createdBy"] == response.json()["updatedBy"] != created["createdBy"]
+        assert added["updatedOn"] == response.json()["updatedOn"]
+
+    async def test_each_definition_has_a_callout_of_its_own(self, client, tenant):
+        first = await create_definition(client, tenant, name="first")
+        second = await create_definition(client, tenant, name="second")
+
+        assert first["callout"]["id"] != second["callout"]["id"]
 
 
 class TestDelete:

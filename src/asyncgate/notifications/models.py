@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -27,6 +28,8 @@ from asyncgate.db.base import Base, IdMixin, TenantMixin, TimestampMixin, UTCDat
 
 MAX_NAME_LENGTH = 255
 MAX_URL_LENGTH = 2048
+# emailTemplateId and associatedAccount: an ID, or a name such as ``Account.Id``.
+MAX_REFERENCE_LENGTH = 255
 MAX_EVENT_TYPE_LENGTH = 100
 
 
@@ -66,6 +69,19 @@ class NotificationDefinition(IdMixin, TenantMixin, TimestampMixin, Base):
     event_type_name: Mapped[str] = mapped_column(String(MAX_EVENT_TYPE_LENGTH))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     callout_active: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Stored and answered as the client sent them; no event is filtered and no email sent.
+    filter_rule: Mapped[dict[str, Any] | None] = mapped_column(
+        JSON(none_as_null=True), default=None
+    )
+    filter_rule_params: Mapped[dict[str, str] | None] = mapped_column(
+        JSON(none_as_null=True), default=None
+    )
+    email_template_id: Mapped[str | None] = mapped_column(
+        String(MAX_REFERENCE_LENGTH), default=None
+    )
+    associated_account: Mapped[str | None] = mapped_column(
+        String(MAX_REFERENCE_LENGTH), default=None
+    )
     # Principals' IDs (the OAuth client's, or the user's).
     created_by: Mapped[str | None] = mapped_column(String(32), default=None)
     updated_by: Mapped[str | None] = mapped_column(String(32), default=None)
@@ -75,14 +91,15 @@ class NotificationDefinition(IdMixin, TenantMixin, TimestampMixin, Base):
     )
 
 
-class Callout(Base):
+class Callout(IdMixin, TimestampMixin, Base):
     """The HTTP request a definition sends; at most one per definition, and its event type is
-    the definition's."""
+    the definition's. A callout a definition's update replaces is written over: it keeps its ID,
+    ``created_by`` and ``created_at``."""
 
     __tablename__ = "callouts"
 
     definition_id: Mapped[str] = mapped_column(
-        String(32), ForeignKey("notification_definitions.id", ondelete="CASCADE"), primary_key=True
+        String(32), ForeignKey("notification_definitions.id", ondelete="CASCADE"), unique=True
     )
     name: Mapped[str] = mapped_column(String(MAX_NAME_LENGTH))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -96,6 +113,8 @@ class Callout(Base):
     retry: Mapped[bool] = mapped_column(Boolean, default=True)
     params: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     description: Mapped[str | None] = mapped_column(String(MAX_NAME_LENGTH), default=None)
+    # The principal that made the callout (the OAuth client's ID, or the user's).
+    created_by: Mapped[str | None] = mapped_column(String(32), default=None)
 
 
 class CalloutSettings(TimestampMixin, Base):

@@ -80,10 +80,7 @@ async def query_notification_definitions(
     event_type_name: Annotated[str | None, Query(alias="eventTypeName")] = None,
     email_template_id: Annotated[str | None, Query(alias="emailTemplateId")] = None,
 ) -> NotificationDefinitionPage:
-    """Paged by ``start`` and ``limit``; ``next`` repeats the query from ``start + limit``.
-    asyncgate has no email templates, so filtering by one finds nothing."""
-    if email_template_id is not None:
-        return NotificationDefinitionPage(next=None, data=[])
+    """Paged by ``start`` and ``limit``; ``next`` repeats the query from ``start + limit``."""
     definitions = await service.list_definitions(
         session,
         principal.tenant_id,
@@ -91,6 +88,7 @@ async def query_notification_definitions(
         limit=limit + 1,  # one more tells whether there is a next page
         profile_id=profile_id,
         event_type_name=event_type_name,
+        email_template_id=email_template_id,
     )
     next_page = None
     if len(definitions) > limit:

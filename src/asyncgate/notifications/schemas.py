@@ -2,14 +2,16 @@
 Request``, ``PutPublicNotificationDefinitionRequest``, ``GetPublicNotificationDefinitionResponse``,
 ``GetCalloutHistoryVOsType``), and the callout settings, which are asyncgate's own.
 
-Bodies take the declared names only: anything else (the SDK's ``filterRule``, ``emailTemplateId``
-and ``associatedAccount`` among them, which asyncgate does not support) is an unknown field.
+Bodies take the declared names only: anything else is an unknown field. ``filterRule``,
+``filterRuleParams``, ``emailTemplateId`` and ``associatedAccount`` are validated as the SDK
+declares them, stored, and answered exactly as sent; asyncgate acts on none of them (it delivers
+every event of the definition's type and sends no email).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import orjson
 from pydantic import (
@@ -26,6 +28,7 @@ from pydantic import (
 from asyncgate.http.validation import NullRefusing
 from asyncgate.notifications.models import (
     MAX_NAME_LENGTH,
+    MAX_REFERENCE_LENGTH,
     MAX_URL_LENGTH,
     Callout,
     CalloutAttempt,
@@ -42,6 +45,38 @@ AuthField = Annotated[str, StringConstraints(max_length=MAX_NAME_LENGTH)]
 CalloutUrl = Annotated[str, StringConstraints(min_length=1, max_length=MAX_URL_LENGTH)]
 HttpMethod = Literal["GET", "PUT", "POST", "DELETE"]
 CalloutParams = dict[Annotated[str, StringConstraints(min_length=1, max_length=100)], str]
+Reference = Annotated[str, StringConstraints(max_length=MAX_REFERENCE_LENGTH)]
+FilterRuleParams = dict[str, str]
+# zuora-sdk's ``FilterRuleParameterDefinitionValueType``.
+FilterValueType = Literal[
+    "STRING",
+    "BYTE",
+    "SHORT",
+    "CHARACTER",
+    "INTEGER",
+    "LONG",
+    "FLOAT",
+    "DOUBLE",
+    "BOOLEAN",
+    "BIG_INTEGER",
+    "BIG_DECIMAL",
+    "LOCAL_DATE",
+    "LOCAL_DATE_TIME",
+    "TIMESTAMP",
+    "BYTE_ARRAY",
+    "SHORT_ARRAY",
+    "CHARACTER_ARRAY",
+    "INTEGER_ARRAY",
+    "FLOAT_ARRAY",
+    "DOUBLE_ARRAY",
+    "BOOLEAN_ARRAY",
+    "STRING_ARRAY",
+    "BIG_INTEGER_ARRAY",
+    "BIG_DECIMAL_ARRAY",
+    "LOCAL_DATE_ARRAY",
+    "LOCAL_DATE_TIME_ARRAY",
+    "TIMESTAMP_ARRAY",
+]
 # Zuora's bounds of a tenant's callout settings.
 MAX_ATTEMPTS_LIMIT = 5
 MAX_INTERVAL_MINUTES = 1440
@@ -71,6 +106,28 @@ class CalloutAuth(Body):
     password: AuthField | None = None
     domain: AuthField | None = None
     preemptive: StrictBool = False
+
+
+class FilterRuleParameter(Body):
+    """One parameter of a filter rule (zuora-sdk's ``FilterRuleParameterDefinition``)."""
+
+    description: Description | None = None
+    display_name: Description | None = Field(None, alias="displayName")
+    options: list[str] | None = None
+    value_type: FilterValueType | None = Field(None, alias="valueType")
+
+
+class FilterRule(Body):
+    """zuora-sdk's ``PostPublicNotificationDefinitionRequestFilterRule`` (its ``Put...`` twin
+    is the same). Stored and answered as sent; the condition is not evaluated."""
+
+    condition: str
+    description: Description | None = None
+    parameters: dict[str, FilterRuleParameter]
+
+    def as_sent(self) -> dict[str, Any]:
+        """The rule as the client wrote it: its names, and only the fields it sent."""
+        return self.model_dump(by_alias=True, exclude_unset=True)
 
 
 class CalloutFields(Body):
@@ -105,11 +162,16 @@ class NotificationDefinitionCreate(Body):
     communication_profile_id: str | None = Field(None, alias="communicationProfileId")
     description: Description | None = None
     callout: CalloutCreate | None = None
+    filter_rule: FilterRule | None = Field(None, alias="filterRule")
+    filter_rule_params: FilterRuleParams | None = Field(None, alias="filterRuleParams")
+    email_template_id: Reference | None = Field(None, alias="emailTemplateId")
+    associated_account: Reference | None = Field(None, alias="associatedAccount")
 
 
 class NotificationDefinitionUpdate(Body):
     """``PUT /notifications/notification-definitions/{id}``: changes the fields sent; only
-    ``description`` may be cleared with null."""
+    ``description``, ``filterRule``, ``filterRuleParams``, ``emailTemplateId`` and
+    ``associatedAccount`` may be cleared with null."""
 
     not_nullable: ClassVar[frozenset[str]] = frozenset(
         {"name", "active", "callout_active", "email_active", "communication_profile_id", "callout"}
@@ -122,6 +184,10 @@ class NotificationDefinitionUpdate(Body):
     communication_profile_id: str | None = Field(None, alias="communicationProfileId")
     description: Description | None = None
     callout: CalloutFields | None = None
+    filter_rule: FilterRule | None = Field(None, alias="filterRule")
+    filter_rule_params: FilterRuleParams | None = Field(None, alias="filterRuleParams")
+    email_template_id: Reference | None = Field(None, alias="emailTemplateId")
+    associated_account: Reference | None = Field(None, alias="associatedAccount")
 
 
 class CalloutSettingsUpdate(Body):
@@ -148,6 +214,9 @@ class CalloutAuthOut(ResponseShape):
 
 
 class CalloutOut(ResponseShape):
+    """A definition's callout (zuora-sdk's ``GetPublicNotificationDefinitionResponseCallout``)."""
+
+    id: str
     active: bool
     callout_auth: CalloutAuthOut | None = Field(alias="calloutAuth")
     callout_baseurl: str = Field(alias="calloutBaseurl")
@@ -158,11 +227,14 @@ class CalloutOut(ResponseShape):
     http_method: str = Field(alias="httpMethod")
     name: str
     required_auth: bool = Field(alias="requiredAuth")
+    created_by: str | None = Field(alias="createdBy")
+    updated_on: datetime = Field(alias="updatedOn")
 
     @classmethod
     def of(cls, callout: Callout, event_type_name: str) -> CalloutOut:
         has_auth = callout.username is not None or callout.domain is not None
         return cls(
+            id=callout.id,
             active=callout.active,
             callout_auth=CalloutAuthOut(
                 username=callout.username, domain=callout.domain, preemptive=callout.preemptive
@@ -177,6 +249,8 @@ class CalloutOut(ResponseShape):
             http_method=callout.http_method,
             name=callout.name,
             required_auth=callout.required_auth,
+            created_by=callout.created_by,
+            updated_on=callout.updated_at,
         )
 
 
@@ -193,6 +267,10 @@ class NotificationDefinitionOut(ResponseShape):
     email_active: bool = Field(False, alias="emailActive")
     communication_profile_id: str = Field(alias="communicationProfileId")
     callout: CalloutOut | None
+    filter_rule: dict[str, Any] | None = Field(alias="filterRule")
+    filter_rule_params: dict[str, str] | None = Field(alias="filterRuleParams")
+    email_template_id: str | None = Field(alias="emailTemplateId")
+    associated_account: str | None = Field(alias="associatedAccount")
     created_by: str | None = Field(alias="createdBy")
     created_on: datetime = Field(alias="createdOn")
     updated_by: str | None = Field(alias="updatedBy")
@@ -210,6 +288,10 @@ class NotificationDefinitionOut(ResponseShape):
             callout_active=definition.callout_active,
             communication_profile_id=definition.profile_id,
             callout=None if callout is None else CalloutOut.of(callout, definition.event_type_name),
+            filter_rule=definition.filter_rule,
+            filter_rule_params=definition.filter_rule_params,
+            email_template_id=definition.email_template_id,
+            associated_account=definition.associated_account,
             created_by=definition.created_by,
             created_on=definition.created_at,
             updated_by=definition.updated_by,

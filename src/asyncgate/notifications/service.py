@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -81,9 +82,11 @@ async def create_definition(
         if data.communication_profile_id is not None
         else await profiles.default_profile_id(session, tenant_id)
     )
+    # One moment for both, so a new definition's updatedOn is its createdOn, and its callout's.
+    now = utcnow()
     callout = None
     if data.callout is not None:
-        callout = await _callout(data.callout, None, guards)
+        callout = await _callout(data.callout, None, guards, principal, now)
     definition = NotificationDefinition(
         id=new_id(),
         tenant_id=tenant_id,
@@ -93,12 +96,15 @@ async def create_definition(
         event_type_name=data.event_type_name,
         active=data.active,
         callout_active=data.callout_active,
+        filter_rule=None if data.filter_rule is None else data.filter_rule.as_sent(),
+        filter_rule_params=data.filter_rule_params,
+        email_template_id=data.email_template_id,
+        associated_account=data.associated_account,
         created_by=_actor(principal),
         updated_by=_actor(principal),
         callout=callout,
     )
-    # One moment for both, so a new definition's updatedOn is its createdOn.
-    definition.created_at = definition.updated_at = utcnow()
+    definition.created_at = definition.updated_at = now
     async with _name_free_in_profile(session, definition):
         session.add(definition)
     return definition
@@ -128,8 +134,10 @@ async def list_definitions(
     limit: int,
     profile_id: str | None = None,
     event_type_name: str | None = None,
+    email_template_id: str | None = None,
 ) -> list[NotificationDefinition]:
-    """Up to ``limit`` definitions from the ``start``-th, oldest first (ties by ID)."""
+    """Up to ``limit`` definitions from the ``start``-th, oldest first (ties by ID), of the
+    profile, event type and email template given."""
     statement = (
         select(NotificationDefinition)
         .where(NotificationDefinition.tenant_id == tenant_id)
@@ -142,6 +150,8 @@ async def list_definitions(
         statement = statement.where(NotificationDefinition.profile_id == profile_id)
     if event_type_name is not None:
         statement = statement.where(NotificationDefinition.event_type_name == event_type_name)
+    if email_template_id is not None:
+        statement = statement.where(NotificationDefinition.email_template_id == email_template_id)
     return list(await session.scalars(statement))
 
 
@@ -152,32 +162,50 @@ async def update_definition(
     data: NotificationDefinitionUpdate,
     guards: CalloutGuards,
 ) -> NotificationDefinition:
-    """Changes the fields sent. A callout sent replaces the stored one whole, except that a
-    ``calloutAuth`` without a password keeps the stored password. The event type cannot
-    change."""
+    """Changes the fields sent. A callout sent replaces the stored one whole (keeping its ID),
+    except that a ``calloutAuth`` without a password keeps the stored password. The event type
+    cannot change."""
     definition = await get_definition(session, principal.tenant_id, definition_id)
     given = data.model_fields_set
-    # Fields but ``description`` are None only when not sent: null is refused.
+    # ``calloutActive`` and ``emailActive`` are None only when not sent: null is refused.
     callout_active = (
         definition.callout_active if data.callout_active is None else data.callout_active
     )
     has_callout = data.callout is not None or definition.callout is not None
     _check_deliverable(callout_active, data.email_active is True, has_callout)
+    now = utcnow()
     async with _name_free_in_profile(session, definition):
         if data.communication_profile_id is not None:
             definition.profile_id = await profiles.check_profile(
                 session, principal.tenant_id, data.communication_profile_id
             )
         if data.callout is not None:
-            definition.callout = await _callout(data.callout, definition.callout, guards)
-        for name in ("name", "description", "active", "callout_active"):
+            definition.callout = await _callout(
+                data.callout, definition.callout, guards, principal, now
+            )
+        for name in UPDATABLE:
             if name in given:
                 setattr(definition, name, getattr(data, name))
+        if "filter_rule" in given:
+            rule = data.filter_rule
+            definition.filter_rule = None if rule is None else rule.as_sent()
         # Set here, not left to the column's onupdate: a change of the callout alone does not
         # touch the definition's row.
         definition.updated_by = _actor(principal)
-        definition.updated_at = utcnow()
+        definition.updated_at = now
     return definition
+
+
+# The fields an update copies as sent (``filter_rule`` is stored as the client wrote it).
+UPDATABLE = (
+    "name",
+    "description",
+    "active",
+    "callout_active",
+    "filter_rule_params",
+    "email_template_id",
+    "associated_account",
+)
 
 
 async def delete_definition(session: AsyncSession, tenant_id: str, definition_id: str) -> None:
@@ -197,8 +225,15 @@ def _check_deliverable(callout_active: bool, email_active: bool, has_callout: bo
         raise MissingField("calloutActive is true, so a callout is required", resource=RESOURCE)
 
 
-async def _callout(data: CalloutFields, stored: Callout | None, guards: CalloutGuards) -> Callout:
-    """The callout ``data`` describes, written over ``stored`` when there is one."""
+async def _callout(
+    data: CalloutFields,
+    stored: Callout | None,
+    guards: CalloutGuards,
+    principal: Principal,
+    now: datetime,
+) -> Callout:
+    """The callout ``data`` describes, written over ``stored`` when there is one (which keeps
+    its ID and who made it when), changed at ``now``."""
     auth = data.callout_auth
     password_sealed = None
     if auth is not None and auth.password:
@@ -212,7 +247,11 @@ async def _callout(data: CalloutFields, stored: Callout | None, guards: CalloutG
             resource=RESOURCE,
         )
     await vet_callout_url(data.callout_baseurl, guards.url_rules)
-    callout = stored or Callout()
+    callout = stored
+    if callout is None:
+        callout = Callout(id=new_id(), created_by=_actor(principal), created_at=now)
+    # Set here: the column's onupdate misses a callout sent back unchanged.
+    callout.updated_at = now
     callout.name = data.name
     callout.active = data.active
     callout.url = data.callout_baseurl

@@ -86,3 +86,21 @@ class TestDeliveriesOfAnEvent:
 
         attempts = {d.definition_id: d.max_attempts for d in await deliveries_of(database, tenant)}
         assert attempts == {retried["id"]: 5, once["id"]: 1}
+
+    async def test_a_filter_rule_is_not_evaluated_every_event_of_the_type_is_delivered(
+        self, client, tenant, database, receiver
+    ):
+        filtered = await define(client, tenant, receiver.url(receiver.new_path()))
+        response = await client.put(
+            f"{DEFINITIONS}/{filtered['id']}",
+            json={
+                "filterRule": {"condition": "Request.Method == method", "parameters": {}},
+                "filterRuleParams": {"method": "NEVER"},
+            },
+            headers=tenant.headers,
+        )
+        assert response.status_code == 200, response.text
+
+        await publish(database, tenant)
+
+        assert [d.definition_id for d in await deliveries_of(database, tenant)] == [filtered["id"]]
