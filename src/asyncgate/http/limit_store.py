@@ -118,15 +118,17 @@ class LimitStore:
         leases = ConcurrencyLease.__table__
         async with self.database.core_transaction(synced=False) as connection:
             await self._lock(connection, f"pool\n{tenant_id}\n{pool}")
-            others = await connection.scalar(
-                select(func.coalesce(func.sum(leases.c.slots), 0)).where(
-                    leases.c.tenant_id == tenant_id,
-                    leases.c.pool == pool,
-                    leases.c.holder != self.holder,
-                    leases.c.expires_at > now,
+            others = int(
+                await connection.scalar(
+                    select(func.sum(leases.c.slots)).where(
+                        leases.c.tenant_id == tenant_id,
+                        leases.c.pool == pool,
+                        leases.c.holder != self.holder,
+                        leases.c.expires_at > now,
+                    )
                 )
+                or 0
             )
-            others = int(others or 0)
             added = max(0, min(want, limit - others - held))
             if added:
                 await self._set_lease(connection, tenant_id, pool, held + added, now)

@@ -104,26 +104,18 @@ class QuotaCounter:
     def check(self, key: str) -> Verdict:
         now = self.clock.epoch()
         windows = self._windows.get(key) or self._add(key)
-        tightest: Quota | None = None
-        least_remaining, least_end, refused = 0, 0.0, False
         for quota, window in zip(self.quotas, windows, strict=True):
             if now >= window.end:
                 window.end = _window_end(now, quota)
                 window.count = 0
-            remaining = quota.limit - window.count
-            if remaining <= 0:
-                # Refused until every exhausted window has ended: report the one ending last.
-                if not refused or window.end > least_end:
-                    tightest, least_remaining, least_end, refused = quota, 0, window.end, True
-            elif not refused and (
-                tightest is None
-                or remaining < least_remaining
-                or (remaining == least_remaining and window.end < least_end)
-            ):
-                tightest, least_remaining, least_end = quota, remaining, window.end
-        assert tightest is not None, "checked without a quota (see enabled)"
-        reset = max(1, math.ceil(least_end - now))
-        return Verdict(tightest, least_remaining, reset, reset if refused else 0, self.policies)
+        return _verdict(
+            [
+                (quota, quota.limit - window.count, window.end)
+                for quota, window in zip(self.quotas, windows, strict=True)
+            ],
+            now,
+            self.policies,
+        )
 
     def count(self, key: str) -> None:
         for window in self._windows[key]:
@@ -216,23 +208,40 @@ class SharedQuotaCounter:
                     share.taken = granted.taken
 
     def _verdict(self, shares: list[_Share], now: float) -> Verdict:
-        tightest: Quota | None = None
-        least_remaining, least_end, refused = 0, 0, False
-        for quota, share in zip(self.quotas, shares, strict=True):
-            remaining = quota.limit - share.taken + share.allowance
-            if not share.allowance:
-                # Refused until every spent window has ended: report the one ending last.
-                if not refused or share.end > least_end:
-                    tightest, least_remaining, least_end, refused = quota, 0, share.end, True
-            elif not refused and (
-                tightest is None
-                or remaining < least_remaining
-                or (remaining == least_remaining and share.end < least_end)
-            ):
-                tightest, least_remaining, least_end = quota, remaining, share.end
-        assert tightest is not None, "checked without a quota (see enabled)"
-        reset = max(1, math.ceil(least_end - now))
-        return Verdict(tightest, least_remaining, reset, reset if refused else 0, self.policies)
+        return _verdict(
+            [
+                # A window is spent for this process when its share is: no more is granted.
+                (
+                    quota,
+                    quota.limit - share.taken + share.allowance if share.allowance else 0,
+                    share.end,
+                )
+                for quota, share in zip(self.quotas, shares, strict=True)
+            ],
+            now,
+            self.policies,
+        )
+
+
+def _verdict(windows: list[tuple[Quota, int, float]], now: float, policies: bytes) -> Verdict:
+    """The verdict on each quota's window (its quota, requests left, end): the window closest
+    to exhaustion, or, when some are spent, the one of them ending last."""
+    tightest: Quota | None = None
+    least_remaining, least_end, refused = 0, 0.0, False
+    for quota, remaining, end in windows:
+        if remaining <= 0:
+            # Refused until every spent window has ended: report the one ending last.
+            if not refused or end > least_end:
+                tightest, least_remaining, least_end, refused = quota, 0, end, True
+        elif not refused and (
+            tightest is None
+            or remaining < least_remaining
+            or (remaining == least_remaining and end < least_end)
+        ):
+            tightest, least_remaining, least_end = quota, remaining, end
+    assert tightest is not None, "checked without a quota (see enabled)"
+    reset = max(1, math.ceil(least_end - now))
+    return Verdict(tightest, least_remaining, reset, reset if refused else 0, policies)
 
 
 GRANT_FRACTION = 100  # a claim takes at most this fraction of a quota
