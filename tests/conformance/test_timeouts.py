@@ -1,5 +1,11 @@
-"""A synchronous request that runs past ``ASYNCGATE_REQUEST_TIMEOUT`` is answered as Zuora's
-gateway answers one past its 120 s: a 504, and nothing it did is kept."""
+"""A synchronous request that runs past ``ASYNCGATE_REQUEST_TIMEOUT`` (120 s by default) is
+answered as Zuora's gateway answers one past its 120 s: a 504, and nothing it did is kept.
+
+Source: Zuora's troubleshooting page "Error: 504 Gateway Timeout" (the Orders API's limit is
+120 seconds; use the asynchronous operation instead). Zuora may still complete the request
+behind its gateway; asyncgate rolls it back (see docs/zuora-differences.md). The trial routes
+stand in for a slow operation: no SDK operation is slow on purpose.
+"""
 
 from __future__ import annotations
 
