@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 import trustme
+from sqlalchemy import event
 
 from asyncgate.app import create_app
 from asyncgate.config import Settings
@@ -107,3 +108,16 @@ def tls_ca_bundle(tls_ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) 
     path = tmp_path_factory.mktemp("tls") / "ca.pem"
     tls_ca.cert_pem.write_to_path(str(path))
     return path
+
+
+@pytest.fixture
+def statements(database: Database) -> Iterator[list[str]]:
+    """The SQL statements executed while the test runs."""
+    executed: list[str] = []
+
+    def record(connection, cursor, statement, parameters, context, executemany) -> None:
+        executed.append(statement)
+
+    event.listen(database.engine.sync_engine, "before_cursor_execute", record)
+    yield executed
+    event.remove(database.engine.sync_engine, "before_cursor_execute", record)

@@ -8,6 +8,7 @@ import pytest
 
 from asyncgate.config import Settings
 from asyncgate.db.engine import Database
+from asyncgate.http.concurrency import KEEP_SECONDS
 from asyncgate.http.limit_store import LEASE_SECONDS
 from asyncgate.http.ratelimit import SCOPE_HEADERS, RateLimited, RateLimits
 from tests.factories import TenantContext
@@ -87,6 +88,17 @@ class TestQuotas:
 
         assert await admitted_of(processes, other_tenant, 5) == 3
 
+    async def test_a_spent_window_is_not_claimed_again(
+        self, settings, database, clock, tenant, statements
+    ):
+        processes = two_processes(settings, database, clock, tenant_requests_per_minute=2)
+        assert await admitted_of(processes, tenant, 4) == 2
+        statements.clear()
+
+        assert await admitted_of(processes, tenant, 20) == 0
+
+        assert statements == []
+
 
 class TestConcurrency:
     async def test_the_processes_hold_the_limit_between_them(
@@ -113,9 +125,10 @@ class TestConcurrency:
         first.pools.give_back(tenant.tenant_id, pool)
         assert not await second.pools.take(tenant.tenant_id, pool)  # still leased by the first
         # The keeper looks once a second and keeps what the last second needed: the slot goes
-        # back at its second look.
+        # back at its second look; the second process asks again a second after it last did.
         await first.pools.renew()
         await first.pools.renew()
+        clock.advance(KEEP_SECONDS)
 
         assert await second.pools.take(tenant.tenant_id, pool)
         await first.close()
@@ -145,6 +158,22 @@ class TestConcurrency:
         await first.close()
 
         assert await second.pools.take(tenant.tenant_id, pool)
+        await second.close()
+
+    async def test_a_full_pool_is_not_asked_again_within_a_second(
+        self, settings, database, clock, tenant, statements
+    ):
+        first, second = two_processes(settings, database, clock, tenant_concurrent_requests=1)
+        pool = first.default_pool
+        assert await first.pools.take(tenant.tenant_id, pool)
+        assert not await second.pools.take(tenant.tenant_id, pool)
+        statements.clear()
+
+        refusals = [await second.pools.take(tenant.tenant_id, pool) for _ in range(20)]
+
+        assert refusals == [False] * 20
+        assert statements == []
+        await first.close()
         await second.close()
 
     async def test_remaining_counts_the_slots_other_processes_hold(

@@ -39,6 +39,7 @@ class _Lease:
     in_use: int = 0  # of which taken by requests in flight
     peak: int = 0  # most in use since the keeper last looked
     others: int = 0  # slots other processes held when last seen
+    seen_at: float = -KEEP_SECONDS  # when that was (monotonic seconds)
     waiting: int = 0  # requests waiting for more slots
 
 
@@ -61,6 +62,8 @@ class ConcurrencyPools:
             lease = self._leases[key] = _Lease()
         if self._take_held(lease):
             return True
+        if self._known_full(lease, pool):
+            return False
         lease.waiting += 1
         try:
             async with self._writing:
@@ -69,6 +72,7 @@ class ConcurrencyPools:
                 added, lease.others = await self.store.grow_lease(
                     tenant_id, pool.name, lease.held, lease.waiting, pool.limit, self.clock.epoch()
                 )
+                lease.seen_at = self.clock.monotonic()
                 lease.held += added
                 self._keep_leases()
                 return self._take_held(lease)
@@ -105,6 +109,15 @@ class ConcurrencyPools:
         lease.peak = max(lease.peak, lease.in_use)
         return True
 
+    def _known_full(self, lease: _Lease, pool: Pool) -> bool:
+        """Whether the pool was full when last seen, less than a keeper's look ago: refused
+        without asking again, so that a tenant past its limit costs no write per request.
+        Slots other processes give back are seen within a second, as they give them back."""
+        return (
+            lease.held + lease.others >= pool.limit
+            and self.clock.monotonic() - lease.seen_at < KEEP_SECONDS
+        )
+
     def _keep_leases(self) -> None:
         if self._keeper is None or self._keeper.done():
             self._keeper = asyncio.create_task(self._keep(), name="concurrency-lease-keeper")
@@ -129,5 +142,6 @@ class ConcurrencyPools:
             elif not lease.waiting:
                 del self._leases[key]
         others = await self.store.renew(kept, self.clock.epoch())
+        seen_at = self.clock.monotonic()
         for key, lease in self._leases.items():
-            lease.others = others.get(key, 0)
+            lease.others, lease.seen_at = others.get(key, 0), seen_at

@@ -179,7 +179,7 @@ class SharedQuotaCounter:
         for quota, share in zip(self.quotas, shares, strict=True):
             if now >= share.end:
                 share.end, share.allowance, share.taken = _window_end(now, quota), 0, 0
-        if not all(share.allowance for share in shares):
+        if any(_claimable(quota, share) for quota, share in zip(self.quotas, shares, strict=True)):
             await self._claim(key, shares, now)
         verdict = self._verdict(shares, now)
         if not verdict.refused:
@@ -197,7 +197,7 @@ class SharedQuotaCounter:
             claims = [
                 (share, QuotaClaim(quota.seconds, share.end, quota.limit, _grant_size(quota)))
                 for quota, share in zip(self.quotas, shares, strict=True)
-                if not share.allowance and share.end > now
+                if _claimable(quota, share) and share.end > now
             ]
             if not claims:  # another request claimed meanwhile
                 return
@@ -245,6 +245,12 @@ def _verdict(windows: list[tuple[Quota, int, float]], now: float, policies: byte
 
 
 GRANT_FRACTION = 100  # a claim takes at most this fraction of a quota
+
+
+def _claimable(quota: Quota, share: _Share) -> bool:
+    """Whether a claim may get more of the window: this process's share is spent, and the
+    window is not (grants never come back, so a spent window stays spent until it ends)."""
+    return not share.allowance and share.taken < quota.limit
 
 
 def _grant_size(quota: Quota) -> int:
