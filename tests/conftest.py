@@ -83,6 +83,8 @@ async def client(app) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://asyncgate.test") as client:
         yield client
+    # As the app's lifespan would on shutdown: no lease renewal outlives the database.
+    await app.state.rate_limits.close()
 
 
 @pytest.fixture
