@@ -253,7 +253,7 @@ class TestIsolation:
     ):
         """Tenant A's receiver answers after 1.5 s, and A has more callouts due than the
         sender sends at once (50): B's go out meanwhile, not after A's backlog."""
-        address = receiver_address(3)
+        address = receiver_address(4)  # 3 is the console browser tests' receiver
         slow_answers = [Reply(200, delay=1.5)] * 80
         with Receiver(address, 443, tls_ca.issue_cert(address)) as slow:
             slow_path, quick_path = slow.new_path(), callout_receiver.new_path()

@@ -33,7 +33,10 @@ WAIT_SECONDS = 15.0  # a bound for a loaded machine; arrivals usually take milli
 
 
 def receiver_address(number: int) -> str:
-    """A loopback address of this test process's own (xdist runs several on one machine)."""
+    """A loopback address of this test process's own (xdist runs several on one machine).
+    Numbers in use, each by one receiver at a time: 1 the run's callout receiver, 2 the
+    receiver that is down at first, 3 the console's, 4 the slow receiver of the isolation
+    test."""
     worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
     return f"127.0.{int(worker) + 1}.{number}"
 
