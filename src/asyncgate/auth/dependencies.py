@@ -20,7 +20,8 @@ class TokenCache:
     """Tokens verified in the last few seconds, so the hot path skips their lookup.
 
     An entry lives at most ``ttl`` seconds and never past its token's expiry; a revoked token
-    is therefore refused by every process within ``ttl``.
+    is therefore refused by every process within ``ttl``, and at once by the process that
+    revoked it (:meth:`forget_client`).
     """
 
     def __init__(
@@ -30,6 +31,8 @@ class TokenCache:
         self.ttl = ttl
         self.max_entries = max_entries
         self._entries: dict[str, tuple[Principal, float]] = {}
+        # Client IDs revoked here lately: their tokens are not cached until the time given.
+        self._revoked: dict[str, float] = {}
 
     def get(self, token: str) -> Principal | None:
         entry = self._entries.get(token)
@@ -42,6 +45,11 @@ class TokenCache:
         return principal
 
     def put(self, token: str, principal: Principal, expires_at: datetime) -> None:
+        revoked_until = self._revoked.get(principal.client_id or "")
+        if revoked_until is not None:
+            if self.clock.monotonic() < revoked_until:
+                return
+            del self._revoked[principal.client_id or ""]
         if len(self._entries) >= self.max_entries:
             self._entries.clear()
         remaining = (expires_at - self.clock.now()).total_seconds()
@@ -49,6 +57,17 @@ class TokenCache:
 
     def clear(self) -> None:
         self._entries.clear()
+
+    def forget_client(self, client_id: str) -> None:
+        """Drops a revoked client's tokens (``client_id``: its row's ID, as principals carry
+        it), and caches none of them for ``ttl``: a lookup that raced the revocation's commit
+        would otherwise keep one alive here."""
+        self._entries = {
+            token: entry
+            for token, entry in self._entries.items()
+            if entry[0].client_id != client_id
+        }
+        self._revoked[client_id] = self.clock.monotonic() + self.ttl
 
 
 def bearer_token(request: Request) -> str:

@@ -70,6 +70,9 @@ async def create_client(request: Request, session: Session, user: Changer) -> Re
 
 
 @router.post("/{client_id}/revoke")
-async def revoke_client(client_id: str, session: Session, user: Changer) -> Response:
-    await service.revoke_client(session, client_id, tenant_id=user.tenant_id)
+async def revoke_client(
+    request: Request, client_id: str, session: Session, user: Changer
+) -> Response:
+    revoked = await service.revoke_client(session, client_id, tenant_id=user.tenant_id)
+    request.app.state.token_cache.forget_client(revoked.id)
     return RedirectResponse(f"{LIST_PAGE}?notice=client-revoked", status_code=303)
