@@ -7,10 +7,12 @@ from typing import Annotated
 
 from fastapi import Query, Request
 
+from asyncgate.http.validation import MAX_INT32
+
 DEFAULT_PAGE_SIZE = 10
 MAX_PAGE_SIZE = 40
 
-Page = Annotated[int, Query(ge=1)]
+Page = Annotated[int, Query(ge=1, le=MAX_INT32)]
 PageSize = Annotated[int, Query(alias="pageSize", ge=1, le=MAX_PAGE_SIZE)]
 
 

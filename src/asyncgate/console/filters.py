@@ -13,6 +13,7 @@ from datetime import datetime
 from starlette.requests import Request
 
 from asyncgate.http.errors import InvalidValue
+from asyncgate.http.validation import MAX_INT32
 from asyncgate.notifications.history_routes import parse_time
 
 
@@ -65,7 +66,7 @@ class Paging:
     @classmethod
     def of(cls, request: Request, size: int) -> Paging:
         try:
-            number = max(1, int(request.query_params.get("page", "1")))
+            number = min(max(1, int(request.query_params.get("page", "1"))), MAX_INT32)
         except ValueError:
             number = 1
         return cls(request, number, size)

@@ -14,6 +14,10 @@ from pydantic_core import PydanticCustomError
 
 from asyncgate.http.errors import Category, Reason, RequestInvalid
 
+# Zuora's integer parameters are 32-bit; paging beyond it is refused, as it would otherwise
+# ask the database for an offset past what it can count.
+MAX_INT32 = 2**31 - 1
+
 
 class NullRefusing(BaseModel):
     """A request body whose fields named in ``not_nullable`` may be left out but not sent as

@@ -25,6 +25,7 @@ from asyncgate.db.base import utcnow
 from asyncgate.http.errors import InvalidValue
 from asyncgate.http.extensions import extensions_on
 from asyncgate.http.routing import Session, UnitOfWorkRoute
+from asyncgate.http.validation import MAX_INT32
 from asyncgate.notifications import history
 from asyncgate.notifications.history import HistoryQuery, event_category, event_type_of
 from asyncgate.notifications.schemas import CalloutHistoryOut, CalloutHistoryPage
@@ -34,6 +35,10 @@ router = APIRouter(
 )
 
 DEFAULT_WINDOW = timedelta(days=1)
+# The times a query may name: a day inside the calendar's ends, so that the default window
+# before an end time stays inside it too.
+EARLIEST = datetime(1, 1, 2, tzinfo=UTC)
+LATEST = datetime(9999, 12, 30, tzinfo=UTC)
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 40
 # An offset's "+" that a client did not percent-encode arrives as a space.
@@ -45,13 +50,21 @@ def parse_time(name: str, text: str | None) -> datetime | None:
         return None
     try:
         moment = datetime.fromisoformat(_UNENCODED_PLUS.sub(r"+\1", text.strip()))
+        moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
     except ValueError:
         raise InvalidValue(
             f"{name} {text!r} is not a date and time: use yyyy-MM-ddTHH:mm:ss, optionally with "
             "fractions of a second and an offset",
             resource=history.RESOURCE,
         ) from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except OverflowError:  # an offset took it past the calendar's first or last day
+        moment = datetime.min.replace(tzinfo=UTC)
+    if not EARLIEST <= moment <= LATEST:
+        raise InvalidValue(
+            f"{name} {text!r} is outside {EARLIEST:%Y-%m-%d} to {LATEST:%Y-%m-%d}",
+            resource=history.RESOURCE,
+        )
+    return moment
 
 
 def _written(moment: datetime) -> str:
@@ -69,7 +82,7 @@ async def get_callout_history(
     failed_only: Annotated[bool, Query(alias="failedOnly")] = True,
     category: Annotated[str | None, Query(alias="eventCategory")] = None,
     include_response_content: Annotated[bool, Query(alias="includeResponseContent")] = False,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=MAX_INT32)] = 1,
     page_size: Annotated[int, Query(alias="pageSize", ge=1)] = DEFAULT_PAGE_SIZE,
 ) -> CalloutHistoryPage:
     page_size = min(page_size, MAX_PAGE_SIZE)

@@ -21,6 +21,7 @@ from asyncgate.http import idempotency
 from asyncgate.http.errors import InvalidValue, Resource
 from asyncgate.http.extensions import EXTENSION
 from asyncgate.http.routing import Session, UnitOfWorkRoute
+from asyncgate.http.validation import MAX_INT32
 from asyncgate.notifications import callout_settings, history, service
 from asyncgate.notifications.schemas import (
     CalloutSettingsOut,
@@ -74,7 +75,7 @@ async def query_notification_definitions(
     request: Request,
     session: Session,
     principal: CurrentPrincipal,
-    start: Annotated[int, Query(ge=0)] = 0,
+    start: Annotated[int, Query(ge=0, le=MAX_INT32)] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
     profile_id: Annotated[str | None, Query(alias="profileId")] = None,
     event_type_name: Annotated[str | None, Query(alias="eventTypeName")] = None,
