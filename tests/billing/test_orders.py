@@ -550,6 +550,44 @@ def _refusals() -> dict[str, tuple[Callable[[str], dict], int, int]]:
             400,
             20,
         ),
+        "a term ending past the calendar": (
+            lambda p: order_body(
+                [
+                    create(
+                        p,
+                        terms={
+                            "initialTerm": {
+                                "termType": "TERMED",
+                                "period": 12,
+                                "startDate": "9999-12-01",
+                            }
+                        },
+                        on="9999-12-01",
+                    )
+                ],
+                order_date="9999-12-01",
+            ),
+            400,
+            20,
+        ),
+        "a term of a billion months": (
+            lambda p: order_body(
+                [
+                    create(
+                        p,
+                        terms={
+                            "initialTerm": {
+                                "termType": "TERMED",
+                                "period": 1_000_000_000,
+                                "startDate": "2024-01-01",
+                            }
+                        },
+                    )
+                ]
+            ),
+            400,
+            20,
+        ),
     }
 
 

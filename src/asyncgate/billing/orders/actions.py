@@ -632,7 +632,13 @@ def _cancel(subscription: Subscription, data: CancelSubscription) -> dict[str, A
 
 def _term_end(start: date, period: int | None, period_type: str) -> date:
     assert period is not None
-    return term_end_date(start, period, TermPeriodType(period_type))
+    try:
+        return term_end_date(start, period, TermPeriodType(period_type))
+    except (ValueError, OverflowError):  # past the calendar's last day
+        raise InvalidValue(
+            f"A term of {period} {period_type} from {start} would end after {date.max}",
+            resource=_ORDER,
+        ) from None
 
 
 def _move_term_end(subscription: Subscription, new_end: date | None) -> None:
