@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from asyncgate.clock import SYSTEM_CLOCK, Clock
-from asyncgate.http.limit_store import LimitStore
+from asyncgate.http.limit_store import LEASE_SECONDS, LimitStore
 
 log = logging.getLogger(__name__)
 
@@ -91,15 +91,21 @@ class ConcurrencyPools:
         return max(0, pool.limit - lease.others - lease.in_use)
 
     async def close(self) -> None:
-        """Gives every slot back at once, rather than when the leases expire."""
+        """Gives every slot back at once, rather than when the leases expire (which they do
+        anyway when the database cannot be reached)."""
         if self._keeper is not None:
             self._keeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._keeper
         if self._leases:
             self._leases.clear()
-            async with self._writing:
-                await self.store.renew({}, self.clock.epoch())
+            try:
+                async with self._writing:
+                    await self.store.renew({}, self.clock.epoch())
+            except Exception:
+                log.exception(
+                    "giving concurrency slots back failed; they come back in %g s", LEASE_SECONDS
+                )
 
     @staticmethod
     def _take_held(lease: _Lease) -> bool:
