@@ -80,8 +80,11 @@ class ConcurrencyPools:
             lease.waiting -= 1
 
     def give_back(self, tenant_id: str, pool: Pool) -> None:
-        """Frees the slot a request took; the lease keeps it until the keeper's next look."""
-        self._leases[(tenant_id, pool.name)].in_use -= 1
+        """Frees the slot a request took; the lease keeps it until the keeper's next look.
+        (A request that ends after :meth:`close` has nothing left to free.)"""
+        lease = self._leases.get((tenant_id, pool.name))
+        if lease is not None:
+            lease.in_use -= 1
 
     def remaining(self, tenant_id: str, pool: Pool) -> int:
         """Slots of the pool no request of any process uses, as far as this process knows."""
