@@ -13,7 +13,6 @@ import asyncio
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
 
 import httpx
 import pytest
@@ -22,9 +21,11 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from asyncgate.config import Settings
+from asyncgate.db.engine import Database
 from tests.conformance.requests import an_account
 from tests.conftest import BACKEND
 from tests.e2e.sdk import open_sdk, quiet_sdk
+from tests.factories import make_tenant
 from tests.support.live_server import LiveServer, running_server
 
 pytestmark = [quiet_sdk]
@@ -33,51 +34,24 @@ MINUTE_QUOTA = 400
 CONCURRENT = 10
 
 
-@contextmanager
-def two_servers_of_one_service(
-    database_url: str, folders: pytest.TempPathFactory, **limits: str
-) -> Iterator[tuple[LiveServer, LiveServer]]:
-    """Two API processes of one service: one database, one data folder."""
-    settings = {
-        "ASYNCGATE_DATA_DIR": str(folders.mktemp("limits-data")),
-        "ASYNCGATE_SERVE_WORKERS": "false",
-        **limits,
-    }
-    with (
-        running_server(folders.mktemp("limits-1"), database_url, **settings) as first,
-        running_server(folders.mktemp("limits-2"), database_url, **settings) as second,
-    ):
-        yield first, second
-
-
 @pytest.fixture(scope="module")
 def two_servers(
     fresh_database_url: Callable[[str], str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[LiveServer, LiveServer]]:
-    """With a small minute quota, and a small concurrency limit."""
-    with two_servers_of_one_service(
-        fresh_database_url("asyncgate_quota"),
-        tmp_path_factory,
-        ASYNCGATE_TENANT_REQUESTS_PER_MINUTE=str(MINUTE_QUOTA),
-        ASYNCGATE_TENANT_CONCURRENT_REQUESTS=str(CONCURRENT),
-    ) as servers:
-        yield servers
-
-
-@pytest.fixture
-def unmetered_servers(
-    fresh_database_url: Callable[[str], str], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[LiveServer, LiveServer]]:
-    """With a small concurrency limit and no quota."""
-    with two_servers_of_one_service(
-        fresh_database_url("asyncgate_concurrency"),
-        tmp_path_factory,
-        ASYNCGATE_TENANT_REQUESTS_PER_MINUTE="0",
-        ASYNCGATE_TENANT_REQUESTS_PER_HOUR="0",
-        ASYNCGATE_TENANT_REQUESTS_PER_DAY="0",
-        ASYNCGATE_TENANT_CONCURRENT_REQUESTS=str(CONCURRENT),
-    ) as servers:
-        yield servers
+    """Two API processes of one service (one database, one data folder), with a small minute
+    quota and a small concurrency limit."""
+    url = fresh_database_url("asyncgate_limits")
+    settings = {
+        "ASYNCGATE_DATA_DIR": str(tmp_path_factory.mktemp("limits-data")),
+        "ASYNCGATE_SERVE_WORKERS": "false",
+        "ASYNCGATE_TENANT_REQUESTS_PER_MINUTE": str(MINUTE_QUOTA),
+        "ASYNCGATE_TENANT_CONCURRENT_REQUESTS": str(CONCURRENT),
+    }
+    with (
+        running_server(tmp_path_factory.mktemp("limits-1"), url, **settings) as first,
+        running_server(tmp_path_factory.mktemp("limits-2"), url, **settings) as second,
+    ):
+        yield first, second
 
 
 @pytest.fixture(scope="module")
@@ -118,13 +92,16 @@ def test_the_quota_holds_for_the_tenant_across_both_processes(two_servers, heade
 
 
 @pytest.mark.skipif(BACKEND != "postgresql", reason="holds requests on a PostgreSQL row lock")
-async def test_the_concurrency_limit_holds_for_the_tenant_across_both_processes(
-    unmetered_servers,
-):
+async def test_the_concurrency_limit_holds_for_the_tenant_across_both_processes(two_servers):
     """Requests held in flight on both processes: the tenant's limit admits that many in all,
-    the others are refused at once, and the held ones complete once let go."""
-    first, _ = unmetered_servers
-    headers = first.bearer_headers()
+    the others are refused at once, and the held ones complete once let go. A tenant of its
+    own, whose quota no other test spends."""
+    first, _ = two_servers
+    database = Database(Settings(database_url=first.database_url, _env_file=None))
+    try:
+        headers = (await make_tenant(database)).headers
+    finally:
+        await database.dispose()
     async with httpx.AsyncClient(base_url=first.base_url, headers=headers) as client:
         created = await client.post("/v1/accounts", json=an_account().to_dict())
     account_id = created.json()["accountId"]
@@ -136,9 +113,7 @@ async def test_the_concurrency_limit_holds_for_the_tenant_across_both_processes(
             await holder.execute(
                 text("SELECT id FROM accounts WHERE id = :id FOR UPDATE"), {"id": account_id}
             )
-            statuses = await _updates_while_held(
-                unmetered_servers, headers, account_id, lock.rollback
-            )
+            statuses = await _updates_while_held(two_servers, headers, account_id, lock.rollback)
     finally:
         await engine.dispose()
 
