@@ -227,13 +227,15 @@ class Worker:
         transaction opens: counting may claim a share of a quota, which is a write of its
         own (see ``http.limit_store``)."""
         limits: RateLimits = self.app.state.rate_limits
+        if not limits.requests.enabled:
+            return requests
         admitted: list[ClaimedRequest] = []
         waiting: list[tuple[ClaimedRequest, Transition]] = []
         for request in requests:
             try:
                 await limits.admit_request({}, request.tenant_id, pool=None)
             except RateLimited as limited:
-                answer = _limited_answer(request, limited, self.app.state.settings)
+                answer = _limited_answer(request, limited)
                 waiting.append((request, self._after_attempt(request, answer)))
             else:
                 admitted.append(request)
@@ -400,7 +402,7 @@ class Worker:
         return True
 
 
-def _limited_answer(request: ClaimedRequest, limited: RateLimited, settings: Settings) -> Answer:
+def _limited_answer(request: ClaimedRequest, limited: RateLimited) -> Answer:
     """The 429 the request's route answers over the tenant's limit."""
     process_id = default_process_id(request)
     body = error_body(limited, process_id, request.method, request.path)

@@ -80,6 +80,9 @@ def bearer_token(request: Request) -> str:
 async def authenticate(request: Request) -> Principal:
     """The caller: from its bearer token, or, for a stored request the worker replays, the
     principal that sent it (set in the ASGI scope, which no client can reach)."""
+    known: Principal | None = getattr(request.state, "principal", None)
+    if known is not None:  # authenticated already, as the route admitted the request
+        return known
     principal = request.scope.get(SCOPE_PRINCIPAL)
     if principal is None:
         principal = await _principal_for_bearer(request)
