@@ -227,13 +227,11 @@ class Worker:
         transaction opens: counting may claim a share of a quota, which is a write of its
         own (see ``http.limit_store``)."""
         limits: RateLimits = self.app.state.rate_limits
-        if not limits.requests.enabled:
-            return requests
         admitted: list[ClaimedRequest] = []
         waiting: list[tuple[ClaimedRequest, Transition]] = []
         for request in requests:
             try:
-                await limits.admit_request({}, request.tenant_id, pool=None)
+                await limits.admit_execution(request.tenant_id)
             except RateLimited as limited:
                 answer = _limited_answer(request, limited)
                 waiting.append((request, self._after_attempt(request, answer)))

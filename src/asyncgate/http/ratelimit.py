@@ -324,10 +324,18 @@ class RateLimits:
             pool = self.default_pool
         return pool if pool.limit else None
 
+    async def admit_execution(self, tenant_id: str) -> None:
+        """Admit one execution of an async request of the tenant under its quotas alone (the
+        worker bounds how many run at once), or raise :class:`RateLimited`."""
+        if self.requests.enabled:
+            verdict = await self.requests.take(tenant_id)
+            if verdict.refused:
+                raise _over_quota(verdict, "requests", Resource.REQUEST)
+
     async def admit_request(self, scope: Scope, tenant_id: str, pool: Pool | None) -> None:
         """Admit one synchronous request of the tenant or raise :class:`RateLimited`. An
-        admitted request holds a slot of ``pool`` until :meth:`finish_request`; executions
-        of async requests pass no pool (the worker bounds how many run at once)."""
+        admitted request holds a slot of ``pool`` (None: its pool has no limit) until
+        :meth:`finish_request`."""
         verdict = await self.requests.take(tenant_id) if self.requests.enabled else None
         if verdict is not None and verdict.refused:
             scope[SCOPE_HEADERS] = verdict.headers(counted=False) + self._pool_headers(
