@@ -5,15 +5,19 @@ from __future__ import annotations
 from datetime import timedelta
 
 import httpx
-from sqlalchemy import update
+import pytest
+from sqlalchemy import func, select, update
 
+from asyncgate.app import create_app
 from asyncgate.auth.models import User
+from asyncgate.console.csrf import SignInTokens
 from asyncgate.console.models import ConsoleSession
 from asyncgate.db.base import utcnow
 from tests.console.support import csrf_token, sign_in
 from tests.factories import make_user
 
 COOKIE = "__Host-asyncgate-console"
+SIGN_IN_COOKIE = "__Host-asyncgate-console-sign-in"
 
 
 async def _age_sessions(database, user, **columns) -> None:
@@ -76,6 +80,99 @@ class TestSignIn:
             await session.execute(update(User).where(User.id == admin.user_id).values(active=False))
         assert (await console.get("/console")).status_code == 303
         assert (await sign_in(console, admin)).status_code == 401
+
+
+async def _sessions_of(database, user) -> int:
+    async with database.read_transaction() as session:
+        return await session.scalar(
+            select(func.count())
+            .select_from(ConsoleSession)
+            .where(ConsoleSession.user_id == user.user_id)
+        )
+
+
+async def _post_sign_in(console, user, token: str) -> httpx.Response:
+    return await console.post(
+        "/console/sign-in",
+        data={
+            "csrf_token": token,
+            "tenant": user.tenant_name,
+            "email": user.email,
+            "password": user.password,
+        },
+    )
+
+
+class TestSignInToken:
+    """The sign-in form's token is the HMAC of its cookie's nonce under the server's key: a
+    cookie and a token of anyone else's making do not match, whoever set the cookie."""
+
+    async def test_the_form_carries_a_token_that_is_not_its_cookie(self, console):
+        page = await console.get("/console/sign-in")
+        token = csrf_token(page)
+        assert console.cookies[SIGN_IN_COOKIE] != token
+
+    @pytest.mark.parametrize("value", ["x", "attacker-chosen-" + "a" * 43])
+    async def test_a_cookie_and_an_equal_token_of_anyones_choosing_are_refused(
+        self, console, admin, database, value
+    ):
+        console.cookies.set(SIGN_IN_COOKIE, value)
+        answer = await _post_sign_in(console, admin, value)
+        assert answer.status_code == 403
+        assert "did not come from this console" in answer.text
+        assert COOKIE not in console.cookies
+        assert await _sessions_of(database, admin) == 0
+
+    async def test_the_sign_in_cookie_sent_back_as_the_token_is_refused(
+        self, console, admin, database
+    ):
+        await console.get("/console/sign-in")
+        answer = await _post_sign_in(console, admin, console.cookies[SIGN_IN_COOKIE])
+        assert answer.status_code == 403
+        assert await _sessions_of(database, admin) == 0
+
+    async def test_a_pair_made_with_another_key_is_refused(self, console, admin, database):
+        nonce, token = SignInTokens.from_secret_key("not-this-servers-key").issue()
+        console.cookies.set(SIGN_IN_COOKIE, nonce)
+        answer = await _post_sign_in(console, admin, token)
+        assert answer.status_code == 403
+        assert await _sessions_of(database, admin) == 0
+
+    async def test_a_token_goes_with_its_own_cookie_only(self, console, admin, database):
+        earlier = csrf_token(await console.get("/console/sign-in"))
+        await console.get("/console/sign-in")  # a second form: a new cookie
+        assert (await _post_sign_in(console, admin, earlier)).status_code == 403
+        assert await _sessions_of(database, admin) == 0
+
+    async def test_a_token_of_any_characters_is_refused_as_a_wrong_one(self, console, admin):
+        await console.get("/console/sign-in")
+        assert (await _post_sign_in(console, admin, "jeton-signé-✓")).status_code == 403
+
+    async def test_a_genuine_form_signs_in_and_its_cookie_is_cleared(
+        self, console, admin, database
+    ):
+        answer = await sign_in(console, admin)
+        assert answer.status_code == 303
+        assert COOKIE in console.cookies
+        assert SIGN_IN_COOKIE not in console.cookies
+        assert await _sessions_of(database, admin) == 1
+
+    async def test_a_form_one_process_served_is_accepted_by_another(
+        self, console, admin, settings, database
+    ):
+        """Every process of an installation shares the server's secret key."""
+        token = csrf_token(await console.get("/console/sign-in"))
+        other = create_app(settings, database)
+        try:
+            transport = httpx.ASGITransport(app=other)
+            async with httpx.AsyncClient(
+                transport=transport, base_url="https://asyncgate.test", cookies=console.cookies
+            ) as elsewhere:
+                answer = await _post_sign_in(elsewhere, admin, token)
+        finally:
+            await other.state.rate_limits.close()
+        assert answer.status_code == 303
+        assert await _sessions_of(database, admin) == 1
 
 
 class TestSignOut:

@@ -22,6 +22,7 @@ class ConsoleState:
 
     policy: SessionPolicy
     throttle: SignInThrottle
+    sign_in_tokens: csrf.SignInTokens
 
 
 def console_state(request: Request) -> ConsoleState:
@@ -58,9 +59,11 @@ async def protect_forms(request: Request, user: CurrentUser) -> None:
 
 
 async def protect_sign_in_form(request: Request) -> None:
+    """A sign-in POST must bring the token its sign-in cookie's nonce makes."""
     if request.method not in READ_METHODS:
-        cookies = console_state(request).policy.cookies
-        await csrf.check_form(request, request.cookies.get(cookies.name(csrf.SIGN_IN_COOKIE)))
+        state = console_state(request)
+        nonce = request.cookies.get(state.policy.cookies.name(csrf.SIGN_IN_COOKIE))
+        await csrf.check_form(request, nonce and state.sign_in_tokens.token_for(nonce))
 
 
 async def require_changer(user: CurrentUser) -> SignedIn:

@@ -1,4 +1,5 @@
-"""Adds the console to the application: its pages, its static files and its state."""
+"""Adds the console to the application: its pages, its static files, its state, and the
+middleware that puts its security headers on every answer under ``/console``."""
 
 from __future__ import annotations
 
@@ -16,18 +17,24 @@ from asyncgate.console import (
     request_pages,
     user_pages,
 )
+from asyncgate.console.csrf import SignInTokens
 from asyncgate.console.dependencies import ConsoleState
+from asyncgate.console.headers import ConsoleHeadersMiddleware
 from asyncgate.console.routes import public, router
 from asyncgate.console.routing import PREFIX
 from asyncgate.console.sessions import SessionPolicy
 from asyncgate.console.throttle import SignInThrottle
+from asyncgate.secretbox import load_secret_key
 
 STATIC = Path(__file__).parent / "static"
 
 
 def mount_console(app: FastAPI, settings: Settings) -> None:
     app.state.console = ConsoleState(
-        SessionPolicy.from_settings(settings), SignInThrottle.from_settings(settings)
+        SessionPolicy.from_settings(settings),
+        SignInThrottle.from_settings(settings),
+        # Derived from the server's secret key, which every process of one installation shares.
+        SignInTokens.from_secret_key(load_secret_key(settings)),
     )
     app.include_router(public)
     app.include_router(router)
@@ -38,3 +45,4 @@ def mount_console(app: FastAPI, settings: Settings) -> None:
     app.include_router(client_pages.router)
     app.include_router(user_pages.router)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=STATIC), name="console-static")
+    app.add_middleware(ConsoleHeadersMiddleware)

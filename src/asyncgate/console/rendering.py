@@ -1,4 +1,5 @@
-"""Pages: Jinja2 templates (autoescaped), served with the headers every console page carries."""
+"""Pages: Jinja2 templates (autoescaped). The headers every console answer carries are
+:mod:`asyncgate.console.headers`'s."""
 
 from __future__ import annotations
 
@@ -11,20 +12,6 @@ from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
 from asyncgate.http.errors import ZuoraError
-
-# Nothing but this site's own styles and images; no framing, no forms sent elsewhere.
-SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'none'; style-src 'self'; img-src 'self'; script-src 'self'; "
-        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-    ),
-    "X-Frame-Options": "DENY",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-    # Pages show a tenant's data and forms their one-time tokens: nothing is kept.
-    "Cache-Control": "no-store",
-}
-
 
 # What a page says after a change sent it there (``?notice=created``): fixed texts only, so a
 # link cannot make the console say anything else.
@@ -72,7 +59,7 @@ def page(
     headers: dict[str, str] | None = None,
 ) -> Response:
     return templates.TemplateResponse(
-        request, name, context or {}, status_code=status, headers=SECURITY_HEADERS | (headers or {})
+        request, name, context or {}, status_code=status, headers=headers
     )
 
 

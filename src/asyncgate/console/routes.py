@@ -39,8 +39,9 @@ def _sign_in_page(
     status: int = 200,
     headers: dict[str, str] | None = None,
 ) -> Response:
-    """The sign-in form, with a fresh token paired with the sign-in cookie."""
-    token = csrf.new_token()
+    """The sign-in form, with a fresh token whose nonce goes in the sign-in cookie."""
+    state = console_state(request)
+    nonce, token = state.sign_in_tokens.issue()
     context = {
         "csrf_token": token,
         "next": target,
@@ -49,7 +50,7 @@ def _sign_in_page(
         "error": error,
     }
     response = page(request, "sign_in.html", context, status=status, headers=headers)
-    console_state(request).policy.cookies.set(response, csrf.SIGN_IN_COOKIE, token)
+    state.policy.cookies.set(response, csrf.SIGN_IN_COOKIE, nonce)
     return response
 
 
