@@ -24,11 +24,9 @@ from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, cast
 
 import orjson
 from sqlalchemy import (
-    CursorResult,
     Update,
     select,
 )
@@ -54,6 +52,7 @@ from asyncgate.asyncreq.wakeup import wait_for_wake
 from asyncgate.clock import SYSTEM_CLOCK, Clock
 from asyncgate.config import Settings
 from asyncgate.db.engine import Database
+from asyncgate.db.executemany import execute_many
 from asyncgate.db.leases import Leases
 from asyncgate.http import bulk, idempotency
 from asyncgate.http.answer import Answer
@@ -392,9 +391,7 @@ class Worker:
         counted = self.database.engine.dialect.supports_sane_multi_rowcount
         for statement, rows in kinds.values():
             for fenced in [rows] if counted else [[row] for row in rows]:
-                with session.no_autoflush:
-                    result = await session.execute(statement, fenced)
-                if cast(CursorResult[Any], result).rowcount != len(fenced):
+                if await execute_many(session, statement, fenced) != len(fenced):
                     return False
         await record_and_dispatch(session, events, self.app.state.settings)
         return True

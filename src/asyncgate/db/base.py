@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 import time
@@ -51,9 +52,11 @@ def _naive_utc(value: datetime | None) -> datetime | None:
     return value.astimezone(UTC).replace(tzinfo=None)
 
 
+@functools.lru_cache(maxsize=1024)
 def _sqlite_text(value: datetime | None) -> str | None:
     """The text SQLite's ``DATETIME`` stores (``2026-12-07 03:19:53.000123``), made in one call
-    instead of SQLAlchemy's format of a dict: a worker binds a dozen per request."""
+    instead of SQLAlchemy's format of a dict, and remembered: a worker binds a dozen per
+    request, half of them moments it bound already (its batch's ``now``, a lease's expiry)."""
     naive = _naive_utc(value)
     return None if naive is None else naive.isoformat(" ", "microseconds")
 

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from asyncgate.config import Settings
 from asyncgate.db.base import new_id, utcnow
+from asyncgate.db.executemany import execute_many
 from asyncgate.notifications import handoff
 from asyncgate.notifications.callout_settings import settings_of_tenants
 from asyncgate.notifications.handoff import LoadedDelivery
@@ -112,7 +113,7 @@ async def make_deliveries(
             else:
                 waiting = waiting or accepted
             rows.append(row)
-    await session.execute(_INSERT_DELIVERIES, rows)
+    await execute_many(session, _INSERT_DELIVERIES, rows)
     handoff.hand_over_after_commit(session, taker, handed, waiting=waiting)
     return len(rows)
 

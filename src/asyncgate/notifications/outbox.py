@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from asyncgate.db.base import Base, IdMixin, TenantMixin, UTCDateTime, new_id, utcnow
+from asyncgate.db.executemany import execute_many
 
 
 class EventType(StrEnum):
@@ -73,6 +74,5 @@ async def record_dispatched_events(
     written = [
         event | {"id": new_id(), "created_at": now, "dispatched_at": now} for event in events
     ]
-    if written:
-        await session.execute(_INSERT, written)
+    await execute_many(session, _INSERT, written)
     return written

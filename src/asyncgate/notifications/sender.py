@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 import orjson
-from sqlalchemy import CursorResult, Table, bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from asyncgate.asyncreq.wakeup import wait_for_wake
@@ -35,6 +35,7 @@ from asyncgate.clock import SYSTEM_CLOCK, Clock
 from asyncgate.config import Settings
 from asyncgate.db.base import new_id
 from asyncgate.db.engine import Database
+from asyncgate.db.executemany import execute_many
 from asyncgate.db.group_commit import GroupCommit
 from asyncgate.db.leases import LeasedTable, Leases
 from asyncgate.notifications.callout_client import AttemptOutcome, CalloutClient, CalloutRequest
@@ -259,8 +260,8 @@ class Sender:
             for columns, rows in shapes.items():
                 fenced = LEASED_DELIVERIES.settle(columns)
                 for fenced_rows in [rows] if together else [[row] for row in rows]:
-                    result = cast(CursorResult[Any], await session.execute(fenced, fenced_rows))
-                    if result.rowcount == len(fenced_rows):
+                    matched = await execute_many(session, fenced, fenced_rows)
+                    if matched == len(fenced_rows):
                         recorded.update(str(row["fence_id"]) for row in fenced_rows)
                     elif together:
                         raise _NotAllMatched
@@ -271,8 +272,7 @@ class Sender:
                 for item, _ in settled
                 if item.outcome is not None and item.delivery.id in recorded
             ]
-            if attempt_rows:
-                await session.execute(_INSERT_ATTEMPTS, attempt_rows)
+            await execute_many(session, _INSERT_ATTEMPTS, attempt_rows)
         return recorded
 
     async def run_once(self) -> int:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Insert, bindparam, delete, insert, update
+from sqlalchemy import bindparam, delete, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,6 +19,7 @@ from asyncgate.billing.contacts.models import Contact
 from asyncgate.billing.contacts.schemas import ContactFields, ContactUpdate
 from asyncgate.billing.contacts.service import apply_contact_update, contact_values
 from asyncgate.db.base import new_id
+from asyncgate.db.executemany import execute_many
 from asyncgate.db.sequences import next_free_numbers
 from asyncgate.http.errors import BusinessRuleViolated, InvalidValue, NotFound, Resource
 
@@ -111,10 +112,9 @@ async def create_accounts(
                 sold_to_contact_id=None if sold_to is None else sold_to["id"],
             )
         )
-    await _insert(session, _INSERT_ACCOUNTS, accounts)
-    await _insert(session, _INSERT_CONTACTS, contacts)
-    if roles:
-        await session.execute(_SET_ROLES, roles)
+    await execute_many(session, _INSERT_ACCOUNTS, accounts)
+    await execute_many(session, _INSERT_CONTACTS, contacts)
+    await execute_many(session, _SET_ROLES, roles)
     return created
 
 
@@ -136,16 +136,6 @@ def _account_values(tenant_id: str, number: str, data: AccountCreate) -> dict[st
 
 def _contact_values(tenant_id: str, account_id: str, fields: ContactFields) -> dict[str, Any]:
     return {"id": new_id(), "account_id": account_id, **contact_values(tenant_id, fields)}
-
-
-async def _insert(session: AsyncSession, statement: Insert, rows: list[dict[str, Any]]) -> None:
-    """Inserts ``rows`` with one executemany per set of columns they give (an executemany
-    takes its columns from its first row)."""
-    shapes: dict[frozenset[str], list[dict[str, Any]]] = {}
-    for row in rows:
-        shapes.setdefault(frozenset(row), []).append(row)
-    for same in shapes.values():
-        await session.execute(statement, same)
 
 
 async def get_account(
