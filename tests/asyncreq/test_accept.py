@@ -11,13 +11,14 @@ import httpx
 import orjson
 import pytest
 from fastapi import APIRouter, FastAPI
-from sqlalchemy import delete
+from sqlalchemy import delete, func, select
 
 from asyncgate.app import create_app, v1_router
 from asyncgate.asyncreq.models import State
 from asyncgate.asyncreq.worker import Worker, WorkerConfig
 from asyncgate.auth.dependencies import CurrentPrincipal
 from asyncgate.auth.models import Tenant
+from asyncgate.billing.accounts.models import Account
 from asyncgate.db.sequences import next_value
 from asyncgate.http.routing import Session, UnitOfWorkRoute
 from tests.asyncreq.support import ASYNC_TRIALS, accept, stored, stored_count, trial
@@ -31,6 +32,7 @@ from tests.http.probe import tally_of
 ASYNC_METHODS = {"POST", "PUT", "DELETE"}
 NOT_ASYNC = ("/v1/action/", "/v1/async/", "/v1/async-requests", "/v1/async-jobs")
 SOME_ID = "0123456789abcdef0123456789abcdef"
+JSON = "application/json"
 
 
 def async_twins(app: FastAPI) -> list[tuple[str, str]]:
@@ -150,6 +152,70 @@ class TestRefusedRequestsStoreNothing:
         )
         assert_zuora_error(response, status, category)
         assert await stored_count(database) == 0
+
+    @pytest.mark.parametrize(
+        ("content_type", "content", "status", "category"),
+        [
+            (JSON, b"[" * 65 + b"]" * 65, 400, 90),
+            (JSON, b"[" * 990 + b"]" * 990, 400, 90),
+            (JSON, b"[" * 5000 + b"]" * 5000, 400, 90),
+            (JSON, b'{"name": ' + b"9" * 5000 + b"}", 400, 90),
+            (JSON, b'{"name": ' + b"9" * 400 + b"}", 400, 90),
+            (JSON, b'{"name": 1e400}', 400, 90),
+            (JSON, b'{"name": NaN}', 400, 90),
+            (JSON, b'{"name": "\\ud800"}', 400, 90),
+            (JSON, '{"name": "Zoë"}'.encode("latin-1"), 400, 90),
+            (JSON, b'\xef\xbb\xbf{"name": "A"}', 400, 90),
+            (JSON + "; charset=latin-1", b'{"name": "A"}', 415, 20),
+            (JSON + "; charset=utf-16", '{"name": "A"}'.encode("utf-16"), 415, 20),
+        ],
+        ids=[
+            "nested-65",
+            "nested-990",
+            "nested-5000",
+            "integer-of-5000-digits",
+            "integer-of-400-digits",
+            "number-past-a-double",
+            "nan",
+            "lone-surrogate",
+            "latin-1-bytes",
+            "byte-order-mark",
+            "latin-1-charset",
+            "utf-16-charset",
+        ],
+    )
+    async def test_a_body_the_synchronous_route_cannot_read_is_refused_alike(
+        self, client, tenant, database, content_type, content, status, category
+    ):
+        """The async twin refuses at once, storing nothing, what its synchronous route would
+        refuse when the request ran: never a 202 followed by retries."""
+        headers = {**tenant.headers, "Content-Type": content_type}
+        synchronous = await client.post("/v1/accounts", content=content, headers=headers)
+        asynchronous = await client.post("/v1/async/accounts", content=content, headers=headers)
+
+        assert_zuora_error(synchronous, status, category)
+        assert_zuora_error(asynchronous, status, category)
+        assert (
+            synchronous.json()["reasons"][0]["message"]
+            == (asynchronous.json()["reasons"][0]["message"])
+        )
+        assert await stored_count(database) == 0
+        async with database.transaction() as session:
+            accounts = await session.scalar(
+                select(func.count()).where(Account.tenant_id == tenant.tenant_id)
+            )
+        assert accounts == 0
+
+    async def test_a_body_nested_64_deep_is_read(self, client, tenant, database):
+        nested: object = "deep"
+        for _ in range(62):
+            nested = [nested]
+        body = orjson.dumps(account_body() | {"notes": nested})  # 64 levels with the body's own
+
+        headers = {**tenant.headers, "Content-Type": JSON}
+        response = await client.post("/v1/async/accounts", content=body, headers=headers)
+
+        assert response.status_code == 202  # read; the route judges the field when it runs
 
     @pytest.mark.parametrize(
         "authorization", [None, "Bearer not-a-token", "Basic dXNlcjpwYXNz"], ids=str

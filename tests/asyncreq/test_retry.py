@@ -46,23 +46,30 @@ class TestClassify:
     def test_deterministic_categories_fail_at_once(self, status, category):
         assert classify(status, [code(category)]) == Outcome.FAILED
 
-    @pytest.mark.parametrize(
-        ("status", "category"), [(409, 50), (500, 60), (503, 61), (400, 50), (400, 61)]
-    )
+    @pytest.mark.parametrize(("status", "category"), [(409, 50), (500, 60), (503, 61)])
     def test_contention_internal_and_temporary_errors_are_transient(self, status, category):
         assert classify(status, [code(category)]) == Outcome.TRANSIENT
 
-    @pytest.mark.parametrize("status", [500, 502, 503, 504])
-    def test_server_errors_are_transient_whatever_their_reasons(self, status):
+    @pytest.mark.parametrize("status", [500, 502, 503, 504, 408, 409, 425])
+    def test_server_errors_timeouts_conflicts_and_too_early_are_transient(self, status):
         assert classify(status, []) == Outcome.TRANSIENT
-        assert classify(status, [code(30)]) == Outcome.TRANSIENT
+
+    @pytest.mark.parametrize(("status", "category"), [(400, 60), (400, 50), (400, 61), (404, 60)])
+    def test_another_client_error_fails_whatever_its_reasons(self, status, category):
+        """A body the route could not read answers 400 however it is labelled: the same
+        request would be refused again."""
+        assert classify(status, [code(category)]) == Outcome.FAILED
+
+    @pytest.mark.parametrize("status", [500, 503, 409])
+    def test_a_deterministic_reason_fails_whatever_the_status(self, status):
+        assert classify(status, [code(30)]) == Outcome.FAILED
 
     @pytest.mark.parametrize(("status", "codes"), [(429, []), (429, [code(70)]), (400, [code(70)])])
     def test_limits_are_waited_out(self, status, codes):
         assert classify(status, codes) == Outcome.LIMITED
 
-    def test_one_transient_reason_among_others_makes_it_transient(self):
-        assert classify(400, [code(20), code(50)]) == Outcome.TRANSIENT
+    def test_a_deterministic_reason_among_transient_ones_fails(self):
+        assert classify(409, [code(20), code(50)]) == Outcome.FAILED
 
     def test_a_4xx_without_reasons_fails(self):
         assert classify(400, []) == Outcome.FAILED

@@ -9,6 +9,11 @@ from enum import Enum
 
 TRANSIENT_CATEGORIES = frozenset({50, 60, 61})
 LIMIT_CATEGORY = 70
+# The request itself is at fault (permission, value, field, business rule, not found, method,
+# malformed): it would fail the same way again.
+DETERMINISTIC_CATEGORIES = frozenset({10, 11, 20, 21, 22, 23, 30, 40, 45, 90})
+# The client errors that may pass: a timeout, a conflict with a concurrent change, too early.
+RETRYABLE_CLIENT_STATUSES = frozenset({408, 409, 425})
 MAX_DOUBLINGS = 64  # far past any cap, and still a finite float
 
 
@@ -21,17 +26,22 @@ class Outcome(Enum):
 
 def classify(status: int, reason_codes: list[int], reports_failure: bool = False) -> Outcome:
     """Classify a synchronous answer: 2xx succeeds; 429 and category 70 are a limit to wait out;
-    5xx and categories 50/60/61 are transient; everything else (categories 10-45 and 90) fails
-    at once. ``reason_codes`` are eight-digit codes or bare categories: only the last two digits
-    count. ``reports_failure``: the body says ``"success": false``, as Zuora's answers of 200
-    to failed calls do; such a 2xx is judged by its reasons."""
+    a deterministic failure (categories 10-45 and 90, or a 4xx other than 408, 409 and 425)
+    fails at once, whatever else the answer says; 5xx, those three statuses and categories
+    50/60/61 are transient; anything else fails. ``reason_codes`` are eight-digit codes or bare
+    categories: only the last two digits count. ``reports_failure``: the body says
+    ``"success": false``, as Zuora's answers of 200 to failed calls do; such a 2xx is judged by
+    its reasons."""
+    categories = {code % 100 for code in reason_codes}
     if 200 <= status < 300 and not reports_failure:
         return Outcome.SUCCEEDED
-    if status == 429 or any(code % 100 == LIMIT_CATEGORY for code in reason_codes):
+    if status == 429 or LIMIT_CATEGORY in categories:
         return Outcome.LIMITED
-    if status >= 500:
-        return Outcome.TRANSIENT
-    if any(code % 100 in TRANSIENT_CATEGORIES for code in reason_codes):
+    if categories & DETERMINISTIC_CATEGORIES:
+        return Outcome.FAILED
+    if 400 <= status < 500 and status not in RETRYABLE_CLIENT_STATUSES:
+        return Outcome.FAILED
+    if status >= 400 or categories & TRANSIENT_CATEGORIES:
         return Outcome.TRANSIENT
     return Outcome.FAILED
 

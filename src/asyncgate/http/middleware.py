@@ -2,7 +2,8 @@
 
 It gives each request a ``Zuora-Request-Id`` and a process ID, validates and echoes
 ``Zuora-Track-Id``, bounds the body (inflating ``Content-Encoding: gzip`` without ever holding
-more than the limit), and insists on JSON bodies for the API. Anything refused here is answered
+more than the limit), and insists on JSON bodies for the API, each checked once for every
+route and async twin alike (``json_body``). Anything refused here is answered
 in Zuora's envelope before any handler runs, so it changes nothing. An exception no handler
 turned into an answer becomes a 500 in Zuora's envelope here, inside the headers this
 middleware adds, so even that answer carries its ``Zuora-Request-Id``.
@@ -26,6 +27,7 @@ from asyncgate.http.errors import (
     ZuoraError,
     error_response,
 )
+from asyncgate.http.json_body import check_charset, check_json
 
 log = logging.getLogger("asyncgate")
 
@@ -192,12 +194,14 @@ class ZuoraConventionsMiddleware:
             body = inflate_gzip(body, limit)
             _replace_header(scope, b"content-encoding", None)
             _replace_header(scope, b"content-length", str(len(body)).encode())
-        needs_json = body and scope["path"].startswith(JSON_PATH_PREFIXES)
-        if needs_json and not is_json_media_type(content_type or ""):
-            raise UnsupportedMediaType(
-                f"Content-Type must be application/json, not {content_type or 'absent'!r}",
-                resource=Resource.REQUEST,
-            )
+        if body and scope["path"].startswith(JSON_PATH_PREFIXES):
+            if content_type is None or not is_json_media_type(content_type):
+                raise UnsupportedMediaType(
+                    f"Content-Type must be application/json, not {content_type or 'absent'!r}",
+                    resource=Resource.REQUEST,
+                )
+            check_charset(content_type)
+            check_json(body)
         return body
 
 

@@ -1,0 +1,73 @@
+"""The one check of a JSON request body, for synchronous routes and async accepts alike.
+
+``ZuoraConventionsMiddleware`` checks every API body with :func:`check_json` before any
+handler runs, so a body refused here is refused the same way whichever door it comes through,
+and nothing is stored: an async accept never takes a body its synchronous route would later
+find malformed (and retry, or fail, long after the 202). The check is orjson's strict parser
+(RFC 8259, UTF-8 only), stricter than the standard library's that FastAPI then parses with, so
+whatever passes here parses there alike: refused as malformed JSON (category 90) are bytes that
+are not UTF-8, text that is not JSON, ``NaN`` and ``Infinity``, lone surrogates (``"\\ud800"``,
+which no text column can store), numbers past a double's range (integers of more than about
+300 digits), and nesting deeper than :data:`MAX_DEPTH`. A charset other than UTF-8 in
+``Content-Type`` is an unsupported media type (415).
+"""
+
+from __future__ import annotations
+
+from email.message import Message
+from typing import Any
+
+import orjson
+
+from asyncgate.http.errors import MalformedJson, Resource, UnsupportedMediaType
+
+# Zuora's deepest bodies (orders, with their actions, charges and tiers) nest about a dozen
+# levels; this leaves room and keeps every later step (validation, storage, the answer's
+# encoding) far from its own recursion limits.
+MAX_DEPTH = 64
+
+
+def check_charset(content_type: str) -> None:
+    """Refuses a JSON ``Content-Type`` that names a charset other than UTF-8."""
+    if "charset" not in content_type.lower():
+        return
+    message = Message()
+    message["content-type"] = content_type
+    charset = message.get_param("charset")
+    if isinstance(charset, str) and charset.strip().lower() not in ("utf-8", "utf8"):
+        raise UnsupportedMediaType(
+            f"JSON bodies are read as UTF-8, not {charset!r}", resource=Resource.REQUEST
+        )
+
+
+def check_json(body: bytes) -> None:
+    """Raises :class:`MalformedJson` unless ``body`` is a JSON document routes can read."""
+    try:
+        value = orjson.loads(body)
+    except orjson.JSONDecodeError as error:
+        raise _malformed(str(error)) from None
+    if _deeper_than(value, MAX_DEPTH):
+        raise _malformed(f"it nests deeper than {MAX_DEPTH} levels")
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether ``value`` nests arrays and objects more than ``limit`` levels deep; walks only
+    containers, so a flat body costs next to nothing."""
+    level: list[Any] = [value]
+    depth = 0
+    while level:
+        depth += 1
+        if depth > limit:
+            return True
+        deeper: list[Any] = []
+        for item in level:
+            if isinstance(item, dict):
+                deeper.extend(child for child in item.values() if isinstance(child, dict | list))
+            elif isinstance(item, list):
+                deeper.extend(child for child in item if isinstance(child, dict | list))
+        level = deeper
+    return False
+
+
+def _malformed(reason: str) -> MalformedJson:
+    return MalformedJson(f"Malformed JSON in the request body: {reason}", resource=Resource.REQUEST)
