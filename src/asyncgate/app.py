@@ -36,6 +36,7 @@ from asyncgate.db.checkpoints import checkpointing
 from asyncgate.db.engine import Database
 from asyncgate.http.errors import (
     InternalError,
+    MalformedJson,
     Resource,
     UnknownPath,
     UnsupportedMethod,
@@ -91,11 +92,13 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def http_error(request: Request, error: HTTPException) -> Response:
         route = f"{request.method} {request.url.path}"
         if error.status_code == 405:
-            # Starlette names the allowed methods in ``Allow``; Zuora's clients may read it.
+            methods = request.app.state.route_table.methods_at(request.app, request.url.path)
+            allowed = ", ".join(methods)
             return _render(
-                request,
-                UnsupportedMethod(f"{route} is not supported", headers=dict(error.headers or {})),
+                request, UnsupportedMethod(f"{route} is not supported", headers={"Allow": allowed})
             )
+        if error.status_code == 400:  # a body FastAPI could not read (a form field too long)
+            return _render(request, MalformedJson(str(error.detail), resource=Resource.REQUEST))
         if error.status_code == 404:
             return _render(request, UnknownPath(f"No resource matches {route}"))
         return _render(request, ZuoraError(str(error.detail), status=error.status_code))
@@ -181,7 +184,9 @@ def create_app(
             queue.close()
             await database.dispose()
 
-    app = FastAPI(title="asyncgate", version=__version__, lifespan=lifespan)
+    # No redirect to the path without its trailing slash: Starlette would build it from the
+    # request's Host header, which the client chooses. Such a path is a 404, as any unknown one.
+    app = FastAPI(title="asyncgate", version=__version__, lifespan=lifespan, redirect_slashes=False)
     app.state.settings = settings
     app.state.database = database
     app.state.token_cache = TokenCache(clock)

@@ -231,6 +231,47 @@ class TestUnknownRoutes:
         assert response.headers["allow"] == "POST"
 
 
+    @pytest.mark.parametrize("method", ["OPTIONS", "PATCH", "POST"])
+    async def test_a_405_names_every_method_of_the_resource(self, probe, tenant, method):
+        """A resource's methods are routes of their own: ``Allow`` names them all."""
+        response = await probe.request(method, "/v1/accounts/A00000001", headers=tenant.headers)
+
+        assert_zuora_error(response, 405, Category.UNSUPPORTED_METHOD)
+        assert response.headers["allow"] == "DELETE, GET, HEAD, PUT"
+
+    async def test_head_answers_as_get_without_a_body(self, probe, tenant):
+        get = await probe.get("/v1/catalog/products", headers=tenant.headers)
+        head = await probe.head("/v1/catalog/products", headers=tenant.headers)
+
+        assert (get.status_code, head.status_code) == (200, 200)
+        assert head.content == b""
+        assert head.headers["content-type"] == get.headers["content-type"]
+        assert head.headers["content-length"] == get.headers["content-length"]
+
+    async def test_head_where_get_is_not_served_is_a_405(self, probe, tenant):
+        response = await probe.head(TALLIES, headers=tenant.headers)
+
+        assert response.status_code == 405
+        assert response.headers["allow"] == "POST"
+
+    async def test_a_trailing_slash_is_a_404_never_a_redirect_to_the_host_header(
+        self, probe, tenant
+    ):
+        response = await probe.get(
+            "/v1/accounts/A00000001/", headers={**tenant.headers, "Host": "evil.example"}
+        )
+
+        assert_zuora_error(response, 404, Category.NOT_FOUND)
+        assert "location" not in response.headers
+
+    async def test_a_form_field_past_the_limit_is_malformed_not_an_internal_error(self, probe):
+        too_long = {"client_id": "x" * (1025 * 1024), "client_secret": "s", "grant_type": "x"}
+
+        response = await probe.post("/oauth/token", data=too_long)
+
+        assert_zuora_error(response, 400, Category.MALFORMED_JSON)
+
+
 class TestUnexpectedFailures:
     async def test_a_crashing_handler_answers_500_with_a_process_id(self, probe, tenant):
         response = await probe.post(

@@ -47,6 +47,20 @@ class RouteTable:
             self._routes = list(routes)
         return self._table
 
+    def methods_at(self, app: FastAPI, path: str) -> list[str]:
+        """Every method a route serves at ``path``, HEAD wherever GET (``HEAD`` is answered as
+        ``GET``): a 405's ``Allow``. Starlette's own names the methods of the first route
+        that matched alone, while a resource's methods are often routes of their own."""
+        methods = {
+            method
+            for pattern, _, route_methods in self.entries(app)
+            if pattern.match(path)
+            for method in route_methods
+        }
+        if "GET" in methods:
+            methods.add("HEAD")
+        return sorted(methods)
+
 
 def resolve(app: FastAPI, table: RouteTable, method: str, path: str) -> str:
     """The path template of the route ``method path`` targets (``/v1/orders/{order_number}``);

@@ -1,6 +1,7 @@
 """The request envelope every endpoint shares, as one pure ASGI middleware.
 
-It gives each request a ``Zuora-Request-Id`` and a process ID, validates and echoes
+It gives each request a ``Zuora-Request-Id`` and a process ID, answers ``HEAD`` wherever
+``GET`` is served, validates and echoes
 ``Zuora-Track-Id``, bounds the body (inflating ``Content-Encoding: gzip`` without ever holding
 more than the limit), and insists on JSON bodies for the API, each checked once for every
 route and async twin alike (``json_body``). Anything refused here is answered
@@ -102,6 +103,11 @@ class ZuoraConventionsMiddleware:
         state = scope.setdefault("state", {})
         state["request_id"] = request_id_text
         state["process_id"] = process_id
+        # HEAD is answered as GET without its body; on a copy of the scope, so that the server
+        # still knows it answers a HEAD.
+        head = scope["method"] == "HEAD"
+        if head:
+            scope = {**scope, "method": "GET"}
 
         # ASGI header names are lowercase; pick out the few this layer needs in one pass.
         track_id = encoding = length = content_type = None
@@ -127,6 +133,8 @@ class ZuoraConventionsMiddleware:
             if message["type"] == "http.response.start":
                 response_started = True
                 message["headers"] = [*message.get("headers", ()), *extra_headers]
+            elif head:
+                message = {**message, "body": b""}
             await send(message)
 
         try:
