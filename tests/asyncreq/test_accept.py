@@ -206,6 +206,31 @@ class TestRefusedRequestsStoreNothing:
             )
         assert accounts == 0
 
+    @pytest.mark.parametrize("path", ["/v1/accounts", "/v1/async/accounts"])
+    async def test_text_holding_nul_is_an_invalid_value_storing_nothing(
+        self, client, tenant, database, path
+    ):
+        """PostgreSQL cannot store NUL in text: it is refused on every backend alike."""
+        body = orjson.dumps(account_body() | {"name": "Acme\x00Corp"})
+        headers = {**tenant.headers, "Content-Type": JSON}
+
+        response = await client.post(path, content=body, headers=headers)
+
+        assert_zuora_error(response, 400, 20)
+        assert await stored_count(database) == 0
+
+    async def test_an_escaped_backslash_before_u0000_is_no_nul(self, client, tenant):
+        body = orjson.dumps(account_body() | {"notes": "C:\\u0000"})
+        headers = {**tenant.headers, "Content-Type": JSON}
+
+        response = await client.post("/v1/async/accounts", content=body, headers=headers)
+
+        assert response.status_code == 202
+
+    @pytest.mark.parametrize("url", ["/v1/accounts/A%00", "/v1/catalog/products?page=1%00"])
+    async def test_nul_in_the_url_is_an_invalid_value(self, client, tenant, url):
+        assert_zuora_error(await client.get(url, headers=tenant.headers), 400, 20)
+
     async def test_a_body_nested_64_deep_is_read(self, client, tenant, database):
         nested: object = "deep"
         for _ in range(62):

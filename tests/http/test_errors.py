@@ -230,7 +230,6 @@ class TestUnknownRoutes:
         assert_zuora_error(response, 405, Category.UNSUPPORTED_METHOD)
         assert response.headers["allow"] == "POST"
 
-
     @pytest.mark.parametrize("method", ["OPTIONS", "PATCH", "POST"])
     async def test_a_405_names_every_method_of_the_resource(self, probe, tenant, method):
         """A resource's methods are routes of their own: ``Allow`` names them all."""
@@ -270,6 +269,13 @@ class TestUnknownRoutes:
         response = await probe.post("/oauth/token", data=too_long)
 
         assert_zuora_error(response, 400, Category.MALFORMED_JSON)
+
+    async def test_a_token_asked_for_with_nul_in_the_form_is_refused(self, probe):
+        form = {"client_id": "a\x00b", "client_secret": "s", "grant_type": "client_credentials"}
+
+        response = await probe.post("/oauth/token", data=form)
+
+        assert_zuora_error(response, 400, Category.INVALID_VALUE)
 
 
 class TestUnexpectedFailures:

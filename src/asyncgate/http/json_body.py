@@ -9,7 +9,8 @@ whatever passes here parses there alike: refused as malformed JSON (category 90)
 are not UTF-8, text that is not JSON, ``NaN`` and ``Infinity``, lone surrogates (``"\\ud800"``,
 which no text column can store), numbers past a double's range (integers of more than about
 300 digits), and nesting deeper than :data:`MAX_DEPTH`. A charset other than UTF-8 in
-``Content-Type`` is an unsupported media type (415).
+``Content-Type`` is an unsupported media type (415), and text holding the NUL character an
+invalid value (category 20).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 
 import orjson
 
-from asyncgate.http.errors import MalformedJson, Resource, UnsupportedMediaType
+from asyncgate.http.errors import InvalidValue, MalformedJson, Resource, UnsupportedMediaType
 
 # Zuora's deepest bodies (orders, with their actions, charges and tiers) nest about a dozen
 # levels; this leaves room and keeps every later step (validation, storage, the answer's
@@ -48,6 +49,26 @@ def check_json(body: bytes) -> None:
         raise _malformed(str(error)) from None
     if _deeper_than(value, MAX_DEPTH):
         raise _malformed(f"it nests deeper than {MAX_DEPTH} levels")
+    if b"\\u0000" in body and _holds_nul(value):  # the escape is how JSON writes it
+        raise nul_refused("the request body")
+
+
+def nul_refused(where: str) -> InvalidValue:
+    """The NUL character is refused wherever a client may send text: PostgreSQL cannot store
+    it in a text column, and no Zuora field means it."""
+    return InvalidValue(
+        f"Text in {where} may not contain the NUL character", resource=Resource.REQUEST
+    )
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+    return False
 
 
 def _deeper_than(value: Any, limit: int) -> bool:

@@ -28,7 +28,7 @@ from asyncgate.http.errors import (
     ZuoraError,
     error_response,
 )
-from asyncgate.http.json_body import check_charset, check_json
+from asyncgate.http.json_body import check_charset, check_json, nul_refused
 
 log = logging.getLogger("asyncgate")
 
@@ -138,6 +138,8 @@ class ZuoraConventionsMiddleware:
             await send(message)
 
         try:
+            if "\x00" in scope["path"] or b"%00" in scope.get("query_string", b""):
+                raise nul_refused("the URL")
             if not track_id_valid:
                 raise InvalidTrackId(
                     "Zuora-Track-Id must be 1 to 64 US-ASCII characters without : ; \" '",
@@ -210,6 +212,8 @@ class ZuoraConventionsMiddleware:
                 )
             check_charset(content_type)
             check_json(body)
+        elif b"%00" in body or b"\x00" in body:  # a form (a token, the console's pages)
+            raise nul_refused("the request body")
         return body
 
 
