@@ -45,6 +45,7 @@ from asyncgate.http.errors import (
 )
 from asyncgate.http.idempotency import IdempotentReplay, replay_if_seen
 from asyncgate.http.middleware import ZuoraConventionsMiddleware
+from asyncgate.http.openapi import serve_described
 from asyncgate.http.ratelimit import (
     RateLimitHeadersMiddleware,
     RateLimits,
@@ -209,6 +210,7 @@ def create_app(
     if not settings.zuora_strict:
         app.include_router(authenticated_router(callout_settings_router))
     mount_console(app, settings)
+    serve_described(app)
 
     app.add_middleware(
         ZuoraConventionsMiddleware,

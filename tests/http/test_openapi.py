@@ -1,0 +1,121 @@
+"""``/openapi.json`` says what each route answers: Zuora's error envelopes (never FastAPI's
+422), the bearer token, the async twins; and the errors the service sends fit it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.openapi.utils import get_openapi
+
+from asyncgate.http.openapi import ASYNC_PATH, described
+
+METHODS = {"get", "post", "put", "delete", "patch"}
+ERROR_STATUSES = {"400", "401", "403", "404", "409", "429", "504"}
+
+
+@pytest.fixture(scope="module")
+async def document(client) -> dict[str, Any]:
+    return (await client.get("/openapi.json")).json()
+
+
+def operations(document: dict[str, Any]):
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            if method in METHODS:
+                yield path, method, operation
+
+
+def schema_of(document: dict[str, Any], response: dict[str, Any]) -> dict[str, Any]:
+    reference = response["content"]["application/json"]["schema"]["$ref"]
+    return document["components"]["schemas"][reference.rsplit("/", 1)[1]]
+
+
+def fits(body: dict[str, Any], schema: dict[str, Any]) -> bool:
+    """The envelopes' schemas are flat objects: every key declared, every required one there."""
+    return set(schema["required"]) <= body.keys() <= schema["properties"].keys()
+
+
+def test_no_operation_documents_a_422(document):
+    assert not [
+        (path, method) for path, method, op in operations(document) if "422" in op["responses"]
+    ]
+    assert "HTTPValidationError" not in document["components"]["schemas"]
+
+
+def test_every_api_operation_documents_its_errors_in_its_familys_envelope(document):
+    families = {
+        "/v1/action/": "ActionFaultResponse",
+        "/v1/object/": "CrudErrorResponse",
+        "/v1/": "ZuoraErrorResponse",
+        "/notifications/": "ZuoraErrorResponse",
+    }
+    for path, method, operation in operations(document):
+        family = next((name for prefix, name in families.items() if path.startswith(prefix)), None)
+        if family is None:
+            continue
+        responses = operation["responses"]
+        assert responses.keys() >= ERROR_STATUSES, (method, path)
+        if "requestBody" in operation:
+            assert {"413", "415"} <= responses.keys(), (method, path)
+        for status in ERROR_STATUSES:
+            reference = responses[status]["content"]["application/json"]["schema"]["$ref"]
+            assert reference.endswith("/" + family), (method, path, status)
+
+
+def test_api_operations_need_the_bearer_token_and_the_others_do_not(document):
+    assert document["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+    for path, method, operation in operations(document):
+        needs_token = path.startswith(("/v1/", "/notifications/"))
+        assert ("security" in operation) == needs_token, (method, path)
+
+
+def test_the_async_twins_are_one_documented_path_and_the_console_none(document):
+    twins = document["paths"][ASYNC_PATH]
+    assert {method: "202" in op["responses"] for method, op in twins.items()} == {
+        "post": True,
+        "put": True,
+        "delete": True,
+    }
+    assert "200" in twins["delete"]["responses"]  # an order's deletion, as a job
+    assert not [path for path in document["paths"] if path.startswith("/console")]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status", "envelope"),
+    [
+        ("GET", "/v1/accounts/no-such-account", None, 404, "ZuoraErrorResponse"),
+        ("POST", "/v1/accounts", {"name": 5}, 400, "ZuoraErrorResponse"),
+        ("POST", "/v1/object/account", {"Name": 5}, 400, "CrudErrorResponse"),
+        ("POST", "/v1/action/query", {"queryString": "nonsense"}, 400, "ActionFaultResponse"),
+        ("GET", "/notifications/notification-definitions/x", None, 404, "ZuoraErrorResponse"),
+        ("POST", "/v1/async/accounts", {}, None, "AsyncAcceptResponse"),
+    ],
+)
+async def test_the_answers_fit_the_documented_envelopes(
+    client, tenant, document, method, path, body, status, envelope
+):
+    response = await client.request(method, path, json=body, headers=tenant.headers)
+
+    if status is not None:
+        assert response.status_code == status
+    assert fits(response.json(), {"required": [], **document["components"]["schemas"][envelope]})
+
+
+async def test_an_unauthenticated_call_fits_the_documented_401(client, document):
+    response = await client.get("/v1/accounts/A00000001")
+
+    documented = document["paths"]["/v1/accounts/{account_key}"]["get"]["responses"]["401"]
+    assert response.status_code == 401
+    assert fits(response.json(), schema_of(document, documented))
+
+
+def test_where_failures_answer_200_the_200_may_be_the_envelope(app):
+    """With Zuora's statuses (the default), a REST failure is a 200 with "success": false."""
+    zuora = described(get_openapi(title="t", version="1", routes=app.routes), "zuora")
+    failure = {"$ref": "#/components/schemas/ZuoraErrorResponse"}
+
+    rest = zuora["paths"]["/v1/accounts/{account_key}"]["get"]["responses"]["200"]
+    crud = zuora["paths"]["/v1/object/{object_type}/{object_id}"]["get"]["responses"]["200"]
+    assert failure in rest["content"]["application/json"]["schema"]["anyOf"]
+    assert "anyOf" not in crud["content"]["application/json"]["schema"]
