@@ -31,6 +31,7 @@ from asyncgate.http.errors import (
 API_PREFIXES = ("/v1/", "/notifications/")
 CONSOLE_PREFIX = "/console"
 ASYNC_PATH = "/v1/async/{target}"
+RESEND_PATH = "/notifications/callout-histories/resend"
 BEARER = "bearerAuth"
 ERRORS = {
     400: "Invalid or malformed request (categories 20-23, 90)",
@@ -86,6 +87,15 @@ ENVELOPES: dict[str, dict[str, Any]] = {
             "message": {"type": "string"},
         },
         "required": ["FaultCode", "FaultMessage"],
+    },
+    "ResendRefusedResponse": {
+        "type": "object",
+        "description": "Per callout history ID refused, why (Zuora's shape for this endpoint)",
+        "additionalProperties": {
+            "type": "object",
+            "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+            "required": ["code", "message"],
+        },
     },
     "AsyncAcceptResponse": {
         "type": "object",
@@ -151,6 +161,10 @@ def _describe(path: str, operation: dict[str, Any], error_statuses: str) -> None
         responses.update(_errors(BODY_ERRORS, envelope))
     if error_statuses == "zuora" and _answers_failures_as_200(path):
         _success_or_failure(responses)
+    if path == RESEND_PATH:  # unknown or unsendable IDs, each with its reason
+        responses["400"]["content"]["application/json"]["schema"] = {
+            "anyOf": [_ref("ZuoraErrorResponse"), _ref("ResendRefusedResponse")]
+        }
 
 
 def _envelope_of(path: str) -> str:
