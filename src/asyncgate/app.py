@@ -20,6 +20,7 @@ from asyncgate.asyncreq.routes import accept_route as async_accept_route
 from asyncgate.asyncreq.routes import jobs_router as async_jobs_router
 from asyncgate.asyncreq.routes import requests_router as async_requests_router
 from asyncgate.auth.dependencies import TokenCache, authenticate
+from asyncgate.auth.revocations import watching_revocations
 from asyncgate.auth.routes import router as oauth_router
 from asyncgate.billing.accounts.routes import router as accounts_router
 from asyncgate.billing.catalog.routes import router as catalog_router
@@ -177,6 +178,7 @@ def create_app(
             await queue.open()
             async with (
                 checkpointing(database.sqlite_file, *queue.files),
+                watching_revocations(database, app.state.token_cache),
                 alongside() if alongside else nullcontext(),
             ):
                 yield

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import Annotated
 
@@ -17,34 +18,62 @@ TENANT_SCOPE_HEADERS = ("zuora-entity-ids", "zuora-org-ids")
 
 
 class TokenCache:
-    """Tokens verified in the last few seconds, so the hot path skips their lookup.
+    """Tokens verified lately, so the hot path skips their lookup.
 
-    An entry lives at most ``ttl`` seconds and never past its token's expiry; a revoked token
-    is therefore refused by every process within ``ttl``, and at once by the process that
-    revoked it (:meth:`forget_client`).
+    An entry lives at most ``ttl`` seconds and never past its token's expiry. A revocation ends
+    a client's tokens here at once in the process that made it (:meth:`forget_client`), and in
+    every process once its watch of the database (``auth.revocations``) has seen it
+    (:meth:`revocations_seen`). A watched cache answers only while its last look at the
+    database began less than ``trusted_for`` seconds ago: a watch that falls behind (a database
+    slow to answer, a busy event loop) makes requests look their tokens up again rather than
+    honour a token revoked meanwhile.
     """
 
     def __init__(
-        self, clock: Clock = SYSTEM_CLOCK, ttl: float = 30.0, max_entries: int = 10_000
+        self,
+        clock: Clock = SYSTEM_CLOCK,
+        ttl: float = 30.0,
+        max_entries: int = 10_000,
+        trusted_for: float = 1.0,
     ) -> None:
         self.clock = clock
         self.ttl = ttl
         self.max_entries = max_entries
+        self.trusted_for = trusted_for
         self._entries: dict[str, tuple[Principal, float]] = {}
         # Client IDs revoked here lately: their tokens are not cached until the time given.
         self._revoked: dict[str, float] = {}
+        # Until when entries may be answered: forever while nothing watches the revocations
+        # (an app used without its lifespan), else until the last look grows too old.
+        self._trusted_until = math.inf
+        # The revocations serial last seen, and a count of the times it changed.
+        self._serial: int | None = None
+        self._generation = 0
+
+    @property
+    def generation(self) -> int:
+        """Read it before a lookup and hand it to :meth:`put`: it changes whenever the watch
+        sees a revocation, which the lookup may have missed."""
+        return self._generation
 
     def get(self, token: str) -> Principal | None:
         entry = self._entries.get(token)
         if entry is None:
             return None
         principal, valid_until = entry
-        if self.clock.monotonic() >= valid_until:
+        now = self.clock.monotonic()
+        if now >= valid_until:
             del self._entries[token]
+            return None
+        if now >= self._trusted_until:
             return None
         return principal
 
-    def put(self, token: str, principal: Principal, expires_at: datetime) -> None:
+    def put(self, token: str, principal: Principal, expires_at: datetime, generation: int) -> None:
+        """Keeps a lookup's answer, unless a revocation was seen since it began
+        (``generation``, read before it) or was made here lately."""
+        if generation != self._generation:
+            return
         revoked_until = self._revoked.get(principal.client_id or "")
         if revoked_until is not None:
             if self.clock.monotonic() < revoked_until:
@@ -68,6 +97,23 @@ class TokenCache:
             if entry[0].client_id != client_id
         }
         self._revoked[client_id] = self.clock.monotonic() + self.ttl
+
+    def watch_begins(self) -> None:
+        """From now on, entries are answered only as the looks of :meth:`revocations_seen`
+        allow: none before the first."""
+        self._trusted_until = -math.inf
+
+    def revocations_seen(self, serial: int, looked_at: float) -> None:
+        """The watch read the revocations ``serial`` in a look that began at ``looked_at``
+        (this clock's monotonic time), so every revocation committed before then is counted
+        in it. A serial other than the last one seen drops every entry: any of them may be
+        a revoked client's. Entries are then answered until ``trusted_for`` after
+        ``looked_at``."""
+        if serial != self._serial:
+            self._serial = serial
+            self._generation += 1
+            self._entries.clear()
+        self._trusted_until = looked_at + self.trusted_for
 
 
 def bearer_token(request: Request) -> str:
@@ -96,12 +142,13 @@ async def _principal_for_bearer(request: Request) -> Principal:
     cache: TokenCache = request.app.state.token_cache
     principal = cache.get(token)
     if principal is None:
+        generation = cache.generation
         # A short read of its own: a token lookup must not hold up, or wait for, writers.
         async with request.app.state.database.read_transaction() as session:
             principal, expires_at = await service.principal_for_token(
                 session, token, cache.clock.now()
             )
-        cache.put(token, principal, expires_at)
+        cache.put(token, principal, expires_at, generation)
     return principal
 
 

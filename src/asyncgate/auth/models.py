@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, String, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from asyncgate.db.base import Base, IdMixin, TenantMixin, TimestampMixin, UTCDateTime
@@ -46,3 +46,14 @@ class AccessToken(IdMixin, TenantMixin, Base):
     role: Mapped[str] = mapped_column(String(40))
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class Revocations(Base):
+    """One row (``id`` 1) counting the revocations ever made: each adds one in its own
+    transaction, and every serving process reads it twice a second to learn of those made
+    elsewhere (``auth.revocations``). Missing until the first revocation."""
+
+    __tablename__ = "revocations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    serial: Mapped[int] = mapped_column(BigInteger)

@@ -6,14 +6,15 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from asyncgate.auth import secrets
-from asyncgate.auth.models import AccessToken, OAuthClient, Tenant, User
+from asyncgate.auth.models import AccessToken, OAuthClient, Revocations, Tenant, User
 from asyncgate.auth.principal import Principal
 from asyncgate.auth.roles import Role, may_grant
 from asyncgate.db.base import utcnow
+from asyncgate.db.upsert import insert_unless_present
 from asyncgate.http.errors import (
     AuthenticationFailed,
     BusinessRuleViolated,
@@ -27,6 +28,7 @@ MAX_CLIENT_SECRET_LENGTH = 42
 MAX_NAME_LENGTH = 100
 MAX_EMAIL_LENGTH = 255
 MIN_PASSWORD_LENGTH = 8
+REVOCATIONS_ROW = 1
 
 
 class WeakPassword(InvalidValue):
@@ -250,8 +252,30 @@ async def revoke_client(
     if client.revoked_at is None:
         client.revoked_at = utcnow()
     await session.execute(delete(AccessToken).where(AccessToken.client_id == client.id))
+    await _count_revocation(session)
     await session.flush()
     return client
+
+
+async def _count_revocation(session: AsyncSession) -> None:
+    """Adds one to the revocations serial, which tells every serving process to drop the
+    tokens it verified lately (the row lock orders concurrent revocations)."""
+    await insert_unless_present(
+        session, Revocations.__table__, {"id": REVOCATIONS_ROW, "serial": 0}
+    )
+    await session.execute(
+        update(Revocations)
+        .where(Revocations.id == REVOCATIONS_ROW)
+        .values(serial=Revocations.serial + 1)
+    )
+
+
+async def revocations_serial(session: AsyncSession) -> int:
+    """How many revocations there have been: one indexed read of one row."""
+    serial = await session.scalar(
+        select(Revocations.serial).where(Revocations.id == REVOCATIONS_ROW)
+    )
+    return serial or 0
 
 
 async def issue_token(
