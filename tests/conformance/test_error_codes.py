@@ -10,8 +10,10 @@ from __future__ import annotations
 import json
 
 import pytest
+import zuora_sdk
+from zuora_sdk.exceptions import UnauthorizedException
 
-from tests.e2e.sdk import exceptions, open_sdk, quiet_sdk, zuora_sdk
+from tests.e2e.sdk import open_sdk, quiet_sdk
 
 pytestmark = [quiet_sdk]
 
@@ -31,7 +33,7 @@ def test_a_failed_delete_answers_the_generic_resource_code(sdk):
 def test_a_bad_token_answers_90000011(live_server):
     with (
         open_sdk(live_server.base_url, "not-a-token") as api_client,
-        pytest.raises(exceptions.UnauthorizedException) as refused,
+        pytest.raises(UnauthorizedException) as refused,
     ):
         zuora_sdk.AccountsApi(api_client).get_account("A00000001")
     [reason] = json.loads(refused.value.body)["reasons"]
