@@ -15,6 +15,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -100,27 +101,28 @@ def wait_until_gone(pid: int) -> None:
         time.sleep(0.05)
 
 
-@pytest.fixture
-def start_serve(
-    fresh_database_url: Callable[[str], str], tmp_path: Path
+@contextmanager
+def serves(
+    fresh_database_url: Callable[[str], str], folder: Callable[[], Path]
 ) -> Iterator[Callable[..., Serve]]:
-    """``start_serve(*options, **settings)``: ``asyncgate serve`` on a fresh database, once it
-    answers ``/ready``. Whatever still runs at the end of the test is stopped."""
+    """``start(*options, **settings)``: ``asyncgate serve`` on a fresh database, in ``folder()``,
+    once it answers ``/ready``. Whatever still runs on leaving is stopped."""
     started: list[Serve] = []
 
     def start(*options: str, **settings: object) -> Serve:
+        cwd = folder()
         port = free_port()
         server = LiveServer(
             base_url=f"http://127.0.0.1:{port}",
             database_url=fresh_database_url("asyncgate_serve"),
             client_id=str(uuid.uuid4()),
             client_secret=secrets.token_urlsafe(30),
-            log_path=tmp_path / f"serve-{len(started)}.log",
+            log_path=cwd / f"serve-{len(started)}.log",
         )
         environment = {k: v for k, v in os.environ.items() if not k.startswith("ASYNCGATE_")}
         environment |= {
             "ASYNCGATE_DATABASE_URL": server.database_url,
-            "ASYNCGATE_DATA_DIR": str(tmp_path / "data"),
+            "ASYNCGATE_DATA_DIR": str(cwd / "data"),
             "ASYNCGATE_BOOTSTRAP_CLIENT_ID": server.client_id,
             "ASYNCGATE_BOOTSTRAP_CLIENT_SECRET": server.client_secret,
             **{f"ASYNCGATE_{name.upper()}": str(value) for name, value in settings.items()},
@@ -128,25 +130,72 @@ def start_serve(
         command = [str(ASYNCGATE), "serve", "--host", "127.0.0.1", "--port", str(port), *options]
         with server.log_path.open("wb") as log:
             process = subprocess.Popen(
-                command, env=environment, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT
+                command, env=environment, cwd=cwd, stdout=log, stderr=subprocess.STDOUT
             )
         serve = Serve(process, server)
         started.append(serve)
         wait_until_ready(process, server)
         return serve
 
-    yield start
-    for serve in started:
-        workers = children_of(serve.process.pid)
-        stop_process(serve.process)
-        for pid in workers:  # only when the test failed
-            if is_running(pid):
-                os.kill(pid, signal.SIGKILL)
+    try:
+        yield start
+    finally:
+        for serve in started:
+            workers = children_of(serve.process.pid)
+            stop_process(serve.process)
+            for pid in workers:  # only when a test failed
+                if is_running(pid):
+                    os.kill(pid, signal.SIGKILL)
+
+
+@pytest.fixture
+def start_serve(
+    fresh_database_url: Callable[[str], str], tmp_path: Path
+) -> Iterator[Callable[..., Serve]]:
+    """``start_serve(*options, **settings)``: ``asyncgate serve`` on a fresh database, once it
+    answers ``/ready``. Whatever still runs at the end of the test is stopped."""
+    with serves(fresh_database_url, lambda: tmp_path) as start:
+        yield start
+
+
+@pytest.fixture(scope="module")
+def start_observed_serve(
+    fresh_database_url: Callable[[str], str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Callable[..., Serve]]:
+    """``start_serve`` for the processes that tests only observe (none stops or kills them, nor
+    depends on what another does with them): one process, each in a folder of its own, for all
+    the module's tests that ask for the same options and settings."""
+    shared: dict[tuple[object, ...], Serve] = {}
+    with serves(fresh_database_url, lambda: tmp_path_factory.mktemp("serve")) as start:
+
+        def start_observed(*options: str, **settings: object) -> Serve:
+            key = (options, *sorted(settings.items()))
+            if key not in shared:
+                shared[key] = start(*options, **settings)
+            return shared[key]
+
+        yield start_observed
+
+
+@pytest.fixture
+def dev_serve(start_observed_serve: Callable[..., Serve]) -> Serve:
+    """``serve --dev`` whose worker process polls rarely (only a wake-up can make it run a
+    request promptly) and writes in the I/O class ``idle`` (the default, set explicitly)."""
+    return start_observed_serve(
+        "--dev", worker_poll_interval=RARE_POLL_SECONDS, worker_io_class="idle"
+    )
+
+
+@pytest.fixture
+def niced_serve(start_observed_serve: Callable[..., Serve]) -> Serve:
+    """``serve`` whose worker process lowers its priority by 7 and writes in the I/O class
+    ``best-effort``."""
+    return start_observed_serve(worker_niceness=7, worker_io_class="best-effort")
 
 
 class TestServeWithWorkers:
-    def test_accepted_requests_run_at_once_in_a_worker_process(self, start_serve) -> None:
-        serve = start_serve(worker_poll_interval=RARE_POLL_SECONDS)
+    def test_accepted_requests_run_at_once_in_a_worker_process(self, dev_serve) -> None:
+        serve = dev_serve
         serve.worker_pid()
 
         for _ in range(3):
@@ -155,22 +204,25 @@ class TestServeWithWorkers:
             assert status["response"]["status"] == 200
             assert status["resourceId"] == status["response"]["body"]["accountId"]
 
-    def test_the_worker_process_yields_the_cpu_to_the_api(self, start_serve) -> None:
-        serve = start_serve(worker_niceness=7)
+    def test_the_worker_process_yields_the_cpu_to_the_api(self, niced_serve) -> None:
+        serve = niced_serve
         worker = serve.worker_pid()
         api_niceness = os.getpriority(os.PRIO_PROCESS, serve.process.pid)
         assert os.getpriority(os.PRIO_PROCESS, worker) == min(api_niceness + 7, 19)
 
     @pytest.mark.skipif(sys.platform != "linux", reason="I/O classes are Linux's")
     @pytest.mark.parametrize(
-        ("io_class", "expected"),
-        [("idle", psutil.IOPRIO_CLASS_IDLE), ("best-effort", psutil.IOPRIO_CLASS_NONE)],
+        ("serve_with_io_class", "expected"),
+        [
+            pytest.param("dev_serve", psutil.IOPRIO_CLASS_IDLE, id="idle"),
+            pytest.param("niced_serve", psutil.IOPRIO_CLASS_NONE, id="best-effort"),
+        ],
     )
     def test_the_worker_process_writes_to_disk_in_the_io_class_set(
-        self, start_serve, io_class, expected
+        self, request, serve_with_io_class, expected
     ) -> None:
         # NONE is the best-effort class a process starts in, derived from its niceness.
-        serve = start_serve(worker_io_class=io_class)
+        serve = request.getfixturevalue(serve_with_io_class)
         worker = serve.worker_pid()
         assert psutil.Process(worker).ionice().ioclass == expected
         assert psutil.Process(serve.process.pid).ionice().ioclass == psutil.IOPRIO_CLASS_NONE
@@ -208,8 +260,8 @@ class TestServeWithWorkers:
         wait_until_gone(worker)
         assert "the serving process is gone" in serve.server.output()
 
-    def test_options_given_to_serve_reach_the_worker_process(self, start_serve) -> None:
-        serve = start_serve("--dev")
+    def test_options_given_to_serve_reach_the_worker_process(self, dev_serve) -> None:
+        serve = dev_serve
         serve.worker_pid()
 
         assert serve.log_count(DEV_BANNER) == 2, "serve and its worker both announce it"
