@@ -6,7 +6,6 @@ import uuid
 
 import orjson
 import pytest
-from zuora_sdk.models import GetAsyncPreviewOrderJobResponse
 
 from asyncgate.asyncreq.jobs import ACCEPT_STATUS, JobType, is_job, job_answer
 from asyncgate.asyncreq.models import AsyncRequest, State
@@ -17,6 +16,7 @@ from tests.asyncreq.support import (
     events_of,
     trial,
 )
+from tests.e2e.sdk import models
 from tests.http.assertions import assert_zuora_error
 
 
@@ -152,5 +152,5 @@ def test_a_preview_jobs_result_holds_the_preview_at_its_top():
     result = job_answer(request, JobType.PREVIEW_ORDER)["result"]
 
     assert result == {"success": True, **preview, "jobType": "AsyncPreviewOrder"}
-    read = GetAsyncPreviewOrderJobResponse.from_dict(result)
+    read = models.GetAsyncPreviewOrderJobResponse.from_dict(result)
     assert read.invoices[0].amount == 154.84

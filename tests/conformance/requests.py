@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from zuora_sdk.models import CreateAccountRequest
+from tests.e2e.sdk import models
 
 
-def an_account(**overrides: object) -> CreateAccountRequest:
+def an_account(**overrides: object) -> models.CreateAccountRequest:
     """A valid account creation, with ``overrides`` by their JSON names."""
     fields = {
         "name": "Conformance",
@@ -13,4 +13,4 @@ def an_account(**overrides: object) -> CreateAccountRequest:
         "billCycleDay": 1,
         "billToContact": {"firstName": "Ada", "lastName": "Lovelace"},
     }
-    return CreateAccountRequest.from_dict(fields | overrides)
+    return models.CreateAccountRequest.from_dict(fields | overrides)

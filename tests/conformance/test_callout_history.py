@@ -20,11 +20,9 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-import zuora_sdk
-from zuora_sdk.models import GetCalloutHistoryVOsType
 
 from tests.billing.api import account_body
-from tests.e2e.sdk import body_of, open_sdk, quiet_sdk
+from tests.e2e.sdk import body_of, models, open_sdk, quiet_sdk, zuora_sdk
 from tests.e2e.test_callouts import HISTORY, accept, define
 from tests.factories import TenantContext
 from tests.support.receiver import WAIT_SECONDS, Receiver
@@ -78,7 +76,7 @@ def test_pages_hold_20_rows_and_next_page_is_an_absolute_url_to_the_next(
     assert set(first) == {"success", "calloutHistories", "nextPage"}
     assert len(first["calloutHistories"]) == 20
     assert len(answer.data.callout_histories) == 20  # read by the SDK's own model
-    assert isinstance(answer.data, GetCalloutHistoryVOsType)
+    assert isinstance(answer.data, models.GetCalloutHistoryVOsType)
     next_page = answer.data.next_page
     assert next_page == first["nextPage"]
     assert next_page.startswith(f"{live_server.base_url}{HISTORY}?")

@@ -12,20 +12,9 @@ from __future__ import annotations
 import re
 
 import pytest
-import zuora_sdk
-from zuora_sdk.models import (
-    FilterRuleParameterDefinition,
-    GetPublicNotificationDefinitionResponse,
-    PostPublicNotificationDefinitionRequest,
-    PostPublicNotificationDefinitionRequestCallout,
-    PostPublicNotificationDefinitionRequestFilterRule,
-    PutPublicNotificationDefinitionRequest,
-    PutPublicNotificationDefinitionRequestCallout,
-    PutPublicNotificationDefinitionRequestFilterRule,
-)
 
 from tests.billing.api import account_body
-from tests.e2e.sdk import body_of, open_sdk, quiet_sdk
+from tests.e2e.sdk import body_of, models, open_sdk, quiet_sdk, zuora_sdk
 from tests.e2e.shapes import ZUORA_ID, assert_shape
 from tests.e2e.test_callouts import PASSWORD, accept, define, history, set_callout_settings
 from tests.support.receiver import Reply
@@ -85,11 +74,11 @@ def test_a_definitions_filter_email_and_account_fields_and_its_callouts_own_fiel
     ``GetPublicNotificationDefinitionResponse`` reads them back as sent, and its
     ``GetPublicNotificationDefinitionResponseCallout`` the callout's ``id``, ``createdBy`` and
     ``updatedOn``."""
-    rule = PostPublicNotificationDefinitionRequestFilterRule(
+    rule = models.PostPublicNotificationDefinitionRequestFilterRule(
         condition="Request.Method == method",
         description="POST requests only",
         parameters={
-            "method": FilterRuleParameterDefinition(
+            "method": models.FilterRuleParameterDefinition(
                 display_name="Method", options=["POST", "PUT"], value_type="STRING"
             )
         },
@@ -103,11 +92,11 @@ def test_a_definitions_filter_email_and_account_fields_and_its_callouts_own_fiel
     with open_sdk(live_server.base_url, live_tenant.token) as api_client:
         notifications = zuora_sdk.NotificationsApi(api_client)
         created = notifications.create_notification_definition_with_http_info(
-            PostPublicNotificationDefinitionRequest(
+            models.PostPublicNotificationDefinitionRequest(
                 name="Filtered",
                 event_type_name=SUCCEEDED,
                 callout_active=True,
-                callout=PostPublicNotificationDefinitionRequestCallout(
+                callout=models.PostPublicNotificationDefinitionRequestCallout(
                     event_type_name=SUCCEEDED, **callout
                 ),
                 filter_rule=rule,
@@ -118,14 +107,14 @@ def test_a_definitions_filter_email_and_account_fields_and_its_callouts_own_fiel
         )
         body = body_of(created)
         fetched = notifications.get_notification_definition_with_http_info(body["id"])
-        changed_rule = PutPublicNotificationDefinitionRequestFilterRule(
+        changed_rule = models.PutPublicNotificationDefinitionRequestFilterRule(
             condition="Request.Method == 'PUT'", parameters={}
         )
         updated = notifications.update_notification_definition_with_http_info(
             body["id"],
-            PutPublicNotificationDefinitionRequest(
+            models.PutPublicNotificationDefinitionRequest(
                 callout_active=True,
-                callout=PutPublicNotificationDefinitionRequestCallout(**callout),
+                callout=models.PutPublicNotificationDefinitionRequestCallout(**callout),
                 filter_rule=changed_rule,
                 filter_rule_params={"method": "PUT"},
                 email_template_id="8a8082c45b0a2ba1015b0ab3a3dd1a2d",
@@ -145,7 +134,7 @@ def test_a_definitions_filter_email_and_account_fields_and_its_callouts_own_fiel
         "callout.createdBy",
         "callout.updatedOn",
     ]
-    assert_shape(body, GetPublicNotificationDefinitionResponse, required)
+    assert_shape(body, models.GetPublicNotificationDefinitionResponse, required)
     sent = {
         "condition": "Request.Method == method",
         "description": "POST requests only",
@@ -166,7 +155,7 @@ def test_a_definitions_filter_email_and_account_fields_and_its_callouts_own_fiel
     assert body_of(fetched) == body
 
     changed = body_of(updated)
-    assert_shape(changed, GetPublicNotificationDefinitionResponse, required[3:])
+    assert_shape(changed, models.GetPublicNotificationDefinitionResponse, required[3:])
     assert changed["filterRule"] == {"condition": "Request.Method == 'PUT'", "parameters": {}}
     assert (changed["filterRuleParams"], changed["emailTemplateId"]) == (
         {"method": "PUT"},

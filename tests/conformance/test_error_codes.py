@@ -10,10 +10,8 @@ from __future__ import annotations
 import json
 
 import pytest
-import zuora_sdk
-from zuora_sdk.exceptions import UnauthorizedException
 
-from tests.e2e.sdk import open_sdk, quiet_sdk
+from tests.e2e.sdk import exceptions, open_sdk, quiet_sdk, zuora_sdk
 
 pytestmark = [quiet_sdk]
 
@@ -33,7 +31,7 @@ def test_a_failed_delete_answers_the_generic_resource_code(sdk):
 def test_a_bad_token_answers_90000011(live_server):
     with (
         open_sdk(live_server.base_url, "not-a-token") as api_client,
-        pytest.raises(UnauthorizedException) as refused,
+        pytest.raises(exceptions.UnauthorizedException) as refused,
     ):
         zuora_sdk.AccountsApi(api_client).get_account("A00000001")
     [reason] = json.loads(refused.value.body)["reasons"]

@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import httpx
 import pytest
-import zuora_sdk
-from zuora_sdk.exceptions import NotFoundException, UnauthorizedException
 
 from tests.conformance.requests import an_account
-from tests.e2e.sdk import assert_refused, open_sdk, quiet_sdk
+from tests.e2e.sdk import assert_refused, exceptions, open_sdk, quiet_sdk, zuora_sdk
 
 pytestmark = [quiet_sdk]
 
@@ -48,7 +46,7 @@ class TestStatusesThatStand:
     def test_a_bad_token_is_a_401_the_sdk_raises(self, live_server):
         with (
             open_sdk(live_server.base_url, "not-a-token") as api_client,
-            pytest.raises(UnauthorizedException) as refused,
+            pytest.raises(exceptions.UnauthorizedException) as refused,
         ):
             zuora_sdk.AccountsApi(api_client).get_account("A00000001")
         assert refused.value.status == 401
@@ -69,7 +67,7 @@ class TestStatusesThatStand:
         assert answer.status_code == 403
 
     def test_a_crud_object_not_found_is_a_404_the_sdk_raises(self, sdk):
-        with pytest.raises(NotFoundException):
+        with pytest.raises(exceptions.NotFoundException):
             zuora_sdk.ProductsApi(sdk).delete_product("0" * 32)
 
     def test_an_async_twins_refused_accept_keeps_its_status(self, http):

@@ -8,10 +8,9 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from zuora_sdk.exceptions import ApiException
 
 from tests.conformance.requests import an_account
-from tests.e2e.sdk import quiet_sdk
+from tests.e2e.sdk import exceptions, quiet_sdk
 
 pytestmark = [quiet_sdk]
 
@@ -39,7 +38,7 @@ def test_a_key_reused_with_another_request_is_a_422(accounts):
     key = uuid.uuid4().hex
     accounts.create_account(an_account(), idempotency_key=key)
 
-    with pytest.raises(ApiException) as reused:
+    with pytest.raises(exceptions.ApiException) as reused:
         accounts.create_account(an_account(name="Another"), idempotency_key=key)
 
     assert reused.value.status == 422

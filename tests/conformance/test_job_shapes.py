@@ -16,16 +16,9 @@ through the SDK's own request and its raw JSON checked against the SDK's models.
 from __future__ import annotations
 
 import pytest
-import zuora_sdk
 from pydantic import BaseModel
-from zuora_sdk.models import (
-    GetAsyncPreviewOrderJobResponse,
-    JobStatus,
-    PreviewOrderAsyncRequest,
-    PreviewOrderAsyncResponse,
-)
 
-from tests.e2e.sdk import body_of, quiet_sdk
+from tests.e2e.sdk import body_of, models, quiet_sdk, zuora_sdk
 from tests.e2e.shapes import assert_shape
 from tests.e2e.test_sdk_async_orders import finished_job
 from tests.e2e.test_sdk_orders import new_preview, rate_plan_id
@@ -46,20 +39,22 @@ def test_a_preview_jobs_result_holds_the_previews_fields_at_its_top(sdk, rate_pl
     orders = zuora_sdk.OrdersApi(sdk)
     preview = new_preview(rate_plan_id)  # asks for BillingDocs and ChargeMetrics
     started = orders.preview_order_asynchronously(
-        PreviewOrderAsyncRequest.from_dict(preview.to_dict())
+        models.PreviewOrderAsyncRequest.from_dict(preview.to_dict())
     )
-    assert isinstance(started, PreviewOrderAsyncResponse)
+    assert isinstance(started, models.PreviewOrderAsyncResponse)
 
     answer = finished_job(orders, started.job_id)
 
-    assert JobStatus(answer["status"]) is JobStatus.COMPLETED
+    assert models.JobStatus(answer["status"]) is models.JobStatus.COMPLETED
     assert (answer["errors"], answer["success"]) == (None, True)
     result = answer["result"]
     assert "previewResult" not in result
-    assert_shape(result, GetAsyncPreviewOrderJobResponse, ["invoices", "chargeMetrics", "jobType"])
-    job_type = enum_checked(GetAsyncPreviewOrderJobResponse, "job_type", result["jobType"])
+    assert_shape(
+        result, models.GetAsyncPreviewOrderJobResponse, ["invoices", "chargeMetrics", "jobType"]
+    )
+    job_type = enum_checked(models.GetAsyncPreviewOrderJobResponse, "job_type", result["jobType"])
     assert job_type == "AsyncPreviewOrder"  # the enum's only value
-    read = GetAsyncPreviewOrderJobResponse.from_dict(result)
+    read = models.GetAsyncPreviewOrderJobResponse.from_dict(result)
     [invoice] = read.invoices
     assert invoice.amount == 154.84
     assert [item.amount_without_tax for item in invoice.invoice_items] == [54.84, 100]

@@ -16,7 +16,6 @@ from collections.abc import Awaitable, Callable, Iterator
 
 import httpx
 import pytest
-import zuora_sdk
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -24,7 +23,7 @@ from asyncgate.config import Settings
 from asyncgate.db.engine import Database
 from tests.conformance.requests import an_account
 from tests.conftest import BACKEND
-from tests.e2e.sdk import open_sdk, quiet_sdk
+from tests.e2e.sdk import open_sdk, quiet_sdk, zuora_sdk
 from tests.factories import make_tenant
 from tests.support.live_server import LiveServer, running_server
 

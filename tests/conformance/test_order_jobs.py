@@ -18,11 +18,9 @@ from typing import Any
 
 import orjson
 import pytest
-import zuora_sdk
-from zuora_sdk.models import CreateOrderAsyncRequest
 
 from tests.billing.api import account_body
-from tests.e2e.sdk import open_sdk, quiet_sdk
+from tests.e2e.sdk import models, open_sdk, quiet_sdk, zuora_sdk
 from tests.e2e.test_callouts import FAILED, SUCCEEDED, accept, define
 from tests.e2e.test_sdk_async_orders import completed, finished_job
 from tests.e2e.test_sdk_orders import new_order, rate_plan_id
@@ -42,7 +40,7 @@ def sdk(live_server, live_tenant: TenantContext) -> Iterator[zuora_sdk.ApiClient
 
 def start_order(orders: zuora_sdk.OrdersApi, product_rate_plan_id: str) -> str:
     """The job ID of an order for a new account, subscribing to ``product_rate_plan_id``."""
-    order = CreateOrderAsyncRequest.from_dict(new_order(product_rate_plan_id).to_dict())
+    order = models.CreateOrderAsyncRequest.from_dict(new_order(product_rate_plan_id).to_dict())
     started = orders.create_order_asynchronously(order)
     assert started.success is True
     return started.job_id

@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
-from zuora_sdk.models import GetCalloutHistoryVOType
 
 from asyncgate.app import create_app
 from asyncgate.notifications.schemas import (
@@ -18,6 +17,7 @@ from asyncgate.notifications.schemas import (
     CalloutHistoryPage,
 )
 from tests.billing.api import account_body
+from tests.e2e.sdk import models
 
 SOME_REQUEST = "0193a1c4-5b6e-7f80-9a1b-2c3d4e5f6a7b"
 EXTENSION_PATHS = {
@@ -87,7 +87,9 @@ def test_callout_history_rows_carry_zuoras_fields_alone_when_strict(extensions):
 
     [dumped] = page.model_dump(by_alias=True)["calloutHistories"]
 
-    zuoras = {field.alias or name for name, field in GetCalloutHistoryVOType.model_fields.items()}
+    zuoras = {
+        field.alias or name for name, field in models.GetCalloutHistoryVOType.model_fields.items()
+    }
     extra = set(dumped) - zuoras
     assert extra == (set(HISTORY_EXTENSIONS) if extensions else set())
 

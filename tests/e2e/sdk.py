@@ -1,7 +1,15 @@
-"""Opening the Zuora SDK against a live server."""
+"""Opening the Zuora SDK against a live server, and the SDK's names for the tests.
+
+Importing the SDK takes some 20 s of CPU (it builds about 1,800 pydantic models), and every
+test process imports every test module. So tests name the SDK's classes through
+``zuora_sdk``, ``models`` and ``exceptions`` from here, which import the SDK when a test first
+uses one of its names: only the test process that runs the SDK's tests pays for it
+(``tests/support/scheduling.py`` gives them all to one).
+"""
 
 from __future__ import annotations
 
+import importlib
 import json
 import re
 import uuid
@@ -10,7 +18,23 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-import zuora_sdk
+
+
+class _ImportedOnUse:
+    """A module, imported when one of its names is first looked up."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):  # what pytest's collection looks for on module attributes
+            raise AttributeError(name)
+        return getattr(importlib.import_module(self._name), name)
+
+
+zuora_sdk: Any = _ImportedOnUse("zuora_sdk")
+models: Any = _ImportedOnUse("zuora_sdk.models")
+exceptions: Any = _ImportedOnUse("zuora_sdk.exceptions")
 
 quiet_sdk = pytest.mark.filterwarnings("ignore::DeprecationWarning:zuora_sdk")
 """The SDK calls APIs pydantic deprecated, hundreds of times per run: not our concern."""

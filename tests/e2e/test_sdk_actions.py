@@ -11,21 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-import zuora_sdk
-from zuora_sdk.exceptions import BadRequestException
-from zuora_sdk.models import (
-    DeleteResult,
-    FaultResponse,
-    ProxyActioncreateRequest,
-    ProxyActiondeleteRequest,
-    ProxyActionqueryRequest,
-    ProxyActionqueryResponse,
-    ProxyActionupdateRequest,
-    SaveResult,
-    ZObjectUpdate,
-)
 
-from tests.e2e.sdk import body_of, quiet_sdk
+from tests.e2e.sdk import body_of, exceptions, models, quiet_sdk, zuora_sdk
 from tests.e2e.shapes import ZUORA_ID, assert_shape
 
 pytestmark = [pytest.mark.e2e, quiet_sdk]
@@ -39,19 +26,21 @@ def actions(sdk) -> zuora_sdk.ActionsApi:
 def create(actions: zuora_sdk.ActionsApi, type_: str, *objects: dict[str, Any]) -> list[Any]:
     """Create ``objects`` of ``type_``; returns the raw results after checking their shape."""
     answer = actions.action_post_create_with_http_info(
-        ProxyActioncreateRequest(type=type_, objects=list(objects))
+        models.ProxyActioncreateRequest(type=type_, objects=list(objects))
     )
     results = body_of(answer)
     assert isinstance(results, list) and len(results) == len(objects)
     for result in results:
-        assert_shape(result, SaveResult, ["Success"])
+        assert_shape(result, models.SaveResult, ["Success"])
     return results
 
 
 def query(actions: zuora_sdk.ActionsApi, zoql: str) -> list[dict[str, Any]]:
-    answer = actions.action_post_query_with_http_info(ProxyActionqueryRequest(query_string=zoql))
+    answer = actions.action_post_query_with_http_info(
+        models.ProxyActionqueryRequest(query_string=zoql)
+    )
     body = body_of(answer)
-    assert_shape(body, ProxyActionqueryResponse, ["records", "size", "done"])
+    assert_shape(body, models.ProxyActionqueryResponse, ["records", "size", "done"])
     assert body["size"] == len(body["records"])
     assert body["done"] is True
     return body["records"]
@@ -87,7 +76,7 @@ class TestCreate:
         )
         assert good["Success"] is True
         assert bad["Success"] is False
-        assert_shape(bad, SaveResult, ["Success", "Errors"])
+        assert_shape(bad, models.SaveResult, ["Success", "Errors"])
         [error] = bad["Errors"]
         assert error["Code"] and error["Message"]
         assert query(actions, "select Name from Account where Name = 'No Currency Co'") == []
@@ -118,12 +107,12 @@ class TestUpdateAndDelete:
     def test_update_changes_the_named_fields_only(self, actions, accounts):
         account_id = new_account(actions, name="Before Co")
         answer = actions.action_postupdate_with_http_info(
-            ProxyActionupdateRequest(
-                type="Account", objects=[ZObjectUpdate(id=account_id, Name="After Co")]
+            models.ProxyActionupdateRequest(
+                type="Account", objects=[models.ZObjectUpdate(id=account_id, Name="After Co")]
             )
         )
         [result] = body_of(answer)
-        assert_shape(result, SaveResult, ["Success", "Id"])
+        assert_shape(result, models.SaveResult, ["Success", "Id"])
         assert result == {"Success": True, "Id": account_id}
         [record] = query(actions, f"select Name, Currency from Account where Id = '{account_id}'")
         assert record == {"Name": "After Co", "Currency": "USD"}
@@ -131,10 +120,10 @@ class TestUpdateAndDelete:
     def test_delete_answers_lower_case_results_and_the_account_is_gone(self, actions, accounts):
         account_id = new_account(actions)
         answer = actions.action_post_delete_with_http_info(
-            ProxyActiondeleteRequest(type="Account", ids=[account_id])
+            models.ProxyActiondeleteRequest(type="Account", ids=[account_id])
         )
         [result] = body_of(answer)
-        assert_shape(result, DeleteResult, ["id", "success"])
+        assert_shape(result, models.DeleteResult, ["id", "success"])
         assert result == {"id": account_id, "success": True}
         assert accounts.get_account(account_id).success is False
 
@@ -143,18 +132,20 @@ class TestRefusals:
     """A request refused whole answers Zuora's ``FaultResponse``, which the SDK parses."""
 
     def test_an_unknown_object_type_is_a_fault_the_sdk_reads(self, actions):
-        with pytest.raises(BadRequestException) as refused:
+        with pytest.raises(exceptions.BadRequestException) as refused:
             actions.action_post_create(
-                ProxyActioncreateRequest(type="Invoice", objects=[{"Name": "Nope"}])
+                models.ProxyActioncreateRequest(type="Invoice", objects=[{"Name": "Nope"}])
             )
         fault = refused.value.data
-        assert isinstance(fault, FaultResponse)
+        assert isinstance(fault, models.FaultResponse)
         assert fault.fault_code == "INVALID_TYPE"
         assert "Invoice" in fault.fault_message
         assert refused.value.zuora_request_id
 
     def test_a_malformed_query_is_a_fault_the_sdk_reads(self, actions):
-        with pytest.raises(BadRequestException) as refused:
-            actions.action_post_query(ProxyActionqueryRequest(query_string="select * from Account"))
+        with pytest.raises(exceptions.BadRequestException) as refused:
+            actions.action_post_query(
+                models.ProxyActionqueryRequest(query_string="select * from Account")
+            )
         assert refused.value.data.fault_code == "MALFORMED_QUERY"
         assert refused.value.data.fault_message

@@ -16,16 +16,8 @@ import uuid
 from typing import Any
 
 import pytest
-import zuora_sdk
-from zuora_sdk.models import (
-    CreateOrderAsyncRequest,
-    CreateOrderAsyncResponse,
-    DeleteOrderAsyncResponse,
-    PreviewOrderAsyncRequest,
-    PreviewOrderAsyncResponse,
-)
 
-from tests.e2e.sdk import assert_refused, quiet_sdk
+from tests.e2e.sdk import assert_refused, models, quiet_sdk, zuora_sdk
 from tests.e2e.test_sdk_orders import ORDER_NUMBER, new_order, new_preview, rate_plan_id
 
 pytestmark = [pytest.mark.e2e, quiet_sdk]
@@ -82,9 +74,9 @@ class TestAsyncOrdersThroughTheSdk:
     def test_an_order_created_previewed_and_deleted_as_jobs(self, orders, rate_plan_id):
         order = new_order(rate_plan_id)
         started = orders.create_order_asynchronously(
-            CreateOrderAsyncRequest.from_dict(order.to_dict())
+            models.CreateOrderAsyncRequest.from_dict(order.to_dict())
         )
-        assert isinstance(started, CreateOrderAsyncResponse)
+        assert isinstance(started, models.CreateOrderAsyncResponse)
         assert started.success is True
 
         created = completed(finished_job(orders, started.job_id), "AsyncCreateOrder")
@@ -95,22 +87,22 @@ class TestAsyncOrdersThroughTheSdk:
 
         preview = new_preview(rate_plan_id)
         previewing = orders.preview_order_asynchronously(
-            PreviewOrderAsyncRequest.from_dict(preview.to_dict())
+            models.PreviewOrderAsyncRequest.from_dict(preview.to_dict())
         )
-        assert isinstance(previewing, PreviewOrderAsyncResponse)
+        assert isinstance(previewing, models.PreviewOrderAsyncResponse)
         previewed = completed(finished_job(orders, previewing.job_id), "AsyncPreviewOrder")
         [invoice] = previewed["invoices"]  # at the top: GetAsyncPreviewOrderJobResponse
         assert invoice["amount"] == 154.84
 
         deleting = orders.delete_order_asynchronously(created["orderNumber"])
-        assert isinstance(deleting, DeleteOrderAsyncResponse)
+        assert isinstance(deleting, models.DeleteOrderAsyncResponse)
         assert deleting.success is True
         completed(finished_job(orders, deleting.job_id), "AsyncDeleteOrder")
         assert_refused(orders.get_order_with_http_info(created["orderNumber"]), category=40)
 
     def test_a_refused_order_is_a_failed_job_with_the_reason(self, orders):
         started = orders.create_order_asynchronously(
-            CreateOrderAsyncRequest.from_dict(new_order("0" * 32).to_dict())
+            models.CreateOrderAsyncRequest.from_dict(new_order("0" * 32).to_dict())
         )
 
         answer = finished_job(orders, started.job_id)

@@ -14,41 +14,13 @@ from datetime import date
 from typing import Any
 
 import pytest
-import zuora_sdk
-from zuora_sdk.exceptions import BadRequestException, NotFoundException
-from zuora_sdk.models import (
-    BillCycleType,
-    BillingPeriodProductRatePlanChargeRest,
-    ChargeModelProductRatePlanChargeRest,
-    ChargeType,
-    CreateProductRatePlanChargeRequest,
-    CreateProductRatePlanRequest,
-    CreateProductRequest,
-    GetProductRatePlanChargeResponse,
-    GetProductRatePlansByProductResponse,
-    GetProductResponse,
-    GetProductsResponse,
-    ProductRatePlan,
-    ProductRatePlanChargeRest,
-    ProductRatePlanChargeTier,
-    ProductRatePlanChargeTierData,
-    ProxyCreateOrModifyResponse,
-    ProxyDeleteResponse,
-    TriggerEventProductRatePlanChargeRest,
-    UpdateProductRatePlanChargeRequest,
-)
 
-from tests.e2e.sdk import body_of, quiet_sdk
+from tests.e2e.sdk import body_of, exceptions, models, quiet_sdk, zuora_sdk
 from tests.e2e.shapes import ZUORA_ID, assert_shape
 
 pytestmark = [pytest.mark.e2e, quiet_sdk]
 
 SKU = re.compile(r"^SKU-\d{8}$")
-MONTH = BillingPeriodProductRatePlanChargeRest.MONTH
-FLAT_FEE = ChargeModelProductRatePlanChargeRest.FLAT_FEE_PRICING
-PER_UNIT = ChargeModelProductRatePlanChargeRest.PER_UNIT_PRICING
-DEFAULT_FROM_CUSTOMER = BillCycleType.DEFAULTFROMCUSTOMER
-CONTRACT_EFFECTIVE = TriggerEventProductRatePlanChargeRest.CONTRACTEFFECTIVE
 # The SDK declares these decimals as strings; Zuora writes them as numbers, and so do we.
 NUMBERS = ("price", "defaultQuantity")
 
@@ -68,25 +40,26 @@ def charges(sdk) -> zuora_sdk.ProductRatePlanChargesApi:
     return zuora_sdk.ProductRatePlanChargesApi(sdk)
 
 
-def prices(*pairs: tuple[str, float]) -> ProductRatePlanChargeTierData:
-    return ProductRatePlanChargeTierData(
+def prices(*pairs: tuple[str, float]) -> models.ProductRatePlanChargeTierData:
+    return models.ProductRatePlanChargeTierData(
         product_rate_plan_charge_tier=[
-            ProductRatePlanChargeTier(currency=currency, price=price) for currency, price in pairs
+            models.ProductRatePlanChargeTier(currency=currency, price=price)
+            for currency, price in pairs
         ]
     )
 
 
-def charge_request(rate_plan_id: str, **fields: Any) -> CreateProductRatePlanChargeRequest:
+def charge_request(rate_plan_id: str, **fields: Any) -> models.CreateProductRatePlanChargeRequest:
     """A charge as the SDK requires one: these fields are mandatory in its model."""
-    return CreateProductRatePlanChargeRequest(
+    return models.CreateProductRatePlanChargeRequest(
         **{
             "product_rate_plan_id": rate_plan_id,
             "name": "Subscription fee",
-            "bill_cycle_type": DEFAULT_FROM_CUSTOMER,
-            "billing_period": MONTH,
-            "charge_model": FLAT_FEE,
-            "charge_type": ChargeType.RECURRING,
-            "trigger_event": CONTRACT_EFFECTIVE,
+            "bill_cycle_type": models.BillCycleType.DEFAULTFROMCUSTOMER,
+            "billing_period": models.BillingPeriodProductRatePlanChargeRest.MONTH,
+            "charge_model": models.ChargeModelProductRatePlanChargeRest.FLAT_FEE_PRICING,
+            "charge_type": models.ChargeType.RECURRING,
+            "trigger_event": models.TriggerEventProductRatePlanChargeRest.CONTRACTEFFECTIVE,
             "use_discount_specific_accounting_code": False,
             "product_rate_plan_charge_tier_data": prices(("USD", 10)),
             **fields,
@@ -96,7 +69,7 @@ def charge_request(rate_plan_id: str, **fields: Any) -> CreateProductRatePlanCha
 
 def created(answer: zuora_sdk.ApiResponse) -> str:
     body = body_of(answer)
-    assert_shape(body, ProxyCreateOrModifyResponse, ["Id", "Success"])
+    assert_shape(body, models.ProxyCreateOrModifyResponse, ["Id", "Success"])
     assert body["Success"] is True
     assert ZUORA_ID.match(body["Id"])
     return body["Id"]
@@ -105,14 +78,14 @@ def created(answer: zuora_sdk.ApiResponse) -> str:
 def new_product(products: zuora_sdk.ProductsApi) -> tuple[str, str]:
     """A product with a name no other test uses; its ID and name."""
     name = f"Product {uuid.uuid4().hex[:8]}"
-    request = CreateProductRequest(
+    request = models.CreateProductRequest(
         name=name, effective_start_date=date(2024, 1, 1), effective_end_date=date(2099, 12, 31)
     )
     return created(products.create_product_with_http_info(request)), name
 
 
 def new_rate_plan(rate_plans: zuora_sdk.ProductRatePlansApi, product_id: str) -> str:
-    request = CreateProductRatePlanRequest(name="Monthly", product_id=product_id)
+    request = models.CreateProductRatePlanRequest(name="Monthly", product_id=product_id)
     return created(rate_plans.create_product_rate_plan_with_http_info(request))
 
 
@@ -134,7 +107,7 @@ class TestBuildAndRead:
                 charge_request(
                     rate_plan_id,
                     name="Seats",
-                    charge_model=PER_UNIT,
+                    charge_model=models.ChargeModelProductRatePlanChargeRest.PER_UNIT_PRICING,
                     uom="Seat",
                     default_quantity=3,
                     product_rate_plan_charge_tier_data=prices(("USD", 4.5)),
@@ -143,7 +116,7 @@ class TestBuildAndRead:
         )
         setup_id = created(
             charges.create_product_rate_plan_charge_with_http_info(
-                charge_request(rate_plan_id, name="Setup", charge_type=ChargeType.ONETIME)
+                charge_request(rate_plan_id, name="Setup", charge_type=models.ChargeType.ONETIME)
             )
         )
 
@@ -151,7 +124,7 @@ class TestBuildAndRead:
         product = body_of(answer)
         assert_shape(
             {key: value for key, value in product.items() if key != "success"},
-            GetProductResponse,
+            models.GetProductResponse,
             ["id", "sku", "productNumber", "name", "effectiveStartDate", "productRatePlans"],
         )
         assert product["success"] is True
@@ -165,7 +138,7 @@ class TestBuildAndRead:
         body = body_of(listed)
         assert_shape(
             body,
-            GetProductRatePlansByProductResponse,
+            models.GetProductRatePlansByProductResponse,
             ["success", "productRatePlans"],
             numbers=NUMBERS,
         )
@@ -185,7 +158,7 @@ class TestBuildAndRead:
         charges.create_product_rate_plan_charge(
             charge_request(
                 rate_plan_id,
-                charge_model=PER_UNIT,
+                charge_model=models.ChargeModelProductRatePlanChargeRest.PER_UNIT_PRICING,
                 uom="Seat",
                 default_quantity=2,
             )
@@ -196,14 +169,14 @@ class TestBuildAndRead:
         [rate_plan] = body["productRatePlans"]
         assert_shape(
             rate_plan,
-            ProductRatePlan,
+            models.ProductRatePlan,
             ["id", "productRatePlanNumber", "name", "status", "productRatePlanCharges"],
             numbers=NUMBERS,
         )
         [charge] = rate_plan["productRatePlanCharges"]
         assert_shape(
             charge,
-            ProductRatePlanChargeRest,
+            models.ProductRatePlanChargeRest,
             ["id", "name", "type", "model", "uom", "billingPeriod", "pricing", "pricingSummary"],
             numbers=NUMBERS,
         )
@@ -215,7 +188,7 @@ class TestBuildAndRead:
         answer = products.get_products_with_http_info(page_size=40)
 
         body = body_of(answer)
-        assert_shape(body, GetProductsResponse, ["success", "products"])
+        assert_shape(body, models.GetProductsResponse, ["success", "products"])
         links = {product.id: product.product_rate_plans for product in answer.data.products}
         assert links[product_id] == f"/v1/rateplan/{product_id}/productRatePlan"
 
@@ -226,11 +199,11 @@ class TestChangeAndDelete:
         rate_plan_id = new_rate_plan(rate_plans, product_id)
         charge_id = charges.create_product_rate_plan_charge(charge_request(rate_plan_id)).id
 
-        update = UpdateProductRatePlanChargeRequest(
-            bill_cycle_type=DEFAULT_FROM_CUSTOMER,
-            billing_period=BillingPeriodProductRatePlanChargeRest.ANNUAL,
-            charge_model=FLAT_FEE,
-            trigger_event=CONTRACT_EFFECTIVE,
+        update = models.UpdateProductRatePlanChargeRequest(
+            bill_cycle_type=models.BillCycleType.DEFAULTFROMCUSTOMER,
+            billing_period=models.BillingPeriodProductRatePlanChargeRest.ANNUAL,
+            charge_model=models.ChargeModelProductRatePlanChargeRest.FLAT_FEE_PRICING,
+            trigger_event=models.TriggerEventProductRatePlanChargeRest.CONTRACTEFFECTIVE,
             use_discount_specific_accounting_code=False,
             product_rate_plan_charge_tier_data=prices(("USD", 100)),
         )
@@ -240,7 +213,7 @@ class TestChangeAndDelete:
         record = body_of(answer)
         assert_shape(
             {k: v for k, v in record.items() if k != "ProductRatePlanChargeNumber"},
-            GetProductRatePlanChargeResponse,
+            models.GetProductRatePlanChargeResponse,
             ["Id", "ProductRatePlanId", "Name", "ChargeType", "ChargeModel", "BillingPeriod"],
         )
         assert (answer.data.billing_period, answer.data.charge_model) == (
@@ -256,18 +229,18 @@ class TestChangeAndDelete:
 
         answer = products.delete_product_with_http_info(product_id)
 
-        assert_shape(body_of(answer), ProxyDeleteResponse, ["id", "success"])
+        assert_shape(body_of(answer), models.ProxyDeleteResponse, ["id", "success"])
         # GetProductResponse has no ``success``: that answer keeps its status, as CRUD's do.
-        with pytest.raises(NotFoundException):
+        with pytest.raises(exceptions.NotFoundException):
             products.get_product(product_id)
-        with pytest.raises(NotFoundException):
+        with pytest.raises(exceptions.NotFoundException):
             rate_plans.delete_product_rate_plan(rate_plan_id)
 
     def test_a_refused_charge_is_a_crud_error(self, products, rate_plans, charges):
         product_id, _ = new_product(products)
         rate_plan_id = new_rate_plan(rate_plans, product_id)
 
-        with pytest.raises(BadRequestException) as refused:
+        with pytest.raises(exceptions.BadRequestException) as refused:
             charges.create_product_rate_plan_charge(
                 charge_request(rate_plan_id, product_rate_plan_charge_tier_data=prices(("USD", -1)))
             )

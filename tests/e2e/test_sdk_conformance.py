@@ -15,28 +15,16 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-import zuora_sdk
-from zuora_sdk.exceptions import BadRequestException, UnauthorizedException
-from zuora_sdk.models import (
-    AccountBasicInfo,
-    AccountBillingAndPayment,
-    AccountDetailResponse,
-    AccountMetrics,
-    CommonResponse,
-    ContactResponse,
-    CreateAccountContact,
-    CreateAccountRequest,
-    CreateAccountResponse,
-    CreateContactRequest,
-    DeleteAccountResponse,
-    ProxyUnauthorizedResponse,
-    TokenResponse,
-    UpdateAccountContact,
-    UpdateAccountRequest,
-    UpdateContactRequest,
-)
 
-from tests.e2e.sdk import assert_refused, body_of, open_sdk, quiet_sdk
+from tests.e2e.sdk import (
+    assert_refused,
+    body_of,
+    exceptions,
+    models,
+    open_sdk,
+    quiet_sdk,
+    zuora_sdk,
+)
 from tests.e2e.shapes import ZUORA_ID, assert_shape, declared_keys
 from tests.factories import make_tenant
 
@@ -120,14 +108,14 @@ def assert_zuora_error(error: zuora_sdk.ApiException, status: int, category: int
     assert isinstance(reason["message"], str) and reason["message"]
 
 
-def assert_authentication_refused(error: UnauthorizedException) -> None:
+def assert_authentication_refused(error: exceptions.UnauthorizedException) -> None:
     assert_zuora_error(error, 401, category=11)
     # The SDK reads a 401 as its ProxyUnauthorizedResponse, whose only field is ``message``.
-    assert isinstance(error.data, ProxyUnauthorizedResponse)
+    assert isinstance(error.data, models.ProxyUnauthorizedResponse)
     assert error.data.message == "Authentication error"
 
 
-def account_request(**overrides: Any) -> CreateAccountRequest:
+def account_request(**overrides: Any) -> models.CreateAccountRequest:
     fields: dict[str, Any] = {
         "name": "Acme Corp",
         "currency": "USD",
@@ -135,7 +123,7 @@ def account_request(**overrides: Any) -> CreateAccountRequest:
         "auto_pay": False,
         "payment_term": "Net 30",
         "notes": "created by the SDK",
-        "bill_to_contact": CreateAccountContact(
+        "bill_to_contact": models.CreateAccountContact(
             first_name="Ada",
             last_name="Lovelace",
             work_email="ada@example.com",
@@ -144,11 +132,11 @@ def account_request(**overrides: Any) -> CreateAccountRequest:
             country="United Kingdom",
             zip_code="N1 9GU",
         ),
-        "sold_to_contact": CreateAccountContact(
+        "sold_to_contact": models.CreateAccountContact(
             first_name="Charles", last_name="Babbage", country="United Kingdom"
         ),
     }
-    return CreateAccountRequest(**(fields | overrides))
+    return models.CreateAccountRequest(**(fields | overrides))
 
 
 @pytest.fixture
@@ -157,7 +145,7 @@ def contacts(sdk) -> zuora_sdk.ContactsApi:
 
 
 @pytest.fixture
-def account(accounts) -> CreateAccountResponse:
+def account(accounts) -> models.CreateAccountResponse:
     """A new account with distinct bill-to and sold-to contacts, created through the SDK."""
     return accounts.create_account(account_request())
 
@@ -170,7 +158,7 @@ class TestOAuthToken:
                 client_secret=live_server.client_secret,
                 grant_type="client_credentials",
             )
-        assert_shape(body_of(answer), TokenResponse, declared_keys(TokenResponse))
+        assert_shape(body_of(answer), models.TokenResponse, declared_keys(models.TokenResponse))
         token = answer.data
         assert token.access_token
         assert token.expires_in == 3599
@@ -179,7 +167,7 @@ class TestOAuthToken:
     def test_a_wrong_secret_is_refused_with_401(self, live_server):
         with (
             open_sdk(live_server.base_url) as api_client,
-            pytest.raises(UnauthorizedException) as refused,
+            pytest.raises(exceptions.UnauthorizedException) as refused,
         ):
             zuora_sdk.OAuthApi(api_client).create_token(
                 client_id=live_server.client_id,
@@ -193,7 +181,7 @@ class TestAuthentication:
     def test_a_garbage_token_is_a_401_the_sdk_raises(self, live_server, account):
         with (
             open_sdk(live_server.base_url, access_token="not-a-token") as api_client,
-            pytest.raises(UnauthorizedException) as refused,
+            pytest.raises(exceptions.UnauthorizedException) as refused,
         ):
             zuora_sdk.AccountsApi(api_client).get_account(account.account_id)
         assert_authentication_refused(refused.value)
@@ -202,7 +190,7 @@ class TestAuthentication:
         expired = await make_tenant(live_database, token_lifetime=timedelta(seconds=-1))
         with (
             open_sdk(live_server.base_url, access_token=expired.token) as api_client,
-            pytest.raises(UnauthorizedException) as refused,
+            pytest.raises(exceptions.UnauthorizedException) as refused,
         ):
             zuora_sdk.AccountsApi(api_client).get_account("A00000001")
         assert_authentication_refused(refused.value)
@@ -214,7 +202,7 @@ class TestAccounts:
         body = body_of(answer)
         assert_shape(
             body,
-            CreateAccountResponse,
+            models.CreateAccountResponse,
             ["success", "accountId", "accountNumber", "billToContactId", "soldToContactId"],
         )
         created = answer.data
@@ -229,22 +217,22 @@ class TestAccounts:
         by_id = accounts.get_account_with_http_info(account.account_id)
         by_number = accounts.get_account_with_http_info(account.account_number)
         body = body_of(by_id)
-        assert_shape(body, AccountDetailResponse, ACCOUNT_KEYS)
+        assert_shape(body, models.AccountDetailResponse, ACCOUNT_KEYS)
         assert body_of(by_number) == body
 
         detail = by_id.data
-        assert isinstance(detail.basic_info, AccountBasicInfo)
+        assert isinstance(detail.basic_info, models.AccountBasicInfo)
         assert detail.basic_info.id == account.account_id
         assert detail.basic_info.account_number == account.account_number
         assert detail.basic_info.name == "Acme Corp"
         assert detail.basic_info.status == "Active"
         assert detail.basic_info.notes == "created by the SDK"
-        assert isinstance(detail.billing_and_payment, AccountBillingAndPayment)
+        assert isinstance(detail.billing_and_payment, models.AccountBillingAndPayment)
         assert detail.billing_and_payment.currency == "USD"
         assert detail.billing_and_payment.bill_cycle_day == 1
         assert detail.billing_and_payment.payment_term == "Net 30"
         assert detail.billing_and_payment.auto_pay is False
-        assert isinstance(detail.metrics, AccountMetrics)
+        assert isinstance(detail.metrics, models.AccountMetrics)
         assert detail.metrics.balance == 0
         assert detail.bill_to_contact.id == account.bill_to_contact_id
         assert detail.bill_to_contact.first_name == "Ada"
@@ -254,17 +242,17 @@ class TestAccounts:
         assert detail.sold_to_contact.last_name == "Babbage"
 
     def test_update_changes_what_get_answers(self, accounts, account):
-        change = UpdateAccountRequest(
+        change = models.UpdateAccountRequest(
             name="Acme Holdings",
             notes="updated by the SDK",
             auto_pay=True,
             additional_email_addresses=["billing@example.com"],
-            bill_to_contact=UpdateAccountContact(
+            bill_to_contact=models.UpdateAccountContact(
                 first_name="Ada", last_name="King", city="Marylebone"
             ),
         )
         answer = accounts.update_account_with_http_info(account.account_number, change)
-        assert_shape(body_of(answer), CommonResponse, ["success"])
+        assert_shape(body_of(answer), models.CommonResponse, ["success"])
         assert answer.data.success is True
 
         detail = accounts.get_account(account.account_id)
@@ -279,7 +267,7 @@ class TestAccounts:
 
     def test_a_deleted_account_is_answered_not_found(self, accounts, account):
         answer = accounts.delete_account_with_http_info(account.account_id)
-        assert_shape(body_of(answer), DeleteAccountResponse, ["success", "id"])
+        assert_shape(body_of(answer), models.DeleteAccountResponse, ["success", "id"])
         assert answer.data.success is True
         assert answer.data.id == account.account_id
 
@@ -297,7 +285,7 @@ class TestAccounts:
 class TestContacts:
     def test_create_get_update_delete_through_the_sdk(self, contacts, account):
         created = contacts.create_contact_with_http_info(
-            CreateContactRequest(
+            models.CreateContactRequest(
                 account_id=account.account_id,
                 first_name="Grace",
                 last_name="Hopper",
@@ -310,7 +298,7 @@ class TestContacts:
             )
         )
         body = body_of(created)
-        assert_shape(body, ContactResponse, ["success", *CONTACT_KEYS])
+        assert_shape(body, models.ContactResponse, ["success", *CONTACT_KEYS])
         contact = created.data
         assert ZUORA_ID.match(contact.id)
         assert contact.account_id == account.account_id
@@ -321,16 +309,17 @@ class TestContacts:
         assert body_of(fetched) == body
 
         updated = contacts.update_contact_with_http_info(
-            contact.id, UpdateContactRequest(city="Washington", work_email="hopper@example.com")
+            contact.id,
+            models.UpdateContactRequest(city="Washington", work_email="hopper@example.com"),
         )
-        assert_shape(body_of(updated), ContactResponse, ["success", *CONTACT_KEYS])
+        assert_shape(body_of(updated), models.ContactResponse, ["success", *CONTACT_KEYS])
         assert updated.data.city == "Washington"
         assert updated.data.work_email == "hopper@example.com"
         assert updated.data.first_name == "Grace"  # untouched
         assert contacts.get_contact(contact.id).city == "Washington"
 
         deleted = contacts.delete_contact_with_http_info(contact.id)
-        assert_shape(body_of(deleted), CommonResponse, ["success"])
+        assert_shape(body_of(deleted), models.CommonResponse, ["success"])
         assert deleted.data.success is True
         assert_refused(contacts.get_contact_with_http_info(contact.id), category=40)
 
@@ -352,7 +341,7 @@ class TestZuoraHeaders:
         assert answer.zuora_track_id == ""
 
     def test_an_invalid_track_id_is_a_400_and_creates_nothing(self, accounts):
-        with pytest.raises(BadRequestException) as refused:
+        with pytest.raises(exceptions.BadRequestException) as refused:
             accounts.create_account(
                 account_request(account_number="A-TRACK-1"), zuora_track_id="has:colon"
             )

@@ -12,33 +12,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-import zuora_sdk
-from zuora_sdk.exceptions import (
-    ApiException,
-    BadRequestException,
-    ForbiddenException,
-    NotFoundException,
-    UnauthorizedException,
-)
-from zuora_sdk.models import (
-    CalloutAuth,
-    CommonErrorResponse,
-    ErrorResponse,
-    GetCalloutHistoryVOsType,
-    GetCalloutHistoryVOType,
-    GetPublicNotificationDefinitionResponse,
-    GetQueryNotificationDefinitions200Response,
-    PostPublicNotificationDefinitionRequest,
-    PostPublicNotificationDefinitionRequestCallout,
-    ProxyUnauthorizedResponse,
-    PutPublicNotificationDefinitionRequest,
-    PutPublicNotificationDefinitionRequestCallout,
-    ResendCalloutNotificationsFailedResponseValue,
-)
 
 from asyncgate.auth.roles import Role
 from tests.billing.api import account_body
-from tests.e2e.sdk import body_of, open_sdk, quiet_sdk
+from tests.e2e.sdk import body_of, exceptions, models, open_sdk, quiet_sdk, zuora_sdk
 from tests.e2e.shapes import ZUORA_ID, assert_shape, declared_keys
 from tests.factories import TenantContext, make_client, make_tenant
 from tests.support.receiver import WAIT_SECONDS, Reply
@@ -91,35 +68,37 @@ def notifications(live_server, tenant) -> Iterator[zuora_sdk.NotificationsApi]:
         yield zuora_sdk.NotificationsApi(api_client)
 
 
-def definition_request(**overrides) -> PostPublicNotificationDefinitionRequest:
+def definition_request(**overrides) -> models.PostPublicNotificationDefinitionRequest:
     """The seed's sample, as an SDK user writes it."""
     fields = {
         "name": "Async request succeeded",
         "description": "Notification sent out when an async request succeeds",
         "event_type_name": SUCCEEDED,
         "callout_active": True,
-        "callout": PostPublicNotificationDefinitionRequestCallout(
+        "callout": models.PostPublicNotificationDefinitionRequestCallout(
             name="Callout for Async Request Succeeded",
             event_type_name=SUCCEEDED,
             callout_baseurl=PUBLIC_URL,
             http_method="POST",
             required_auth=True,
-            callout_auth=CalloutAuth(
+            callout_auth=models.CalloutAuth(
                 username="receiver", password="receiver-password", domain="d", preemptive=True
             ),
         ),
     }
-    return PostPublicNotificationDefinitionRequest(**(fields | overrides))
+    return models.PostPublicNotificationDefinitionRequest(**(fields | overrides))
 
 
 # What asyncgate adds to each history row: resend takes its ``id``.
 HISTORY_EXTRAS = ("id", "notificationId", "error")
 
 
-def common_error(error: ApiException, status: int, category: int) -> CommonErrorResponse:
+def common_error(
+    error: exceptions.ApiException, status: int, category: int
+) -> models.CommonErrorResponse:
     """The SDK's model of a 400 or 403 here: ``{"code", "message"}``, filled."""
     assert error.status == status
-    assert isinstance(error.data, CommonErrorResponse)
+    assert isinstance(error.data, models.CommonErrorResponse)
     assert isinstance(error.data.code, int) and error.data.code % 100 == category
     assert error.data.message
     assert json.loads(error.body)["reasons"][0]["code"] == error.data.code
@@ -130,7 +109,7 @@ class TestDefinitions:
     def test_create_get_list_update_and_delete(self, notifications):
         created = notifications.create_notification_definition_with_http_info(definition_request())
         body = body_of(created)
-        assert_shape(body, GetPublicNotificationDefinitionResponse, DEFINITION_KEYS)
+        assert_shape(body, models.GetPublicNotificationDefinitionResponse, DEFINITION_KEYS)
         assert "password" not in body["callout"]["calloutAuth"]
         definition = created.data
         assert ZUORA_ID.match(definition.id)
@@ -144,7 +123,7 @@ class TestDefinitions:
         other = notifications.create_notification_definition(definition_request(name="second"))
         first_page = notifications.query_notification_definitions_with_http_info(limit=1)
         page = body_of(first_page)
-        assert_shape(page, GetQueryNotificationDefinitions200Response, ["next", "data"])
+        assert_shape(page, models.GetQueryNotificationDefinitions200Response, ["next", "data"])
         assert [item["id"] for item in page["data"]] == [definition.id]
         query = parse_qs(urlsplit(first_page.data.next).query)
         assert (query["start"], query["limit"]) == (["1"], ["1"])
@@ -154,10 +133,10 @@ class TestDefinitions:
 
         updated = notifications.update_notification_definition_with_http_info(
             definition.id,
-            PutPublicNotificationDefinitionRequest(
+            models.PutPublicNotificationDefinitionRequest(
                 name="Renamed",
                 callout_active=True,
-                callout=PutPublicNotificationDefinitionRequestCallout(
+                callout=models.PutPublicNotificationDefinitionRequestCallout(
                     name="Callout, renamed",
                     callout_baseurl=PUBLIC_URL + "/v2",
                     http_method="PUT",
@@ -166,7 +145,7 @@ class TestDefinitions:
             ),
         )
         changed = body_of(updated)
-        assert_shape(changed, GetPublicNotificationDefinitionResponse)
+        assert_shape(changed, models.GetPublicNotificationDefinitionResponse)
         assert changed["name"] == "Renamed"
         assert changed["callout"]["calloutBaseurl"] == PUBLIC_URL + "/v2"
         assert changed["callout"]["httpMethod"] == "PUT"
@@ -176,16 +155,16 @@ class TestDefinitions:
         deleted = notifications.delete_notification_definition_with_http_info(definition.id)
         assert deleted.status_code == 204
         assert deleted.data is None
-        with pytest.raises(NotFoundException) as missing:
+        with pytest.raises(exceptions.NotFoundException) as missing:
             notifications.get_notification_definition(definition.id)
-        assert isinstance(missing.value.data, ErrorResponse)
+        assert isinstance(missing.value.data, models.ErrorResponse)
         assert missing.value.data.reasons[0].code % 100 == 40
         notifications.delete_notification_definition(other.id)
 
 
 class TestErrors:
     def test_a_missing_required_field_is_a_400_with_a_common_error(self, notifications):
-        with pytest.raises(BadRequestException) as refused:
+        with pytest.raises(exceptions.BadRequestException) as refused:
             notifications.create_notification_definition(definition_request(name=None))
 
         assert "name" in common_error(refused.value, 400, category=22).message
@@ -194,7 +173,7 @@ class TestErrors:
         request = definition_request()
         request.callout.callout_baseurl = "https://93.184.215.14:8443/callouts"
 
-        with pytest.raises(BadRequestException) as refused:
+        with pytest.raises(exceptions.BadRequestException) as refused:
             notifications.create_notification_definition(request)
 
         assert "port" in common_error(refused.value, 400, category=20).message
@@ -202,7 +181,7 @@ class TestErrors:
     def test_a_name_in_use_is_a_400(self, notifications):
         created = notifications.create_notification_definition(definition_request(name="once"))
 
-        with pytest.raises(BadRequestException) as refused:
+        with pytest.raises(exceptions.BadRequestException) as refused:
             notifications.create_notification_definition(definition_request(name="once"))
 
         assert refused.value.status == 400
@@ -216,7 +195,7 @@ class TestErrors:
 
         with (
             open_sdk(live_server.base_url, user.token) as api_client,
-            pytest.raises(ForbiddenException) as refused,
+            pytest.raises(exceptions.ForbiddenException) as refused,
         ):
             zuora_sdk.NotificationsApi(api_client).create_notification_definition(
                 definition_request()
@@ -227,11 +206,11 @@ class TestErrors:
     def test_a_bad_token_is_a_401_the_sdk_reads(self, live_server):
         with (
             open_sdk(live_server.base_url, access_token="not-a-token") as api_client,
-            pytest.raises(UnauthorizedException) as refused,
+            pytest.raises(exceptions.UnauthorizedException) as refused,
         ):
             zuora_sdk.NotificationsApi(api_client).query_notification_definitions()
 
-        assert isinstance(refused.value.data, ProxyUnauthorizedResponse)
+        assert isinstance(refused.value.data, models.ProxyUnauthorizedResponse)
         assert refused.value.data.message == "Authentication error"
 
 
@@ -258,8 +237,8 @@ class TestCalloutHistoryAndResend:
         body = json.loads(answer.raw_data)
         (row,) = body["calloutHistories"]
         extras = {key: row.pop(key) for key in HISTORY_EXTRAS}
-        assert_shape(body, GetCalloutHistoryVOsType, ["success", "calloutHistories"])
-        assert set(row) == set(declared_keys(GetCalloutHistoryVOType))
+        assert_shape(body, models.GetCalloutHistoryVOsType, ["success", "calloutHistories"])
+        assert set(row) == set(declared_keys(models.GetCalloutHistoryVOType))
         assert (row["attemptedNum"], row["responseCode"]) == ("1", "500")
         assert row["responseContent"] == '{"error": "down for a moment"}'
         assert row["requestUrl"] == callout_receiver.url(path)
@@ -272,10 +251,10 @@ class TestCalloutHistoryAndResend:
         assert (resent.status_code, resent.data, json.loads(resent.raw_data)) == (202, {}, {})
         _, again = callout_receiver.wait_for(path, 2)
         assert again.headers["zuora-notification-id"] == extras["notificationId"]
-        with pytest.raises(BadRequestException) as refused:
+        with pytest.raises(exceptions.BadRequestException) as refused:
             notifications.resend_callout_notifications(["no-such-history"])
         reason = refused.value.data["no-such-history"]
-        assert isinstance(reason, ResendCalloutNotificationsFailedResponseValue)
+        assert isinstance(reason, models.ResendCalloutNotificationsFailedResponseValue)
         assert reason.code == "50004340" and "does not exist" in reason.message
 
     @staticmethod

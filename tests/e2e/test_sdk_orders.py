@@ -13,40 +13,8 @@ import re
 from datetime import date
 
 import pytest
-import zuora_sdk
-from zuora_sdk.models import (
-    BillingOptions,
-    CommonResponse,
-    CreateOrderAction,
-    CreateOrderCreateSubscription,
-    CreateOrderRatePlanOverride,
-    CreateOrderRequest,
-    CreateOrderResponse,
-    CreateOrderSubscription,
-    GetOrderResponse,
-    GetSubscriptionResponse,
-    GetSubscriptionsResponse,
-    InitialTerm,
-    InvoiceItemsResponse,
-    InvoiceResponse,
-    OrderActionCreateSubscriptionTerms,
-    OrderCreateAccount,
-    OrderCreateAccountContact,
-    PreviewAccountInfo,
-    PreviewOptions,
-    PreviewOrderCreateSubscription,
-    PreviewOrderCreateSubscriptionTerms,
-    PreviewOrderOrderAction,
-    PreviewOrderRatePlanOverride,
-    PreviewOrderRequest,
-    PreviewOrderResponse,
-    PreviewOrderSubscriptions,
-    ProcessingOptionsWithDelayedCapturePayment,
-    RenewalTerm,
-    TriggerDate,
-)
 
-from tests.e2e.sdk import assert_refused, body_of, quiet_sdk
+from tests.e2e.sdk import assert_refused, body_of, models, quiet_sdk, zuora_sdk
 from tests.e2e.shapes import ZUORA_ID, assert_shape
 from tests.e2e.test_sdk_catalog import charge_request, created, new_product, new_rate_plan
 
@@ -92,35 +60,39 @@ def _usd(price: float) -> zuora_sdk.ProductRatePlanChargeTierData:
     )
 
 
-def _on(day: date) -> list[TriggerDate]:
-    return [TriggerDate(name="ContractEffective", trigger_date=day)]
+def _on(day: date) -> list[models.TriggerDate]:
+    return [models.TriggerDate(name="ContractEffective", trigger_date=day)]
 
 
-def new_order(rate_plan_id: str) -> CreateOrderRequest:
+def new_order(rate_plan_id: str) -> models.CreateOrderRequest:
     """A new account subscribing from January 15, 2024 for 12 months, billed to February 1."""
-    return CreateOrderRequest(
+    return models.CreateOrderRequest(
         order_date=START,
-        new_account=OrderCreateAccount(
+        new_account=models.OrderCreateAccount(
             name="SDK Orders",
             currency="USD",
             bill_cycle_day=1,
-            bill_to_contact=OrderCreateAccountContact(first_name="Ada", last_name="Lovelace"),
+            bill_to_contact=models.OrderCreateAccountContact(
+                first_name="Ada", last_name="Lovelace"
+            ),
         ),
         subscriptions=[
-            CreateOrderSubscription(
+            models.CreateOrderSubscription(
                 order_actions=[
-                    CreateOrderAction(
+                    models.CreateOrderAction(
                         type="CreateSubscription",
                         trigger_dates=_on(START),
-                        create_subscription=CreateOrderCreateSubscription(
+                        create_subscription=models.CreateOrderCreateSubscription(
                             subscribe_to_rate_plans=[
-                                CreateOrderRatePlanOverride(product_rate_plan_id=rate_plan_id)
+                                models.CreateOrderRatePlanOverride(
+                                    product_rate_plan_id=rate_plan_id
+                                )
                             ],
-                            terms=OrderActionCreateSubscriptionTerms(
-                                initial_term=InitialTerm(
+                            terms=models.OrderActionCreateSubscriptionTerms(
+                                initial_term=models.InitialTerm(
                                     term_type="TERMED", period=12, period_type="Month"
                                 ),
-                                renewal_terms=[RenewalTerm(period=12, period_type="Month")],
+                                renewal_terms=[models.RenewalTerm(period=12, period_type="Month")],
                                 auto_renew=True,
                                 renewal_setting="RENEW_WITH_SPECIFIC_TERM",
                             ),
@@ -129,34 +101,36 @@ def new_order(rate_plan_id: str) -> CreateOrderRequest:
                 ]
             )
         ],
-        processing_options=ProcessingOptionsWithDelayedCapturePayment(
-            run_billing=True, billing_options=BillingOptions(target_date=date(2024, 2, 1))
+        processing_options=models.ProcessingOptionsWithDelayedCapturePayment(
+            run_billing=True, billing_options=models.BillingOptions(target_date=date(2024, 2, 1))
         ),
     )
 
 
-def new_preview(rate_plan_id: str) -> PreviewOrderRequest:
+def new_preview(rate_plan_id: str) -> models.PreviewOrderRequest:
     """The same subscription previewed for a new account, billed through February 1."""
-    return PreviewOrderRequest(
+    return models.PreviewOrderRequest(
         order_date=START,
-        preview_account_info=PreviewAccountInfo(bill_cycle_day=1, currency="USD"),
-        preview_options=PreviewOptions(
+        preview_account_info=models.PreviewAccountInfo(bill_cycle_day=1, currency="USD"),
+        preview_options=models.PreviewOptions(
             preview_thru_type="SpecificDate",
             preview_types=["BillingDocs", "ChargeMetrics"],
             specific_preview_thru_date=date(2024, 2, 1),
         ),
         subscriptions=[
-            PreviewOrderSubscriptions(
+            models.PreviewOrderSubscriptions(
                 order_actions=[
-                    PreviewOrderOrderAction(
+                    models.PreviewOrderOrderAction(
                         type="CreateSubscription",
                         trigger_dates=_on(START),
-                        create_subscription=PreviewOrderCreateSubscription(
+                        create_subscription=models.PreviewOrderCreateSubscription(
                             subscribe_to_rate_plans=[
-                                PreviewOrderRatePlanOverride(product_rate_plan_id=rate_plan_id)
+                                models.PreviewOrderRatePlanOverride(
+                                    product_rate_plan_id=rate_plan_id
+                                )
                             ],
-                            terms=PreviewOrderCreateSubscriptionTerms(
-                                initial_term=InitialTerm(
+                            terms=models.PreviewOrderCreateSubscriptionTerms(
+                                initial_term=models.InitialTerm(
                                     term_type="TERMED", period=12, period_type="Month"
                                 )
                             ),
@@ -173,7 +147,7 @@ def place(orders: zuora_sdk.OrdersApi, rate_plan_id: str) -> dict:
     body = body_of(answer)
     assert_shape(
         body,
-        CreateOrderResponse,
+        models.CreateOrderResponse,
         ["success", "orderNumber", "accountNumber", "status", "subscriptions", "invoiceNumbers"],
     )
     assert answer.data.order_number == body["orderNumber"]
@@ -196,7 +170,7 @@ class TestOrdersThroughTheSdk:
         order = body_of(orders.get_order_with_http_info(body["orderNumber"]))
         assert_shape(
             order,
-            GetOrderResponse,
+            models.GetOrderResponse,
             ["success", "order.orderNumber", "order.subscriptions", "order.existingAccountNumber"],
         )
         [entry] = order["order"]["subscriptions"]
@@ -213,7 +187,7 @@ class TestOrdersThroughTheSdk:
         subscription = body_of(read)
         assert_shape(
             subscription,
-            GetSubscriptionResponse,
+            models.GetSubscriptionResponse,
             ["id", "subscriptionNumber", "status", "termEndDate", "ratePlans", "contractedMrr"],
         )
         assert read.data.account_number == body["accountNumber"]
@@ -225,19 +199,19 @@ class TestOrdersThroughTheSdk:
         assert (charge["price"], charge["chargedThroughDate"]) == (100, "2024-03-01")
 
         listed = subscriptions.get_subscriptions_by_account_with_http_info(body["accountNumber"])
-        assert_shape(body_of(listed), GetSubscriptionsResponse, ["success", "subscriptions"])
+        assert_shape(body_of(listed), models.GetSubscriptionsResponse, ["success", "subscriptions"])
         assert [s.subscription_number for s in listed.data.subscriptions] == [
             outcome["subscriptionNumber"]
         ]
 
         invoices = zuora_sdk.InvoicesApi(sdk)
         invoice = body_of(invoices.get_invoice_with_http_info(invoice_number))
-        assert_shape(invoice, InvoiceResponse, ["id", "invoiceNumber", "amount", "balance"])
+        assert_shape(invoice, models.InvoiceResponse, ["id", "invoiceNumber", "amount", "balance"])
         assert ZUORA_ID.match(invoice["id"])
         # January 15 to 31 (100 x 17/31) and February, billed in advance to February 1.
         assert invoice["amount"] == 154.84
         items = body_of(invoices.get_invoice_items_with_http_info(invoice_number))
-        assert_shape(items, InvoiceItemsResponse, ["invoiceItems"], numbers=ITEM_NUMBERS)
+        assert_shape(items, models.InvoiceItemsResponse, ["invoiceItems"], numbers=ITEM_NUMBERS)
         assert [item["chargeAmount"] for item in items["invoiceItems"]] == [54.84, 100]
 
     def test_an_order_is_previewed_without_being_placed(self, orders, subscriptions, rate_plan_id):
@@ -246,7 +220,7 @@ class TestOrdersThroughTheSdk:
         answer = orders.preview_order_with_http_info(request)
 
         body = body_of(answer)
-        assert_shape(body, PreviewOrderResponse, ["success", "previewResult.invoices"])
+        assert_shape(body, models.PreviewOrderResponse, ["success", "previewResult.invoices"])
         [invoice] = answer.data.preview_result.invoices
         assert invoice.amount == 154.84
         assert [item.amount_without_tax for item in invoice.invoice_items] == [54.84, 100]
@@ -265,7 +239,7 @@ class TestOrdersThroughTheSdk:
 
         answer = orders.delete_order_with_http_info(body["orderNumber"])
 
-        assert_shape(body_of(answer), CommonResponse, ["success"])
+        assert_shape(body_of(answer), models.CommonResponse, ["success"])
         assert answer.data.success is True
         assert_refused(orders.get_order_with_http_info(body["orderNumber"]), category=40)
         gone = subscriptions.get_subscription_by_key_with_http_info(outcome["subscriptionNumber"])

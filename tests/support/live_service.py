@@ -19,11 +19,10 @@ from pathlib import Path
 import httpx
 import pytest
 import trustme
-import zuora_sdk
 
 from asyncgate.config import Settings
 from asyncgate.db.engine import Database
-from tests.e2e.sdk import open_sdk
+from tests.e2e.sdk import open_sdk, zuora_sdk
 from tests.factories import TenantContext, make_tenant
 from tests.support.live_server import LiveServer, running_server
 from tests.support.receiver import Receiver, receiver_on_port_443
