@@ -33,6 +33,23 @@ BACKEND = os.environ.get("ASYNCGATE_TEST_BACKEND", "sqlite")
 os.environ.setdefault("ASYNCGATE_ERROR_STATUSES", "http")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that start processes of their own (``e2e``) first: in a parallel run, no long one
+    is left to run alone at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("e2e") is None)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
+    """With ``-n`` (xdist's default ``--dist load``): tests that share a server run in one test
+    process (see ``tests/support/scheduling.py``)."""
+    if config.getvalue("dist") != "load":
+        return None
+    from tests.support.scheduling import SharedProcessesScheduling
+
+    return SharedProcessesScheduling(config, log)
+
+
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[ThrowawayPostgres]:
     """The test run's private PostgreSQL server (PostgreSQL backend only)."""
