@@ -181,6 +181,7 @@ class CalloutDelivery(TenantMixin, Base):
         ),
         Index("ix_callout_deliveries_object", "tenant_id", "object_id"),
     )
+    tenant_id_indexed = False  # ix_callout_deliveries_object leads with it
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     event_id: Mapped[str] = mapped_column(
@@ -211,6 +212,7 @@ class CalloutAttempt(IdMixin, TenantMixin, Base):
 
     __tablename__ = "callout_attempts"
     __table_args__ = (Index("ix_callout_attempts_tenant_completed", "tenant_id", "completed_at"),)
+    tenant_id_indexed = False  # ix_callout_attempts_tenant_completed leads with it
 
     delivery_id: Mapped[str] = mapped_column(
         String(32), ForeignKey("callout_deliveries.id", ondelete="CASCADE"), index=True
