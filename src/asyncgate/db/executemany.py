@@ -15,6 +15,7 @@ column default (no expanding ``IN`` lists, no ``RETURNING``).
 from __future__ import annotations
 
 import functools
+import operator
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,27 +25,20 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql.compiler import SQLCompiler
 
 _Processor = Callable[[Any], Any]
+_Value = Callable[[Mapping[str, Any]], Any]  # a row's value of one parameter
 
 
 @dataclass(frozen=True, slots=True)
 class _Plan:
-    """A compiled statement, and per parameter: the row's key it reads, with its bind
-    processor, or what makes its value otherwise (a column default, a value of the
-    statement's own), already processed."""
+    """A compiled statement, and per positional parameter what makes its value from a row:
+    the row's value under its key (through its bind processor), or a column default, or a
+    value of the statement's own, already processed."""
 
     sql: str
-    given: tuple[tuple[str, _Processor | None], ...]
-    calls: tuple[tuple[str, Callable[[], Any]], ...]
-    constants: tuple[tuple[str, Any], ...]
-    order: tuple[str, ...]
+    values: tuple[_Value, ...]
 
     def parameters(self, row: Mapping[str, Any]) -> tuple[Any, ...]:
-        values = dict(self.constants)
-        for key, make in self.calls:
-            values[key] = make()
-        for key, process in self.given:
-            values[key] = row[key] if process is None else process(row[key])
-        return tuple(values[key] for key in self.order)
+        return tuple([value(row) for value in self.values])
 
 
 # By statement (kept alive here, so its identity stays its own), dialect and keys. Statements
@@ -95,28 +89,36 @@ def _compile(statement: Insert | Update, keys: tuple[str, ...], dialect: Dialect
     defaults = {column.key: column.default for column in compiled.insert_prefetch} | {
         column.key: column.onupdate for column in compiled.update_prefetch
     }
-    given: list[tuple[str, _Processor | None]] = []
-    calls: list[tuple[str, Callable[[], Any]]] = []
-    constants: list[tuple[str, Any]] = []
-    for name in dict.fromkeys(compiled.positiontup):
+    made: dict[str, _Value] = {}
+    for name in compiled.positiontup:
+        assert name not in made, f"{name} is bound twice"
         process = compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
         default = defaults.get(name)
         assert default is None or isinstance(default, ColumnDefault), default
         if default is not None and default.is_callable:
             # SQLAlchemy's wrapper, which takes the execution context: the defaults of the
             # tables written here need none.
-            make = functools.partial(default.arg, None)
-            calls.append((name, make if process is None else _then(make, process)))
+            made[name] = _called(functools.partial(default.arg, None), process)
         elif name in keys:
-            given.append((name, process))
+            made[name] = _given(name, process)
         else:  # a scalar default, or a value of the statement's own (``values(x=None)``)
             assert default is None or default.is_scalar, default
             value = compiled.binds[name].effective_value if default is None else default.arg
-            constants.append((name, value if process is None else process(value)))
-    return _Plan(
-        compiled.string, tuple(given), tuple(calls), tuple(constants), tuple(compiled.positiontup)
-    )
+            made[name] = _constant(value if process is None else process(value))
+    return _Plan(compiled.string, tuple(made.values()))
 
 
-def _then(make: Callable[[], Any], process: _Processor) -> Callable[[], Any]:
-    return lambda: process(make())
+def _given(key: str, process: _Processor | None) -> _Value:
+    if process is None:
+        return operator.itemgetter(key)
+    return lambda row: process(row[key])
+
+
+def _called(make: Callable[[], Any], process: _Processor | None) -> _Value:
+    if process is None:
+        return lambda row: make()
+    return lambda row: process(make())
+
+
+def _constant(value: Any) -> _Value:
+    return lambda row: value
