@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import time
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -33,7 +32,7 @@ from yarl import URL
 
 from asyncgate import __version__
 from asyncgate.config import Settings
-from asyncgate.db.base import utcnow
+from asyncgate.db.base import new_id, utcnow
 from asyncgate.notifications.connections import (
     Answer,
     CalloutConnections,
@@ -198,7 +197,7 @@ class CalloutClient:
         with_credentials: bool,
     ) -> Answer:
         # A new ID on every request sent, the resend after a challenge included, as Zuora's.
-        headers = headers | {"Zuora-Request-Id": uuid.uuid4().hex}
+        headers = headers | {"Zuora-Request-Id": new_id()}
         if with_credentials and request.credentials:
             headers["Authorization"] = _basic_auth(*request.credentials)
         return await self._connections.exchange(
