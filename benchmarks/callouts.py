@@ -41,9 +41,9 @@ import httpx
 from database import add_options, check_options, open_database
 from loadgen import LoadGenerators, build_request
 from machine import describe, own_cpu_seconds, process_cpu_seconds
-from receiver import Arrival, ReceiverProcess, definition_body
+from receiver import Arrival, ReceiverProcess, definition_body, server_settings
 from run import ACCOUNT, SERVER_ENV, parse_setting
-from server import Server
+from server import Server, is_sender_process
 from stats import distribution_ms, percentile
 
 RESULTS = Path(__file__).parent / "results" / "callouts-latest.json"
@@ -178,7 +178,7 @@ class CalloutBench:
             "api": own_cpu_seconds(self.server.process.pid),
             "receiver": own_cpu_seconds(self.receiver.pid),
         }
-        senders = [pid for pid in workers if _is_sender_process(pid)]
+        senders = [pid for pid in workers if is_sender_process(pid)]
         if senders:
             cpu["sender"] = sum(own_cpu_seconds(pid) for pid in senders)
         if self.server.database.server_pid is not None:
@@ -241,15 +241,6 @@ def _rate(count: int, seconds: float) -> float | None:
 
 def _ms(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds * 1000, 2)
-
-
-def _is_sender_process(pid: int) -> bool:
-    """Whether ``pid`` is the sender process ``serve`` runs beside its worker process."""
-    try:
-        command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except FileNotFoundError:
-        return False
-    return b"sender" in command
 
 
 def report(result: dict[str, Any]) -> None:
@@ -349,9 +340,7 @@ def main() -> None:
             bundle.write_bytes(receiver.ca_path.read_bytes() + hanging.ca_path.read_bytes())
             settings = {
                 **SERVER_ENV,
-                "ASYNCGATE_CALLOUT_ALLOW_PRIVATE_ADDRESSES": "true",
-                "ASYNCGATE_CALLOUT_ALLOW_PORTS": "true",
-                "ASYNCGATE_CALLOUT_CA_BUNDLE": str(bundle),
+                **server_settings(bundle),
                 **dict(map(parse_setting, options.set)),
             }
             server = Server(folder, database, workers=options.workers, extra_env=settings)

@@ -50,7 +50,7 @@ from callouts import CalloutBench
 from database import SqliteDatabase
 from loadgen import LoadGenerators, Result, build_request
 from machine import busy_cpu_seconds, children, describe, own_cpu_seconds, process_cpu_seconds
-from receiver import Arrival, ReceiverProcess, free_port
+from receiver import Arrival, ReceiverProcess, free_port, server_settings
 from run import ACCOUNT, SERVER_ENV, parse_setting
 from server import Server
 from stats import distribution_ms
@@ -123,9 +123,7 @@ class Asyncgate:
         folder.mkdir()
         env = {
             **SERVER_ENV,
-            "ASYNCGATE_CALLOUT_ALLOW_PRIVATE_ADDRESSES": "true",
-            "ASYNCGATE_CALLOUT_ALLOW_PORTS": "true",
-            "ASYNCGATE_CALLOUT_CA_BUNDLE": str(receiver.ca_path),
+            **server_settings(receiver.ca_path),
             **dict(map(parse_setting, settings)),
         }
         database = SqliteDatabase(folder / "asyncgate.db")

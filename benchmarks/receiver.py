@@ -3,23 +3,32 @@
 An asyncio HTTPS server (uvloop, httptools' parser, keep-alive, a trustme certificate) that
 answers every request ``200 {"success": true}`` at once, or after a delay for the paths told
 to hang, and records, per request, its ``Zuora-Notification-Id``, the request ID the callout
-names and the moment it arrived. It absorbs well over 5,000 callouts/s on one CPU.
+names, the moment it arrived and what it was answered. It absorbs well over 5,000 callouts/s
+on one CPU.
 
     with ReceiverProcess(folder) as receiver:      # writes receiver.ca_path, then serves
-        ... receiver.url("/bench") ...
-        receiver.wait_for(20_000, timeout=120)     # [(notification ID, request ID, at, path)]
+        ... receiver.url("/bench") ...             # a server trusts it with server_settings()
+        receiver.wait_for(20_000, timeout=120)     # [Arrival(notification ID, request ID, ...)]
 
-Used by ``callouts.py`` and the peer comparison (``peer/``).
+Given ``Faults``, it misbehaves instead on a share of the requests, decided from a seed and
+each request's notification ID and how many times that ID arrived before (so that a rerun with
+the same seed and the same notifications misbehaves alike): it answers 500 or 503, answers
+nothing and closes the connection only after a while, or resets the connection.
+
+Used by ``callouts.py``, the fault soak (``soak.py``) and the peer comparison (``peer/``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import multiprocessing
 import socket
 import ssl
+import struct
 import time
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -33,6 +42,16 @@ OK = (
     b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 17\r\n\r\n"
     b'{"success": true}'
 )
+FAILURES = (
+    b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n",
+    b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n",
+)
+# SO_LINGER on, with a timeout of 0: closing the socket sends a reset instead of a FIN.
+RESET_ON_CLOSE = struct.pack("ii", 1, 0)
+
+# What the receiver did with a request: answered 200 (at once, or late on a hanging path),
+# answered 500 or 503, answered nothing until it closed the connection, reset the connection.
+OK_ANSWER, FAILED, HUNG, RESET = "ok", "failed", "hung", "reset"
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,21 +60,59 @@ class Arrival:
     request_id: str | None  # the async request the callout is about
     at: float  # time.time()
     path: str
+    answer: str = OK_ANSWER
 
 
-def definition_body(name: str, url: str) -> dict[str, object]:
-    """A notification definition that sends every ``Async Request Succeeded`` to ``url``."""
+@dataclass(frozen=True, slots=True)
+class Faults:
+    """Shares of the requests a receiver fails (500 or 503), hangs on (no answer, then the
+    connection closed after ``hang_seconds``) and resets the connection of; the rest it
+    answers 200. Decided per request from ``seed``, its notification ID and how many times the
+    ID arrived before."""
+
+    seed: int
+    fail: float = 0.20
+    hang: float = 0.05
+    reset: float = 0.03
+    hang_seconds: float = 5.0
+
+    def answer(self, notification_id: str | None, earlier: int) -> str:
+        key = f"{self.seed}:{notification_id}:{earlier}".encode()
+        draw = int.from_bytes(hashlib.blake2b(key, digest_size=8).digest()) / 2**64
+        if draw < self.fail:
+            return FAILED
+        if draw < self.fail + self.hang:
+            return HUNG
+        if draw < self.fail + self.hang + self.reset:
+            return RESET
+        return OK_ANSWER
+
+
+def definition_body(
+    name: str, url: str, event_type: str = "Async Request Succeeded"
+) -> dict[str, object]:
+    """A notification definition that sends every event of ``event_type`` to ``url``."""
     return {
         "name": name,
-        "eventTypeName": "Async Request Succeeded",
+        "eventTypeName": event_type,
         "calloutActive": True,
         "callout": {
             "name": name,
-            "eventTypeName": "Async Request Succeeded",
+            "eventTypeName": event_type,
             "calloutBaseurl": url,
             "httpMethod": "POST",
             "requiredAuth": False,
         },
+    }
+
+
+def server_settings(ca_bundle: Path) -> dict[str, str]:
+    """The settings a server needs to send callouts to receivers of this module: on loopback,
+    with a port in their URLs, their certificates signed by the CAs of ``ca_bundle``."""
+    return {
+        "ASYNCGATE_CALLOUT_ALLOW_PRIVATE_ADDRESSES": "true",
+        "ASYNCGATE_CALLOUT_ALLOW_PORTS": "true",
+        "ASYNCGATE_CALLOUT_CA_BUNDLE": str(ca_bundle),
     }
 
 
@@ -74,6 +131,7 @@ class ReceiverProcess:
         host: str = "127.0.0.1",
         hanging: Iterable[str] = (),
         name: str = "receiver",
+        faults: Faults | None = None,
     ) -> None:
         self.host = host
         self.port = free_port()
@@ -82,7 +140,7 @@ class ReceiverProcess:
         self._pipe, child_end = multiprocessing.Pipe()
         self._process = multiprocessing.Process(
             target=_serve,
-            args=(host, self.port, str(self.ca_path), self._hanging, child_end),
+            args=(host, self.port, str(self.ca_path), self._hanging, faults, child_end),
             daemon=True,
         )
 
@@ -129,7 +187,14 @@ class ReceiverProcess:
         return [Arrival(*fields) for fields in self._pipe.recv()]
 
 
-def _serve(host: str, port: int, ca_path: str, hanging: tuple[str, ...], pipe: Connection) -> None:
+def _serve(
+    host: str,
+    port: int,
+    ca_path: str,
+    hanging: tuple[str, ...],
+    faults: Faults | None,
+    pipe: Connection,
+) -> None:
     import trustme
     import uvloop
 
@@ -137,16 +202,26 @@ def _serve(host: str, port: int, ca_path: str, hanging: tuple[str, ...], pipe: C
     ca.cert_pem.write_to_path(ca_path)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ca.issue_cert(host).configure_cert(context)
-    uvloop.run(_main(host, port, context, hanging, pipe))
+    uvloop.run(_main(host, port, context, hanging, faults, pipe))
+
+
+# What the serving path records of one request: notification ID, body, moment, path, answer.
+Recorded = tuple[str | None, bytes, float, str, str]
 
 
 async def _main(
-    host: str, port: int, context: ssl.SSLContext, hanging: tuple[str, ...], pipe: Connection
+    host: str,
+    port: int,
+    context: ssl.SSLContext,
+    hanging: tuple[str, ...],
+    faults: Faults | None,
+    pipe: Connection,
 ) -> None:
     loop = asyncio.get_running_loop()
-    arrivals: list[tuple[str | None, str | None, float, str]] = []
+    arrivals: list[Recorded] = []
+    seen = Counter[str | None]()  # arrivals per notification ID, kept across takes
     server = await loop.create_server(
-        lambda: _Connection(arrivals, hanging), host, port, ssl=context, backlog=1024
+        lambda: _Connection(arrivals, hanging, faults, seen), host, port, ssl=context, backlog=1024
     )
     pipe.send("ready")
     async with server:
@@ -161,27 +236,33 @@ async def _main(
 
 
 def _with_request_ids(
-    taken: list[tuple[str | None, str | None, float, str]],
-) -> list[tuple[str | None, str | None, float, str]]:
+    taken: list[Recorded],
+) -> list[tuple[str | None, str | None, float, str, str]]:
     """The bodies parsed only now, off the serving path: the ID of the request each names."""
     named = []
-    for notification_id, body, at, path in taken:
+    for notification_id, body, at, path, answer in taken:
         request_id = None
         if body:
             with contextlib.suppress(orjson.JSONDecodeError, KeyError, TypeError):
                 request_id = orjson.loads(body)["request"]["id"]
-        named.append((notification_id, request_id, at, path))
+        named.append((notification_id, request_id, at, path, answer))
     return named
 
 
 class _Connection(asyncio.Protocol):
     def __init__(
-        self, arrivals: list[tuple[str | None, str | None, float, str]], hanging: tuple[str, ...]
+        self,
+        arrivals: list[Recorded],
+        hanging: tuple[str, ...],
+        faults: Faults | None,
+        seen: Counter[str | None],
     ) -> None:
         import httptools
 
         self._arrivals = arrivals
         self._hanging = hanging
+        self._faults = faults
+        self._seen = seen
         self._parser = httptools.HttpRequestParser(self)
         self._transport: asyncio.Transport | None = None
         self._reset()
@@ -217,11 +298,28 @@ class _Connection(asyncio.Protocol):
 
     def on_message_complete(self) -> None:
         path = self._url.split(b"?", 1)[0].decode()
-        self._arrivals.append((self._notification_id, bytes(self._body), time.time(), path))
+        notification_id = self._notification_id
+        answer = OK_ANSWER
+        if self._faults is not None:
+            answer = self._faults.answer(notification_id, self._seen[notification_id])
+            self._seen[notification_id] += 1
+        self._arrivals.append((notification_id, bytes(self._body), time.time(), path, answer))
         self._reset()
-        assert self._transport is not None
-        if path in self._hanging:
-            asyncio.get_running_loop().call_later(5, self._answer)
+        transport = self._transport
+        assert transport is not None
+        loop = asyncio.get_running_loop()
+        if answer == FAILED:
+            transport.write(FAILURES[len(self._arrivals) % 2])
+        elif answer == HUNG:
+            assert self._faults is not None
+            loop.call_later(self._faults.hang_seconds, transport.close)
+        elif answer == RESET:
+            sock = transport.get_extra_info("socket")
+            if sock is not None:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, RESET_ON_CLOSE)
+            transport.abort()
+        elif path in self._hanging:
+            loop.call_later(5, self._answer)
         else:
             self._answer()
 

@@ -42,6 +42,16 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def is_sender_process(pid: int) -> bool:
+    """Whether ``pid`` is the sender process ``serve`` runs beside its worker process (with
+    ``ASYNCGATE_SERVE_SENDER_PROCESS``)."""
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except FileNotFoundError:
+        return False
+    return b"sender" in command
+
+
 @dataclass
 class Server:
     folder: Path
