@@ -280,6 +280,7 @@ class TestCreateAccountValidation:
             {"billCycleDay": 32},
             {"paymentTerm": "Whenever"},
             {"batch": "Batch51"},
+            {"batch": "Batch01"},
             {"autoPay": None},
             {"billToContact": contact_body(otherPhoneType="Pager")},
         ):
@@ -287,6 +288,26 @@ class TestCreateAccountValidation:
                 "/v1/accounts", json=account_body(**bad), headers=tenant.headers
             )
             assert_refused(response, 400, 20)
+
+    async def test_values_of_another_json_type_are_invalid_values(self, client, tenant):
+        for bad in (
+            {"autoPay": 0},
+            {"autoPay": "true"},
+            {"billCycleDay": "5"},
+            {"billCycleDay": True},
+        ):
+            response = await client.post(
+                "/v1/accounts", json=account_body(**bad), headers=tenant.headers
+            )
+            assert_refused(response, 400, 20)
+
+    async def test_a_whole_number_with_a_fraction_is_an_integer_as_in_json_schema(
+        self, client, tenant
+    ):
+        created = await create_account(client, tenant, billCycleDay=5.0)
+
+        account = await get_account(client, tenant, created["accountId"])
+        assert account["billingAndPayment"]["billCycleDay"] == 5
 
     async def test_a_refused_request_creates_nothing_and_uses_no_number(
         self, client, tenant, database

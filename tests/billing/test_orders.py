@@ -427,6 +427,14 @@ def _refusals() -> dict[str, tuple[Callable[[str], dict], int, int]]:
         "unknown account": (lambda p: order_body([create(p)], account="A09999999"), 400, 20),
         "unknown rate plan": (lambda p: order_body([create("0" * 32)]), 400, 20),
         "unknown field": (lambda p: order_body([create(p)], colour="blue"), 400, 21),
+        "a date as a timestamp": (lambda p: order_body([create(p)], order_date=0), 400, 20),
+        "a period as a string": (
+            lambda p: order_body(
+                [create(p, terms={"initialTerm": {"termType": "TERMED", "period": "12"}})]
+            ),
+            400,
+            20,
+        ),
         "unknown action field": (lambda p: order_body([{**create(p), "ramp": {}}]), 400, 21),
         "unsupported action": (lambda p: order_body([create(p), {"type": "ChangePlan"}]), 400, 20),
         "details of another type": (

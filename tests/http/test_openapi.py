@@ -133,3 +133,40 @@ async def test_a_refused_resend_fits_its_documented_shape(client, tenant, docume
     assert response.status_code == 400
     assert {"$ref": "#/components/schemas/ResendRefusedResponse"} in schema["anyOf"]
     assert all(fits(refusal, shape) for refusal in response.json().values())
+
+
+class TestWhatTheRoutesEnforce:
+    """The document states the constraints the routes check, so that what it calls valid is
+    accepted and what it calls invalid refused."""
+
+    def test_a_field_that_refuses_null_is_not_nullable(self, document):
+        update = document["components"]["schemas"]["AccountUpdate"]["properties"]
+
+        assert update["autoPay"] == {"type": "boolean", "title": "Autopay"}
+        assert {"type": "null"} in update["notes"]["anyOf"]  # null clears it
+
+    def test_billing_bodies_admit_custom_fields_and_no_other(self, document):
+        account = document["components"]["schemas"]["AccountUpdate"]
+
+        assert account["additionalProperties"] is False
+        assert account["patternProperties"] == {"__c$": {}}
+
+    def test_patterns_of_batches_and_currencies(self, document):
+        account = document["components"]["schemas"]["AccountCreateRequest"]["properties"]
+
+        assert account["batch"]["pattern"] == "^Batch([1-9]|[1-4][0-9]|50)$"
+        assert account["currency"]["pattern"] == "^[A-Z]{3}$"
+
+    def test_object_types_are_named(self, document):
+        (kind,) = document["paths"]["/v1/object/{object_type}"]["post"]["parameters"]
+        save = document["components"]["schemas"]["ActionSave"]["properties"]
+
+        assert "product-rate-plan-charge" in kind["schema"]["enum"]
+        assert "ProductRatePlanCharge" in save["type"]["enum"]
+        assert save["objects"]["maxItems"] == 50
+
+    def test_a_token_request_needs_every_field_and_the_one_grant_type(self, document):
+        form = document["components"]["schemas"]["Body_create_token_oauth_token_post"]
+
+        assert form["properties"]["client_id"]["minLength"] == 1
+        assert form["properties"]["grant_type"]["enum"] == ["client_credentials"]

@@ -32,9 +32,10 @@ async def create_token(
     request: Request,
     response: Response,
     session: Session,
-    client_id: Annotated[str, Form()],
-    client_secret: Annotated[str, Form()],
-    grant_type: Annotated[str, Form()],
+    # An empty field is a missing one (category 22); a grant type other than ours, category 20.
+    client_id: Annotated[str, Form(min_length=1)],
+    client_secret: Annotated[str, Form(min_length=1)],
+    grant_type: Annotated[str, Form(json_schema_extra={"enum": [GRANT_TYPE]})],
 ) -> TokenResponse:
     if grant_type != GRANT_TYPE:
         raise InvalidValue(f"grant_type must be {GRANT_TYPE}", resource=Resource.AUTH)

@@ -14,12 +14,14 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    GetJsonSchemaHandler,
     PlainSerializer,
     model_validator,
 )
-from pydantic_core import PydanticCustomError
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, PydanticCustomError
 
-from asyncgate.http.validation import NullRefusing
+from asyncgate.http.validation import JsonScalars, NullRefusing
 
 CUSTOM_FIELD_SUFFIX = "__c"
 
@@ -32,7 +34,9 @@ def _currency_code(value: str) -> str:
     return value
 
 
-Currency = Annotated[str, AfterValidator(_currency_code)]
+Currency = Annotated[
+    str, AfterValidator(_currency_code), Field(json_schema_extra={"pattern": "^[A-Z]{3}$"})
+]
 # Amounts are exact Decimals everywhere but in JSON, where Zuora writes them as numbers.
 Money = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
 
@@ -58,7 +62,7 @@ def stored_values(
     return {name: getattr(row, name) for name in schema.model_fields if name not in exclude}
 
 
-class ZuoraInput(NullRefusing):
+class ZuoraInput(NullRefusing, JsonScalars):
     """A request body: declared fields by their Zuora names only, plus tenant custom fields.
 
     As in Zuora, a Python spelling (``bill_cycle_day`` for ``billCycleDay``) is an unknown
@@ -78,6 +82,16 @@ class ZuoraInput(NullRefusing):
                     "extra_forbidden", "Unknown field: {field}", {"field": name}
                 )
         return self
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        """The declared fields, and custom fields besides: no other."""
+        schema = super().__get_pydantic_json_schema__(core_schema, handler)
+        schema["patternProperties"] = {f"{CUSTOM_FIELD_SUFFIX}$": {}}
+        schema["additionalProperties"] = False
+        return schema
 
     @property
     def custom_fields(self) -> dict[str, Any]:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 
 from asyncgate.auth.dependencies import CurrentPrincipal
 from asyncgate.crud import registry, service
@@ -13,11 +13,16 @@ from asyncgate.http.routing import Session, UnitOfWorkRoute, declare_resource
 
 router = APIRouter(route_class=UnitOfWorkRoute, tags=["CRUD"])
 
+# Documented as the registry reads it (in any letter case; another is a 404).
+ObjectTypePath = Annotated[
+    str, Path(json_schema_extra={"enum": [kind.path for kind in registry.OBJECT_TYPES]})
+]
+
 
 @router.post("/object/{object_type}", response_model_exclude_none=True)
 async def create_object(
     request: Request,
-    object_type: str,
+    object_type: ObjectTypePath,
     body: dict[str, Any],
     session: Session,
     principal: CurrentPrincipal,
@@ -30,7 +35,7 @@ async def create_object(
 
 @router.get("/object/{object_type}/{object_id}")
 async def get_object(
-    object_type: str,
+    object_type: ObjectTypePath,
     object_id: str,
     session: Session,
     principal: CurrentPrincipal,
@@ -45,7 +50,7 @@ async def get_object(
 @router.put("/object/{object_type}/{object_id}", response_model_exclude_none=True)
 async def update_object(
     request: Request,
-    object_type: str,
+    object_type: ObjectTypePath,
     object_id: str,
     body: dict[str, Any],
     session: Session,
@@ -60,7 +65,7 @@ async def update_object(
 @router.delete("/object/{object_type}/{object_id}", response_model_exclude_none=True)
 async def delete_object(
     request: Request,
-    object_type: str,
+    object_type: ObjectTypePath,
     object_id: str,
     session: Session,
     principal: CurrentPrincipal,

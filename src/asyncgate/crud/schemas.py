@@ -10,7 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict
 
+from asyncgate.crud.registry import OBJECT_TYPES
 from asyncgate.http.errors import ZuoraError
 
 MAX_ACTION_OBJECTS = 50
@@ -54,16 +56,21 @@ class DeleteResult(Shape):
     errors: list[ActionError] | None = None
 
 
+# Stated for the document; the registry and the service check them, with Zuora's codes.
+_TYPE_NAMES: JsonDict = {"enum": [object_type.name for object_type in OBJECT_TYPES]}
+_AT_MOST_AN_ACTIONS_OBJECTS: JsonDict = {"maxItems": MAX_ACTION_OBJECTS}
+
+
 class ActionSave(RequestShape):
     """``/v1/action/create`` and ``/v1/action/update``: objects of one type."""
 
-    type: str
-    objects: list[dict[str, Any]]
+    type: str = Field(json_schema_extra=_TYPE_NAMES, description="In any letter case")
+    objects: list[dict[str, Any]] = Field(json_schema_extra=_AT_MOST_AN_ACTIONS_OBJECTS)
 
 
 class ActionDelete(RequestShape):
-    type: str
-    ids: list[str]
+    type: str = Field(json_schema_extra=_TYPE_NAMES, description="In any letter case")
+    ids: list[str] = Field(json_schema_extra=_AT_MOST_AN_ACTIONS_OBJECTS)
 
 
 class QueryConf(RequestShape):

@@ -7,10 +7,15 @@ query or header parameter 23, and any other bad value 20.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from datetime import date, datetime
+from decimal import Decimal
+from functools import cache
+from types import NoneType, UnionType
+from typing import Annotated, Any, ClassVar, Union, get_args, get_origin
 
-from pydantic import BaseModel, ValidationInfo, field_validator
-from pydantic_core import PydanticCustomError
+from pydantic import BaseModel, GetJsonSchemaHandler, ValidationInfo, field_validator
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, PydanticCustomError
 
 from asyncgate.http.errors import Category, Reason, RequestInvalid
 
@@ -21,7 +26,7 @@ MAX_INT32 = 2**31 - 1
 
 class NullRefusing(BaseModel):
     """A request body whose fields named in ``not_nullable`` may be left out but not sent as
-    ``null`` (category 20, "may not be null")."""
+    ``null`` (category 20, "may not be null"); its JSON schema says so."""
 
     not_nullable: ClassVar[frozenset[str]] = frozenset()
 
@@ -31,6 +36,76 @@ class NullRefusing(BaseModel):
         if value is None and info.field_name in cls.not_nullable:
             raise PydanticCustomError("not_nullable", "may not be null")
         return value
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        """The fields' schemas, without the ``null`` their ``X | None`` type would allow."""
+        schema = handler.resolve_ref_schema(handler(core_schema))
+        properties = schema.get("properties", {})
+        for name, field in cls.model_fields.items():
+            if name in cls.not_nullable:
+                for key in {name, field.alias}:
+                    if key in properties:
+                        properties[key] = _not_null(properties[key])
+        return schema
+
+
+class JsonScalars(BaseModel):
+    """A request body whose scalar fields take only the JSON type their schema states, where
+    pydantic's lax reading would take others: a boolean is ``true`` or ``false`` (not ``0`` or
+    ``"yes"``), a number is no boolean and an integer no string (amounts may be strings, as
+    their schema says), a date is a string (not a timestamp). Category 20 otherwise."""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _json_typed(cls, value: Any, info: ValidationInfo) -> Any:
+        scalar = _json_scalar(cls, info.field_name or "")
+        if scalar is None or value is None:
+            return value
+        kind, accepted = scalar
+        if not isinstance(value, accepted) or (isinstance(value, bool) and bool not in accepted):
+            raise PydanticCustomError("json_type", "must be {kind}", {"kind": kind})
+        return value
+
+
+# A field's type, what its JSON schema calls it, and the values it reads: JSON's (bool, int,
+# float, str) and the Python values internal callers hold.
+_JSON_SCALARS: dict[Any, tuple[str, tuple[type, ...]]] = {
+    bool: ("a boolean", (bool,)),
+    int: ("an integer", (int, float)),
+    float: ("a number", (int, float)),
+    Decimal: ("a number", (int, float, str, Decimal)),
+    date: ("a date (yyyy-MM-dd)", (str, date)),
+    datetime: ("a date and time", (str, datetime)),
+}
+
+
+@cache
+def _json_scalar(model: type[BaseModel], name: str) -> tuple[str, tuple[type, ...]] | None:
+    field = model.model_fields.get(name)
+    return _JSON_SCALARS.get(_scalar_type(field.annotation)) if field else None
+
+
+def _scalar_type(annotation: Any) -> Any:
+    """``int`` for ``int``, ``int | None`` or ``Annotated[int, ...]``; None for other shapes."""
+    if get_origin(annotation) is Annotated:
+        return _scalar_type(get_args(annotation)[0])
+    if get_origin(annotation) in (Union, UnionType):
+        members = [member for member in get_args(annotation) if member is not NoneType]
+        return _scalar_type(members[0]) if len(members) == 1 else None
+    return annotation if isinstance(annotation, type) else None
+
+
+def _not_null(schema: dict[str, Any]) -> dict[str, Any]:
+    options = [option for option in schema.get("anyOf", []) if option != {"type": "null"}]
+    if not options:
+        return schema
+    rest = {key: value for key, value in schema.items() if key != "anyOf"}
+    if rest.get("default", ...) is None:
+        del rest["default"]
+    return rest | options[0] if len(options) == 1 else rest | {"anyOf": options}
 
 
 def _field_name(location: Sequence[Any]) -> str:

@@ -6,6 +6,7 @@ Input field names (Python side) equal the column names of
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, Field, StringConstraints
@@ -22,18 +23,21 @@ from asyncgate.billing.schemas import (
     stored_values,
 )
 
+MAX_BATCH = 50
+BATCH_PATTERN = "^Batch([1-9]|[1-4][0-9]|50)$"  # Batch1 to Batch50, as written by Zuora
+
 
 def _batch_name(value: str) -> str:
-    number = value.removeprefix("Batch")
-    if number == value or not number.isdigit() or not 1 <= int(number) <= MAX_BATCH:
+    if not re.fullmatch(BATCH_PATTERN, value):
         raise PydanticCustomError(
             "batch", "a batch is named Batch1 to Batch{last}", {"last": MAX_BATCH}
         )
     return value
 
 
-MAX_BATCH = 50
-BatchName = Annotated[str, AfterValidator(_batch_name)]
+BatchName = Annotated[
+    str, AfterValidator(_batch_name), Field(json_schema_extra={"pattern": BATCH_PATTERN})
+]
 EmailAddress = Annotated[str, StringConstraints(min_length=1, max_length=80)]
 BillCycleDay = Annotated[int, Field(ge=1, le=31)]
 PaymentTerm = Literal["Due Upon Receipt", "Net 30", "Net 60", "Net 90"]

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
     ConfigDict,
     Field,
     StringConstraints,
@@ -40,6 +39,7 @@ from asyncgate.billing.schemas import (
     ZuoraOutput,
 )
 from asyncgate.billing.subscriptions.models import RenewalSetting, TermType
+from asyncgate.http.validation import JsonScalars
 
 if TYPE_CHECKING:
     from asyncgate.billing.orders.service import (
@@ -59,7 +59,7 @@ NotSet = Literal[False]
 """A flag zuora-sdk always sends as false; true asks for what is not supported."""
 
 
-class OrderInput(BaseModel):
+class OrderInput(JsonScalars):
     """A part of an order request: Zuora's names only, every other field refused."""
 
     model_config = ConfigDict(extra="forbid", validate_by_alias=True, validate_by_name=False)
