@@ -126,7 +126,7 @@ async def listen_for_notifications(database: Database, wake: Settable, stop: asy
 async def watch_commits(files: tuple[str, ...], wake: Settable, stop: asyncio.Event) -> None:
     """Set ``wake`` at every commit to SQLite ``files`` of any process, until ``stop`` is
     set."""
-    await _until(stop, asyncio.gather(*(_watch_sqlite_commits(file, wake) for file in files)))
+    await _until(stop, _watch_sqlite_commits(files, wake))
 
 
 async def _until(stop: asyncio.Event, relaying: Awaitable[object]) -> None:
@@ -139,32 +139,42 @@ async def _until(stop: asyncio.Event, relaying: Awaitable[object]) -> None:
             await relay
 
 
-async def _watch_sqlite_commits(path: str, wake: Settable) -> None:
-    """Set ``wake`` whenever ``PRAGMA data_version`` of ``path`` changes (until cancelled)."""
-    # Opened read-write, never created; and never waits in SQLite's busy handler, which would
-    # stall the event loop.
+async def _watch_sqlite_commits(paths: tuple[str, ...], wake: Settable) -> None:
+    """Set ``wake`` whenever ``PRAGMA data_version`` of one of ``paths`` changes (until
+    cancelled). One loop reads them all: an idle worker process wakes up once per poll, not
+    once per file."""
+    connections = [connection for path in paths if (connection := _watching(path)) is not None]
+    try:
+        versions: list[int | None] = [None] * len(connections)
+        while True:
+            changed = False
+            for index, connection in enumerate(connections):
+                try:
+                    latest = _data_version(connection)
+                except sqlite3.OperationalError as error:  # busy for a moment: look again later
+                    log.debug("cannot read data_version (%s)", error)
+                    continue
+                changed |= versions[index] not in (None, latest)
+                versions[index] = latest
+            if changed:
+                wake.set()
+            await asyncio.sleep(SQLITE_POLL_SECONDS)
+    finally:
+        for connection in connections:
+            connection.close()
+
+
+def _watching(path: str) -> sqlite3.Connection | None:
+    """A connection that reads ``path``'s data_version: opened read-write, never created, and
+    never waiting in SQLite's busy handler, which would stall the event loop."""
     uri = f"{Path(path).resolve().as_uri()}?mode=rw"
     try:
-        connection = sqlite3.connect(
+        return sqlite3.connect(
             uri, uri=True, isolation_level=None, check_same_thread=False, timeout=0
         )
     except sqlite3.Error as error:
         log.warning("cannot watch %s for new async requests (%s); polling", path, error)
-        return
-    try:
-        version: int | None = None
-        while True:
-            try:
-                latest = _data_version(connection)
-            except sqlite3.OperationalError as error:  # busy for a moment: look again next time
-                log.debug("cannot read data_version (%s)", error)
-            else:
-                if version is not None and latest != version:
-                    wake.set()
-                version = latest
-            await asyncio.sleep(SQLITE_POLL_SECONDS)
-    finally:
-        connection.close()
+        return None
 
 
 def _data_version(connection: sqlite3.Connection) -> int:
