@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from asyncgate.crud.registry import OBJECT_TYPES
+from asyncgate.crud.zoql import MAX_CONDITIONS, MAX_STRING_LENGTH
 from tests.crud.support import make_account, make_contact, query
 from tests.http.assertions import assert_action_fault
 
@@ -184,6 +185,38 @@ class TestEveryFieldAndLiteral:
                     text = f"select {field.name} from {object_type.name} where {condition}"
                     response = await query(client, tenant, text)
                     assert response.status_code in (200, 400), (text, response.text)
+
+
+class TestBounds:
+    """The largest queries the parser takes run on every backend; larger ones are refused
+    before any database sees them (SQLite cannot run an expression 1000 levels deep, nor a
+    LIKE pattern of 50 000 bytes)."""
+
+    async def test_the_most_conditions_a_query_may_have_are_answered(self, client, tenant):
+        conditions = " or ".join(f"BillCycleDay = {day % 31}" for day in range(MAX_CONDITIONS))
+        response = await query(client, tenant, f"select Id from Account where {conditions}")
+
+        assert response.status_code == 200, response.text
+
+    async def test_the_longest_like_pattern_is_answered(self, client, tenant):
+        pattern = "\u00e9_%" * (MAX_STRING_LENGTH // 3)
+        response = await query(client, tenant, f"select Id from Account where Name like '{pattern}'")
+
+        assert response.status_code == 200, response.text
+
+    @pytest.mark.parametrize(
+        "condition",
+        [
+            " or ".join(["Name = 'a'"] * (MAX_CONDITIONS + 1)),
+            "Name like '" + "%" * (MAX_STRING_LENGTH + 1) + "'",
+        ],
+        ids=["conditions", "pattern"],
+    )
+    async def test_a_larger_query_is_malformed(self, client, tenant, condition):
+        response = await query(client, tenant, f"select Id from Account where {condition}")
+
+        code, _ = assert_action_fault(response, 400)
+        assert code == "MALFORMED_QUERY"
 
 
 class TestRefusals:

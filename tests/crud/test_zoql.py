@@ -10,6 +10,8 @@ from hypothesis import strategies as st
 
 from asyncgate.crud.zoql import (
     KEYWORDS,
+    MAX_CONDITIONS,
+    MAX_STRING_LENGTH,
     BoolOp,
     Comparison,
     Condition,
@@ -157,6 +159,15 @@ class TestRefusals:
             ("select Id from Account where Name = 'x';", "Unexpected character ';'"),
             ("select Id from Account where Name == 'x'", "a quoted string"),
             ("select Id from Account where A = 1" + "0" * 50, "too long"),
+            (
+                "select Id from Account where " + " or ".join(["A = 1"] * (MAX_CONDITIONS + 1)),
+                f"at most {MAX_CONDITIONS} conditions",
+            ),
+            (
+                f"select Id from Account where A like '{'%' * (MAX_STRING_LENGTH + 1)}'",
+                f"longer than {MAX_STRING_LENGTH}",
+            ),
+            (f"select Id from Account where A = '{'x' * (MAX_STRING_LENGTH + 1)}'", "position 34"),
         ],
     )
     def test_unsupported_or_broken_queries_are_malformed(self, text, message):

@@ -12,6 +12,10 @@ Grammar (keywords and names are case-insensitive; ``and`` binds tighter than ``o
     literal    := string | number | TRUE | FALSE
 
 Strings are single-quoted; inside them ``\\'``, ``\\"`` and ``\\\\`` are the only escapes.
+A query is bounded where it is read: at most :data:`MAX_CONDITIONS` conditions, nested at most
+:data:`MAX_NESTING` levels, numbers of at most :data:`MAX_NUMBER_LENGTH` characters and strings
+of at most :data:`MAX_STRING_LENGTH`, so that no database is asked for more than it can take
+(SQLite refuses expressions over 1000 levels deep and LIKE patterns over 50 000 bytes).
 The parser only builds a syntax tree: which object and fields exist is decided when the tree
 is compiled against the object registry. Every failure is a :class:`MalformedQuery`.
 """
@@ -109,7 +113,9 @@ KEYWORDS = frozenset(
     {"select", "from", "where", "and", "or", "not", "like", "is", "null", "true", "false"}
 )
 MAX_NESTING = 32
+MAX_CONDITIONS = 200
 MAX_NUMBER_LENGTH = 40
+MAX_STRING_LENGTH = 1000
 # Words that name ZOQL or SQL features outside the subset, for a clearer refusal.
 UNSUPPORTED_CLAUSES = frozenset({"join", "order", "group", "limit", "having", "union", "in"})
 
@@ -174,6 +180,7 @@ class _Parser:
         self.tokens = tokenize(text)
         self.index = 0
         self.depth = 0
+        self.conditions = 0
 
     @property
     def current(self) -> Token:
@@ -263,6 +270,9 @@ class _Parser:
             return self.parenthesized()
         if self.current.is_keyword("not"):
             raise MalformedQuery("NOT is supported only as IS NOT NULL")
+        self.conditions += 1
+        if self.conditions > MAX_CONDITIONS:
+            raise MalformedQuery(f"A query may have at most {MAX_CONDITIONS} conditions")
         field = self.name("a field name or '('")
         if self.accept_keyword("is"):
             negated = self.accept_keyword("not")
@@ -271,7 +281,7 @@ class _Parser:
         if self.accept_keyword("like"):
             if self.current.kind is not Kind.STRING:
                 raise self.fail("a quoted pattern after LIKE")
-            return Comparison(field, Operator.LIKE, _unquote(self.advance()))
+            return Comparison(field, Operator.LIKE, self.string())
         if self.current.kind is not Kind.OPERATOR:
             self.refuse_unsupported()
             raise self.fail("a comparison operator, LIKE or IS")
@@ -290,11 +300,20 @@ class _Parser:
         self.depth -= 1
         return inner
 
+    def string(self) -> str:
+        token = self.advance()
+        text = _unquote(token)
+        if len(text) > MAX_STRING_LENGTH:
+            raise MalformedQuery(
+                f"The string at position {token.position + 1} is longer than "
+                f"{MAX_STRING_LENGTH} characters"
+            )
+        return text
+
     def literal(self) -> Literal:
         token = self.current
         if token.kind is Kind.STRING:
-            self.advance()
-            return _unquote(token)
+            return self.string()
         if token.kind is Kind.NUMBER:
             if len(token.text) > MAX_NUMBER_LENGTH:
                 raise MalformedQuery(f"The number at position {token.position + 1} is too long")
