@@ -81,3 +81,42 @@ class TestSqliteWakeUps:
 
         await asyncio.sleep(20 * wakeup.SQLITE_POLL_SECONDS)
         assert not listening.is_set()
+
+
+class TestQuietSpells:
+    """While no commit comes, the files are read less and less often, down to the idle pace;
+    the next commit brings the fast pace back."""
+
+    @pytest.fixture
+    def reads(self, monkeypatch: pytest.MonkeyPatch) -> list[float]:
+        """The moments data_version is read; a quiet spell starts after 0.1 s."""
+        moments: list[float] = []
+        read = wakeup._data_version
+
+        def counted(connection: sqlite3.Connection) -> int:
+            moments.append(asyncio.get_running_loop().time())
+            return read(connection)
+
+        monkeypatch.setattr(wakeup, "_data_version", counted)
+        monkeypatch.setattr(wakeup, "SQLITE_BUSY_SECONDS", 0.1)
+        return moments
+
+    async def test_an_idle_watcher_reads_at_the_idle_pace_and_still_wakes(
+        self, reads: list[float], listening: asyncio.Event, other_process: sqlite3.Connection
+    ) -> None:
+        await asyncio.sleep(0.5)
+        quiet = [moment for moment in reads if moment >= reads[-1] - 0.2]
+        assert len(quiet) <= 0.2 / wakeup.SQLITE_IDLE_POLL_SECONDS + 2
+
+        other_process.execute("INSERT INTO requests DEFAULT VALUES")
+        assert await woken_within(listening, WAKE_LIMIT_SECONDS)
+
+    async def test_a_commit_brings_the_fast_pace_back(
+        self, reads: list[float], listening: asyncio.Event, other_process: sqlite3.Connection
+    ) -> None:
+        await asyncio.sleep(0.4)
+        other_process.execute("INSERT INTO requests DEFAULT VALUES")
+        assert await woken_within(listening, WAKE_LIMIT_SECONDS)
+        reads.clear()
+        await asyncio.sleep(0.1)
+        assert len(reads) >= 0.1 / wakeup.SQLITE_IDLE_POLL_SECONDS + 2

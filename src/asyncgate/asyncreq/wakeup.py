@@ -52,8 +52,13 @@ ADAPTER_ONLY_ARGUMENTS = (
     "prepared_statement_cache_size",
     "prepared_statement_name_func",
 )
-# How often SQLite's data_version is read: a new request waits half of it on average.
+# How often SQLite's data_version is read while commits come: a new request waits half of it on
+# average. Once none has come for ``SQLITE_BUSY_SECONDS``, the wait doubles at every quiet read
+# up to ``SQLITE_IDLE_POLL_SECONDS``: an idle worker process then costs about 1 % of a CPU
+# rather than 5 %, and the first request after a quiet spell waits 12 ms more on average.
 SQLITE_POLL_SECONDS = 0.005
+SQLITE_IDLE_POLL_SECONDS = 0.025
+SQLITE_BUSY_SECONDS = 1.0
 # How often, at most, commits of other processes wake a worker process's callout sender.
 SENDER_WAKE_INTERVAL = timedelta(milliseconds=100)
 
@@ -144,8 +149,10 @@ async def _watch_sqlite_commits(paths: tuple[str, ...], wake: Settable) -> None:
     cancelled). One loop reads them all: an idle worker process wakes up once per poll, not
     once per file."""
     connections = [connection for path in paths if (connection := _watching(path)) is not None]
+    loop = asyncio.get_running_loop()
     try:
         versions: list[int | None] = [None] * len(connections)
+        last_change, poll = loop.time(), SQLITE_POLL_SECONDS
         while True:
             changed = False
             for index, connection in enumerate(connections):
@@ -158,7 +165,10 @@ async def _watch_sqlite_commits(paths: tuple[str, ...], wake: Settable) -> None:
                 versions[index] = latest
             if changed:
                 wake.set()
-            await asyncio.sleep(SQLITE_POLL_SECONDS)
+                last_change, poll = loop.time(), SQLITE_POLL_SECONDS
+            elif loop.time() - last_change > SQLITE_BUSY_SECONDS:
+                poll = min(poll * 2, SQLITE_IDLE_POLL_SECONDS)
+            await asyncio.sleep(poll)
     finally:
         for connection in connections:
             connection.close()
