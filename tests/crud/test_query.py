@@ -200,7 +200,9 @@ class TestBounds:
 
     async def test_the_longest_like_pattern_is_answered(self, client, tenant):
         pattern = "\u00e9_%" * (MAX_STRING_LENGTH // 3)
-        response = await query(client, tenant, f"select Id from Account where Name like '{pattern}'")
+        response = await query(
+            client, tenant, f"select Id from Account where Name like '{pattern}'"
+        )
 
         assert response.status_code == 200, response.text
 
