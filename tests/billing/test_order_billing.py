@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from asyncgate.http.errors import Category
 from tests.billing.api import assert_refused, get_account
 from tests.billing.orders_api import (
     action,
@@ -16,6 +17,7 @@ from tests.billing.orders_api import (
     make_catalog_plan,
     monthly_fee,
     new_account,
+    order_body,
     place,
     quantity_update,
     seats,
@@ -247,6 +249,56 @@ class TestBillingChanges:
             ("Seats Proration", "2024-01-16", "2024-01-31", 41.29),
         ]
         assert await invoice_amount(client, tenant, "INV00000002") == pytest.approx(15.48)
+
+
+class TestLargestAmounts:
+    """Amounts past 12 digits before the point are refused (400, category 20): PostgreSQL
+    stores no more, and SQLite keeps amounts as doubles, exact only so far. A month of the
+    largest price times the largest quantity is 999 998 000 001 USD."""
+
+    @pytest.fixture
+    async def plan(self, client, tenant):
+        return await make_catalog_plan(client, tenant, seats(999999, quantity=999999))
+
+    @pytest.mark.parametrize("path", ["/v1/orders", "/v1/orders/preview"])
+    async def test_an_invoice_past_them_is_refused_and_nothing_is_stored(
+        self, client, tenant, plan, path
+    ):
+        body = order_body([create_action(plan)], **billing("2024-02-01"))
+        if path.endswith("preview"):
+            thru = {"previewThruType": "SpecificDate", "specificPreviewThruDate": "2024-02-01"}
+            body = order_body(
+                [create_action(plan)],
+                previewAccountInfo={"billCycleDay": 1, "currency": "USD"},
+                previewOptions={"previewTypes": ["BillingDocs"], **thru},
+            )
+
+        response = await client.post(path, json=body, headers=tenant.headers)
+
+        assert_refused(response, 400, Category.INVALID_VALUE)
+        assert "1000000000000 USD" in response.json()["reasons"][0]["message"]
+        missing = await client.get("/v1/accounts/A00000001", headers=tenant.headers)
+        assert missing.status_code == 404
+
+    async def test_a_balance_past_them_is_refused(self, client, tenant, plan):
+        await place(client, tenant, [create_action(plan)], **billing("2024-01-01"))
+
+        response = await client.post(
+            "/v1/orders",
+            json=order_body([create_action(plan)], account="A00000001", **billing("2024-01-01")),
+            headers=tenant.headers,
+        )
+
+        assert_refused(response, 400, Category.INVALID_VALUE)
+        assert await balance(client, tenant) == 999998000001
+
+    async def test_a_balance_up_to_them_is_kept_exactly(self, client, tenant):
+        plan = await make_catalog_plan(client, tenant, seats("999999.99", quantity="999999.99"))
+
+        await place(client, tenant, [create_action(plan)], **billing("2024-01-01"))
+
+        # 999 999.99 x 999 999.99 = 999 999 980 000.0001, rounded to the cent.
+        assert await balance(client, tenant) == 999999980000.00
 
 
 class TestInvoices:

@@ -1,7 +1,8 @@
 """Currency amounts: each currency's minor unit and Zuora's default rounding, half up.
 
 Values are computed exactly (as fractions) and rounded once, where an amount is produced: an
-invoice item or a metric. Prices and quantities are never rounded.
+invoice item or a metric. Prices and quantities are never rounded. Stored amounts (invoices,
+their items, balances) are bounded by :data:`AMOUNT_LIMIT`.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ _MINOR_UNITS = {
     for code in codes.split()
 }
 _CURRENCY_CODE = re.compile(r"[A-Z]{3}")
+AMOUNT_LIMIT = Decimal(10) ** 12
+"""Stored amounts are less than this, in absolute value: twelve digits before the point and
+four after are what both backends keep exactly (SQLite stores them as doubles)."""
 
 
 def minor_units(currency: str) -> int:
@@ -37,3 +41,8 @@ def round_amount(value: Fraction | Decimal | int, currency: str) -> Decimal:
     scaled = Fraction(value) * 10**places
     units = (abs(scaled.numerator) * 2 + scaled.denominator) // (2 * scaled.denominator)
     return Decimal(units if scaled >= 0 else -units).scaleb(-places)
+
+
+def storable(amount: Decimal) -> bool:
+    """Whether ``amount`` is within :data:`AMOUNT_LIMIT`."""
+    return abs(amount) < AMOUNT_LIMIT

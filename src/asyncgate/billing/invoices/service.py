@@ -16,13 +16,15 @@ from sqlalchemy.orm import selectinload
 
 from asyncgate.billing.accounts.models import Account
 from asyncgate.billing.catalog.models import Product
+from asyncgate.billing.invoices.billrun import Invoice as BilledInvoice
 from asyncgate.billing.invoices.billrun import bill_charges
 from asyncgate.billing.invoices.models import Invoice, InvoiceItem
+from asyncgate.billing.invoices.money import AMOUNT_LIMIT, storable
 from asyncgate.billing.invoices.rating import ItemKind
 from asyncgate.billing.subscriptions.models import Subscription, SubscriptionCharge
 from asyncgate.db.base import new_id
 from asyncgate.db.sequences import next_free_number
-from asyncgate.http.errors import NotFound, Resource
+from asyncgate.http.errors import InvalidValue, NotFound, Resource
 
 INVOICE_SEQUENCE = "invoice"
 PAYMENT_TERM_DAYS = {"Due Upon Receipt": 0, "Net 30": 30, "Net 60": 60, "Net 90": 90}
@@ -62,6 +64,7 @@ async def bill_subscriptions(
         charge.charged_through_date = run.charged_through[charge.id]
     if run.invoice is None:
         return None
+    _check_storable(run.invoice, account)
     number = await next_free_number(
         session, account.tenant_id, INVOICE_SEQUENCE, "INV{:08d}", Invoice.invoice_number
     )
@@ -113,6 +116,23 @@ async def bill_subscriptions(
     account.total_invoice_balance += amount
     await session.flush()
     return invoice
+
+
+def _check_storable(invoice: BilledInvoice, account: Account) -> None:
+    """Refuses an invoice whose amounts, or the account's balances with it, are past what is
+    stored (``money.AMOUNT_LIMIT``)."""
+    amounts = [
+        *(item.amount for item in invoice.items),
+        invoice.amount,
+        account.balance + invoice.amount,
+        account.total_invoice_balance + invoice.amount,
+    ]
+    if not all(storable(amount) for amount in amounts):
+        raise InvalidValue(
+            f"Billing would make an amount of {AMOUNT_LIMIT:f} {invoice.currency} or more, past "
+            "the largest an invoice, its items or the account's balance may hold",
+            resource=Resource.INVOICE,
+        )
 
 
 async def delete_order_invoices(session: AsyncSession, account: Account, order_id: str) -> None:
