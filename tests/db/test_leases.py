@@ -13,6 +13,7 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select
 from asyncgate.db.base import UTCDateTime
 from asyncgate.db.engine import Database
 from asyncgate.db.leases import LeasedTable, Leases
+from tests.conftest import BACKEND
 from tests.support.clock import ManualClock
 from tests.support.database import database_with_schema, settings_for
 
@@ -162,3 +163,25 @@ async def test_rows_whose_lease_expired_are_found_for_rescue(database, clock):
             alive.expired_statement(), {"now": clock.now(), "limit": 10}
         )
         assert [row.id for row in expired] == ["stalled"]
+
+
+@pytest.mark.skipif(BACKEND != "postgresql", reason="row locks: SQLite has one writer at a time")
+async def test_a_renewal_skips_rows_being_settled_instead_of_deadlocking_with_their_transaction(
+    database, clock
+):
+    await add(database, clock, "a", "b")
+    mine = holder(database, clock, "me")
+    await claim(mine)
+    clock.advance(30)
+    finish = LEASED.settle(frozenset({"state"}))
+    done = {"state": "done"}
+
+    async with database.core_transaction() as settling:
+        await settling.execute(finish, mine.settled("b", 1, done))
+        renewal = asyncio.create_task(mine.extend())  # while b's row is locked
+        await asyncio.sleep(0.2)
+        await settling.execute(finish, mine.settled("a", 1, done))
+    await renewal
+
+    stored = await rows(database)
+    assert (stored["a"].state, stored["b"].state) == ("done", "done")

@@ -8,7 +8,8 @@ one protocol, built here once for any table with ``state``, ``attempts``, ``leas
   waiting state to the held one, under ``:owner`` until ``:lease_expires_at``, and returns
   them. Where writers of several processes work at once (PostgreSQL), rows another claimer
   holds locked are skipped (``FOR UPDATE SKIP LOCKED``), so every row goes to one claimer.
-- **extend**: a live holder pushes the expiry of what it holds forward (:class:`Leases`).
+- **extend**: a live holder pushes the expiry of what it holds forward (:class:`Leases`),
+  skipping, where writers work at once, rows locked by the transaction that settles them.
 - **fence**: every change to a held row matches ``(id, held state, owner, attempts)``, so a
   holder whose lease was lost (it stalled past the expiry, and the row was rescued and claimed
   again) changes nothing and learns so from the row count.
@@ -107,19 +108,24 @@ class LeasedTable:
             .values(lease_owner=None, lease_expires_at=None, **values)
         )
 
-    @functools.cached_property
-    def extend(self) -> Update:
-        """Push the expiry of ``:ids`` that ``:owner`` still holds to ``:lease_expires_at``."""
+    @functools.cache  # noqa: B019 - as ``claim``
+    def extend(self, *, skip_locked: bool) -> Update:
+        """Push the expiry of ``:ids`` that ``:owner`` still holds to ``:lease_expires_at``.
+
+        With ``skip_locked``, rows another transaction holds locked are left as they are: that
+        transaction is settling them (the holder's own batch, committing its outcomes). A
+        renewal that waited for one of them, with the rows it had renewed so far locked, would
+        deadlock with that transaction as soon as it went on to settle one of those."""
         columns = self.table.c
-        return (
-            update(self.table)
-            .where(
-                columns.id.in_(bindparam("ids", expanding=True)),
-                columns.state == self.held,
-                columns.lease_owner == bindparam("owner"),
-            )
-            .values(lease_expires_at=bindparam("lease_expires_at"))
+        held = and_(
+            columns.id.in_(bindparam("ids", expanding=True)),
+            columns.state == self.held,
+            columns.lease_owner == bindparam("owner"),
         )
+        if skip_locked:
+            unlocked = select(columns.id).where(held).with_for_update(skip_locked=True)
+            held = columns.id.in_(unlocked.scalar_subquery())
+        return update(self.table).where(held).values(lease_expires_at=bindparam("lease_expires_at"))
 
     @functools.cache  # noqa: B019 - as ``claim``
     def expired(self, *, skip_locked: bool) -> Select[Any]:
@@ -192,4 +198,4 @@ class Leases:
             "lease_expires_at": self.expiry(self.clock.now()),
         }
         async with self.database.core_transaction() as connection:
-            await connection.execute(self.table.extend, parameters)
+            await connection.execute(self.table.extend(skip_locked=self.skip_locked), parameters)
