@@ -42,6 +42,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import math
 import os
 import re
 import secrets
@@ -85,6 +86,10 @@ INTERVAL_TOLERANCE_SECONDS = 0.05
 SERVER_ERROR_SAMPLES = 20
 WINDOW_SECONDS = 5.0
 CONNECTIONS = 32
+# A line of the server's log that starts a record (not one of a traceback's).
+LOG_RECORD = re.compile(r"^(\d{4}-\d\d-\d\d |INFO:|WARNING:|ERROR:|worker-|sender-)")
+LOG_ERRORS_KEPT = 5
+LOG_LINES_PER_ERROR = 80
 CONSOLE_CONNECTIONS = 4
 
 
@@ -328,28 +333,36 @@ def _account(name: str, currency: str = "USD") -> bytes:
 # -- the faults and the memory ------------------------------------------------------------------
 
 
-def worker_pid(server: Server) -> int | None:
-    """serve's worker process (not its sender process, when it runs one), if running now."""
+def worker_pid(server: Server, killed: set[int]) -> int | None:
+    """serve's worker process (not its sender process, when it runs one), if running now and
+    not one killed already (serve may not have reaped it yet)."""
     assert server.process is not None
-    running = [pid for pid in children(server.process.pid) if not is_sender_process(pid)]
+    running = [
+        pid
+        for pid in children(server.process.pid)
+        if pid not in killed and not is_sender_process(pid)
+    ]
     return running[0] if running else None
 
 
 async def kill_workers(server: Server, every: float, duration: float, kills: list[dict]) -> None:
-    """SIGKILL serve's worker process every ``every`` seconds of the load."""
+    """SIGKILL serve's worker process every ``every`` seconds of the load (or as soon after as
+    serve has restarted it)."""
     started = time.monotonic()
+    killed: set[int] = set()
     number = 1
     while number * every < duration:
         await asyncio.sleep(started + number * every - time.monotonic())
-        pid = worker_pid(server)
-        while pid is None:  # serve is restarting it
+        while (pid := worker_pid(server, killed)) is None:  # serve is restarting it
+            if time.monotonic() - started >= duration:
+                return
             await asyncio.sleep(0.1)
-            pid = worker_pid(server)
         os.kill(pid, signal.SIGKILL)
+        killed.add(pid)
         kills.append(
             {"at": time.time(), "after_s": round(time.monotonic() - started, 1), "pid": pid}
         )
-        number += 1
+        number = max(number + 1, math.ceil((time.monotonic() - started) / every))
 
 
 @dataclass
@@ -557,13 +570,20 @@ def callouts_outcome(
 
 
 def server_log_errors(server: Server) -> dict[str, Any]:
+    """ERROR lines of the server's log (its processes' together), each with the traceback
+    that follows it."""
     text = server.output()
-    errors = [line for line in text.splitlines() if re.search(r"\b(ERROR|CRITICAL)\b", line)]
+    errors: list[list[str]] = []
+    for line in text.splitlines():
+        if re.search(r"\b(ERROR|CRITICAL)\b", line):
+            errors.append([line])
+        elif errors and not LOG_RECORD.match(line) and len(errors[-1]) < LOG_LINES_PER_ERROR:
+            errors[-1].append(line)  # the traceback goes on
     return {
         "error_lines": len(errors),
         "tracebacks": text.count("Traceback (most recent call last)"),
         "worker_starts": len(re.findall(r"worker process \d+ started", text)),
-        "examples": errors[:10],
+        "examples": ["\n".join(error) for error in errors[:LOG_ERRORS_KEPT]],
     }
 
 
