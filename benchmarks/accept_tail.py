@@ -81,8 +81,10 @@ def main() -> None:
                 cpu_before = [own_cpu_seconds(pid) for pid in processes]
                 before = [bytes_written(pid) for pid in processes]
                 latencies = offer(options.window)
-                written = [bytes_written(pid) - b for pid, b in zip(processes, before)]
-                cpu = [own_cpu_seconds(pid) - b for pid, b in zip(processes, cpu_before)]
+                written = [bytes_written(pid) - b for pid, b in zip(processes, before, strict=True)]
+                cpu = [
+                    own_cpu_seconds(pid) - b for pid, b in zip(processes, cpu_before, strict=True)
+                ]
                 n = len(latencies)
                 p50, p90, p99 = (1000 * percentile(latencies, q) for q in (0.5, 0.9, 0.99))
                 p99s.append(p99)

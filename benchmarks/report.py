@@ -21,7 +21,9 @@ def table(headers: list[str], rows: list[list[object]]) -> str:
 
     def line(values: list[str]) -> str:
         first, *rest = values
-        return "  ".join([first.ljust(widths[0]), *(v.rjust(w) for v, w in zip(rest, widths[1:]))])
+        return "  ".join(
+            [first.ljust(widths[0]), *(v.rjust(w) for v, w in zip(rest, widths[1:], strict=True))]
+        )
 
     rule = "  ".join("-" * width for width in widths)
     return "\n".join([line(headers), rule, *(line(row) for row in cells)])
