@@ -149,7 +149,9 @@ class TestWhatTheRoutesEnforce:
         account = document["components"]["schemas"]["AccountUpdate"]
 
         assert account["additionalProperties"] is False
-        assert account["patternProperties"] == {"__c$": {}}
+        [(names, values)] = account["patternProperties"].items()
+        assert names == "^[A-Za-z][A-Za-z0-9_]{0,60}__c$"
+        assert {"type": "string", "maxLength": 255} in values["anyOf"]
 
     def test_patterns_of_batches_and_currencies(self, document):
         account = document["components"]["schemas"]["AccountCreateRequest"]["properties"]

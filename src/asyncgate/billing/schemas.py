@@ -5,6 +5,8 @@ the value types several objects share (currencies, amounts).
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any
@@ -24,6 +26,54 @@ from pydantic_core import CoreSchema, PydanticCustomError
 from asyncgate.http.validation import JsonScalars, NullRefusing
 
 CUSTOM_FIELD_SUFFIX = "__c"
+# Zuora's custom fields: an API name of letters, digits and underscores that starts with a
+# letter and ends with ``__c``; a scalar value (text, a number, a boolean or a date as text);
+# at most 100 of them on an object. asyncgate keeps no definitions of them, so it bounds what
+# any definition could take: names of 64 characters, text of 255, integers of 64 bits.
+CUSTOM_FIELD_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,60}__c")
+MAX_CUSTOM_FIELDS = 100
+MAX_CUSTOM_TEXT = 255
+_INT64 = range(-(2**63), 2**63)
+CUSTOM_VALUE_SCHEMA: JsonSchemaValue = {
+    "anyOf": [
+        {"type": "string", "maxLength": MAX_CUSTOM_TEXT},
+        {"type": "integer", "minimum": _INT64.start, "maximum": _INT64.stop - 1},
+        {"type": "number"},
+        {"type": "boolean"},
+        {"type": "null"},
+    ]
+}
+
+
+def is_custom_field_name(name: str) -> bool:
+    return CUSTOM_FIELD_NAME.fullmatch(name) is not None
+
+
+def check_custom_values(fields: Mapping[str, Any]) -> None:
+    """Refuses custom fields that no Zuora custom field could hold: too many, or a value that is
+    not a scalar within bounds."""
+    if len(fields) > MAX_CUSTOM_FIELDS:
+        raise PydanticCustomError(
+            "custom_fields",
+            "an object has at most {most} custom fields",
+            {"most": MAX_CUSTOM_FIELDS},
+        )
+    for name, value in fields.items():
+        if not _custom_value(value):
+            raise PydanticCustomError(
+                "custom_field",
+                "custom field {name} takes text of at most {most} characters, a number, a "
+                "boolean or null",
+                {"name": name, "most": MAX_CUSTOM_TEXT},
+            )
+
+
+def _custom_value(value: Any) -> bool:
+    if isinstance(value, str):
+        return len(value) <= MAX_CUSTOM_TEXT
+    if isinstance(value, int):  # booleans too
+        return value in _INT64
+    return value is None or isinstance(value, float)
 
 
 def _currency_code(value: str) -> str:
@@ -67,8 +117,9 @@ class ZuoraInput(NullRefusing, JsonScalars):
 
     As in Zuora, a Python spelling (``bill_cycle_day`` for ``billCycleDay``) is an unknown
     field. Internal callers that hold values by Python name validate with ``by_name=True``.
-    Custom fields (``<name>__c``) are kept as extras; any other undeclared field is refused
-    with pydantic's ``extra_forbidden``, which the API reports as an unknown field. Fields named
+    Custom fields (``<name>__c``, see :data:`CUSTOM_FIELD_NAME`) are kept as extras, bounded by
+    :func:`check_custom_values`; any other undeclared field is refused with pydantic's
+    ``extra_forbidden``, which the API reports as an unknown field. Fields named
     in ``not_nullable`` may be left out but not sent as ``null``.
     """
 
@@ -77,10 +128,11 @@ class ZuoraInput(NullRefusing, JsonScalars):
     @model_validator(mode="after")
     def _only_custom_extras(self) -> ZuoraInput:
         for name in self.model_extra or {}:
-            if not name.endswith(CUSTOM_FIELD_SUFFIX):
+            if not is_custom_field_name(name):
                 raise PydanticCustomError(
                     "extra_forbidden", "Unknown field: {field}", {"field": name}
                 )
+        check_custom_values(self.model_extra or {})
         return self
 
     @classmethod
@@ -89,7 +141,7 @@ class ZuoraInput(NullRefusing, JsonScalars):
     ) -> JsonSchemaValue:
         """The declared fields, and custom fields besides: no other."""
         schema = super().__get_pydantic_json_schema__(core_schema, handler)
-        schema["patternProperties"] = {f"{CUSTOM_FIELD_SUFFIX}$": {}}
+        schema["patternProperties"] = {f"^{CUSTOM_FIELD_NAME.pattern}$": CUSTOM_VALUE_SCHEMA}
         schema["additionalProperties"] = False
         return schema
 

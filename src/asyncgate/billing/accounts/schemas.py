@@ -39,6 +39,24 @@ BatchName = Annotated[
     str, AfterValidator(_batch_name), Field(json_schema_extra={"pattern": BATCH_PATTERN})
 ]
 EmailAddress = Annotated[str, StringConstraints(min_length=1, max_length=80)]
+MAX_EMAIL_ADDRESSES_LENGTH = 1200
+"""Zuora's limit of ``AdditionalEmailAddresses``, written as one comma-separated string."""
+
+
+def _email_addresses_length(addresses: list[str]) -> list[str]:
+    if len(",".join(addresses)) > MAX_EMAIL_ADDRESSES_LENGTH:
+        raise PydanticCustomError(
+            "email_addresses",
+            "the addresses, separated by commas, are at most {most} characters",
+            {"most": MAX_EMAIL_ADDRESSES_LENGTH},
+        )
+    return addresses
+
+
+EmailAddresses = Annotated[
+    list[EmailAddress],
+    AfterValidator(_email_addresses_length),
+]
 BillCycleDay = Annotated[int, Field(ge=1, le=31)]
 PaymentTerm = Literal["Due Upon Receipt", "Net 30", "Net 60", "Net 90"]
 
@@ -70,7 +88,7 @@ class AccountFields(ZuoraInput):
     payment_term: PaymentTerm | None = Field(None, alias="paymentTerm")
     invoice_delivery_prefs_email: bool | None = Field(None, alias="invoiceDeliveryPrefsEmail")
     invoice_delivery_prefs_print: bool | None = Field(None, alias="invoiceDeliveryPrefsPrint")
-    additional_email_addresses: list[EmailAddress] | None = Field(
+    additional_email_addresses: EmailAddresses | None = Field(
         None, alias="additionalEmailAddresses"
     )
     notes: str | None = Field(None, max_length=65535)

@@ -31,12 +31,13 @@ from asyncgate.billing.invoices.models import Invoice, InvoiceItem
 from asyncgate.billing.orders import models
 from asyncgate.billing.orders.models import OrderActionType
 from asyncgate.billing.schemas import (
-    CUSTOM_FIELD_SUFFIX,
     CommonResponse,
     Currency,
     Money,
     Timestamp,
     ZuoraOutput,
+    check_custom_values,
+    is_custom_field_name,
 )
 from asyncgate.billing.subscriptions.models import RenewalSetting, TermType
 from asyncgate.http.validation import JsonScalars
@@ -67,10 +68,11 @@ class OrderInput(JsonScalars):
 
 def _custom_field_names(fields: dict[str, Any]) -> dict[str, Any]:
     for name in fields:
-        if not name.endswith(CUSTOM_FIELD_SUFFIX):
+        if not is_custom_field_name(name):
             raise PydanticCustomError(
                 "custom_field", "custom fields are named <name>__c, not {name}", {"name": name}
             )
+    check_custom_values(fields)
     return fields
 
 
