@@ -30,6 +30,7 @@ from asyncgate.billing.orders.routes import router as orders_router
 from asyncgate.billing.subscriptions.routes import router as subscriptions_router
 from asyncgate.clock import SYSTEM_CLOCK, Clock
 from asyncgate.config import Settings, get_settings
+from asyncgate.console.headers import ConsoleHeadersMiddleware, is_console
 from asyncgate.console.mount import mount_console
 from asyncgate.crud.actions import router as actions_router
 from asyncgate.crud.routes import router as crud_router
@@ -214,11 +215,15 @@ def create_app(
     mount_console(app, settings)
     serve_described(app)
 
+    # The last added is the outermost. The console's headers go around the conventions, so
+    # that a console request they refuse carries them; its unexpected errors are left to it.
     app.add_middleware(
         ZuoraConventionsMiddleware,
         max_body_bytes=settings.max_body_bytes,
         error_statuses=settings.error_statuses,
+        errors_answered_outside=is_console,
     )
+    app.add_middleware(ConsoleHeadersMiddleware)
     app.add_middleware(RateLimitHeadersMiddleware)
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES)
     return app

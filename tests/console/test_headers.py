@@ -77,6 +77,9 @@ class TestEveryAnswerIsSecured:
                 {"data": {}, "headers": {"Origin": "https://evil.example"}},
                 403,
             ),
+            ("GET", "/console/requests%00", {}, 400),
+            ("GET", "/console/requests?page=%00", {}, 400),
+            ("GET", "/console/sign-in", {"headers": {"Zuora-Track-Id": "a:b"}}, 400),
         ],
         ids=[
             "sign-in page",
@@ -88,6 +91,9 @@ class TestEveryAnswerIsSecured:
             "method not taken by a page",
             "forged sign-in",
             "form from another site",
+            "NUL in the path",
+            "NUL in the query",
+            "invalid track ID",
         ],
     )
     async def test_without_a_session(self, console, method, path, options, status):
@@ -101,6 +107,15 @@ class TestEveryAnswerIsSecured:
         refused = await as_admin.post("/console/sign-out", data={})
         assert refused.status_code == 403
         assert_secured(refused)
+
+    async def test_a_body_over_the_limit(self, console, settings):
+        answer = await console.post(
+            "/console/sign-in",
+            content=b"a" * (settings.max_body_bytes + 1),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        assert answer.status_code == 413
+        assert_secured(answer)
 
     async def test_a_refused_sign_in_keeps_its_own_headers_too(self, console, admin):
         answer = await sign_in(console, admin, password="not-the-password")

@@ -1,5 +1,6 @@
-"""Adds the console to the application: its pages, its static files, its state, and the
-middleware that puts its security headers on every answer under ``/console``."""
+"""Adds the console to the application: its pages, its static files and its state. The
+middleware that puts its security headers on every answer under ``/console`` is added by
+``app.create_app``, around the API's conventions, so that their refusals carry them too."""
 
 from __future__ import annotations
 
@@ -19,7 +20,6 @@ from asyncgate.console import (
 )
 from asyncgate.console.csrf import SignInTokens
 from asyncgate.console.dependencies import ConsoleState
-from asyncgate.console.headers import ConsoleHeadersMiddleware
 from asyncgate.console.routes import public, router
 from asyncgate.console.routing import PREFIX
 from asyncgate.console.sessions import SessionPolicy
@@ -45,4 +45,3 @@ def mount_console(app: FastAPI, settings: Settings) -> None:
     app.include_router(client_pages.router)
     app.include_router(user_pages.router)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=STATIC), name="console-static")
-    app.add_middleware(ConsoleHeadersMiddleware)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import zlib
+from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -88,10 +89,19 @@ def inflate_gzip(body: bytes, limit: int) -> bytes:
 
 
 class ZuoraConventionsMiddleware:
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, error_statuses: str) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        error_statuses: str,
+        errors_answered_outside: Callable[[str], bool] = lambda path: False,
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.error_statuses = error_statuses
+        # Paths whose unexpected errors a layer around this one answers (the console's page).
+        self.errors_answered_outside = errors_answered_outside
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -158,7 +168,7 @@ class ZuoraConventionsMiddleware:
                 error, process_id, scope["method"], scope["path"], self.error_statuses
             )(scope, receive, send_with_headers)
         except Exception:
-            if response_started:
+            if response_started or self.errors_answered_outside(scope["path"]):
                 raise
             log.exception("unhandled error in %s %s", scope["method"], scope["path"])
             internal = InternalError(
