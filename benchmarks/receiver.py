@@ -10,10 +10,11 @@ on one CPU.
         ... receiver.url("/bench") ...             # a server trusts it with server_settings()
         receiver.wait_for(20_000, timeout=120)     # [Arrival(notification ID, request ID, ...)]
 
-Given ``Faults``, it misbehaves instead on a share of the requests, decided from a seed and
-each request's notification ID and how many times that ID arrived before (so that a rerun with
-the same seed and the same notifications misbehaves alike): it answers 500 or 503, answers
-nothing and closes the connection only after a while, or resets the connection.
+Given ``Faults``, it misbehaves instead on a share of the requests: it answers 500 or 503,
+answers nothing and closes the connection only after a while, or resets the connection. Which
+requests is decided from a seed, the async request's track ID that the callout names (its
+notification ID when it names none) and how many times a callout with that key arrived before:
+a rerun with the same seed whose requests carry the same track IDs meets the same faults.
 
 Used by ``callouts.py``, the fault soak (``soak.py``) and the peer comparison (``peer/``).
 """
@@ -67,8 +68,8 @@ class Arrival:
 class Faults:
     """Shares of the requests a receiver fails (500 or 503), hangs on (no answer, then the
     connection closed after ``hang_seconds``) and resets the connection of; the rest it
-    answers 200. Decided per request from ``seed``, its notification ID and how many times the
-    ID arrived before."""
+    answers 200. Decided per request from ``seed``, its key (see ``key``) and how many times
+    the key arrived before."""
 
     seed: int
     fail: float = 0.20
@@ -76,9 +77,17 @@ class Faults:
     reset: float = 0.03
     hang_seconds: float = 5.0
 
-    def answer(self, notification_id: str | None, earlier: int) -> str:
-        key = f"{self.seed}:{notification_id}:{earlier}".encode()
-        draw = int.from_bytes(hashlib.blake2b(key, digest_size=8).digest()) / 2**64
+    @staticmethod
+    def key(notification_id: str | None, body: bytes) -> str | None:
+        """The track ID of the async request a callout names, else its notification ID."""
+        with contextlib.suppress(orjson.JSONDecodeError, KeyError, TypeError):
+            if track_id := orjson.loads(body)["request"]["trackId"]:
+                return f"track {track_id}"
+        return notification_id
+
+    def answer(self, key: str | None, earlier: int) -> str:
+        drawn = f"{self.seed}:{key}:{earlier}".encode()
+        draw = int.from_bytes(hashlib.blake2b(drawn, digest_size=8).digest()) / 2**64
         if draw < self.fail:
             return FAILED
         if draw < self.fail + self.hang:
@@ -219,7 +228,7 @@ async def _main(
 ) -> None:
     loop = asyncio.get_running_loop()
     arrivals: list[Recorded] = []
-    seen = Counter[str | None]()  # arrivals per notification ID, kept across takes
+    seen = Counter[str | None]()  # arrivals per key of Faults, kept across takes
     server = await loop.create_server(
         lambda: _Connection(arrivals, hanging, faults, seen), host, port, ssl=context, backlog=1024
     )
@@ -301,8 +310,9 @@ class _Connection(asyncio.Protocol):
         notification_id = self._notification_id
         answer = OK_ANSWER
         if self._faults is not None:
-            answer = self._faults.answer(notification_id, self._seen[notification_id])
-            self._seen[notification_id] += 1
+            key = self._faults.key(notification_id, self._body)
+            answer = self._faults.answer(key, self._seen[key])
+            self._seen[key] += 1
         self._arrivals.append((notification_id, bytes(self._body), time.time(), path, answer))
         self._reset()
         transport = self._transport

@@ -3,11 +3,12 @@
 Starts ``asyncgate serve`` on loopback (a fresh database, ``--database`` as for ``run.py``;
 durable commits, the default settings but for the tenant quotas, a callout timeout of
 ``--callout-timeout`` seconds and callout minutes of ``--minute`` seconds) and a receiver in a
-process of its own (``receiver.py``) that misbehaves, decided from ``--seed``: it answers 500
-or 503 to 20 % of the callouts, answers nothing to 5 % until well past the callout timeout,
-and resets the connection of 3 %. The tenant gets a signing secret, callout settings of 3
-attempts 1 minute apart, one definition per async event type to the receiver, and a console
-user. Then, for ``--duration`` seconds, open loop at fixed rates:
+process of its own (``receiver.py``) that misbehaves: it answers 500 or 503 to 20 % of the
+callouts, answers nothing to 5 % until well past the callout timeout, and resets the connection
+of 3 %, decided from ``--seed`` and each request's track ID (``soak-<n>``, the same on every
+run) and attempt, so that a rerun meets the same faults. The tenant gets a signing secret,
+callout settings of 3 attempts 1 minute apart, one definition per async event type to the
+receiver, and a console user. Then, for ``--duration`` seconds, open loop at fixed rates:
 
 - async account creations (``POST /v1/async/accounts``), each named with a marker of its own;
   one in 20 with a currency no account may have (``usd``), which fails when executed;
@@ -71,7 +72,9 @@ from server import Server, is_sender_process
 from stats import distribution_ms
 
 RESULTS = Path(__file__).parent / "results"
-TRACK_ID = "soak"
+# Each async creation's Zuora-Track-Id: the same on every run, so that the receiver's faults
+# strike the same requests on a rerun with the same seed.
+TRACK_ID = "soak-{number}"
 SUCCEEDED, FAILED = "Async Request Succeeded", "Async Request Failed"
 FINAL_STATES = ("succeeded", "failed", "cancelled")
 # One async creation in this many carries a currency no account may have: it fails when run.
@@ -271,7 +274,12 @@ class LoadGenerator:
         failing = number % FAILING_EVERY == FAILING_EVERY - 1
         body = _account(marker, currency="usd" if failing else "USD")
         status, answer = await self.call(
-            "async accept", due, "POST", "/v1/async/accounts", body, Zuora_Track_Id=TRACK_ID
+            "async accept",
+            due,
+            "POST",
+            "/v1/async/accounts",
+            body,
+            Zuora_Track_Id=TRACK_ID.format(number=number),
         )
         if status == 202:
             request_id = orjson.loads(answer)["requestId"]
@@ -431,8 +439,8 @@ def _mb(value: int) -> float:
 def requests_outcome(database: BenchDatabase, load: Load) -> dict[str, Any]:
     rows = database.query(
         "SELECT r.id, r.state, a.attempts FROM requests r "
-        "LEFT JOIN async_requests a ON a.id = r.id WHERE r.track_id = ?",
-        TRACK_ID,
+        "LEFT JOIN async_requests a ON a.id = r.id WHERE r.track_id LIKE ?",
+        TRACK_ID.format(number="%"),
     )
     stored = {request_id: (state, attempts or 0) for request_id, state, attempts in rows}
     accounts = Counter(
@@ -502,8 +510,8 @@ def callouts_outcome(
     final = {
         request_id
         for (request_id,) in database.query(
-            "SELECT id FROM requests WHERE track_id = ? AND state IN ('succeeded', 'failed')",
-            TRACK_ID,
+            "SELECT id FROM requests WHERE track_id LIKE ? AND state IN ('succeeded', 'failed')",
+            TRACK_ID.format(number="%"),
         )
     }
     by_request = Counter(object_id for object_id, *_ in deliveries.values())
