@@ -36,10 +36,19 @@ def fits(body: dict[str, Any], schema: dict[str, Any]) -> bool:
     return set(schema["required"]) <= body.keys() <= schema["properties"].keys()
 
 
-def test_no_operation_documents_a_422(document):
-    assert not [
+def test_only_a_reused_idempotency_key_is_documented_as_a_422(document):
+    documented = {
         (path, method) for path, method, op in operations(document) if "422" in op["responses"]
-    ]
+    }
+    keyed = {
+        (path, method)
+        for path, method, op in operations(document)
+        if "Idempotency-Key" in {parameter["name"] for parameter in op.get("parameters", [])}
+    }
+
+    assert documented == {(path, method) for path, method in keyed if path != ASYNC_PATH}
+    assert ("/notifications/callout-settings/signing-secret", "post") not in keyed  # refused
+    assert {method for _, method in keyed} == {"post", "put", "delete"}  # PUT, DELETE: twins
     assert "HTTPValidationError" not in document["components"]["schemas"]
 
 
@@ -103,6 +112,17 @@ async def test_the_answers_fit_the_documented_envelopes(
     assert fits(response.json(), {"required": [], **document["components"]["schemas"][envelope]})
 
 
+async def test_a_reused_idempotency_key_fits_the_documented_422(client, tenant, document):
+    headers = {**tenant.headers, "Idempotency-Key": "reused"}
+    await client.post("/v1/action/query", json={"queryString": "nonsense"}, headers=headers)
+
+    response = await client.post("/v1/action/query", json={"queryString": "x"}, headers=headers)
+
+    documented = document["paths"]["/v1/action/query"]["post"]["responses"]["422"]
+    assert response.status_code == 422
+    assert fits(response.json(), schema_of(document, documented))
+
+
 async def test_an_unauthenticated_call_fits_the_documented_401(client, document):
     response = await client.get("/v1/accounts/A00000001")
 
@@ -160,7 +180,8 @@ class TestWhatTheRoutesEnforce:
         assert account["currency"]["pattern"] == "^[A-Z]{3}$"
 
     def test_object_types_are_named(self, document):
-        (kind,) = document["paths"]["/v1/object/{object_type}"]["post"]["parameters"]
+        parameters = document["paths"]["/v1/object/{object_type}"]["post"]["parameters"]
+        (kind,) = [parameter for parameter in parameters if parameter["name"] == "object_type"]
         save = document["components"]["schemas"]["ActionSave"]["properties"]
 
         assert "product-rate-plan-charge" in kind["schema"]["enum"]

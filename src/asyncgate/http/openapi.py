@@ -3,10 +3,11 @@
 FastAPI documents every route with its success and a 422 the service never sends (validation
 failures are 400s in Zuora's categories). The document served instead:
 
-- no 422; each API operation lists the error statuses the shared conventions can answer it
-  with (400, 401, 403, 404, 409, 429 and 504; 413 and 415 where it takes a body), each in the
-  envelope of its family: REST (``success``, ``processId``, ``reasons``), CRUD objects
-  (``Success``, ``Errors``) or Actions (``FaultCode``, ``FaultMessage``);
+- no 422 of FastAPI's; each API operation lists the error statuses the shared conventions can
+  answer it with (400, 401, 403, 404, 409, 429 and 504; 413 and 415 where it takes a body; the
+  ``Idempotency-Key`` header and its 422 on POST and PATCH), each in the envelope of its
+  family: REST (``success``, ``processId``, ``reasons``), CRUD objects (``Success``,
+  ``Errors``) or Actions (``FaultCode``, ``FaultMessage``);
 - where Zuora answers a failure with 200 (``ASYNCGATE_ERROR_STATUSES=zuora``, the default: 400,
   404 and 409 of the REST ``/v1`` routes), the 200 is the success body or the REST envelope;
 - the async twins, as one generic path: ``/v1/async/{target}`` answers 202;
@@ -27,11 +28,14 @@ from asyncgate.http.errors import (
     OBJECT_PREFIXES,
     STATUSES_ANSWERED_AS_200,
 )
+from asyncgate.http.idempotency import MAX_KEY_LENGTH
 
 API_PREFIXES = ("/v1/", "/notifications/")
 CONSOLE_PREFIX = "/console"
 ASYNC_PATH = "/v1/async/{target}"
 RESEND_PATH = "/notifications/callout-histories/resend"
+# Refuses an Idempotency-Key: a replay would need its answer, a secret, stored in clear.
+SIGNING_SECRET_PATH = "/notifications/callout-settings/signing-secret"
 BEARER = "bearerAuth"
 ERRORS = {
     400: "Invalid or malformed request (categories 20-23, 90)",
@@ -45,6 +49,15 @@ ERRORS = {
 BODY_ERRORS = {
     413: "The body exceeds the size limit",
     415: "The body is not JSON (application/json, UTF-8)",
+}
+KEY_REUSED = {422: "The Idempotency-Key was used for a different request"}
+IDEMPOTENT_METHODS = {"post", "patch"}
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "A repeat with this key answers as the first request did and does nothing",
+    "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
 }
 _REASON = {
     "type": "object",
@@ -128,8 +141,8 @@ def described(document: dict[str, Any], error_statuses: str) -> dict[str, Any]:
         if not path.startswith(CONSOLE_PREFIX)
     }
     for path, operations in paths.items():
-        for operation in operations.values():
-            _describe(path, operation, error_statuses)
+        for method, operation in operations.items():
+            _describe(path, method, operation, error_statuses)
     paths[ASYNC_PATH] = _async_twins()
     components = document.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
@@ -146,7 +159,7 @@ def described(document: dict[str, Any], error_statuses: str) -> dict[str, Any]:
     return document | {"paths": paths}
 
 
-def _describe(path: str, operation: dict[str, Any], error_statuses: str) -> None:
+def _describe(path: str, method: str, operation: dict[str, Any], error_statuses: str) -> None:
     responses = operation.setdefault("responses", {})
     responses.pop("422", None)
     if not path.startswith(API_PREFIXES):
@@ -159,6 +172,9 @@ def _describe(path: str, operation: dict[str, Any], error_statuses: str) -> None
     responses.update(_errors(ERRORS, envelope))
     if "requestBody" in operation or path.startswith(ACTION_PREFIX):
         responses.update(_errors(BODY_ERRORS, envelope))
+    if method in IDEMPOTENT_METHODS and path != SIGNING_SECRET_PATH:
+        operation.setdefault("parameters", []).append(IDEMPOTENCY_KEY)
+        responses.update(_errors(KEY_REUSED, envelope))
     if error_statuses == "zuora" and _answers_failures_as_200(path):
         _success_or_failure(responses)
     if path == RESEND_PATH:  # unknown or unsendable IDs, each with its reason
@@ -219,7 +235,8 @@ def _async_twins() -> dict[str, Any]:
             "GET /v1/async-requests/{requestId} (or /v1/async-jobs/{jobId}) tells its outcome."
         ),
         "parameters": [
-            {"name": "target", "in": "path", "required": True, "schema": {"type": "string"}}
+            {"name": "target", "in": "path", "required": True, "schema": {"type": "string"}},
+            IDEMPOTENCY_KEY,  # another request's key is a 409
         ],
         "security": [{BEARER: []}],
         "responses": responses,
