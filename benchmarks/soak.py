@@ -780,6 +780,7 @@ def main() -> int:
     )
     password = secrets.token_urlsafe(16)
     machine = describe()
+    backend = "sqlite" if options.database == "sqlite" else "postgresql"
     try:
         with (
             ReceiverProcess(folder, faults=faults) as receiver,
@@ -805,7 +806,8 @@ def main() -> int:
                 figures = {
                     "machine": machine,
                     "database": described,
-                    "options": {k: v for k, v in vars(options).items()},
+                    # The backend, not a URL: one given may hold a password.
+                    "options": vars(options) | {"database": backend},
                     "duration_s": options.duration,
                     "final_after_s": round(soak.final_at - soak.load_ended, 1),
                     "kills": soak.kills,
@@ -830,7 +832,6 @@ def main() -> int:
         else:
             shutil.rmtree(folder, ignore_errors=True)
     report(figures)
-    backend = "sqlite" if options.database == "sqlite" else "postgresql"
     (RESULTS / f"soak-{backend}-latest.json").write_text(json.dumps(figures, indent=2))
     failed = [label for label, held in checks(figures) if not held]
     return 1 if failed else 0
