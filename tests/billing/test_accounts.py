@@ -452,6 +452,7 @@ class TestUpdateAccount:
             ({"billCycleDay": 45}, 20),
             ({"bill_cycle_day": 5}, 21),
             ({"billToContact": {"last_name": "King"}}, 21),
+            ({"billToContactId": created["billToContactId"], "billToContact": {"city": "X"}}, 20),
         ):
             response = await client.put(
                 f"/v1/accounts/{created['accountId']}", json=body, headers=tenant.headers

@@ -173,6 +173,12 @@ class TestWhatTheRoutesEnforce:
         assert names == "^[A-Za-z][A-Za-z0-9_]{0,60}__c$"
         assert {"type": "string", "maxLength": 255} in values["anyOf"]
 
+    def test_a_role_is_given_to_another_contact_or_its_contact_changed_not_both(self, document):
+        update = document["components"]["schemas"]["AccountUpdate"]
+
+        assert {"required": ["billToContactId", "billToContact"]} in update["not"]["anyOf"]
+        assert {"required": ["soldToContactId", "soldToContact"]} in update["not"]["anyOf"]
+
     def test_patterns_of_batches_and_currencies(self, document):
         account = document["components"]["schemas"]["AccountCreateRequest"]["properties"]
 

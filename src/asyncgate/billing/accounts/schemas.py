@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 
 from asyncgate.billing.accounts.models import Account, CreatedAccount
@@ -123,8 +123,20 @@ class AccountUpdate(AccountFields):
     """``PUT /v1/accounts/{account-key}``: a partial update.
 
     ``billToContact`` / ``soldToContact`` change fields of the current contact in that role;
-    ``billToContactId`` / ``soldToContactId`` give the role to another contact of the account.
+    ``billToContactId`` / ``soldToContactId`` give the role to another contact of the account,
+    never both for one role (the service refuses it; the schema says so).
     """
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "not": {
+                "anyOf": [
+                    {"required": ["billToContactId", "billToContact"]},
+                    {"required": ["soldToContactId", "soldToContact"]},
+                ]
+            }
+        }
+    )
 
     name: str | None = Field(None, min_length=1, max_length=255)
     bill_to_contact_id: str | None = Field(None, alias="billToContactId")
