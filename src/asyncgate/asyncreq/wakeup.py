@@ -54,8 +54,8 @@ ADAPTER_ONLY_ARGUMENTS = (
 )
 # How often SQLite's data_version is read while commits come: a new request waits half of it on
 # average. Once none has come for ``SQLITE_BUSY_SECONDS``, the wait doubles at every quiet read
-# up to ``SQLITE_IDLE_POLL_SECONDS``: an idle worker process then costs about 1 % of a CPU
-# rather than 5 %, and the first request after a quiet spell waits 12 ms more on average.
+# up to ``SQLITE_IDLE_POLL_SECONDS``: an idle worker process then costs 1-2 % of a CPU
+# rather than 7 %, and the first request after a quiet spell waits 10 ms more on average.
 SQLITE_POLL_SECONDS = 0.005
 SQLITE_IDLE_POLL_SECONDS = 0.025
 SQLITE_BUSY_SECONDS = 1.0
