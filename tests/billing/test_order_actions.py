@@ -362,6 +362,24 @@ class TestRenewSubscription:
 
         assert_refused(response, 400, 30)
 
+    async def test_a_subscription_begun_evergreen_is_renewed_once_given_a_renewal_term(
+        self, client, tenant
+    ):
+        plan = await make_catalog_plan(client, tenant)
+        await place(client, tenant, [create_action(plan, terms=EVERGREEN)])
+        termed = {"lastTerm": {"termType": "TERMED", "period": 12}}
+        await amend(client, tenant, action("TermsAndConditions", termed))
+
+        response = await refused(client, tenant, action("RenewSubscription", {}))
+        assert_refused(response, 400, 30)
+        assert "renewalTerms" in response.json()["reasons"][0]["message"]
+
+        renewal = {"renewalTerms": [{"period": 6, "periodType": "Month"}]}
+        await amend(client, tenant, action("TermsAndConditions", renewal))
+        await amend(client, tenant, action("RenewSubscription", {}))
+        latest = await subscription(client, tenant, NUMBER)
+        assert (latest["termStartDate"], latest["termEndDate"]) == ("2025-01-01", "2025-07-01")
+
 
 class TestTermsAndConditions:
     async def test_renewal_settings_change(self, client, tenant, plan):

@@ -578,6 +578,16 @@ def _refusals() -> dict[str, tuple[Callable[[str], dict], int, int]]:
             400,
             20,
         ),
+        "an empty rate plan ID": (
+            lambda p: order_body([create_action({"productRatePlanId": ""})]),
+            400,
+            20,
+        ),
+        "a rate plan number longer than any": (
+            lambda p: order_body([create_action({"productRatePlanNumber": "P" * 101})]),
+            400,
+            20,
+        ),
         "a term of a billion months": (
             lambda p: order_body(
                 [

@@ -671,6 +671,12 @@ def _renew(subscription: Subscription) -> dict[str, Any]:
         subscription.current_term = None
         _move_term_end(subscription, None)
         return {}
+    if subscription.renewal_term is None:
+        raise BusinessRuleViolated(
+            f"Subscription {subscription.subscription_number} has no renewal term (it began "
+            "evergreen): give it one with a TermsAndConditions action's renewalTerms",
+            resource=_ORDER,
+        )
     start = subscription.term_end_date
     subscription.term_start_date = start
     subscription.current_term = subscription.renewal_term

@@ -50,7 +50,8 @@ if TYPE_CHECKING:
         PreviewedOrder,
     )
 
-Number = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+Key = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+"""The ID or number that names an object (IDs are 32 characters, numbers at most 100)."""
 PeriodType = Literal["Month", "Year", "Day", "Week"]
 TriggerName = Literal["ContractEffective", "ServiceActivation", "CustomerAcceptance"]
 BillCycleDay = Annotated[int, Field(ge=0, le=31)]
@@ -173,7 +174,7 @@ class PricingOverride(OrderInput):
 class ChargeOverride(OrderInput):
     """A subscribed charge's own price or quantity."""
 
-    product_rate_plan_charge_id: str = Field(alias="productRatePlanChargeId")
+    product_rate_plan_charge_id: Key = Field(alias="productRatePlanChargeId")
     pricing: PricingOverride | None = None
     is_billable: Literal[True] | None = Field(None, alias="isBillable")
 
@@ -182,8 +183,8 @@ class RatePlanSubscription(OrderInput):
     """A product rate plan to subscribe to (``subscribeToRatePlans``, ``addProduct``), by ID
     or number."""
 
-    product_rate_plan_id: str | None = Field(None, alias="productRatePlanId")
-    product_rate_plan_number: str | None = Field(None, alias="productRatePlanNumber")
+    product_rate_plan_id: Key | None = Field(None, alias="productRatePlanId")
+    product_rate_plan_number: Key | None = Field(None, alias="productRatePlanNumber")
     charge_overrides: list[ChargeOverride] = Field(default_factory=list, alias="chargeOverrides")
 
     @model_validator(mode="after")
@@ -199,9 +200,9 @@ class RatePlanReference(OrderInput):
     """A rate plan of the subscription: by ``ratePlanId`` (of any version), or by its product
     rate plan when the subscription has it once."""
 
-    rate_plan_id: str | None = Field(None, alias="ratePlanId")
-    product_rate_plan_id: str | None = Field(None, alias="productRatePlanId")
-    product_rate_plan_number: str | None = Field(None, alias="productRatePlanNumber")
+    rate_plan_id: Key | None = Field(None, alias="ratePlanId")
+    product_rate_plan_id: Key | None = Field(None, alias="productRatePlanId")
+    product_rate_plan_number: Key | None = Field(None, alias="productRatePlanNumber")
 
     @model_validator(mode="after")
     def _named(self) -> RatePlanReference:
@@ -226,8 +227,8 @@ class PricingUpdate(OrderInput):
 class ChargeUpdate(OrderInput):
     """A new quantity for a per-unit charge, by charge number or product rate plan charge."""
 
-    charge_number: str | None = Field(None, alias="chargeNumber")
-    product_rate_plan_charge_id: str | None = Field(None, alias="productRatePlanChargeId")
+    charge_number: Key | None = Field(None, alias="chargeNumber")
+    product_rate_plan_charge_id: Key | None = Field(None, alias="productRatePlanChargeId")
     pricing: PricingUpdate
 
     @model_validator(mode="after")
@@ -285,7 +286,7 @@ class SubscriptionTerms(OrderInput):
 
 
 class CreateSubscription(OrderInput):
-    subscription_number: Number | None = Field(None, alias="subscriptionNumber")
+    subscription_number: Key | None = Field(None, alias="subscriptionNumber")
     subscribe_to_rate_plans: list[RatePlanSubscription] = Field(
         alias="subscribeToRatePlans", min_length=1
     )
@@ -399,7 +400,7 @@ class OrderSubscription(CustomFields):
     """The actions on one subscription: a new one (no ``subscriptionNumber``, the first action
     a ``CreateSubscription``) or an existing one."""
 
-    subscription_number: Number | None = Field(None, alias="subscriptionNumber")
+    subscription_number: Key | None = Field(None, alias="subscriptionNumber")
     order_actions: list[OrderActionCreate] = Field(alias="orderActions", min_length=1)
 
 
@@ -423,10 +424,10 @@ class OrderFields(CustomFields):
     other_account: ClassVar[str]
 
     order_date: date = Field(alias="orderDate")
-    order_number: Number | None = Field(None, alias="orderNumber")
+    order_number: Key | None = Field(None, alias="orderNumber")
     description: str | None = Field(None, max_length=500)
     category: Literal["NewSales"] = "NewSales"
-    existing_account_number: str | None = Field(None, alias="existingAccountNumber")
+    existing_account_number: Key | None = Field(None, alias="existingAccountNumber")
     subscriptions: list[OrderSubscription] = Field(min_length=1, max_length=50)
 
     @model_validator(mode="after")
