@@ -588,6 +588,20 @@ def _refusals() -> dict[str, tuple[Callable[[str], dict], int, int]]:
             400,
             20,
         ),
+        "a renewal term past 32 bits": (
+            lambda p: order_body(
+                [create(p, terms=termed(renewalTerms=[{"period": 2**31, "periodType": "Day"}]))]
+            ),
+            400,
+            20,
+        ),
+        "an evergreen term of a period past 64 bits": (
+            lambda p: order_body(
+                [create(p, terms={"initialTerm": {"termType": "EVERGREEN", "period": 2**64}})]
+            ),
+            400,
+            20,
+        ),
         "a term of a billion months": (
             lambda p: order_body(
                 [

@@ -40,7 +40,7 @@ from asyncgate.billing.schemas import (
     is_custom_field_name,
 )
 from asyncgate.billing.subscriptions.models import RenewalSetting, TermType
-from asyncgate.http.validation import JsonScalars
+from asyncgate.http.validation import MAX_INT32, JsonScalars
 
 if TYPE_CHECKING:
     from asyncgate.billing.orders.service import (
@@ -52,6 +52,8 @@ if TYPE_CHECKING:
 
 Key = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 """The ID or number that names an object (IDs are 32 characters, numbers at most 100)."""
+Periods = Annotated[int, Field(ge=1, le=MAX_INT32)]
+"""A count of periods (a term's, a preview's): Zuora's integers are 32-bit."""
 PeriodType = Literal["Month", "Year", "Day", "Week"]
 TriggerName = Literal["ContractEffective", "ServiceActivation", "CustomerAcceptance"]
 BillCycleDay = Annotated[int, Field(ge=0, le=31)]
@@ -255,7 +257,7 @@ class RemoveProduct(RatePlanReference):
 
 class InitialTerm(OrderInput):
     term_type: TermType = Field(alias="termType")
-    period: int | None = Field(None, ge=1)
+    period: Periods | None = None
     period_type: PeriodType = Field("Month", alias="periodType")
     start_date: date | None = Field(None, alias="startDate")
 
@@ -264,13 +266,13 @@ class LastTerm(OrderInput):
     """The current term, as ``termsAndConditions`` changes it."""
 
     term_type: TermType = Field(alias="termType")
-    period: int | None = Field(None, ge=1)
+    period: Periods | None = None
     period_type: PeriodType | None = Field(None, alias="periodType")
     start_date: date | None = Field(None, alias="startDate")
 
 
 class RenewalTerm(OrderInput):
-    period: int = Field(ge=1)
+    period: Periods
     period_type: PeriodType = Field("Month", alias="periodType")
 
 
@@ -459,7 +461,7 @@ class PreviewOptions(OrderInput):
     preview_types: list[PreviewType] = Field(alias="previewTypes", min_length=1)
     preview_thru_type: PreviewThruType | None = Field(None, alias="previewThruType")
     specific_preview_thru_date: date | None = Field(None, alias="specificPreviewThruDate")
-    preview_number_of_periods: int | None = Field(None, ge=1, alias="previewNumberOfPeriods")
+    preview_number_of_periods: Periods | None = Field(None, alias="previewNumberOfPeriods")
     validate_scheduled_orders: bool | None = Field(None, alias="validateScheduledOrders")
 
     @model_validator(mode="after")
