@@ -1,5 +1,8 @@
 """The ``asyncgate`` command, run as a real process on a temporary SQLite database (and on the
-test backend where the database itself is what a test is about)."""
+test backend where the database itself is what a test is about).
+
+The tests on the temporary SQLite database are the same whatever the backend: they run in the
+SQLite run only (each starts ``asyncgate`` processes, seconds of a CPU apiece)."""
 
 from __future__ import annotations
 
@@ -27,10 +30,15 @@ from asyncgate.db.engine import Database
 from asyncgate.notifications.leftover_events import BATCH_SIZE as LEFTOVER_BATCH_SIZE
 from asyncgate.notifications.models import CalloutDelivery
 from asyncgate.notifications.outbox import OutboxEvent
+from tests.conftest import BACKEND
 from tests.factories import TenantContext, make_tenant
 from tests.notifications.api import SUCCEEDED, callout_body, create_definition
 
 ASYNCGATE = Path(sys.executable).parent / "asyncgate"
+
+on_its_own_sqlite_database = pytest.mark.skipif(
+    BACKEND != "sqlite", reason="a SQLite database of its own, whatever the backend"
+)
 
 
 @dataclass(frozen=True)
@@ -106,6 +114,7 @@ def token_form(client: dict) -> dict[str, str]:
     }
 
 
+@on_its_own_sqlite_database
 class TestMigrate:
     def test_migrate_creates_the_schema_on_a_new_database(self, tmp_path):
         cli = Cli(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'asyncgate.db'}")
@@ -199,6 +208,7 @@ class TestMigrateDispatchesLeftoverEvents:
         assert made_again == made
 
 
+@on_its_own_sqlite_database
 class TestTenants:
     def test_create_prints_the_tenant_as_json(self, cli):
         name = unique("acme")
@@ -218,6 +228,7 @@ class TestTenants:
         assert_clean_failure(cli.run("tenants", "create", "  "), "name must be 1 to 100")
 
 
+@on_its_own_sqlite_database
 class TestClients:
     def test_create_prints_sdk_compatible_credentials(self, cli):
 
@@ -265,6 +276,7 @@ class TestClients:
         assert response.status_code == 401
 
 
+@on_its_own_sqlite_database
 class TestUsers:
     def test_create_reads_the_password_from_stdin(self, cli):
         user = cli.ok(
@@ -306,6 +318,7 @@ class TestUsers:
         assert_clean_failure(cli.run(*args, stdin="another password\n"), "already exists")
 
 
+@on_its_own_sqlite_database
 class TestDatabaseFailures:
     def test_an_unreachable_database_is_a_clean_error_that_hides_the_password(self, cli):
         result = cli.run(
