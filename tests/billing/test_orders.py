@@ -14,6 +14,7 @@ from tests.billing.api import OBJECT_ID, assert_refused, create_account, get_acc
 from tests.billing.catalog_api import make_product, make_rate_plan
 from tests.billing.orders_api import (
     EVERGREEN,
+    Plan,
     action,
     change,
     charges_of,
@@ -767,3 +768,65 @@ async def test_a_rate_plan_in_use_cannot_be_deleted_from_the_catalog(client, ten
 
     assert response.status_code == 400
     assert response.json()["Errors"][0]["Code"] == "INVALID_VALUE"
+
+
+class TestTheCalendarsEnds:
+    """Orders bill from 1900-01-01 to 9998-12-31: a year's room on each side leaves every
+    billing period (a year at most) in the calendar, so no subscription is stored that
+    billing or its own reading could not compute."""
+
+    @pytest.fixture
+    async def plan(self, client, tenant) -> Plan:
+        """A rate plan available to the calendar's end, billed yearly."""
+        product = await make_product(client, tenant, EffectiveEndDate="9999-12-31")
+        rate_plan = await make_rate_plan(client, tenant, product)
+        fee = {**monthly_fee(1200, BillingPeriod="Annual"), "ProductRatePlanId": rate_plan}
+        return Plan(
+            rate_plan, "", [await create_object(client, tenant, "product-rate-plan-charge", fee)]
+        )
+
+    @pytest.mark.parametrize(
+        "body",
+        [
+            lambda plan: order_body([create_action(plan)], order_date="9999-01-01"),
+            lambda plan: order_body([create_action(plan, on="1899-12-31")]),
+            lambda plan: order_body([create_action(plan, on="9998-06-01", terms=termed(12))]),
+        ],
+        ids=["ordered after it", "effective before it", "a term ending after it"],
+    )
+    async def test_a_date_past_the_billing_days_is_invalid(
+        self, client, tenant, database, plan, body
+    ):
+        response = await client.post("/v1/orders", json=body(plan), headers=tenant.headers)
+
+        assert_refused(response, 400, 20)
+        assert await stored_counts(database, tenant) == [0] * 5
+
+    async def test_a_term_up_to_the_last_billing_day_is_billed_and_read(self, client, tenant, plan):
+        billing = {"runBilling": True, "billingOptions": {"targetDate": "9998-12-31"}}
+
+        await place(
+            client,
+            tenant,
+            [create_action(plan, on="9997-12-31", terms=termed(12))],
+            order_date="9997-12-31",
+            processingOptions=billing,
+        )
+
+        latest = await subscription(client, tenant, "A-S00000001")
+        assert latest["termEndDate"] == "9998-12-31"
+
+    async def test_billing_an_evergreen_year_past_the_calendar_is_invalid(
+        self, client, tenant, database, plan
+    ):
+        billing = {"runBilling": True, "billingOptions": {"targetDate": "9998-12-31"}}
+        body = order_body(
+            [create_action(plan, on="9998-06-01", terms=EVERGREEN)],
+            order_date="9998-06-01",
+            processingOptions=billing,
+        )
+
+        response = await client.post("/v1/orders", json=body, headers=tenant.headers)
+
+        assert_refused(response, 400, 20)
+        assert await stored_counts(database, tenant) == [0] * 5

@@ -9,11 +9,19 @@ from __future__ import annotations
 from calendar import monthrange
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import MAXYEAR, MINYEAR, date, timedelta
 from enum import Enum
 from fractions import Fraction
 
 ONE_DAY = timedelta(days=1)
+# The dates billing starts and ends on: a year's room on each side of them, so that every
+# period it needs (a year long at most) and the month after a term stay in the calendar.
+FIRST_BILLING_DAY = date(1900, 1, 1)
+LAST_BILLING_DAY = date(9998, 12, 31)
+
+
+class OutsideTheCalendar(ValueError):
+    """Billing needs a date before 0001-01-01 or after 9999-12-31."""
 
 
 class BillingPeriod(Enum):
@@ -36,6 +44,8 @@ def _month_index(day: date) -> int:
 def _day_in_month(month_index: int, day: int) -> date:
     """Day ``day`` of the month, or the month's last day when the month is shorter."""
     year, month = divmod(month_index, 12)
+    if not MINYEAR <= year <= MAXYEAR:
+        raise OutsideTheCalendar(f"year {year} is out of range")
     return date(year, month + 1, min(day, monthrange(year, month + 1)[1]))
 
 

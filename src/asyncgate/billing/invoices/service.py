@@ -20,6 +20,7 @@ from asyncgate.billing.invoices.billrun import Invoice as BilledInvoice
 from asyncgate.billing.invoices.billrun import bill_charges
 from asyncgate.billing.invoices.models import Invoice, InvoiceItem
 from asyncgate.billing.invoices.money import AMOUNT_LIMIT, storable
+from asyncgate.billing.invoices.periods import OutsideTheCalendar
 from asyncgate.billing.invoices.rating import ItemKind
 from asyncgate.billing.subscriptions.models import Subscription, SubscriptionCharge
 from asyncgate.db.base import new_id
@@ -57,9 +58,15 @@ async def bill_subscriptions(
             for charge in rate_plan.charges:
                 owners[charge.id] = (subscription, charge, product)
     charges = [charge for _, charge, _ in owners.values()]
-    run = bill_charges(
-        [charge.to_charge() for charge in charges], account.bill_cycle_day, target_date
-    )
+    try:
+        run = bill_charges(
+            [charge.to_charge() for charge in charges], account.bill_cycle_day, target_date
+        )
+    except OutsideTheCalendar:
+        raise InvalidValue(
+            f"Billing through {target_date} would need billing periods past {date.max}",
+            resource=Resource.INVOICE,
+        ) from None
     for charge in charges:
         charge.charged_through_date = run.charged_through[charge.id]
     if run.invoice is None:

@@ -39,7 +39,7 @@ from asyncgate.billing.catalog.models import (
 )
 from asyncgate.billing.catalog.schemas import REST_MODELS
 from asyncgate.billing.catalog.service import get_product_rate_plan
-from asyncgate.billing.invoices.periods import ONE_DAY
+from asyncgate.billing.invoices.periods import LAST_BILLING_DAY, ONE_DAY
 from asyncgate.billing.invoices.preview import TermPeriodType, term_end_date
 from asyncgate.billing.orders.models import Order, OrderActionType
 from asyncgate.billing.orders.schemas import (
@@ -631,14 +631,18 @@ def _cancel(subscription: Subscription, data: CancelSubscription) -> dict[str, A
 
 
 def _term_end(start: date, period: int | None, period_type: str) -> date:
+    """The end of a term, which leaves a year's room in the calendar for billing."""
     assert period is not None
     try:
-        return term_end_date(start, period, TermPeriodType(period_type))
+        end = term_end_date(start, period, TermPeriodType(period_type))
     except (ValueError, OverflowError):  # past the calendar's last day
+        end = None
+    if end is None or end > LAST_BILLING_DAY:
         raise InvalidValue(
-            f"A term of {period} {period_type} from {start} would end after {date.max}",
+            f"A term of {period} {period_type} from {start} would end after {LAST_BILLING_DAY}",
             resource=_ORDER,
-        ) from None
+        )
+    return end
 
 
 def _move_term_end(subscription: Subscription, new_end: date | None) -> None:

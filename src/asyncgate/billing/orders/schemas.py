@@ -28,6 +28,7 @@ from asyncgate.billing.accounts.schemas import AccountCreate, AccountFields
 from asyncgate.billing.catalog.schemas import CatalogDecimal
 from asyncgate.billing.contacts.schemas import ContactFields
 from asyncgate.billing.invoices.models import Invoice, InvoiceItem
+from asyncgate.billing.invoices.periods import FIRST_BILLING_DAY, LAST_BILLING_DAY
 from asyncgate.billing.orders import models
 from asyncgate.billing.orders.models import OrderActionType
 from asyncgate.billing.schemas import (
@@ -54,6 +55,9 @@ Key = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 """The ID or number that names an object (IDs are 32 characters, numbers at most 100)."""
 Periods = Annotated[int, Field(ge=1, le=MAX_INT32)]
 """A count of periods (a term's, a preview's): Zuora's integers are 32-bit."""
+Day = Annotated[date, Field(ge=FIRST_BILLING_DAY, le=LAST_BILLING_DAY)]
+"""A date an order bills from or to: one whose billing periods, a year long at most, stay
+within the calendar."""
 PeriodType = Literal["Month", "Year", "Day", "Week"]
 TriggerName = Literal["ContractEffective", "ServiceActivation", "CustomerAcceptance"]
 BillCycleDay = Annotated[int, Field(ge=0, le=31)]
@@ -88,7 +92,7 @@ class CustomFields(OrderInput):
 
 class TriggerDate(OrderInput):
     name: TriggerName
-    trigger_date: date = Field(alias="triggerDate")
+    trigger_date: Day = Field(alias="triggerDate")
 
 
 # The account
@@ -259,7 +263,7 @@ class InitialTerm(OrderInput):
     term_type: TermType = Field(alias="termType")
     period: Periods | None = None
     period_type: PeriodType = Field("Month", alias="periodType")
-    start_date: date | None = Field(None, alias="startDate")
+    start_date: Day | None = Field(None, alias="startDate")
 
 
 class LastTerm(OrderInput):
@@ -268,7 +272,7 @@ class LastTerm(OrderInput):
     term_type: TermType = Field(alias="termType")
     period: Periods | None = None
     period_type: PeriodType | None = Field(None, alias="periodType")
-    start_date: date | None = Field(None, alias="startDate")
+    start_date: Day | None = Field(None, alias="startDate")
 
 
 class RenewalTerm(OrderInput):
@@ -331,7 +335,7 @@ class CancelSubscription(OrderInput):
     cancellation_policy: Literal["EndOfCurrentTerm", "SpecificDate"] = Field(
         alias="cancellationPolicy"
     )
-    cancellation_effective_date: date | None = Field(None, alias="cancellationEffectiveDate")
+    cancellation_effective_date: Day | None = Field(None, alias="cancellationEffectiveDate")
 
     @model_validator(mode="after")
     def _dated(self) -> CancelSubscription:
@@ -407,8 +411,8 @@ class OrderSubscription(CustomFields):
 
 
 class BillingOptions(OrderInput):
-    target_date: date | None = Field(None, alias="targetDate")
-    document_date: date | None = Field(None, alias="documentDate")
+    target_date: Day | None = Field(None, alias="targetDate")
+    document_date: Day | None = Field(None, alias="documentDate")
     generate_draft_invoice: NotSet | None = Field(None, alias="generateDraftInvoice")
 
 
@@ -425,7 +429,7 @@ class OrderFields(CustomFields):
 
     other_account: ClassVar[str]
 
-    order_date: date = Field(alias="orderDate")
+    order_date: Day = Field(alias="orderDate")
     order_number: Key | None = Field(None, alias="orderNumber")
     description: str | None = Field(None, max_length=500)
     category: Literal["NewSales"] = "NewSales"
@@ -460,7 +464,7 @@ PreviewThruType = Literal["SpecificDate", "NumberOfPeriods", "TermEnd"]
 class PreviewOptions(OrderInput):
     preview_types: list[PreviewType] = Field(alias="previewTypes", min_length=1)
     preview_thru_type: PreviewThruType | None = Field(None, alias="previewThruType")
-    specific_preview_thru_date: date | None = Field(None, alias="specificPreviewThruDate")
+    specific_preview_thru_date: Day | None = Field(None, alias="specificPreviewThruDate")
     preview_number_of_periods: Periods | None = Field(None, alias="previewNumberOfPeriods")
     validate_scheduled_orders: bool | None = Field(None, alias="validateScheduledOrders")
 
