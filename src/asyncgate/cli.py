@@ -137,6 +137,7 @@ def serve(
         create_app(settings, alongside=alongside),
         host=settings.host,
         port=settings.port,
+        timeout_keep_alive=settings.keep_alive_seconds,
         loop="uvloop",
         http="httptools",
         log_level=settings.log_level,

@@ -25,6 +25,14 @@ class Settings(BaseSettings):
     )
     host: str = Field(default="127.0.0.1", description="Address `serve` binds to.")
     port: int = Field(default=8080, description="Port `serve` listens on.")
+    keep_alive_seconds: int = Field(
+        default=75,
+        gt=0,
+        description="How long `serve` keeps an idle client connection open. Longer than the "
+        "idle expiry of client pools and load balancers (5 s for httpx, 60 s for many balancers), "
+        "so that the client, not the server, closes an idle connection: a server closing it "
+        "first races the client's next request on it, which fails unsent.",
+    )
     dev: bool = Field(
         default=False,
         description="Development mode: turns on every callout relaxation below (http://, "

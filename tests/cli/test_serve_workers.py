@@ -7,6 +7,7 @@ when it dies, stopped with ``serve`` (SIGTERM), and never outlives it (SIGKILL).
 
 from __future__ import annotations
 
+import http.client
 import os
 import secrets
 import signal
@@ -18,11 +19,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import psutil
 import pytest
 
+from asyncgate.config import Settings
 from tests.conftest import BACKEND
 from tests.support.live_server import (
     LiveServer,
@@ -300,3 +303,34 @@ class TestServeWithoutWorkers:
 
         # A worker process would have been started before the API answered /ready.
         assert children_of(serve.process.pid) == []
+
+
+class TestIdleConnections:
+    def test_an_idle_connection_stays_open_as_long_as_set_and_is_then_closed(
+        self, start_observed_serve
+    ) -> None:
+        serve = start_observed_serve("--no-workers", keep_alive_seconds=2)
+        connection = http.client.HTTPConnection(urlsplit(serve.server.base_url).netloc, timeout=10)
+        try:
+            assert answered(connection)
+            opened = connection.sock
+            time.sleep(1)  # idle for half the time set: still open, and used again
+            assert answered(connection)
+            assert connection.sock is opened
+            time.sleep(3)  # idle for longer: closed by serve
+            connection.sock.settimeout(1)
+            assert connection.sock.recv(1) == b""
+        finally:
+            connection.close()
+
+    def test_by_default_it_outlasts_the_idle_expiry_of_client_pools(self) -> None:
+        httpx_idle_expiry = 5
+        assert Settings().keep_alive_seconds > httpx_idle_expiry
+
+
+def answered(connection: http.client.HTTPConnection) -> bool:
+    """Whether a ``GET /health`` sent on ``connection`` is answered 200."""
+    connection.request("GET", "/health")
+    answer = connection.getresponse()
+    answer.read()
+    return answer.status == 200
