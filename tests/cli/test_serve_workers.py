@@ -51,6 +51,11 @@ SENDER_READY = "is delivering callouts"
 LISTENING = "listening for new async requests"  # PostgreSQL's wake-ups are on
 DEV_BANNER = "DEVELOPMENT MODE"
 
+# What a test of processes alone shows is the same on either backend: the SQLite run shows it.
+same_on_either_backend = pytest.mark.skipif(
+    BACKEND != "sqlite", reason="processes alone, the same on either backend"
+)
+
 
 @dataclass
 class Serve:
@@ -207,12 +212,14 @@ class TestServeWithWorkers:
             assert status["response"]["status"] == 200
             assert status["resourceId"] == status["response"]["body"]["accountId"]
 
+    @same_on_either_backend
     def test_the_worker_process_yields_the_cpu_to_the_api(self, niced_serve) -> None:
         serve = niced_serve
         worker = serve.worker_pid()
         api_niceness = os.getpriority(os.PRIO_PROCESS, serve.process.pid)
         assert os.getpriority(os.PRIO_PROCESS, worker) == min(api_niceness + 7, 19)
 
+    @same_on_either_backend
     @pytest.mark.skipif(sys.platform != "linux", reason="I/O classes are Linux's")
     @pytest.mark.parametrize(
         ("serve_with_io_class", "expected"),
@@ -241,6 +248,7 @@ class TestServeWithWorkers:
         assert f"worker process {killed} was killed by SIGKILL; restarting" in serve.server.output()
         serve.run_one_request(within=RUN_TIMEOUT_SECONDS)
 
+    @same_on_either_backend
     def test_sigterm_stops_serve_and_then_its_worker_process_cleanly(self, start_serve) -> None:
         serve = start_serve()
         worker = serve.worker_pid()
@@ -253,6 +261,7 @@ class TestServeWithWorkers:
         assert f"worker process {worker} stopped" in output
         assert "killing it" not in output
 
+    @same_on_either_backend
     def test_the_worker_process_stops_when_serve_is_killed(self, start_serve) -> None:
         serve = start_serve()
         worker = serve.worker_pid()
@@ -263,6 +272,7 @@ class TestServeWithWorkers:
         wait_until_gone(worker)
         assert "the serving process is gone" in serve.server.output()
 
+    @same_on_either_backend
     def test_options_given_to_serve_reach_the_worker_process(self, dev_serve) -> None:
         serve = dev_serve
         serve.worker_pid()
@@ -270,6 +280,7 @@ class TestServeWithWorkers:
         assert serve.log_count(DEV_BANNER) == 2, "serve and its worker both announce it"
 
 
+@same_on_either_backend
 class TestServeWithASenderProcess:
     def test_a_sender_process_runs_beside_the_worker_process(self, start_serve) -> None:
         serve = start_serve(serve_sender_process=True)
@@ -297,6 +308,7 @@ def command_of(pid: int) -> list[bytes]:
     return Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
 
 
+@same_on_either_backend
 class TestServeWithoutWorkers:
     def test_no_worker_process_is_started(self, start_serve) -> None:
         serve = start_serve("--no-workers")
@@ -305,6 +317,7 @@ class TestServeWithoutWorkers:
         assert children_of(serve.process.pid) == []
 
 
+@same_on_either_backend
 class TestIdleConnections:
     def test_an_idle_connection_stays_open_as_long_as_set_and_is_then_closed(
         self, start_observed_serve
