@@ -124,12 +124,15 @@ class TestStoredSecrets:
 
     async def test_client_secrets_are_stored_as_argon2id_hashes(self, tenant, database):
         async with database.transaction() as session:
+            owner = await session.get(Tenant, tenant.tenant_id)
+            created, secret = await service.create_client(session, owner, name="hashed")
+        async with database.transaction() as session:
             client = await session.scalar(
-                select(OAuthClient).where(OAuthClient.client_id == tenant.client_id)
+                select(OAuthClient).where(OAuthClient.client_id == created.client_id)
             )
 
         assert client.secret_hash.startswith("$argon2id$")
-        assert tenant.client_secret not in client.secret_hash
+        assert secret not in client.secret_hash
 
     async def test_user_passwords_are_stored_as_argon2id_hashes(self, tenant, database):
         password = "correct horse battery staple"
