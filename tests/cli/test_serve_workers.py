@@ -195,6 +195,12 @@ def dev_serve(start_observed_serve: Callable[..., Serve]) -> Serve:
 
 
 @pytest.fixture
+def serve_without_workers(start_observed_serve: Callable[..., Serve]) -> Serve:
+    """``serve --no-workers`` that keeps an idle client connection open for 2 s."""
+    return start_observed_serve("--no-workers", keep_alive_seconds=2)
+
+
+@pytest.fixture
 def niced_serve(start_observed_serve: Callable[..., Serve]) -> Serve:
     """``serve`` whose worker process lowers its priority by 7 and writes in the I/O class
     ``best-effort``."""
@@ -310,8 +316,8 @@ def command_of(pid: int) -> list[bytes]:
 
 @same_on_either_backend
 class TestServeWithoutWorkers:
-    def test_no_worker_process_is_started(self, start_serve) -> None:
-        serve = start_serve("--no-workers")
+    def test_no_worker_process_is_started(self, serve_without_workers) -> None:
+        serve = serve_without_workers
 
         # A worker process would have been started before the API answered /ready.
         assert children_of(serve.process.pid) == []
@@ -320,14 +326,14 @@ class TestServeWithoutWorkers:
 @same_on_either_backend
 class TestIdleConnections:
     def test_an_idle_connection_stays_open_as_long_as_set_and_is_then_closed(
-        self, start_observed_serve
+        self, serve_without_workers
     ) -> None:
-        serve = start_observed_serve("--no-workers", keep_alive_seconds=2)
+        serve = serve_without_workers  # keeps idle connections open for 2 s
         connection = http.client.HTTPConnection(urlsplit(serve.server.base_url).netloc, timeout=10)
         try:
             assert answered(connection)
             opened = connection.sock
-            time.sleep(1)  # idle for half the time set: still open, and used again
+            time.sleep(0.5)  # idle for a quarter of the time set: still open, and used again
             assert answered(connection)
             assert connection.sock is opened
             time.sleep(3)  # idle for longer: closed by serve
