@@ -9,6 +9,7 @@ import pytest
 from asyncgate.http.errors import Category
 from tests.billing.api import assert_refused, get_account
 from tests.billing.orders_api import (
+    EVERGREEN,
     action,
     change,
     charges_of,
@@ -299,6 +300,41 @@ class TestLargestAmounts:
 
         # 999 999.99 x 999 999.99 = 999 999 980 000.0001, rounded to the cent.
         assert await balance(client, tenant) == 999999980000.00
+
+
+class TestLargestInvoices:
+    """One run bills at most 2,000 items: billing far ahead of a long term is refused (400,
+    category 20) once its 2,001st item is rated, rather than kept busy rating, storing and
+    answering one item per period."""
+
+    @pytest.mark.parametrize("path", ["/v1/orders", "/v1/orders/preview"])
+    async def test_an_invoice_past_them_is_refused_and_nothing_is_stored(
+        self, client, tenant, path
+    ):
+        plan = await make_catalog_plan(client, tenant, monthly_fee(10))
+        order = [create_action(plan, terms=EVERGREEN)]
+        body = order_body(order, **billing("2190-09-01"))  # 2,001 months from 2024-01-01
+        if path.endswith("preview"):
+            thru = {"previewThruType": "SpecificDate", "specificPreviewThruDate": "2190-09-01"}
+            body = order_body(
+                order,
+                previewAccountInfo={"billCycleDay": 1, "currency": "USD"},
+                previewOptions={"previewTypes": ["BillingDocs"], **thru},
+            )
+
+        response = await client.post(path, json=body, headers=tenant.headers)
+
+        assert_refused(response, 400, Category.INVALID_VALUE)
+        assert "more than 2000 items" in response.json()["reasons"][0]["message"]
+        missing = await client.get("/v1/accounts/A00000001", headers=tenant.headers)
+        assert missing.status_code == 404
+
+    async def test_an_invoice_of_as_many_is_billed(self, client, tenant):
+        plan = await make_catalog_plan(client, tenant, monthly_fee(10))
+
+        await place(client, tenant, [create_action(plan, terms=EVERGREEN)], **billing("2190-08-01"))
+
+        assert await invoice_amount(client, tenant, "INV00000001") == 20000
 
 
 class TestInvoices:

@@ -7,7 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from asyncgate.billing.invoices.billrun import bill_charges
+from asyncgate.billing.invoices.billrun import MAX_INVOICE_ITEMS, bill_charges
+from asyncgate.billing.invoices.rating import TooManyItems
 from tests.billing.invoices.support import one_time, recurring
 
 
@@ -71,3 +72,37 @@ class TestBillCharges:
     def test_charge_keys_are_unique(self):
         with pytest.raises(ValueError, match="unique"):
             bill_charges([recurring(), recurring()], 1, date(2024, 1, 1))
+
+
+class TestAtMostSoManyItems:
+    """One run bills at most ``MAX_INVOICE_ITEMS`` items, whatever its charges."""
+
+    def test_a_run_may_bill_as_many_items_as_allowed(self):
+        charge = recurring(start=date(2000, 1, 1), end=_months_after_2000(MAX_INVOICE_ITEMS))
+        run = bill_charges([charge], 1, date(9000, 1, 1))
+        assert run.invoice is not None
+        assert len(run.invoice.items) == MAX_INVOICE_ITEMS
+
+    def test_one_period_more_is_refused(self):
+        charge = recurring(start=date(2000, 1, 1), end=_months_after_2000(MAX_INVOICE_ITEMS + 1))
+        with pytest.raises(TooManyItems):
+            bill_charges([charge], 1, date(9000, 1, 1))
+
+    def test_the_charges_of_a_run_share_the_items_allowed(self):
+        half = MAX_INVOICE_ITEMS // 2
+        charges = [
+            recurring(key="C-1", start=date(2000, 1, 1), end=_months_after_2000(half)),
+            recurring(key="C-2", start=date(2000, 1, 1), end=_months_after_2000(half)),
+            one_time(key="C-3", start=date(2000, 1, 1)),
+        ]
+        with pytest.raises(TooManyItems):
+            bill_charges(charges, 1, date(9000, 1, 1))
+        assert len(bill_charges(charges[:2], 1, date(9000, 1, 1)).invoice.items) == 2 * half
+
+    def test_a_charge_without_end_stops_at_the_one_too_many(self):
+        with pytest.raises(TooManyItems):
+            bill_charges([recurring(start=date(1900, 1, 1))], 1, date(9998, 12, 1))
+
+
+def _months_after_2000(months: int) -> date:
+    return date(2000 + months // 12, months % 12 + 1, 1)

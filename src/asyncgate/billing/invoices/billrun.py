@@ -9,7 +9,13 @@ from decimal import Decimal
 
 from asyncgate.billing.invoices.charges import Charge
 from asyncgate.billing.invoices.money import round_amount
-from asyncgate.billing.invoices.rating import InvoiceItem, rate_charge
+from asyncgate.billing.invoices.rating import InvoiceItem, TooManyItems, rate_charge
+
+# The most items one run puts on its invoice (more raise ``rating.TooManyItems``), as many as
+# Zuora reverses or writes off on one invoice. Billing far ahead of a long term makes an item
+# per period: 96,000 monthly ones kept a process busy for over a minute, rating, storing and
+# answering them; 2,000 take about a second.
+MAX_INVOICE_ITEMS = 2_000
 
 
 @dataclass(frozen=True)
@@ -45,8 +51,8 @@ class BillRun:
 
 def bill_charges(charges: Iterable[Charge], bill_cycle_day: int, target_date: date) -> BillRun:
     """Bills an account's charges up to ``target_date``: one invoice, items in the order of the
-    charges and, within a charge, of service dates. The charges share one currency, the
-    account's."""
+    charges and, within a charge, of service dates, at most ``MAX_INVOICE_ITEMS`` of them. The
+    charges share one currency, the account's."""
     charges = tuple(charges)
     currencies = {charge.currency for charge in charges}
     if len(currencies) > 1:
@@ -57,7 +63,10 @@ def bill_charges(charges: Iterable[Charge], bill_cycle_day: int, target_date: da
     items: list[InvoiceItem] = []
     charged_through: dict[str, date | None] = {}
     for charge in charges:
-        rated = rate_charge(charge, bill_cycle_day, target_date)
+        room = MAX_INVOICE_ITEMS - len(items)
+        rated = rate_charge(charge, bill_cycle_day, target_date, at_most=room)
+        if len(rated.items) > room:  # a one-time charge's item, with no room left
+            raise TooManyItems(f"more than {MAX_INVOICE_ITEMS} items")
         items.extend(rated.items)
         charged_through[charge.key] = rated.charged_through
     invoice = Invoice(target_date, currencies.pop(), tuple(items)) if items else None

@@ -51,8 +51,15 @@ class RatedCharge:
     charged_through: date | None
 
 
-def rate_charge(charge: Charge, bill_cycle_day: int, target_date: date) -> RatedCharge:
-    """The items a bill run with target date ``target_date`` creates for ``charge``.
+class TooManyItems(ValueError):
+    """Rating a charge would make more items than the caller allows."""
+
+
+def rate_charge(
+    charge: Charge, bill_cycle_day: int, target_date: date, *, at_most: int | None = None
+) -> RatedCharge:
+    """The items a bill run with target date ``target_date`` creates for ``charge``; more than
+    ``at_most`` raise ``TooManyItems`` as soon as the one too many is rated.
 
     Only what is not billed yet is billed, so running again with the same target date adds
     nothing. A recurring charge billed past its end date (cancelled or removed after billing)
@@ -66,8 +73,8 @@ def rate_charge(charge: Charge, bill_cycle_day: int, target_date: date) -> Rated
         assert charge.end is not None
         if target_date < charge.end:
             return RatedCharge((), charge.charged_through)
-        return _credit_unused(charge, bill_cycle_day)
-    return _bill_periods(charge, bill_cycle_day, target_date)
+        return _credit_unused(charge, bill_cycle_day, at_most)
+    return _bill_periods(charge, bill_cycle_day, target_date, at_most)
 
 
 def _rate_one_time(charge: Charge, target_date: date) -> RatedCharge:
@@ -78,10 +85,12 @@ def _rate_one_time(charge: Charge, target_date: date) -> RatedCharge:
     return RatedCharge((item,), charge.start + ONE_DAY)
 
 
-def _bill_periods(charge: Charge, bill_cycle_day: int, target_date: date) -> RatedCharge:
+def _bill_periods(
+    charge: Charge, bill_cycle_day: int, target_date: date, at_most: int | None
+) -> RatedCharge:
     assert charge.billing_period is not None
     billed_from = charge.charged_through or charge.start
-    items = []
+    items: list[InvoiceItem] = []
     charged_through = charge.charged_through
     for period in billing_periods(charge.start, charge.billing_period, bill_cycle_day, charge.end):
         unbilled = period.within(billed_from, period.end)
@@ -90,25 +99,33 @@ def _bill_periods(charge: Charge, bill_cycle_day: int, target_date: date) -> Rat
         if unbilled.start > target_date:
             break
         kind = ItemKind.CHARGE if unbilled.is_full else ItemKind.PRORATION
+        _check_room(items, at_most)
         items.append(_period_item(charge, unbilled, kind, credit=False))
         charged_through = unbilled.end
     return RatedCharge(tuple(items), charged_through)
 
 
-def _credit_unused(charge: Charge, bill_cycle_day: int) -> RatedCharge:
+def _credit_unused(charge: Charge, bill_cycle_day: int, at_most: int | None) -> RatedCharge:
     """Credits, period by period, the days billed from the end date to the charged-through date,
     each at the share of its full period it was billed at."""
     assert charge.billing_period is not None
     assert charge.end is not None and charge.charged_through is not None
-    items = []
+    items: list[InvoiceItem] = []
     for period in billing_periods(charge.start, charge.billing_period, bill_cycle_day):
         if period.start >= charge.charged_through:
             break
         unused = period.within(charge.end, charge.charged_through)
         if unused is not None:
             kind = ItemKind.CREDIT if unused.is_full else ItemKind.PRORATION_CREDIT
+            _check_room(items, at_most)
             items.append(_period_item(charge, unused, kind, credit=True))
     return RatedCharge(tuple(items), charge.end)
+
+
+def _check_room(items: list[InvoiceItem], at_most: int | None) -> None:
+    """Before another item is rated: ``items`` hold as many as allowed already."""
+    if at_most is not None and len(items) >= at_most:
+        raise TooManyItems(f"more than {at_most} items")
 
 
 def _period_item(

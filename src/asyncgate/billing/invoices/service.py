@@ -16,12 +16,12 @@ from sqlalchemy.orm import selectinload
 
 from asyncgate.billing.accounts.models import Account
 from asyncgate.billing.catalog.models import Product
+from asyncgate.billing.invoices.billrun import MAX_INVOICE_ITEMS, bill_charges
 from asyncgate.billing.invoices.billrun import Invoice as BilledInvoice
-from asyncgate.billing.invoices.billrun import bill_charges
 from asyncgate.billing.invoices.models import Invoice, InvoiceItem
 from asyncgate.billing.invoices.money import AMOUNT_LIMIT, storable
 from asyncgate.billing.invoices.periods import OutsideTheCalendar
-from asyncgate.billing.invoices.rating import ItemKind
+from asyncgate.billing.invoices.rating import ItemKind, TooManyItems
 from asyncgate.billing.subscriptions.models import Subscription, SubscriptionCharge
 from asyncgate.db.base import new_id
 from asyncgate.db.sequences import next_free_number
@@ -65,6 +65,12 @@ async def bill_subscriptions(
     except OutsideTheCalendar:
         raise InvalidValue(
             f"Billing through {target_date} would need billing periods past {date.max}",
+            resource=Resource.INVOICE,
+        ) from None
+    except TooManyItems:
+        raise InvalidValue(
+            f"Billing through {target_date} would make an invoice of more than "
+            f"{MAX_INVOICE_ITEMS} items: bill through an earlier date first",
             resource=Resource.INVOICE,
         ) from None
     for charge in charges:
