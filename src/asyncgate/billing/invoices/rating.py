@@ -123,7 +123,8 @@ def _credit_unused(charge: Charge, bill_cycle_day: int, at_most: int | None) -> 
 
 
 def _check_room(items: list[InvoiceItem], at_most: int | None) -> None:
-    """Before another item is rated: ``items`` hold as many as allowed already."""
+    """Called before another item is rated: ``TooManyItems`` if ``items`` are as many as
+    allowed already."""
     if at_most is not None and len(items) >= at_most:
         raise TooManyItems(f"more than {at_most} items")
 
