@@ -40,6 +40,22 @@ def billing(target: str, document: str = "2024-06-30") -> dict:
     }
 
 
+def billed_through(path: str, actions: list[dict], target: str) -> dict:
+    """A body for ``path`` that bills ``actions`` through ``target``: an order's
+    ``runBilling`` (``/v1/orders``) or a preview's ``BillingDocs`` (``/v1/orders/preview``)."""
+    if not path.endswith("preview"):
+        return order_body(actions, **billing(target))
+    return order_body(
+        actions,
+        previewAccountInfo={"billCycleDay": 1, "currency": "USD"},
+        previewOptions={
+            "previewTypes": ["BillingDocs"],
+            "previewThruType": "SpecificDate",
+            "specificPreviewThruDate": target,
+        },
+    )
+
+
 async def items(client, tenant, invoice: str) -> list[tuple[str, str, str, float]]:
     """The invoice's items as (charge name, service start, service end, amount)."""
     answer = await get_json(client, tenant, f"/v1/invoices/{invoice}/items")
@@ -265,14 +281,7 @@ class TestLargestAmounts:
     async def test_an_invoice_past_them_is_refused_and_nothing_is_stored(
         self, client, tenant, plan, path
     ):
-        body = order_body([create_action(plan)], **billing("2024-02-01"))
-        if path.endswith("preview"):
-            thru = {"previewThruType": "SpecificDate", "specificPreviewThruDate": "2024-02-01"}
-            body = order_body(
-                [create_action(plan)],
-                previewAccountInfo={"billCycleDay": 1, "currency": "USD"},
-                previewOptions={"previewTypes": ["BillingDocs"], **thru},
-            )
+        body = billed_through(path, [create_action(plan)], "2024-02-01")
 
         response = await client.post(path, json=body, headers=tenant.headers)
 
@@ -312,15 +321,8 @@ class TestLargestInvoices:
         self, client, tenant, path
     ):
         plan = await make_catalog_plan(client, tenant, monthly_fee(10))
-        order = [create_action(plan, terms=EVERGREEN)]
-        body = order_body(order, **billing("2190-09-01"))  # 2,001 months from 2024-01-01
-        if path.endswith("preview"):
-            thru = {"previewThruType": "SpecificDate", "specificPreviewThruDate": "2190-09-01"}
-            body = order_body(
-                order,
-                previewAccountInfo={"billCycleDay": 1, "currency": "USD"},
-                previewOptions={"previewTypes": ["BillingDocs"], **thru},
-            )
+        # 2,001 months from 2024-01-01
+        body = billed_through(path, [create_action(plan, terms=EVERGREEN)], "2190-09-01")
 
         response = await client.post(path, json=body, headers=tenant.headers)
 
