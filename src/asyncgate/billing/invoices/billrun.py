@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from asyncgate.billing.invoices.charges import Charge
 from asyncgate.billing.invoices.money import round_amount
-from asyncgate.billing.invoices.rating import InvoiceItem, TooManyItems, rate_charge
+from asyncgate.billing.invoices.rating import InvoiceItem, rate_charge
 
 # The most items one run puts on its invoice (more raise ``rating.TooManyItems``), as many as
 # Zuora reverses or writes off on one invoice. Billing far ahead of a long term makes an item
@@ -65,8 +65,6 @@ def bill_charges(charges: Iterable[Charge], bill_cycle_day: int, target_date: da
     for charge in charges:
         room = MAX_INVOICE_ITEMS - len(items)
         rated = rate_charge(charge, bill_cycle_day, target_date, at_most=room)
-        if len(rated.items) > room:  # a one-time charge's item, with no room left
-            raise TooManyItems(f"more than {MAX_INVOICE_ITEMS} items")
         items.extend(rated.items)
         charged_through[charge.key] = rated.charged_through
     invoice = Invoice(target_date, currencies.pop(), tuple(items)) if items else None

@@ -68,7 +68,7 @@ def rate_charge(
     credited when it is cancelled (Zuora's default).
     """
     if charge.charge_type is ChargeType.ONE_TIME:
-        return _rate_one_time(charge, target_date)
+        return _rate_one_time(charge, target_date, at_most)
     if charge.billed_past_end:
         assert charge.end is not None
         if target_date < charge.end:
@@ -77,10 +77,11 @@ def rate_charge(
     return _bill_periods(charge, bill_cycle_day, target_date, at_most)
 
 
-def _rate_one_time(charge: Charge, target_date: date) -> RatedCharge:
+def _rate_one_time(charge: Charge, target_date: date, at_most: int | None) -> RatedCharge:
     removed_unstarted = charge.end is not None and charge.end <= charge.start
     if charge.charged_through is not None or charge.start > target_date or removed_unstarted:
         return RatedCharge((), charge.charged_through)
+    _check_room([], at_most)
     item = _item(charge, ItemKind.CHARGE, charge.start, charge.start, charge.period_amount)
     return RatedCharge((item,), charge.start + ONE_DAY)
 
