@@ -14,10 +14,16 @@ import pytest
 from playwright.async_api import Locator, Page, expect
 
 from tests.billing.api import account_body
+from tests.conftest import BACKEND
 from tests.console.browser.conftest import VIEWER_PASSWORD, sign_in
 from tests.support.receiver import WAIT_SECONDS
 
-pytestmark = pytest.mark.e2e
+# In the SQLite run only: what the pages show of the database is checked on both backends
+# in-process (``tests/console``); Chromium costs half a minute of CPU a run.
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(BACKEND != "sqlite", reason="the browser on SQLite; the pages on both"),
+]
 
 WAIT_MS = WAIT_SECONDS * 1000
 
