@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import cast
 
-from sqlalchemy import ForeignKey, Integer, String, bindparam, select
+from sqlalchemy import ForeignKey, Integer, String, Table, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, Mapped, mapped_column
@@ -23,20 +24,24 @@ class Sequence(Base):
     value: Mapped[int] = mapped_column(Integer)
 
 
+_SEQUENCES = cast(Table, Sequence.__table__)
+
+
 def _take_statement(insert: postgresql.Insert | sqlite.Insert) -> ReturningInsert[int]:
-    """``value += :count`` in one upsert, built once: building it costs more than running it."""
+    """``value += :count`` in one upsert, built once: building it costs more than running it.
+    Of the table, not the mapped class: the ORM would build its bulk insert anew each time."""
     statement = insert.values(
         tenant_id=bindparam("tenant_id"), name=bindparam("name"), value=bindparam("count")
     )
     return statement.on_conflict_do_update(
-        index_elements=[Sequence.tenant_id, Sequence.name],
-        set_={"value": Sequence.value + statement.excluded.value},
-    ).returning(Sequence.value)
+        index_elements=[_SEQUENCES.c.tenant_id, _SEQUENCES.c.name],
+        set_={"value": _SEQUENCES.c.value + statement.excluded.value},
+    ).returning(_SEQUENCES.c.value)
 
 
 _TAKE = {
-    "postgresql": _take_statement(postgresql.insert(Sequence)),
-    "sqlite": _take_statement(sqlite.insert(Sequence)),
+    "postgresql": _take_statement(postgresql.insert(_SEQUENCES)),
+    "sqlite": _take_statement(sqlite.insert(_SEQUENCES)),
 }
 
 

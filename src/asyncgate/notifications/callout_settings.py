@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from asyncgate.config import Settings
@@ -68,14 +68,18 @@ async def get_callout_settings(
     return stored or _defaults(tenant_id, settings)
 
 
+# Built once: a worker looks the settings up in every transaction that makes deliveries.
+_SETTINGS_OF_TENANTS = select(CalloutSettings).where(
+    CalloutSettings.tenant_id.in_(bindparam("tenant_ids", expanding=True))
+)
+
+
 async def settings_of_tenants(
     session: AsyncSession, tenant_ids: Iterable[str], settings: Settings
 ) -> dict[str, CalloutSettings]:
     """:func:`get_callout_settings` of several tenants in one query."""
     wanted = set(tenant_ids)
-    stored = await session.scalars(
-        select(CalloutSettings).where(CalloutSettings.tenant_id.in_(wanted))
-    )
+    stored = await session.scalars(_SETTINGS_OF_TENANTS, {"tenant_ids": list(wanted)})
     found = {row.tenant_id: row for row in stored}
     return {
         tenant_id: found.get(tenant_id) or _defaults(tenant_id, settings) for tenant_id in wanted

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from asyncgate.config import Settings
@@ -30,6 +30,18 @@ from asyncgate.notifications.models import (
 from asyncgate.notifications.outbox import record_dispatched_events
 
 _INSERT_DELIVERIES = insert(cast(Table, CalloutDelivery.__table__))
+# Built once: building and keying the statement cost more than running it (per transaction).
+_ACTIVE_DEFINITIONS = (
+    select(NotificationDefinition, Callout)
+    .join(Callout, Callout.definition_id == NotificationDefinition.id)
+    .where(
+        NotificationDefinition.tenant_id.in_(bindparam("tenant_ids", expanding=True)),
+        NotificationDefinition.active,
+        NotificationDefinition.callout_active,
+        Callout.active,
+    )
+    .order_by(NotificationDefinition.created_at, NotificationDefinition.id)
+)
 # Per transaction, the definitions already looked up, by tenant: a worker's transaction
 # records the events of many requests, often of one tenant.
 _DEFINITIONS = "asyncgate.definitions_by_tenant"
@@ -130,17 +142,7 @@ async def _definitions_of(
     known: dict[str, list[tuple[NotificationDefinition, Callout]]] = cached[1]
     missing = tenant_ids - known.keys()
     if missing:
-        found = await session.execute(
-            select(NotificationDefinition, Callout)
-            .join(Callout, Callout.definition_id == NotificationDefinition.id)
-            .where(
-                NotificationDefinition.tenant_id.in_(missing),
-                NotificationDefinition.active,
-                NotificationDefinition.callout_active,
-                Callout.active,
-            )
-            .order_by(NotificationDefinition.created_at, NotificationDefinition.id)
-        )
+        found = await session.execute(_ACTIVE_DEFINITIONS, {"tenant_ids": list(missing)})
         for tenant_id in missing:
             known[tenant_id] = []
         for definition, callout in found:
