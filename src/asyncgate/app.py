@@ -32,6 +32,7 @@ from asyncgate.clock import SYSTEM_CLOCK, Clock
 from asyncgate.config import Settings, get_settings
 from asyncgate.console.headers import ConsoleHeadersMiddleware, is_console
 from asyncgate.console.mount import mount_console
+from asyncgate.console.rendering import error_page
 from asyncgate.crud.actions import router as actions_router
 from asyncgate.crud.routes import router as crud_router
 from asyncgate.db.checkpoints import checkpointing
@@ -69,6 +70,10 @@ GZIP_MINIMUM_BYTES = 1000
 
 
 def _render(request: Request, error: ZuoraError) -> Response:
+    """Zuora's envelope; under ``/console`` (an unknown page, a method no page takes), the
+    console's error page, which a browser shows."""
+    if is_console(request.url.path):
+        return error_page(request, error)
     return error_response(
         error,
         request.state.process_id,
@@ -216,7 +221,8 @@ def create_app(
     serve_described(app)
 
     # The last added is the outermost. The console's headers go around the conventions, so
-    # that a console request they refuse carries them; its unexpected errors are left to it.
+    # that a console request they refuse carries them; its refusals and unexpected errors are
+    # left to it, to answer with its error page.
     app.add_middleware(
         ZuoraConventionsMiddleware,
         max_body_bytes=settings.max_body_bytes,

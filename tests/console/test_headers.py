@@ -127,6 +127,45 @@ class TestEveryAnswerIsSecured:
         assert "content-security-policy" not in answer.headers
 
 
+class TestRefusalsAreTheErrorPage:
+    """A browser is shown the console's page, with the status, not the API's JSON envelope."""
+
+    @pytest.mark.parametrize(
+        ("method", "path", "options", "status", "heading"),
+        [
+            ("GET", "/console/no-such-page", {}, 404, "Not found"),
+            ("GET", "/console/static/no-such.css", {}, 404, "Not found"),
+            ("DELETE", "/console/requests", {}, 405, "Refused"),
+            ("GET", "/console/requests%00", {}, 400, "Refused"),
+            ("GET", "/console/sign-in", {"headers": {"Zuora-Track-Id": "a:b"}}, 400, "Refused"),
+        ],
+        ids=["unknown page", "unknown static file", "method", "NUL in the path", "track ID"],
+    )
+    async def test_without_a_session(self, console, method, path, options, status, heading):
+        answer = await console.request(method, path, **options)
+        assert answer.status_code == status
+        assert answer.headers["content-type"].startswith("text/html")
+        assert f"<h1>{heading}</h1>" in answer.text
+
+    async def test_a_method_no_page_takes_is_answered_with_those_it_takes(self, console):
+        answer = await console.delete("/console/requests")
+        assert answer.headers["allow"] == "GET, HEAD"
+
+    async def test_a_body_over_the_limit(self, console, settings):
+        answer = await console.post(
+            "/console/sign-in",
+            content=b"a" * (settings.max_body_bytes + 1),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        assert answer.status_code == 413
+        assert answer.headers["content-type"].startswith("text/html")
+
+    async def test_signed_in_too(self, as_admin):
+        answer = await as_admin.get("/console/no-such-page")
+        assert answer.status_code == 404
+        assert "<h1>Not found</h1>" in answer.text
+
+
 class TestUnexpectedErrors:
     async def test_an_error_shows_the_consoles_page_with_the_headers(self, failing_console, caplog):
         with caplog.at_level(logging.ERROR, logger="asyncgate"):

@@ -1,6 +1,6 @@
 """The headers every console answer carries, set in one place: pages, redirects, refusals,
-the API's error envelopes for unknown paths and methods, the stylesheet, and the page an
-unexpected error shows."""
+the stylesheet, and the error page (unknown pages and methods, requests refused before any
+page ran, unexpected errors)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from asyncgate.console.rendering import error_page
 from asyncgate.console.routing import PREFIX
-from asyncgate.http.errors import InternalError, Resource
+from asyncgate.http.errors import InternalError, Resource, ZuoraError
 
 log = logging.getLogger("asyncgate")
 
@@ -54,8 +54,8 @@ def _internal_error(request: Request) -> Response:
 
 class ConsoleHeadersMiddleware:
     """Puts :data:`SECURITY_HEADERS` on every answer under ``/console``, in place of any of
-    the same names, and answers an unexpected error there with the console's error page (a
-    500), logged as the API logs its own."""
+    the same names, and answers there with the console's error page what the API's
+    conventions refused and any unexpected error (a 500, logged as the API logs its own)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -77,6 +77,10 @@ class ConsoleHeadersMiddleware:
 
         try:
             await self.app(scope, receive, send_secured)
+        except ZuoraError as error:  # refused before any page ran: a NUL, a body too large
+            if response_started:
+                raise
+            await error_page(Request(scope, receive), error)(scope, receive, send_secured)
         except Exception:
             if response_started:
                 raise

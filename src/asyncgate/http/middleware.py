@@ -100,7 +100,8 @@ class ZuoraConventionsMiddleware:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.error_statuses = error_statuses
-        # Paths whose unexpected errors a layer around this one answers (the console's page).
+        # Paths whose refusals and unexpected errors a layer around this one answers (the
+        # console's page).
         self.errors_answered_outside = errors_answered_outside
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -162,7 +163,7 @@ class ZuoraConventionsMiddleware:
                 receive = _replay(body, receive)
             await self.app(scope, receive, send_with_headers)
         except ZuoraError as error:
-            if response_started:
+            if response_started or self.errors_answered_outside(scope["path"]):
                 raise
             await error_response(
                 error, process_id, scope["method"], scope["path"], self.error_statuses
