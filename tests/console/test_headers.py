@@ -24,6 +24,15 @@ def assert_secured(answer: httpx.Response) -> None:
         assert answer.headers.get_list(name) == [value], (name, answer.status_code)
 
 
+async def post_over_the_limit(console: httpx.AsyncClient, settings) -> httpx.Response:
+    """A sign-in form one byte over the body limit."""
+    return await console.post(
+        "/console/sign-in",
+        content=b"a" * (settings.max_body_bytes + 1),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+
+
 @pytest.fixture
 async def failing_console(settings, database, admin) -> AsyncIterator[httpx.AsyncClient]:
     """An administrator signed in to a console with one more page, which fails."""
@@ -109,11 +118,7 @@ class TestEveryAnswerIsSecured:
         assert_secured(refused)
 
     async def test_a_body_over_the_limit(self, console, settings):
-        answer = await console.post(
-            "/console/sign-in",
-            content=b"a" * (settings.max_body_bytes + 1),
-            headers={"Content-Type": "application/x-www-form-urlencoded"},
-        )
+        answer = await post_over_the_limit(console, settings)
         assert answer.status_code == 413
         assert_secured(answer)
 
@@ -152,11 +157,7 @@ class TestRefusalsAreTheErrorPage:
         assert answer.headers["allow"] == "GET, HEAD"
 
     async def test_a_body_over_the_limit(self, console, settings):
-        answer = await console.post(
-            "/console/sign-in",
-            content=b"a" * (settings.max_body_bytes + 1),
-            headers={"Content-Type": "application/x-www-form-urlencoded"},
-        )
+        answer = await post_over_the_limit(console, settings)
         assert answer.status_code == 413
         assert answer.headers["content-type"].startswith("text/html")
 
