@@ -81,7 +81,7 @@ def _rate_one_time(charge: Charge, target_date: date, at_most: int | None) -> Ra
     removed_unstarted = charge.end is not None and charge.end <= charge.start
     if charge.charged_through is not None or charge.start > target_date or removed_unstarted:
         return RatedCharge((), charge.charged_through)
-    _check_room([], at_most)
+    _check_room(0, at_most)
     item = _item(charge, ItemKind.CHARGE, charge.start, charge.start, charge.period_amount)
     return RatedCharge((item,), charge.start + ONE_DAY)
 
@@ -100,7 +100,7 @@ def _bill_periods(
         if unbilled.start > target_date:
             break
         kind = ItemKind.CHARGE if unbilled.is_full else ItemKind.PRORATION
-        _check_room(items, at_most)
+        _check_room(len(items), at_most)
         items.append(_period_item(charge, unbilled, kind, credit=False))
         charged_through = unbilled.end
     return RatedCharge(tuple(items), charged_through)
@@ -118,15 +118,15 @@ def _credit_unused(charge: Charge, bill_cycle_day: int, at_most: int | None) -> 
         unused = period.within(charge.end, charge.charged_through)
         if unused is not None:
             kind = ItemKind.CREDIT if unused.is_full else ItemKind.PRORATION_CREDIT
-            _check_room(items, at_most)
+            _check_room(len(items), at_most)
             items.append(_period_item(charge, unused, kind, credit=True))
     return RatedCharge(tuple(items), charge.end)
 
 
-def _check_room(items: list[InvoiceItem], at_most: int | None) -> None:
-    """Called before another item is rated: ``TooManyItems`` if ``items`` are as many as
-    allowed already."""
-    if at_most is not None and len(items) >= at_most:
+def _check_room(rated: int, at_most: int | None) -> None:
+    """Called before another item is rated: ``TooManyItems`` if ``rated`` items are as many
+    as allowed already."""
+    if at_most is not None and rated >= at_most:
         raise TooManyItems(f"more than {at_most} items")
 
 
