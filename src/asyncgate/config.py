@@ -266,13 +266,14 @@ class Settings(BaseSettings):
         "so retries need not wait for minutes.",
     )
     callout_concurrency: int = Field(
-        default=50, ge=1, description="Callouts a worker process sends at once."
+        default=100, ge=1, description="Callouts a worker process sends at once."
     )
     callout_concurrency_per_origin: int = Field(
-        default=10,
+        default=50,
         ge=1,
         description="Callouts a worker process sends at once to one receiver (scheme, host and "
-        "port): a slow or hanging receiver holds at most this many of the sending slots.",
+        "port): a slow or hanging receiver holds at most this many of the sending slots. As "
+        "many as a batch of requests makes, so that they go out together, not in waves.",
     )
     callout_poll_interval: timedelta = Field(
         default=timedelta(seconds=1),
