@@ -358,6 +358,8 @@ class TestCharges:
             ),
             ({"ProductRatePlanChargeTierData": tiers(("USD", -1))}, "INVALID_VALUE", "price"),
             ({"ProductRatePlanChargeTierData": tiers(("USD", None))}, "INVALID_VALUE", "price"),
+            ({"ProductRatePlanChargeTierData": tiers(("USD", "5_000"))}, "INVALID_VALUE", "price"),
+            ({"ProductRatePlanChargeTierData": tiers(("USD", " 5 "))}, "INVALID_VALUE", "price"),
             (
                 {"ProductRatePlanChargeTierData": tiers(("USD", "0.0000000001"))},
                 "INVALID_VALUE",
