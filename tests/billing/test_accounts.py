@@ -276,6 +276,7 @@ class TestCreateAccountValidation:
         for bad in (
             {"currency": "usd"},
             {"currency": "DOLLAR"},
+            {"currency": "XYZ"},
             {"billCycleDay": 0},
             {"billCycleDay": 32},
             {"paymentTerm": "Whenever"},

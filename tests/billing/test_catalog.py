@@ -372,6 +372,7 @@ class TestCharges:
             ),
             ({"ProductRatePlanChargeTierData": tiers(("usd", 1))}, "INVALID_VALUE", "currency"),
             ({"ProductRatePlanChargeTierData": tiers(("US", 1))}, "INVALID_VALUE", "currency"),
+            ({"ProductRatePlanChargeTierData": tiers(("XYZ", 1))}, "INVALID_VALUE", "currency"),
             (
                 {"ProductRatePlanChargeTierData": tiers(("USD", 1), ("USD", 2))},
                 "INVALID_VALUE",

@@ -179,11 +179,12 @@ class TestWhatTheRoutesEnforce:
         assert {"required": ["billToContactId", "billToContact"]} in update["not"]["anyOf"]
         assert {"required": ["soldToContactId", "soldToContact"]} in update["not"]["anyOf"]
 
-    def test_patterns_of_batches_and_currencies(self, document):
+    def test_patterns_of_batches_and_the_currencies(self, document):
         account = document["components"]["schemas"]["AccountCreateRequest"]["properties"]
 
         assert account["batch"]["pattern"] == "^Batch([1-9]|[1-4][0-9]|50)$"
-        assert account["currency"]["pattern"] == "^[A-Z]{3}$"
+        assert {"USD", "EUR", "JPY", "KWD"} <= set(account["currency"]["enum"])
+        assert not {"XYZ", "XAU", "XTS"} & set(account["currency"]["enum"])
 
     def test_object_types_are_named(self, document):
         parameters = document["paths"]["/v1/object/{object_type}"]["post"]["parameters"]

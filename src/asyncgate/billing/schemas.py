@@ -23,6 +23,7 @@ from pydantic import (
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, PydanticCustomError
 
+from asyncgate.billing.invoices.money import CURRENCY_CODES, minor_units
 from asyncgate.http.validation import JsonScalars, NullRefusing
 
 CUSTOM_FIELD_SUFFIX = "__c"
@@ -77,15 +78,17 @@ def _custom_value(value: Any) -> bool:
 
 
 def _currency_code(value: str) -> str:
-    if len(value) != 3 or not value.isascii() or not value.isalpha() or not value.isupper():
+    try:
+        minor_units(value)
+    except ValueError:
         raise PydanticCustomError(
-            "currency", "a currency is a three-letter upper-case ISO 4217 code such as USD"
-        )
+            "currency", "a currency is an ISO 4217 code in capitals, such as USD"
+        ) from None
     return value
 
 
 Currency = Annotated[
-    str, AfterValidator(_currency_code), Field(json_schema_extra={"pattern": "^[A-Z]{3}$"})
+    str, AfterValidator(_currency_code), Field(json_schema_extra={"enum": list(CURRENCY_CODES)})
 ]
 # Amounts are exact Decimals everywhere but in JSON, where Zuora writes them as numbers.
 Money = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]

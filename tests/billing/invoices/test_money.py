@@ -13,13 +13,24 @@ from asyncgate.billing.invoices.money import minor_units, round_amount
 class TestMinorUnits:
     @pytest.mark.parametrize(
         ("currency", "units"),
-        [("USD", 2), ("EUR", 2), ("GBP", 2), ("JPY", 0), ("KRW", 0), ("BHD", 3), ("KWD", 3)],
+        [
+            ("USD", 2),
+            ("EUR", 2),
+            ("GBP", 2),
+            ("JPY", 0),
+            ("KRW", 0),
+            ("BHD", 3),
+            ("KWD", 3),
+            ("CLF", 4),
+        ],
     )
     def test_iso_4217_decimals(self, currency, units):
         assert minor_units(currency) == units
 
-    @pytest.mark.parametrize("code", ["usd", "US", "USDX", ""])
-    def test_a_code_is_three_capital_letters(self, code):
+    @pytest.mark.parametrize("code", ["usd", "US", "USDX", "", "XYZ", "XAU", "XTS", "HRK"])
+    def test_a_code_is_a_currency_of_iso_4217(self, code):
+        """Lower case, unknown codes, codes without a minor unit (gold, the test code) and
+        withdrawn currencies (the Croatian kuna, replaced by the euro in 2023) are refused."""
         with pytest.raises(ValueError, match="ISO 4217"):
             minor_units(code)
 

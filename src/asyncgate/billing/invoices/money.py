@@ -7,31 +7,31 @@ their items, balances) are bounded by :data:`AMOUNT_LIMIT`.
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal
 from fractions import Fraction
 
-# ISO 4217 minor units of the currencies that do not have two decimals.
+import iso4217
+
+# The currencies amounts are kept in (ISO 4217's, but for those without a minor unit: gold,
+# special drawing rights, the test code), each with its number of decimals.
 _MINOR_UNITS = {
-    code: units
-    for units, codes in (
-        (0, "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF"),
-        (3, "BHD IQD JOD KWD LYD OMR TND"),
-        (4, "CLF UYW"),
-    )
-    for code in codes.split()
+    currency.code: currency.exponent
+    for currency in iso4217.Currency
+    if currency.exponent is not None
 }
-_CURRENCY_CODE = re.compile(r"[A-Z]{3}")
+CURRENCY_CODES = tuple(sorted(_MINOR_UNITS))
 AMOUNT_LIMIT = Decimal(10) ** 12
 """Stored amounts are less than this, in absolute value: twelve digits before the point and
 four after are what both backends keep exactly (SQLite stores them as doubles)."""
 
 
 def minor_units(currency: str) -> int:
-    """Decimals of ``currency`` (an ISO 4217 code such as ``USD``): 2 unless listed otherwise."""
-    if not _CURRENCY_CODE.fullmatch(currency):
+    """Decimals of ``currency`` (one of :data:`CURRENCY_CODES`, such as ``USD``); ValueError
+    for another code."""
+    units = _MINOR_UNITS.get(currency)
+    if units is None:
         raise ValueError(f"not an ISO 4217 currency code: {currency!r}")
-    return _MINOR_UNITS.get(currency, 2)
+    return units
 
 
 def round_amount(value: Fraction | Decimal | int, currency: str) -> Decimal:
