@@ -23,7 +23,7 @@ from pydantic import (
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, PydanticCustomError
 
-from asyncgate.billing.invoices.money import CURRENCY_CODES, minor_units
+from asyncgate.billing.invoices.money import CURRENCY_CODES
 from asyncgate.http.validation import JsonScalars, NullRefusing
 
 CUSTOM_FIELD_SUFFIX = "__c"
@@ -78,17 +78,15 @@ def _custom_value(value: Any) -> bool:
 
 
 def _currency_code(value: str) -> str:
-    try:
-        minor_units(value)
-    except ValueError:
+    if value not in CURRENCY_CODES:
         raise PydanticCustomError(
             "currency", "a currency is an ISO 4217 code in capitals, such as USD"
-        ) from None
+        )
     return value
 
 
 Currency = Annotated[
-    str, AfterValidator(_currency_code), Field(json_schema_extra={"enum": list(CURRENCY_CODES)})
+    str, AfterValidator(_currency_code), Field(json_schema_extra={"enum": sorted(CURRENCY_CODES)})
 ]
 # Amounts are exact Decimals everywhere but in JSON, where Zuora writes them as numbers.
 Money = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]

@@ -7,7 +7,7 @@ from fractions import Fraction
 
 import pytest
 
-from asyncgate.billing.invoices.money import minor_units, round_amount
+from asyncgate.billing.invoices.money import CURRENCY_CODES, minor_units, round_amount
 
 
 class TestMinorUnits:
@@ -27,12 +27,22 @@ class TestMinorUnits:
     def test_iso_4217_decimals(self, currency, units):
         assert minor_units(currency) == units
 
-    @pytest.mark.parametrize("code", ["usd", "US", "USDX", "", "XYZ", "XAU", "XTS", "HRK"])
-    def test_a_code_is_a_currency_of_iso_4217(self, code):
-        """Lower case, unknown codes, codes without a minor unit (gold, the test code) and
-        withdrawn currencies (the Croatian kuna, replaced by the euro in 2023) are refused."""
+    @pytest.mark.parametrize("code", ["usd", "US", "USDX", ""])
+    def test_a_code_is_three_capital_letters(self, code):
         with pytest.raises(ValueError, match="ISO 4217"):
             minor_units(code)
+
+    def test_a_code_iso_4217_does_not_list_has_two_decimals(self):
+        """Accounts and prices stored before currencies were checked may be in one: billing
+        them still works."""
+        assert minor_units("XYZ") == 2
+
+    @pytest.mark.parametrize("code", ["XYZ", "XAU", "XTS", "HRK"])
+    def test_accounts_and_prices_may_be_in_iso_4217_currencies_only(self, code):
+        """Not an unknown code, nor one without a minor unit (gold, the test code), nor a
+        withdrawn currency (the Croatian kuna, replaced by the euro in 2023)."""
+        assert "USD" in CURRENCY_CODES
+        assert code not in CURRENCY_CODES
 
 
 class TestRoundAmount:

@@ -7,31 +7,32 @@ their items, balances) are bounded by :data:`AMOUNT_LIMIT`.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from fractions import Fraction
 
 import iso4217
 
-# The currencies amounts are kept in (ISO 4217's, but for those without a minor unit: gold,
-# special drawing rights, the test code), each with its number of decimals.
+# ISO 4217's currencies with a minor unit (not gold, special drawing rights or the test code),
+# each with its number of decimals: those accounts, prices and orders may be in.
 _MINOR_UNITS = {
     currency.code: currency.exponent
     for currency in iso4217.Currency
     if currency.exponent is not None
 }
-CURRENCY_CODES = tuple(sorted(_MINOR_UNITS))
+CURRENCY_CODES = frozenset(_MINOR_UNITS)
+_CURRENCY_CODE = re.compile(r"[A-Z]{3}")
 AMOUNT_LIMIT = Decimal(10) ** 12
 """Stored amounts are less than this, in absolute value: twelve digits before the point and
 four after are what both backends keep exactly (SQLite stores them as doubles)."""
 
 
 def minor_units(currency: str) -> int:
-    """Decimals of ``currency`` (one of :data:`CURRENCY_CODES`, such as ``USD``); ValueError
-    for another code."""
-    units = _MINOR_UNITS.get(currency)
-    if units is None:
+    """Decimals of ``currency``: ISO 4217's for its currencies (:data:`CURRENCY_CODES`), 2 for
+    another three-letter code, which data stored before currencies were checked may hold."""
+    if not _CURRENCY_CODE.fullmatch(currency):
         raise ValueError(f"not an ISO 4217 currency code: {currency!r}")
-    return units
+    return _MINOR_UNITS.get(currency, 2)
 
 
 def round_amount(value: Fraction | Decimal | int, currency: str) -> Decimal:
