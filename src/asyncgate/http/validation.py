@@ -6,6 +6,7 @@ query or header parameter 23, and any other bad value 20.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
@@ -22,6 +23,9 @@ from asyncgate.http.errors import Category, Reason, RequestInvalid
 # Zuora's integer parameters are 32-bit; paging beyond it is refused, as it would otherwise
 # ask the database for an offset past what it can count.
 MAX_INT32 = 2**31 - 1
+# An amount sent as a string reads as a JSON number would: ``Decimal`` alone would also take
+# ``"5_000"``, ``" 5 "`` or ``"NaN"``.
+_NUMBER_TEXT = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 
 
 class NullRefusing(BaseModel):
@@ -55,8 +59,9 @@ class NullRefusing(BaseModel):
 class JsonScalars(BaseModel):
     """A request body whose scalar fields take only the JSON type their schema states, where
     pydantic's lax reading would take others: a boolean is ``true`` or ``false`` (not ``0`` or
-    ``"yes"``), a number is no boolean and an integer no string (amounts may be strings, as
-    their schema says), a date is a string (not a timestamp). Category 20 otherwise."""
+    ``"yes"``), a number is no boolean and an integer no string (amounts may be strings of a
+    number, as their schema says), a date is a string (not a timestamp). Category 20
+    otherwise."""
 
     @field_validator("*", mode="before")
     @classmethod
@@ -65,7 +70,11 @@ class JsonScalars(BaseModel):
         if scalar is None or value is None:
             return value
         kind, accepted = scalar
-        if not isinstance(value, accepted) or (isinstance(value, bool) and bool not in accepted):
+        if (
+            not isinstance(value, accepted)
+            or (isinstance(value, bool) and bool not in accepted)
+            or (isinstance(value, str) and kind == "a number" and not _NUMBER_TEXT.fullmatch(value))
+        ):
             raise PydanticCustomError("json_type", "must be {kind}", {"kind": kind})
         return value
 

@@ -7,12 +7,11 @@ Input field names equal the column names of the catalog models.
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from decimal import Decimal
 from typing import Annotated, ClassVar, Literal, Self
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from asyncgate.billing.catalog.models import (
     BillCycleType,
@@ -38,22 +37,10 @@ from asyncgate.billing.schemas import (
     plain_amount,
     stored_values,
 )
-
-_NUMBER_TEXT = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
-
-
-def _number_text_only(value: object) -> object:
-    """A number sent as a string must read as a JSON number does: ``Decimal`` alone would also
-    take ``"5_000"`` or ``" 5 "``."""
-    if isinstance(value, str) and _NUMBER_TEXT.fullmatch(value) is None:
-        raise ValueError(f"{value!r} is not a number")
-    return value
-
+from asyncgate.http.validation import JsonScalars
 
 # At most nine decimal places and fifteen significant digits: what both backends store exactly.
-CatalogDecimal = Annotated[
-    Decimal, BeforeValidator(_number_text_only), Field(ge=0, max_digits=15, decimal_places=9)
-]
+CatalogDecimal = Annotated[Decimal, Field(ge=0, max_digits=15, decimal_places=9)]
 PriceFormat = Literal["Flat Fee", "Per Unit"]
 
 PRICE_FORMATS: dict[ChargeModel, str] = {
@@ -110,7 +97,7 @@ class RatePlanUpdate(RatePlanFields):
     name: str | None = Field(None, min_length=1, max_length=255)
 
 
-class ChargeTier(BaseModel):
+class ChargeTier(JsonScalars):
     """A charge's price in one currency: Zuora's ``ProductRatePlanChargeTier``. The charge
     models in scope have one tier per currency, starting at unit 0."""
 
